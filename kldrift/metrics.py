@@ -1,0 +1,109 @@
+"""Information measures on aligned histograms: numpy in, float out.
+
+Every function takes bin counts (any non-negative numbers), adds `smoothing` to each bin of both
+histograms, normalises them to probabilities P (reference) and Q (current), and returns a value in
+units of log `base` (nats by default). With `smoothing=0` the exact plug-in value is returned, which
+is `inf` when a bin has reference mass and no current mass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Divergences:
+    """Entropy H(P), cross-entropy H(P,Q) and KL divergence D(P||Q) of one pair of histograms."""
+
+    entropy: float
+    cross_entropy: float
+    kl: float
+
+
+def drop_empty_bins(reference: ArrayLike, current: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """The two histograms without the bins that are empty on both sides.
+
+    Such bins carry no evidence either way; dropping them before smoothing keeps a layout's
+    always-present bins (nulls, unseen categories) from nudging every score.
+    """
+    ref, cur = _counts(reference), _counts(current)
+    _check_pair(ref, cur)
+    keep = (ref > 0) | (cur > 0)
+    return ref[keep], cur[keep]
+
+
+def entropy(counts: ArrayLike, smoothing: float = 0.0, base: float = math.e) -> float:
+    """Shannon entropy H(P) of one histogram, in units of log `base`."""
+    p = _probabilities(_counts(counts), smoothing)
+    nonzero = p > 0
+    return float(-np.sum(p[nonzero] * np.log(p[nonzero])) / math.log(base))
+
+
+def kl_divergence(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> float:
+    """Kullback-Leibler divergence D(P||Q) of current from reference, in units of log `base`."""
+    p, q = _pair(reference, current, smoothing)
+    support = p > 0
+    if np.any(q[support] == 0):
+        return math.inf
+    ratio = np.log(p[support] / q[support])
+    return float(max(np.sum(p[support] * ratio), 0.0) / math.log(base))
+
+
+def cross_entropy(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> float:
+    """Cross-entropy H(P,Q) = H(P) + D(P||Q), in units of log `base`."""
+    p, q = _pair(reference, current, smoothing)
+    support = p > 0
+    if np.any(q[support] == 0):
+        return math.inf
+    return float(-np.sum(p[support] * np.log(q[support])) / math.log(base))
+
+
+def divergences(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> Divergences:
+    """H(P), H(P,Q) and D(P||Q) of one pair of histograms, in units of log `base`."""
+    return Divergences(
+        entropy=entropy(_pair(reference, current, smoothing)[0], 0.0, base),
+        cross_entropy=cross_entropy(reference, current, smoothing, base),
+        kl=kl_divergence(reference, current, smoothing, base),
+    )
+
+
+def _counts(values: ArrayLike) -> FloatArray:
+    counts = np.asarray(values, dtype=np.float64)
+    if counts.ndim != 1:
+        raise ValueError(f"expected a 1-D histogram, got shape {counts.shape}")
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("histogram counts must be finite and non-negative")
+    return counts
+
+
+def _check_pair(ref: FloatArray, cur: FloatArray) -> None:
+    if ref.shape != cur.shape:
+        raise ValueError(f"histograms differ in length: {ref.shape[0]} vs {cur.shape[0]} bins")
+
+
+def _probabilities(counts: FloatArray, smoothing: float) -> FloatArray:
+    if not (math.isfinite(smoothing) and smoothing >= 0):
+        raise ValueError(f"smoothing must be finite and >= 0, got {smoothing}")
+    smoothed = counts + smoothing
+    total = smoothed.sum()
+    if total <= 0:
+        raise ValueError("a histogram has no mass: every bin is empty")
+    return smoothed / total
+
+
+def _pair(reference: ArrayLike, current: ArrayLike, smoothing: float) -> tuple[FloatArray, FloatArray]:
+    ref, cur = _counts(reference), _counts(current)
+    _check_pair(ref, cur)
+    return _probabilities(ref, smoothing), _probabilities(cur, smoothing)
