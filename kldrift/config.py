@@ -115,3 +115,17 @@ class Thresholds:
 def _check_level(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
         raise OptionError(f"{name} must be a finite number > 0, got {value}")
+
+
+def parse_column_thresholds(items: list[str]) -> dict[str, float]:
+    """Parse repeated `COLUMN=VALUE` strings (the last "=" splits, so names may contain one)."""
+    parsed: dict[str, float] = {}
+    for item in items:
+        column, sep, value = item.rpartition("=")
+        if not sep or not column:
+            raise OptionError(f"--column-threshold expects COLUMN=VALUE, got {item!r}")
+        try:
+            parsed[column] = float(value)
+        except ValueError:
+            raise OptionError(f"--column-threshold {column}: {value!r} is not a number") from None
+    return parsed

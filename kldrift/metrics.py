@@ -100,10 +100,13 @@ def _probabilities(counts: FloatArray, smoothing: float) -> FloatArray:
     total = smoothed.sum()
     if total <= 0:
         raise ValueError("a histogram has no mass: every bin is empty")
-    return smoothed / total
+    probabilities: FloatArray = smoothed / total
+    return probabilities
 
 
-def _pair(reference: ArrayLike, current: ArrayLike, smoothing: float) -> tuple[FloatArray, FloatArray]:
+def _pair(
+    reference: ArrayLike, current: ArrayLike, smoothing: float
+) -> tuple[FloatArray, FloatArray]:
     ref, cur = _counts(reference), _counts(current)
     _check_pair(ref, cur)
     return _probabilities(ref, smoothing), _probabilities(cur, smoothing)

@@ -1,0 +1,105 @@
+"""DriftReport -> JSON (format documented in docs/json-format.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from kldrift import __version__
+from kldrift.drift import ColumnDrift, DriftReport
+
+#: Bumped when a field changes meaning or disappears; adding fields does not bump it.
+FORMAT_VERSION = 1
+#: JSON has no infinity; an infinite score is written as this string.
+INFINITY = "inf"
+
+
+def dumps(report: DriftReport) -> str:
+    """The report as a JSON document (strict: no NaN or Infinity tokens), newline-terminated."""
+    return json.dumps(document(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def document(report: DriftReport) -> dict[str, Any]:
+    """The report as plain JSON-ready data."""
+    options, thresholds = report.options, report.thresholds
+    return {
+        "format": "kldrift-report",
+        "format_version": FORMAT_VERSION,
+        "kldrift_version": __version__,
+        "reference": {"source": report.reference, "rows": report.reference_rows},
+        "current": {"source": report.current, "rows": report.current_rows},
+        "summary": {
+            "status": report.status.value,
+            "drifted": report.drifted,
+            "columns_compared": len(report.columns),
+            "columns_drifted": len(report.drifted_columns),
+            "columns_warned": len(report.warned_columns),
+            "breaking_schema_changes": len(report.breaking_schema_changes),
+            "text": report.summary,
+        },
+        "options": {
+            "bins": options.bins,
+            "top_k": options.top_k,
+            "discrete_max": options.discrete_max,
+            "smoothing": options.smoothing,
+            "base": options.base,
+            "unit": options.unit,
+            "categorical": list(options.categorical),
+        },
+        "thresholds": {
+            "metric": "kl",
+            "unit": "nats",
+            "warn": thresholds.warn,
+            "drift": thresholds.drift,
+            "columns": dict(thresholds.columns),
+        },
+        "schema": [
+            {
+                "column": change.column,
+                "change": change.change,
+                "reference_dtype": change.reference_dtype,
+                "current_dtype": change.current_dtype,
+                "breaking": change.breaking,
+            }
+            for change in report.schema
+        ],
+        "columns": [_column(c) for c in report.columns],
+    }
+
+
+def _column(column: ColumnDrift) -> dict[str, Any]:
+    binning = column.binning
+    return {
+        "name": column.name,
+        "kind": column.kind.value,
+        "dtype": column.dtype,
+        "status": column.status.value,
+        "kl": _number(column.kl),
+        "cross_entropy": _number(column.cross_entropy),
+        "entropy": _number(column.entropy),
+        "warn": column.warn,
+        "threshold": column.threshold,
+        "rows": {"reference": sum(column.reference_counts), "current": sum(column.current_counts)},
+        "null_share": {
+            "reference": column.null_share_reference,
+            "current": column.null_share_current,
+        },
+        "binning": {
+            "method": binning.method,
+            "edges": list(binning.edges),
+            "values": list(binning.values),
+            "other_categories": len(binning.rest),
+            "temporal": binning.temporal,
+        },
+        "bins": [
+            {"label": label, "reference": ref, "current": cur}
+            for label, ref, cur in zip(
+                column.labels, column.reference_counts, column.current_counts, strict=True
+            )
+        ],
+    }
+
+
+def _number(value: float) -> float | str:
+    return INFINITY if math.isinf(value) else value

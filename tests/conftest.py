@@ -1,0 +1,27 @@
+"""Shared fixtures: small tables written to tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture
+def write_table(tmp_path: Path) -> Callable[..., Path]:
+    """Write the given columns to tmp_path/name as CSV or Parquet, by the name's suffix."""
+
+    def _write(name: str, **columns: list[object]) -> Path:
+        path, frame = tmp_path / name, pl.DataFrame(columns, strict=False)
+        if path.suffix == ".csv":
+            frame.write_csv(path)
+        else:
+            frame.write_parquet(path)
+        return path
+
+    return _write

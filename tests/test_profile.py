@@ -1,0 +1,149 @@
+"""Bins fitted on the reference, and histograms of both sides on those bins."""
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kldrift import profile
+from kldrift.config import Kind, Options
+from kldrift.io import scan_table
+
+
+def _fit_and_count(reference: pl.DataFrame, current: pl.DataFrame, **options):
+    ref, cur = scan_table(reference), scan_table(current)
+    kinds = {name: profile.kind_of(dtype) for name, dtype in ref.schema.items()}
+    built = profile.build(ref, kinds, Options(**options))
+    binnings = {name: p.binning for name, p in built.columns.items()}
+    rows, counts = profile.count(cur, binnings)
+    return built, rows, {name: c.tolist() for name, c in counts.items()}
+
+
+def test_quantile_bins_have_open_outer_bins_for_out_of_range_values():
+    reference = pl.DataFrame({"x": [float(v) for v in range(1, 101)]})
+    current = pl.DataFrame({"x": [-1000.0, 0.5, 50.0, 100.5, 1e9]})
+    built, rows, counts = _fit_and_count(reference, current, bins=4)
+    binning = built.columns["x"].binning
+    assert binning.method == "quantile"
+    assert binning.edges == (25.75, 50.5, 75.25)
+    assert built.columns["x"].counts == (25, 25, 25, 25, 0)
+    assert counts["x"] == [2, 1, 0, 2, 0]
+    assert rows == 5
+    assert binning.labels == ("<= 25.75", "(25.75, 50.5]", "(50.5, 75.25]", "> 75.25", "(null)")
+
+
+def test_nulls_and_nan_share_the_null_bin():
+    reference = pl.DataFrame({"x": [float(v) for v in range(30)] + [None, math.nan]})
+    built, _, counts = _fit_and_count(reference, reference, bins=3)
+    assert built.columns["x"].counts[-1] == 2
+    assert sum(built.columns["x"].counts) == 32
+    assert counts["x"] == list(built.columns["x"].counts)
+
+
+def test_skewed_data_collapses_duplicate_edges():
+    reference = pl.DataFrame({"x": [0.0] * 90 + [float(v) for v in range(1, 31)]})
+    built, _, _ = _fit_and_count(reference, reference, bins=10)
+    binning = built.columns["x"].binning
+    assert binning.edges[0] == 0.0
+    assert list(binning.edges) == sorted(set(binning.edges))
+    assert len(binning.edges) < 9
+    assert built.columns["x"].counts[0] == 90
+
+
+def test_few_distinct_numbers_get_one_bin_per_value_and_an_other_bin():
+    reference = pl.DataFrame({"k": [1, 2, 2, 3, 3, 3]})
+    current = pl.DataFrame({"k": [1, 3, 7, 9, None]})
+    built, _, counts = _fit_and_count(reference, current)
+    binning = built.columns["k"].binning
+    assert binning.method == "discrete"
+    assert binning.labels == ("1", "2", "3", "(other)", "(null)")
+    assert built.columns["k"].counts == (1, 2, 3, 0, 0)
+    assert counts["k"] == [1, 0, 1, 2, 1]
+
+
+def test_constant_column_is_one_value_bin():
+    built, _, counts = _fit_and_count(
+        pl.DataFrame({"c": [5.0] * 10}), pl.DataFrame({"c": [5.0, 6.0]})
+    )
+    assert built.columns["c"].binning.labels == ("5", "(other)", "(null)")
+    assert counts["c"] == [1, 1, 0]
+
+
+def test_categories_top_k_other_and_new():
+    reference = pl.DataFrame({"s": ["a"] * 5 + ["b"] * 3 + ["c"] * 2 + ["d"]})
+    current = pl.DataFrame({"s": ["a", "c", "d", "zzz", "zzz", None]})
+    built, _, counts = _fit_and_count(reference, current, top_k=2)
+    binning = built.columns["s"].binning
+    assert binning.labels == ("a", "b", "(other)", "(new)", "(null)")
+    assert binning.rest == ("c", "d")
+    assert built.columns["s"].counts == (5, 3, 3, 0, 0)
+    assert counts["s"] == [1, 0, 2, 2, 1]
+
+
+def test_category_ties_are_broken_by_value():
+    reference = pl.DataFrame({"s": ["b", "a", "c", "a", "b", "c"]})
+    built, _, _ = _fit_and_count(reference, reference, top_k=2)
+    assert built.columns["s"].binning.values == ("a", "b")
+
+
+def test_booleans_are_categorical():
+    reference = pl.DataFrame({"b": [True, False, True, None]})
+    built, _, _ = _fit_and_count(reference, reference)
+    assert built.columns["b"].binning.kind is Kind.categorical
+    assert built.columns["b"].binning.labels == ("true", "false", "(other)", "(new)", "(null)")
+    assert built.columns["b"].counts == (2, 1, 0, 0, 1)
+
+
+def test_dates_are_binned_as_numbers_with_date_labels():
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(100)]
+    built, _, counts = _fit_and_count(
+        pl.DataFrame({"d": days}), pl.DataFrame({"d": [dt.date(2030, 1, 1)]}), bins=2
+    )
+    binning = built.columns["d"].binning
+    assert binning.kind is Kind.temporal
+    assert binning.labels[0] == "<= 2024-02-19"
+    assert counts["d"] == [0, 1, 0]
+
+
+def test_a_datetime_current_is_binned_on_a_date_reference():
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(40)]
+    stamps = [dt.datetime(2024, 1, 1) + dt.timedelta(days=i) for i in range(40)]
+    built, _, counts = _fit_and_count(pl.DataFrame({"d": days}), pl.DataFrame({"d": stamps}))
+    assert counts["d"] == list(built.columns["d"].counts)
+
+
+def test_histograms_sum_to_the_row_count():
+    rng = np.random.default_rng(1)
+    frame = pl.DataFrame(
+        {
+            "x": rng.normal(size=500),
+            "n": rng.integers(0, 100, 500),
+            "s": rng.choice(list("abcdefghij"), 500),
+        }
+    ).with_columns(pl.when(pl.col("x") > 1).then(None).otherwise(pl.col("x")).alias("x"))
+    built, rows, counts = _fit_and_count(frame, frame.sample(fraction=0.5, seed=1), top_k=4)
+    assert rows == 250
+    for name, column in built.columns.items():
+        assert sum(column.counts) == 500
+        assert sum(counts[name]) == 250
+        assert len(column.counts) == len(column.binning.labels)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "kind"),
+    [
+        (pl.Int8, Kind.numeric),
+        (pl.Float32, Kind.numeric),
+        (pl.String, Kind.categorical),
+        (pl.Categorical, Kind.categorical),
+        (pl.Boolean, Kind.categorical),
+        (pl.Datetime("ms"), Kind.temporal),
+        (pl.Duration("us"), Kind.temporal),
+        (pl.List(pl.Int64), None),
+        (pl.Binary, None),
+    ],
+)
+def test_kind_of(dtype, kind):
+    assert profile.kind_of(dtype) is kind

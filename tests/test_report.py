@@ -1,0 +1,74 @@
+"""Renderers: strict JSON with explicit infinity, and a plain-text table off the terminal."""
+
+import io
+import json
+
+import polars as pl
+import pytest
+
+import kldrift
+from kldrift import Options
+from kldrift.report import Format, render
+from kldrift.report import json as json_report
+from kldrift.report.table import sparkline
+
+
+def _strict_loads(text):
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def infinite_report():
+    reference = pl.DataFrame({"s": ["a", "b"] * 10, "x": [float(i) for i in range(20)]})
+    current = pl.DataFrame({"s": ["a"] * 20, "x": [float(i) for i in range(20)]})
+    return kldrift.compare(reference, current, options=Options(smoothing=0))
+
+
+def test_json_is_strict_and_writes_infinity_as_a_string(infinite_report):
+    out = io.StringIO()
+    render(infinite_report, Format.json, out)
+    doc = _strict_loads(out.getvalue())
+    columns = {c["name"]: c for c in doc["columns"]}
+    assert columns["s"]["kl"] == json_report.INFINITY == "inf"
+    assert columns["s"]["cross_entropy"] == "inf"
+    assert columns["x"]["kl"] == 0.0
+    assert doc["format_version"] == 1
+    assert doc["summary"]["status"] == "drift"
+    assert doc["summary"]["columns_drifted"] == 1
+    assert doc["thresholds"] == {
+        "metric": "kl",
+        "unit": "nats",
+        "warn": 0.05,
+        "drift": 0.1,
+        "columns": {},
+    }
+
+
+def test_json_bins_carry_labels_and_both_counts(infinite_report):
+    doc = json_report.document(infinite_report)
+    s = next(c for c in doc["columns"] if c["name"] == "s")
+    assert s["bins"][:2] == [
+        {"label": "a", "reference": 10, "current": 20},
+        {"label": "b", "reference": 10, "current": 0},
+    ]
+    assert s["binning"]["method"] == "categories"
+    assert s["rows"] == {"reference": 20, "current": 20}
+
+
+def test_plain_table_has_no_escape_codes_and_shows_the_summary(infinite_report, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    render(infinite_report, Format.table, out)
+    text = out.getvalue()
+    assert "\x1b[" not in text
+    assert "1 of 2 columns drifted" in text
+    assert "inf" in text
+
+
+def test_sparkline_scales_to_the_shared_peak():
+    assert sparkline((1, 1), peak=0.5) == "██"
+    assert sparkline((1, 3), peak=0.75) == "▃█"
+    assert sparkline((0, 0), peak=0.5) == "  "
