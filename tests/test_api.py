@@ -31,7 +31,7 @@ def test_compare_accepts_paths_and_returns_a_polars_table():
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "kldrift", "tests", "bench", "sample_data"],
+        ["ruff", "check", "."],
         ["mypy", "kldrift"],
     ],
 )
