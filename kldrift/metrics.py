@@ -97,13 +97,15 @@ def _probabilities(counts: FloatArray, smoothing: float) -> FloatArray:
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise ValueError(f"smoothing must be finite and >= 0, got {smoothing}")
     smoothed = counts + smoothing
-    total = smoothed.sum()
+    total = float(smoothed.sum())
     if total <= 0:
         raise ValueError("a histogram has no mass: every bin is empty")
     return smoothed / total
 
 
-def _pair(reference: ArrayLike, current: ArrayLike, smoothing: float) -> tuple[FloatArray, FloatArray]:
+def _pair(
+    reference: ArrayLike, current: ArrayLike, smoothing: float
+) -> tuple[FloatArray, FloatArray]:
     ref, cur = _counts(reference), _counts(current)
     _check_pair(ref, cur)
     return _probabilities(ref, smoothing), _probabilities(cur, smoothing)
