@@ -1,8 +1,9 @@
-"""Significance of drift: the G-test of homogeneity of two histograms."""
+"""Significance of drift: G-test and multiple-testing adjustment."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -102,6 +103,34 @@ def g_test(
     p_value = (1 + at_least) / (1 + n_resamples)
     label = f"permutation: {n_resamples} Monte-Carlo tables with fixed margins, seed {seed}"
     return GTest(statistic, k - 1, p_value, label, q)
+
+
+def adjust_p_values(
+    p_values: Sequence[float], method: Literal["bh", "bonferroni"] = "bh"
+) -> list[float]:
+    """P-values adjusted for testing many columns at once, in the order given.
+
+    "bh" is Benjamini-Hochberg (controls the false discovery rate); "bonferroni" controls the
+    family-wise error rate.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"expected a flat sequence of p-values, got shape {p.shape}")
+    if not np.all((p >= 0) & (p <= 1)):
+        raise ValueError("p-values must lie in [0, 1]")
+    m = p.size
+    if method == "bonferroni":
+        return [float(x) for x in np.minimum(p * m, 1.0)]
+    if method != "bh":
+        raise ValueError(f"unknown method {method!r}: use 'bh' or 'bonferroni'")
+    order = np.argsort(p)
+    scaled = p[order] * (m / np.arange(1, m + 1))  # m / m = 1 exactly: never below the raw p
+    # Step-up: each adjusted value is the smallest scaled one at its rank or above, which also
+    # keeps the adjusted values in the same order as the raw ones.
+    stepped = np.minimum.accumulate(scaled[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return [float(x) for x in adjusted]
 
 
 def _check_whole(counts: FloatArray) -> None:

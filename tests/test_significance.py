@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import chi2, chi2_contingency
+from scipy.stats import chi2, chi2_contingency, false_discovery_control
 
 from kldrift import metrics, significance
 
@@ -220,3 +220,55 @@ def test_asymptotic_g_matches_scipy_on_random_tables(pair):
     corrected = significance.g_test(*pair, method="asymptotic")
     assert corrected.williams > 1.0
     assert result.p_value <= corrected.p_value <= 1.0
+
+
+# --- multiple testing ---------------------------------------------------------------------------
+
+
+def test_adjust_p_values_hand_example():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # Ranked 0.005, 0.01, 0.03, 0.04 -> m p / rank = 0.02, 0.02, 0.04, 0.04 (already monotone).
+    assert significance.adjust_p_values(p) == pytest.approx([0.02, 0.04, 0.04, 0.02], rel=1e-14)
+    assert significance.adjust_p_values(p, "bonferroni") == pytest.approx(
+        [0.04, 0.16, 0.12, 0.02], rel=1e-14
+    )
+    # Step-up: 0.5 at rank 1 would scale to 1.0, but 0.9 at rank 2 scales to 0.9 and caps it.
+    assert significance.adjust_p_values([0.5, 0.9]) == pytest.approx([0.9, 0.9], rel=1e-14)
+    assert significance.adjust_p_values([0.5, 0.9], "bonferroni") == [1.0, 1.0]
+    assert significance.adjust_p_values([]) == []
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        [0.01, 0.04, 0.03, 0.005],
+        [0.0, 1.0, 0.5, 0.5, 0.2],
+        [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216],
+        [0.3],
+    ],
+)
+def test_bh_matches_scipy(p):
+    expected = false_discovery_control(p, method="bh")
+    assert significance.adjust_p_values(p, "bh") == pytest.approx(list(expected), rel=1e-12)
+
+
+def test_adjust_p_values_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        significance.adjust_p_values([0.5, 1.2])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        significance.adjust_p_values([math.nan])
+    with pytest.raises(ValueError, match="unknown method"):
+        significance.adjust_p_values([0.5], "holm")  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=30))
+def test_bh_is_monotone_capped_and_never_beyond_bonferroni(p):
+    bh = significance.adjust_p_values(p, "bh")
+    bonferroni = significance.adjust_p_values(p, "bonferroni")
+    assert bh == pytest.approx(list(false_discovery_control(p, method="bh")), rel=1e-12)
+    for raw, adjusted, strict in zip(p, bh, bonferroni, strict=True):
+        assert raw <= adjusted <= strict <= 1.0
+    for (raw_a, adj_a), (raw_b, adj_b) in itertools.combinations(zip(p, bh, strict=True), 2):
+        if raw_a < raw_b:
+            assert adj_a <= adj_b
