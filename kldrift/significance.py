@@ -1,4 +1,4 @@
-"""Significance of drift: G-test and multiple-testing adjustment."""
+"""Significance of drift: G-test, multiple-testing adjustment and the KL expected from noise."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from kldrift.metrics import FloatArray, drop_empty_bins
+from kldrift.metrics import FloatArray, drop_empty_bins, kl_divergence
 
 #: Monte-Carlo tables drawn by the small-sample fallback of `g_test`.
 DEFAULT_RESAMPLES = 2000
@@ -131,6 +131,38 @@ def adjust_p_values(
     adjusted = np.empty(m)
     adjusted[order] = np.minimum(stepped, 1.0)
     return [float(x) for x in adjusted]
+
+
+def noise_floor(k: int, n_ref: float, n_cur: float, base: float = math.e) -> float:
+    """Expected plug-in KL between two samples of one distribution on `k` bins, in log `base`.
+
+    To first order this is (k - 1) / 2 * (1 / n_ref + 1 / n_cur) nats: the KL that sampling
+    alone produces, whatever the distribution.
+    """
+    if k < 1 or not (n_ref > 0 and n_cur > 0):
+        raise ValueError(f"need k >= 1 and positive sample sizes, got {k}, {n_ref}, {n_cur}")
+    return (k - 1) / 2 * (1 / n_ref + 1 / n_cur) / math.log(base)
+
+
+def miller_madow_kl(
+    reference: ArrayLike,
+    current: ArrayLike,
+    smoothing: float = 0.0,
+    base: float = math.e,
+    *,
+    clip: bool = True,
+) -> float:
+    """Plug-in D(P||Q) minus its `noise_floor`, in log `base`; clipped at 0 unless `clip=False`.
+
+    Bins empty on both sides are dropped, k is the number left, and the plug-in KL is taken on
+    those bins with `smoothing`. The floor is derived for the unsmoothed estimator; smoothing
+    shrinks the plug-in value, so with smoothing the correction removes somewhat more than the
+    noise.
+    """
+    ref, cur = drop_empty_bins(reference, current)
+    plug_in = kl_divergence(ref, cur, smoothing, base)
+    corrected = plug_in - noise_floor(ref.size, float(ref.sum()), float(cur.sum()), base)
+    return max(corrected, 0.0) if clip else corrected
 
 
 def _check_whole(counts: FloatArray) -> None:

@@ -272,3 +272,58 @@ def test_bh_is_monotone_capped_and_never_beyond_bonferroni(p):
     for (raw_a, adj_a), (raw_b, adj_b) in itertools.combinations(zip(p, bh, strict=True), 2):
         if raw_a < raw_b:
             assert adj_a <= adj_b
+
+
+# --- noise floor and bias-corrected KL ----------------------------------------------------------
+
+
+def test_noise_floor_known_answers():
+    assert significance.noise_floor(10, 500, 500) == pytest.approx(0.018, rel=1e-14)
+    assert significance.noise_floor(3, 100, 400) == pytest.approx(0.0125, rel=1e-14)
+    assert significance.noise_floor(10, 500, 500, base=2) == pytest.approx(
+        0.018 / math.log(2), rel=1e-14
+    )
+    assert significance.noise_floor(1, 5, 5) == 0.0
+    with pytest.raises(ValueError, match="positive sample sizes"):
+        significance.noise_floor(3, 0, 10)
+
+
+def test_miller_madow_kl_subtracts_the_floor_for_occupied_bins_only():
+    ref, cur = [50, 0, 30, 20], [20, 0, 30, 50]
+    plug_in = metrics.kl_divergence([50, 30, 20], [20, 30, 50])
+    floor = (3 - 1) / 2 * (1 / 100 + 1 / 100)  # three occupied bins, not four
+    assert significance.miller_madow_kl(ref, cur) == pytest.approx(plug_in - floor, rel=1e-12)
+    assert significance.miller_madow_kl(ref, cur, base=2) == pytest.approx(
+        (plug_in - floor) / math.log(2), rel=1e-12
+    )
+    smoothed = metrics.kl_divergence([50, 30, 20], [20, 30, 50], smoothing=0.5)
+    assert significance.miller_madow_kl(ref, cur, 0.5) == pytest.approx(smoothed - floor, rel=1e-12)
+
+
+def test_miller_madow_kl_clips_at_zero_unless_asked_not_to():
+    assert significance.miller_madow_kl([5, 3, 2], [5, 3, 2]) == 0.0
+    unclipped = significance.miller_madow_kl([5, 3, 2], [5, 3, 2], clip=False)
+    assert unclipped == pytest.approx(-(3 - 1) / 2 * (1 / 10 + 1 / 10), rel=1e-12)
+    assert significance.miller_madow_kl([3, 1], [4, 0]) == math.inf
+
+
+def test_noise_floor_is_the_mean_plug_in_kl_of_same_distribution_samples():
+    k, n_ref, n_cur, pairs = 10, 500, 500, 400
+    shape = np.linspace(1, 2, k)
+    rng = np.random.default_rng(20240601)
+    refs = rng.multinomial(n_ref, shape / shape.sum(), size=pairs)
+    curs = rng.multinomial(n_cur, shape / shape.sum(), size=pairs)
+    plug_in = np.array([metrics.kl_divergence(r, c) for r, c in zip(refs, curs, strict=True)])
+    corrected = np.array(
+        [significance.miller_madow_kl(r, c, clip=False) for r, c in zip(refs, curs, strict=True)]
+    )
+    floor = significance.noise_floor(k, n_ref, n_cur)
+    assert floor == pytest.approx(0.018)
+    # Four standard errors of the simulated mean (~0.0017 here, a tenth of the floor); the
+    # second-order bias left over is ~2e-4, half a standard error.
+    standard_error = plug_in.std(ddof=1) / math.sqrt(pairs)
+    assert standard_error < floor / 8
+    assert plug_in.mean() == pytest.approx(floor, abs=4 * standard_error)
+    assert corrected.mean() == pytest.approx(0.0, abs=4 * standard_error)
+    # Without the correction the same-distribution mean is many standard errors above 0.
+    assert plug_in.mean() > 20 * standard_error
