@@ -20,6 +20,8 @@ DEFAULT_RESAMPLES = 2000
 _COCHRAN_MIN = 1.0
 _COCHRAN_SMALL = 5.0
 _COCHRAN_SHARE = 0.2
+# numpy's multivariate_hypergeometric draws from at most this many items in all.
+_MAX_SIMULATED = 10**9
 
 _EPS = 1e-15  # relative precision at which the incomplete-gamma expansions stop
 _TINY = 1e-300  # keeps the continued fraction's denominators off zero (modified Lentz)
@@ -62,9 +64,9 @@ def g_test(
     G = 2 [N D(P||M) + M' D(Q||M)] on the 2 x k table of the occupied bins, with M the pooled
     distribution and N, M' the two sample sizes; dof = k - 1. With `method="auto"` the p-value is
     asymptotic (chi-square of G / Williams' q) when Cochran's rule holds: no expected count below
-    1 and at most 20% below 5. Otherwise it is a seeded Monte-Carlo test conditional on both
-    margins, p = (1 + #{G_sim >= G}) / (1 + n_resamples), which cannot go below
-    1 / (1 + n_resamples).
+    1 and at most 20% below 5, or when the table holds 10^9 counts or more (too many to
+    simulate). Otherwise it is a seeded Monte-Carlo test conditional on both margins,
+    p = (1 + #{G_sim >= G}) / (1 + n_resamples), which cannot go below 1 / (1 + n_resamples).
     """
     if method not in ("auto", "asymptotic", "permutation"):
         raise ValueError(f"unknown method {method!r}: use 'auto', 'asymptotic' or 'permutation'")
@@ -88,9 +90,14 @@ def g_test(
     cochran = expected.min() >= _COCHRAN_MIN and (
         np.mean(expected < _COCHRAN_SMALL) <= _COCHRAN_SHARE
     )
-    if method == "asymptotic" or (method == "auto" and cochran):
+    simulable = n_ref + n_cur < _MAX_SIMULATED
+    if method == "asymptotic" or (method == "auto" and (cochran or not simulable)):
         label = "asymptotic chi-square" + (", Williams-corrected" if williams else "")
+        if not (cochran or method == "asymptotic"):
+            label += " (small expected counts, but too many counts to simulate)"
         return GTest(statistic, k - 1, chi2_sf(statistic / q, k - 1), label, q)
+    if not simulable:
+        raise ValueError(f"a permutation test needs fewer than {_MAX_SIMULATED:.0e} counts in all")
 
     # Williams' q depends on the margins only, which every simulated table shares, so ranking by
     # G or by G / q gives the same p-value.

@@ -139,6 +139,19 @@ def test_auto_uses_the_asymptotic_test_only_when_cochrans_rule_holds():
     assert significance.g_test([1, 200, 200], [0, 200, 200]).method.startswith("permutation")
 
 
+def test_tables_too_large_to_simulate_stay_asymptotic():
+    # Cochran's rule fails (expected counts 0.5 and 1), but numpy cannot draw from 10^9 items.
+    ref, cur = [600_000_000, 0, 2, 5_000_000], [590_000_000, 1, 0, 5_100_000]
+    result = significance.g_test(ref, cur)
+    assert result.method == (
+        "asymptotic chi-square, Williams-corrected"
+        " (small expected counts, but too many counts to simulate)"
+    )
+    assert result.p_value == pytest.approx(chi2.sf(result.statistic / result.williams, 3), rel=1e-9)
+    with pytest.raises(ValueError, match="fewer than 1e"):
+        significance.g_test(ref, cur, method="permutation")
+
+
 def _exact_conditional_p(ref, cur):
     """P(G >= G_obs) over every 2 x k table with the same margins (hypergeometric weights)."""
     columns = np.add(ref, cur)
