@@ -2,8 +2,9 @@
 
 Every function takes bin counts (any non-negative numbers), adds `smoothing` to each bin of both
 histograms, normalises them to probabilities P (reference) and Q (current), and returns a value in
-units of log `base` (nats by default). With `smoothing=0` the exact plug-in value is returned, which
-is `inf` when a bin has reference mass and no current mass.
+units of log `base` (nats by default; the Hellinger distance has no unit and ignores `base`). With
+`smoothing=0` the exact plug-in value is returned, which is `inf` when a bin has reference mass and
+no current mass.
 """
 
 from __future__ import annotations
@@ -50,11 +51,7 @@ def kl_divergence(
 ) -> float:
     """Kullback-Leibler divergence D(P||Q) of current from reference, in units of log `base`."""
     p, q = _pair(reference, current, smoothing)
-    support = p > 0
-    if np.any(q[support] == 0):
-        return math.inf
-    ratio = np.log(p[support] / q[support])
-    return float(max(np.sum(p[support] * ratio), 0.0) / math.log(base))
+    return _kl_nats(p, q) / math.log(base)
 
 
 def cross_entropy(
@@ -79,6 +76,63 @@ def divergences(
     )
 
 
+def js_divergence(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> float:
+    """Jensen-Shannon divergence of P and Q, in units of log `base`: at most ln 2 nats = 1 bit.
+
+    Symmetric, and finite even without smoothing, because both P and Q are compared with their
+    midpoint M = (P + Q) / 2, which has mass wherever either of them does.
+    """
+    p, q = _pair(reference, current, smoothing)
+    m = (p + q) / 2
+    nats = 0.5 * _kl_nats(p, m) + 0.5 * _kl_nats(q, m)
+    # Rounding may step just outside the mathematical range [0, ln 2].
+    return min(max(nats, 0.0), math.log(2)) / math.log(base)
+
+
+def js_distance(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> float:
+    """Jensen-Shannon distance, the square root of `js_divergence` in log `base`: a metric."""
+    return math.sqrt(js_divergence(reference, current, smoothing, base))
+
+
+def psi(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> float:
+    """Population stability index sum (q - p) ln(q / p) = D(P||Q) + D(Q||P), in log `base` units.
+
+    PSI is customarily quoted in nats (base e), against rules of thumb such as 0.1 and 0.25; the
+    base is accepted only so that every score of one report shares a unit. With `smoothing=0` it
+    is `inf` when a bin has mass on exactly one side.
+    """
+    p, q = _pair(reference, current, smoothing)
+    if np.any((p > 0) != (q > 0)):
+        return math.inf
+    both = p > 0
+    # Every term is >= 0, so summing them directly avoids the cancellation of KL + KL.
+    terms = (q[both] - p[both]) * np.log(q[both] / p[both])
+    return float(np.sum(terms)) / math.log(base)
+
+
+def hellinger(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> float:
+    """Hellinger distance sqrt(1 - sum sqrt(p q)) of P and Q, in [0, 1]; `base` is ignored.
+
+    A distance, not an information quantity, so it has no unit: `base` is accepted only so that
+    every score takes the same arguments.
+    """
+    del base
+    p, q = _pair(reference, current, smoothing)
+    # 1 - sum sqrt(pq) equals half the squared distance of the root vectors because sum p = sum q
+    # = 1; the latter form gives exactly 0 for equal inputs, where the former leaves rounding
+    # noise of 1e-16 that the square root would magnify to 1e-8.
+    squared = 0.5 * float(np.sum((np.sqrt(p) - np.sqrt(q)) ** 2))
+    return math.sqrt(min(squared, 1.0))
+
+
 def _counts(values: ArrayLike) -> FloatArray:
     counts = np.asarray(values, dtype=np.float64)
     if counts.ndim != 1:
@@ -97,7 +151,7 @@ def _probabilities(counts: FloatArray, smoothing: float) -> FloatArray:
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise ValueError(f"smoothing must be finite and >= 0, got {smoothing}")
     smoothed = counts + smoothing
-    total = smoothed.sum()
+    total = float(smoothed.sum())
     if total <= 0:
         raise ValueError("a histogram has no mass: every bin is empty")
     probabilities: FloatArray = smoothed / total
@@ -110,3 +164,12 @@ def _pair(
     ref, cur = _counts(reference), _counts(current)
     _check_pair(ref, cur)
     return _probabilities(ref, smoothing), _probabilities(cur, smoothing)
+
+
+def _kl_nats(p: FloatArray, q: FloatArray) -> float:
+    support = p > 0
+    if np.any(q[support] == 0):
+        return math.inf
+    ratio = np.log(p[support] / q[support])
+    # Rounding can make a near-zero divergence slightly negative; D(P||Q) >= 0 always.
+    return max(float(np.sum(p[support] * ratio)), 0.0)
