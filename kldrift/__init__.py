@@ -1,10 +1,30 @@
-"""kldrift: per-column KL divergence and cross-entropy between a reference and a current dataset."""
+"""kldrift: per-column KL divergence and cross-entropy between a reference and a current dataset.
+
+The public names are loaded on first use (PEP 562), so `kldrift --help` starts without polars.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from kldrift.config import Kind, Options, Status, Thresholds
-from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
-from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "ColumnDrift": "kldrift.drift",
+    "DriftReport": "kldrift.drift",
+    "SchemaChange": "kldrift.drift",
+    "compare": "kldrift.drift",
+    "Kind": "kldrift.config",
+    "Options": "kldrift.config",
+    "Status": "kldrift.config",
+    "Thresholds": "kldrift.config",
+    "ColumnError": "kldrift.errors",
+    "InputError": "kldrift.errors",
+    "KldriftError": "kldrift.errors",
+    "OptionError": "kldrift.errors",
+}
 
 __all__ = [
     "ColumnDrift",
@@ -21,3 +41,20 @@ __all__ = [
     "__version__",
     "compare",
 ]
+
+if TYPE_CHECKING:
+    from kldrift.config import Kind, Options, Status, Thresholds
+    from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
+    from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'kldrift' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -19,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -40,40 +41,62 @@ def main(
 
 @app.command()
 def compare(
-    reference: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
-    current: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.table,
+    reference: Annotated[
+        str, typer.Argument(metavar="REFERENCE", help="CSV/Parquet file, glob or directory.")
+    ],
+    current: Annotated[
+        str, typer.Argument(metavar="CURRENT", help="CSV/Parquet file, glob or directory.")
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", metavar="FORMAT", help="Report format: table, json.")
+    ] = Format.table,
     columns: Annotated[
         list[str] | None,
-        typer.Option("--columns", "-c", help="Only these columns (repeat, or comma-separate)."),
+        typer.Option(
+            "--columns",
+            "-c",
+            metavar="COLS",
+            help="Only these columns (repeat, or comma-separate).",
+        ),
     ] = None,
     exclude: Annotated[
-        list[str] | None, typer.Option(help="Leave these columns out (repeat, or comma-separate).")
+        list[str] | None,
+        typer.Option(metavar="COLS", help="Leave these columns out (repeat, or comma-separate)."),
     ] = None,
     categorical: Annotated[
-        list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="COL", help="Bin this column as categorical (repeatable)."),
     ] = None,
     bins: Annotated[
-        int, typer.Option(help="Quantile bins per numeric column.")
+        int, typer.Option(metavar="N", help="Quantile bins per numeric column.")
     ] = config.DEFAULT_BINS,
     top_k: Annotated[
-        int, typer.Option(help="Categories with a bin of their own; the rest share '(other)'.")
+        int,
+        typer.Option(
+            metavar="K", help="Categories with a bin of their own; the rest share '(other)'."
+        ),
     ] = config.DEFAULT_TOP_K,
     smoothing: Annotated[
-        float, typer.Option(help="Pseudocount added to every bin; 0 gives the exact plug-in KL.")
+        float,
+        typer.Option(
+            metavar="A", help="Pseudocount added to every bin; 0 gives the exact plug-in KL."
+        ),
     ] = config.DEFAULT_SMOOTHING,
     base: Annotated[
-        float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
+        float | None,
+        typer.Option(metavar="B", help="Log base of the scores: e (nats) if unset, 2 for bits."),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="KL (nats) at or above this is drift.")
+        float, typer.Option(metavar="T", help="KL (nats) at or above this is drift.")
     ] = config.DEFAULT_THRESHOLD,
     warn: Annotated[
-        float, typer.Option(help="KL (nats) at or above this is a warning.")
+        float, typer.Option(metavar="W", help="KL (nats) at or above this is a warning.")
     ] = config.DEFAULT_WARN,
     column_threshold: Annotated[
         list[str] | None,
-        typer.Option(help="Drift threshold for one column, as COLUMN=VALUE (repeatable)."),
+        typer.Option(
+            metavar="COL=T", help="Drift threshold for one column, as COL=T (repeatable)."
+        ),
     ] = None,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.

@@ -1,6 +1,5 @@
 """The public API: what `import kldrift` offers, and the code-quality gates CI enforces."""
 
-import inspect
 import subprocess
 import sys
 
@@ -11,13 +10,19 @@ import kldrift
 from .conftest import ROOT
 
 
-def test_all_lists_every_public_name():
-    public = {
-        name
-        for name, value in vars(kldrift).items()
-        if not name.startswith("_") and not inspect.ismodule(value)
-    }
-    assert public | {"__version__"} == set(kldrift.__all__)
+def test_all_lists_every_public_name_and_each_resolves():
+    # Public names load lazily: each one in __all__ must resolve, and none may be missing.
+    assert set(kldrift.__all__) == set(kldrift._EXPORTS) | {"__version__"}
+    for name in kldrift.__all__:
+        assert getattr(kldrift, name) is not None
+    assert sorted(dir(kldrift)) == sorted(kldrift.__all__)
+
+
+def test_help_and_version_start_without_polars():
+    # Startup speed: nothing heavy may be imported before a command actually runs.
+    code = "import sys, kldrift.cli; print('polars' in sys.modules, 'numpy' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["False", "False"]
 
 
 def test_compare_accepts_paths_and_returns_a_polars_table():

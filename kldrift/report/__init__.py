@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from kldrift.drift import DriftReport
+if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
+    from kldrift.drift import DriftReport
 
 
 class Format(str, Enum):
