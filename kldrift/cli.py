@@ -98,6 +98,18 @@ def compare(
             metavar="COL=T", help="Drift threshold for one column, as COL=T (repeatable)."
         ),
     ] = None,
+    streaming: Annotated[
+        bool | None,
+        typer.Option(
+            "--streaming/--no-streaming",
+            help="Read in bounded memory with polars' streaming engine "
+            "[default: when the files would fill half the RAM].",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")
+    ] = False,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
@@ -105,26 +117,30 @@ def compare(
     and entropy. Exit code 0: no drift; 1: drift; 2: bad input or options.
     """
     from kldrift import drift, report
+    from kldrift.report.progress import progress
 
     try:
-        result = drift.compare(
-            reference,
-            current,
-            columns=_split(columns) or None,
-            exclude=_split(exclude),
-            options=Options(
-                bins=bins,
-                top_k=top_k,
-                smoothing=smoothing,
-                base=math.e if base is None else base,
-                categorical=tuple(_split(categorical)),
-            ),
-            thresholds=Thresholds(
-                drift=threshold,
-                warn=warn,
-                columns=config.parse_column_thresholds(column_threshold or []),
-            ),
-        )
+        with progress(quiet) as note:
+            result = drift.compare(
+                reference,
+                current,
+                columns=_split(columns) or None,
+                exclude=_split(exclude),
+                options=Options(
+                    bins=bins,
+                    top_k=top_k,
+                    smoothing=smoothing,
+                    base=math.e if base is None else base,
+                    categorical=tuple(_split(categorical)),
+                ),
+                thresholds=Thresholds(
+                    drift=threshold,
+                    warn=warn,
+                    columns=config.parse_column_thresholds(column_threshold or []),
+                ),
+                streaming=streaming,
+                progress=note,
+            )
     except KldriftError as exc:
         report.print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -13,6 +13,11 @@ from kldrift import metrics, profile
 from kldrift.config import Kind, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, scan_table
+
+#: In-memory size of data per byte of its files (Parquet decompresses to about 3x; CSV shrinks).
+MEMORY_PER_FILE_BYTE = 3
+#: Without an explicit choice, stream when the data would take more than this share of RAM.
+STREAMING_MEMORY_SHARE = 0.5
 
 #: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
 #: or can no longer be read the same way.
@@ -169,17 +174,29 @@ def compare(
     exclude: Sequence[str] = (),
     options: Options | None = None,
     thresholds: Thresholds | None = None,
+    streaming: bool | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> DriftReport:
-    """Compare CURRENT with REFERENCE column by column (P = reference, Q = current)."""
+    """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
+
+    `streaming` runs every query on polars' streaming engine in bounded memory; None chooses it
+    when the files look too large for memory. `progress` is called with a short note as each
+    step starts.
+    """
     options = options or Options()
     thresholds = thresholds or Thresholds()
+    note = progress or (lambda _: None)
     ref, cur = scan_table(reference), scan_table(current)
     kinds, schema = plan_columns(ref, cur, columns, exclude, options.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
+    if streaming is None:
+        streaming = too_large_for_memory(ref, cur)
 
-    ref_profile = profile.build(ref, kinds, options)
+    note(f"profiling {ref.name}")
+    ref_profile = profile.build(ref, kinds, options, streaming=streaming)
     binnings = {name: p.binning for name, p in ref_profile.columns.items()}
-    cur_rows, cur_counts = profile.count(cur, binnings)
+    note(f"counting {cur.name}")
+    cur_rows, cur_counts = profile.count(cur, binnings, streaming=streaming)
     for table, rows in [(ref, ref_profile.rows), (cur, cur_rows)]:
         if rows == 0:
             raise InputError(f"{table.name}: no rows to compare")
@@ -265,6 +282,13 @@ def plan_columns(
         if name in wanted and name not in ref.schema
     ]
     return kinds, changes
+
+
+def too_large_for_memory(*tables: Table) -> bool:
+    """Whether holding these tables' files in memory would take more than half of the RAM."""
+    on_disk = sum(t.bytes or 0 for t in tables)
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return on_disk * MEMORY_PER_FILE_BYTE > ram * STREAMING_MEMORY_SHARE
 
 
 def _check_named_columns(ref: Table, cur: Table, names: Iterable[str], option: str) -> None:

@@ -35,6 +35,8 @@ class Table:
     name: str
     frame: pl.LazyFrame
     schema: pl.Schema
+    #: Size of the files on disk, or None for a frame given in memory.
+    bytes: int | None = None
 
 
 def scan_table(source: str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame) -> Table:
@@ -47,7 +49,7 @@ def scan_table(source: str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame) -> 
     files = _data_files(name)
     fmt = _format_of(name, files)
     frame = _scan(name, fmt, files)
-    return Table(name, frame, _schema(name, frame))
+    return Table(name, frame, _schema(name, frame), sum(os.path.getsize(f) for f in files))
 
 
 def polars_message(exc: BaseException) -> str:

@@ -139,12 +139,17 @@ def format_value(value: float, temporal: str | None) -> str:
 
 
 def fit(
-    table: Table, kinds: Mapping[str, Kind], options: Options, rows: int | None = None
+    table: Table,
+    kinds: Mapping[str, Kind],
+    options: Options,
+    rows: int | None = None,
+    *,
+    streaming: bool = False,
 ) -> dict[str, Binning]:
     """Fit every column's bins on the reference (of `rows` rows, counted if not given): one polars
     query, and a second, small one for numeric columns that may have few distinct values."""
     if rows is None:
-        rows = int(_collect(table, [pl.len()]).item())
+        rows = int(_collect(table, [pl.len()], streaming).item())
     step = max(1, math.ceil(rows / FIT_SAMPLE_ROWS))
     exprs: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
@@ -159,8 +164,8 @@ def fit(
             quantiles = [j / options.bins for j in range(1, options.bins)]
             sample = x.gather_every(step) if step > 1 else x
             exprs.append(sample.quantile(quantiles, interpolation="linear").alias(f"q{i}"))
-    frame = _collect(table, exprs)
-    distinct = _distinct_values(table, kinds, frame, options.discrete_max)
+    frame = _collect(table, exprs, streaming)
+    distinct = _distinct_values(table, kinds, frame, options.discrete_max, streaming)
 
     binnings: dict[str, Binning] = {}
     for i, (name, kind) in enumerate(kinds.items()):
@@ -179,7 +184,7 @@ def fit(
 
 
 def _distinct_values(
-    table: Table, kinds: Mapping[str, Kind], estimates: pl.DataFrame, limit: int
+    table: Table, kinds: Mapping[str, Kind], estimates: pl.DataFrame, limit: int, streaming: bool
 ) -> dict[str, list[float]]:
     """Sorted distinct values of the numeric columns that have at most `limit` of them."""
     candidates = [
@@ -193,12 +198,14 @@ def _distinct_values(
         _as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
         for name in candidates
     ]
-    frame = _collect(table, [e.alias(f"u{j}") for j, e in enumerate(exprs)])
+    frame = _collect(table, [e.alias(f"u{j}") for j, e in enumerate(exprs)], streaming)
     found = {name: sorted(frame[f"u{j}"][0].to_list()) for j, name in enumerate(candidates)}
     return {name: values for name, values in found.items() if len(values) <= limit}
 
 
-def count(table: Table, binnings: Mapping[str, Binning]) -> tuple[int, dict[str, Counts]]:
+def count(
+    table: Table, binnings: Mapping[str, Binning], *, streaming: bool = False
+) -> tuple[int, dict[str, Counts]]:
     """Row count of `table` and its histogram of every column on the given bins, in one query."""
     exprs: list[pl.Expr] = [pl.len().alias("rows")]
     sizes: dict[str, int] = {}
@@ -209,7 +216,7 @@ def count(table: Table, binnings: Mapping[str, Binning]) -> tuple[int, dict[str,
         column_exprs = _number_count_exprs(table, name, binning)
         exprs += [e.alias(f"c{i}_{j}") for j, e in enumerate(column_exprs)]
         sizes[name] = len(column_exprs)
-    frame = _collect(table, exprs)
+    frame = _collect(table, exprs, streaming)
 
     histograms: dict[str, Counts] = {}
     for i, (name, binning) in enumerate(binnings.items()):
@@ -221,18 +228,21 @@ def count(table: Table, binnings: Mapping[str, Binning]) -> tuple[int, dict[str,
     return int(frame["rows"][0]), histograms
 
 
-def build(table: Table, kinds: Mapping[str, Kind], options: Options) -> Profile:
+def build(
+    table: Table, kinds: Mapping[str, Kind], options: Options, *, streaming: bool = False
+) -> Profile:
     """Fit bins on `table` and count it: the reference side of a comparison.
 
-    The compared columns are read once into memory, so fitting and counting do not read the
-    files twice; that costs no more memory than holding the data, which any reader does.
+    By default the compared columns are read once into memory, so fitting and counting do not
+    read the files twice. With `streaming`, nothing is held whole: the data is read twice by
+    polars' streaming engine, in bounded memory.
     """
     rows = None
-    if kinds:
-        loaded = _collect(table, [pl.col(name) for name in kinds])
+    if kinds and not streaming:
+        loaded = _collect(table, [pl.col(name) for name in kinds], streaming)
         table, rows = Table(table.name, loaded.lazy(), table.schema), loaded.height
-    binnings = fit(table, kinds, options, rows)
-    rows, histograms = count(table, binnings)
+    binnings = fit(table, kinds, options, rows, streaming=streaming)
+    rows, histograms = count(table, binnings, streaming=streaming)
     columns = {
         name: ColumnProfile(
             name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())
@@ -323,8 +333,8 @@ def _temporal_name(dtype: pl.DataType) -> str | None:
     return None
 
 
-def _collect(table: Table, exprs: list[pl.Expr]) -> pl.DataFrame:
+def _collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFrame:
     try:
-        return table.frame.select(exprs).collect()
+        return table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{table.name}: {polars_message(exc)}") from exc

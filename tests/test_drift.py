@@ -1,6 +1,7 @@
 """compare(): scores against scipy, invariants, decisions and schema drift, on real frames."""
 
 import math
+import os
 
 import numpy as np
 import polars as pl
@@ -172,3 +173,29 @@ def test_table_is_a_polars_frame_sorted_by_kl(pair):
         "status",
     ]
     assert table["kl"].to_list() == sorted(table["kl"].to_list(), reverse=True)
+
+
+def test_streaming_gives_the_same_report_as_in_memory(write_table, pair):
+    reference, current = pair
+    ref = write_table("r.parquet", **reference.to_dict(as_series=False))
+    cur = write_table("c.parquet", **current.to_dict(as_series=False))
+    assert kldrift.compare(ref, cur, streaming=True) == kldrift.compare(ref, cur, streaming=False)
+
+
+def test_progress_names_each_step(pair):
+    notes = []
+    kldrift.compare(*pair, progress=notes.append)
+    assert notes == ["profiling <DataFrame>", "counting <DataFrame>"]
+
+
+def test_streaming_is_chosen_for_files_larger_than_half_the_ram(tmp_path):
+    from kldrift.drift import too_large_for_memory
+    from kldrift.io import Table
+
+    frame = pl.DataFrame({"x": [1.0]}).lazy()
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    small = Table("small", frame, frame.collect_schema(), bytes=1_000)
+    huge = Table("huge", frame, frame.collect_schema(), bytes=ram // 2)
+    in_memory = Table("<DataFrame>", frame, frame.collect_schema())
+    assert not too_large_for_memory(small, in_memory)
+    assert too_large_for_memory(small, huge)

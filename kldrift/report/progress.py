@@ -1,0 +1,23 @@
+"""A spinner on stderr naming the step under way, for long comparisons in a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+
+@contextmanager
+def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """Yield a callback that shows its note beside a spinner; silent off a terminal or if quiet.
+
+    polars runs each step as one opaque query, so this names the step rather than guess a
+    percentage.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    with Console(stderr=True).status("starting", spinner="dots") as status:
+        yield lambda note: status.update(note)
