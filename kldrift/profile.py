@@ -19,16 +19,16 @@ microseconds (durations) or nanoseconds since midnight (times).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
 from kldrift.config import Kind, Options
-from kldrift.errors import InputError
+from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, polars_message
 
 Method = Literal["quantile", "discrete", "categories"]
@@ -87,11 +87,18 @@ class ColumnProfile:
 
 @dataclass(frozen=True)
 class Profile:
-    """Every profiled column of one dataset, and its row count."""
+    """Every profiled column of one dataset, and its row count.
+
+    `options` are the binning options the bins were fitted with and `schema` every column of the
+    dataset (name, dtype) in order, binned or not; both are recorded when a profile is meant to
+    stand in for its dataset (see `kldrift.drift.profile_data`).
+    """
 
     source: str
     rows: int
     columns: dict[str, ColumnProfile]
+    options: Options | None = None
+    schema: tuple[tuple[str, str], ...] = ()
 
 
 def null_share(counts: tuple[int, ...]) -> float:
@@ -195,6 +202,127 @@ def build(table: Table, kinds: Mapping[str, Kind], options: Options) -> Profile:
     return Profile(table.name, rows, columns)
 
 
+def count_groups(
+    table: Table, binnings: Mapping[str, Binning], key: pl.Expr
+) -> list[tuple[Any, int, dict[str, Counts]]]:
+    """(key, rows, histograms) for each group of rows sharing `key`, in key order, in one query.
+
+    Rows whose key is null belong to no group.
+    """
+    exprs: list[pl.Expr] = [pl.len().alias("rows")]
+    sizes: list[int] = []
+    for name, binning in binnings.items():
+        column_exprs = _count_exprs(table, name, binning)
+        offset = len(exprs)
+        exprs += [e.alias(f"c{offset + j}") for j, e in enumerate(column_exprs)]
+        sizes.append(len(column_exprs))
+    try:
+        frame = (
+            table.frame.group_by(key.alias("__key"))
+            .agg(exprs)
+            .drop_nulls("__key")
+            .sort("__key")
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"{table.name}: {polars_message(exc)}") from exc
+
+    groups: list[tuple[Any, int, dict[str, Counts]]] = []
+    for key_value, rows, *values in frame.iter_rows():
+        histograms: dict[str, Counts] = {}
+        start = 0
+        for name, size in zip(binnings, sizes, strict=True):
+            raw = [int(v or 0) for v in values[start : start + size]]
+            histograms[name] = _bins_from_raw(binnings[name], raw)
+            start += size
+        groups.append((key_value, int(rows), histograms))
+    return groups
+
+
+def recount(table: Table, reference: Profile) -> Profile:
+    """Profile `table` on the bins of `reference` (same columns, options and bins, new counts)."""
+    for name, column in reference.columns.items():
+        if name not in table.schema:
+            raise ColumnError(f"{table.name}: no column {name!r}, which the profile bins")
+        kind = kind_of(table.schema[name])
+        if kind is None or (
+            kind is not column.binning.kind and column.binning.kind is not Kind.categorical
+        ):
+            raise ColumnError(
+                f"{table.name}: column {name!r} is {table.schema[name]}, "
+                f"but the profile bins it as {column.binning.kind.value}"
+            )
+    binnings = {name: column.binning for name, column in reference.columns.items()}
+    rows, histograms = count(table, binnings)
+    columns = {
+        name: ColumnProfile(
+            name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())
+        )
+        for name in binnings
+    }
+    schema = tuple(
+        (name, str(table.schema[name])) for name, _ in reference.schema if name in table.schema
+    )
+    return Profile(table.name, rows, columns, reference.options, schema)
+
+
+def merge(profiles: Sequence[Profile]) -> Profile:
+    """Add up the counts of profiles made on the same bins (for instance partitions of one dataset).
+
+    Raises InputError when the profiles differ in columns, dtypes, binning options or bins.
+    """
+    if not profiles:
+        raise ValueError("merge needs at least one profile")
+    first, *others = profiles
+    for other in others:
+        _check_mergeable(first, other)
+    columns = {
+        name: replace(
+            column,
+            counts=tuple(
+                int(sum(counts))
+                for counts in zip(*(p.columns[name].counts for p in profiles), strict=True)
+            ),
+        )
+        for name, column in first.columns.items()
+    }
+    source = " + ".join(p.source for p in profiles)
+    return Profile(source, sum(p.rows for p in profiles), columns, first.options, first.schema)
+
+
+def binning_options(options: Options | None) -> dict[str, object]:
+    """The options that decide bins (bins, top_k, discrete_max, categorical), by name."""
+    options = options or Options()
+    return {
+        "bins": options.bins,
+        "top_k": options.top_k,
+        "discrete_max": options.discrete_max,
+        "categorical": tuple(sorted(options.categorical)),
+    }
+
+
+def _check_mergeable(first: Profile, other: Profile) -> None:
+    why = f"{other.source} cannot be merged with {first.source}:"
+    hint = "profiles merge only when made on the same bins (profile each part with --bins-from)"
+    if binning_options(first.options) != binning_options(other.options):
+        raise InputError(f"{why} binning options differ; {hint}")
+    if list(first.columns) != list(other.columns):
+        raise InputError(f"{why} they profile different columns; {hint}")
+    if first.schema != other.schema:
+        raise InputError(f"{why} column types differ ({_schema_diff(first, other)}); {hint}")
+    for name, column in first.columns.items():
+        if column.binning != other.columns[name].binning:
+            raise InputError(f"{why} column {name!r} has different bins; {hint}")
+
+
+def _schema_diff(first: Profile, other: Profile) -> str:
+    a, b = dict(first.schema), dict(other.schema)
+    for name in a.keys() | b.keys():
+        if a.get(name) != b.get(name):
+            return f"{name}: {a.get(name)} vs {b.get(name)}"
+    return "column order"
+
+
 def _count_exprs(table: Table, name: str, binning: Binning) -> list[pl.Expr]:
     if binning.kind is Kind.categorical:
         x = _as_string(name)
@@ -206,7 +334,8 @@ def _count_exprs(table: Table, name: str, binning: Binning) -> list[pl.Expr]:
     else:
         exprs += [(x == value).sum() for value in binning.values]
         if binning.method == "categories":
-            exprs.append(x.is_in(pl.Series(binning.rest, dtype=pl.String)).sum())
+            # implode(): the list is one collection, also inside group_by (see count_groups).
+            exprs.append(x.is_in(pl.Series(binning.rest, dtype=pl.String).implode()).sum())
     exprs += [x.count(), x.null_count()]
     return exprs
 
