@@ -347,7 +347,7 @@ def plan_columns(
     _check_named_columns(ref, cur, columns or (), "--columns")
     _check_named_columns(ref, cur, exclude, "--exclude")
     _check_named_columns(ref, cur, categorical, "--categorical")
-    wanted = set(columns) if columns else set(ref.schema) | set(cur.schema)
+    wanted = set(columns) if columns else set(_reference_dtypes(ref)) | set(cur.schema)
     wanted -= set(exclude)
 
     kinds: dict[str, Kind] = {}
