@@ -235,9 +235,9 @@ def open_reference(reference: ReferenceSource) -> Table | profile.Profile:
     if isinstance(reference, profile.Profile):
         return reference
     if profile_file.is_profile_source(reference):
-        loaded = profile_file.load(reference)  # type: ignore[arg-type]
+        loaded = profile_file.load(reference)
         # Reports and history name the file the user gave, not the data it was made from.
-        return replace(loaded, source=os.fspath(reference))  # type: ignore[arg-type]
+        return replace(loaded, source=os.fspath(reference))
     return scan_table(reference)
 
 

@@ -6,7 +6,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from kldrift import __version__
 from kldrift.config import Kind, Options
@@ -21,7 +21,7 @@ SUFFIX = ".kldrift.json"
 _METHODS = ("quantile", "discrete", "categories")
 
 
-def is_profile_source(source: object) -> bool:
+def is_profile_source(source: object) -> TypeGuard[str | os.PathLike[str]]:
     """Whether `source` names a profile file rather than data (a path ending in `.json`)."""
     if not isinstance(source, (str, os.PathLike)):
         return False
