@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from kldrift import metrics, profile
+from kldrift import metrics, profile, profile_file
 from kldrift.config import Kind, Options, Status, Thresholds
-from kldrift.errors import ColumnError, InputError
+from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import Table, scan_table
 
 #: In-memory size of data per byte of its files (Parquet decompresses to about 3x; CSV shrinks).
@@ -24,6 +24,8 @@ STREAMING_MEMORY_SHARE = 0.5
 BREAKING_CHANGES = frozenset({"missing_in_current", "kind_changed"})
 
 DataSource = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
+#: A reference is data, a loaded Profile, or a path to a profile file (`*.json`).
+ReferenceSource = DataSource | profile.Profile
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class DriftReport:
 
 
 def compare(
-    reference: DataSource,
+    reference: ReferenceSource,
     current: DataSource,
     *,
     columns: Sequence[str] | None = None,
@@ -179,43 +181,152 @@ def compare(
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
+    REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
+    reference data, and its binning options replace those in `options` (see `fitted_options`).
     `streaming` runs every query on polars' streaming engine in bounded memory; None chooses it
     when the files look too large for memory. `progress` is called with a short note as each
     step starts.
     """
-    options = options or Options()
     thresholds = thresholds or Thresholds()
     note = progress or (lambda _: None)
-    ref, cur = scan_table(reference), scan_table(current)
+    ref, cur = open_reference(reference), scan_table(current)
+    options = fitted_options(ref, options or Options())
     kinds, schema = plan_columns(ref, cur, columns, exclude, options.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
     if streaming is None:
-        streaming = too_large_for_memory(ref, cur)
+        streaming = too_large_for_memory(*(t for t in (ref, cur) if isinstance(t, Table)))
 
-    note(f"profiling {ref.name}")
-    ref_profile = profile.build(ref, kinds, options, streaming=streaming)
+    note(f"profiling {reference_name(ref)}")
+    ref_profile = reference_profile(ref, kinds, options, streaming=streaming)
     binnings = {name: p.binning for name, p in ref_profile.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(cur, binnings, streaming=streaming)
-    for table, rows in [(ref, ref_profile.rows), (cur, cur_rows)]:
+    return assemble(
+        reference_name(ref),
+        ref_profile,
+        cur.name,
+        cur_rows,
+        cur_counts,
+        options,
+        thresholds,
+        schema,
+    )
+
+
+def assemble(
+    reference_name: str,
+    reference: profile.Profile,
+    current_name: str,
+    current_rows: int,
+    current_counts: Mapping[str, profile.Counts],
+    options: Options,
+    thresholds: Thresholds,
+    schema: Sequence[SchemaChange],
+) -> DriftReport:
+    """Score every column of `reference` against the current histograms, most drifted first."""
+    for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
         if rows == 0:
-            raise InputError(f"{table.name}: no rows to compare")
+            raise InputError(f"{name}: no rows to compare")
 
     results = [
-        score_column(p, tuple(cur_counts[name].tolist()), options, thresholds)
-        for name, p in ref_profile.columns.items()
+        score_column(p, tuple(current_counts[name].tolist()), options, thresholds)
+        for name, p in reference.columns.items()
     ]
     results.sort(key=lambda c: (-c.kl, c.name))
     return DriftReport(
-        reference=ref.name,
-        current=cur.name,
-        reference_rows=ref_profile.rows,
-        current_rows=cur_rows,
+        reference=reference_name,
+        current=current_name,
+        reference_rows=reference.rows,
+        current_rows=current_rows,
         options=options,
         thresholds=thresholds,
         columns=tuple(results),
         schema=tuple(schema),
     )
+
+
+def open_reference(reference: ReferenceSource) -> Table | profile.Profile:
+    """A Table for reference data; the Profile itself for a profile or a profile file."""
+    if isinstance(reference, profile.Profile):
+        return reference
+    if profile_file.is_profile_source(reference):
+        loaded = profile_file.load(reference)
+        # Reports and history name the file the user gave, not the data it was made from.
+        return replace(loaded, source=os.fspath(reference))
+    return scan_table(reference)
+
+
+def fitted_options(reference: Table | profile.Profile, options: Options) -> Options:
+    """`options` with a profile's binning options (bins, top_k, discrete_max, categorical).
+
+    An option left at its default takes the profile's value; one set to another value than the
+    profile was fitted with raises OptionError, since the bins cannot be refitted. Smoothing and
+    base are scoring options and may differ.
+    """
+    if not isinstance(reference, profile.Profile):
+        return options
+    fitted = profile.binning_options(reference.options)
+    given = profile.binning_options(options)
+    default = profile.binning_options(Options())
+    for key, value in given.items():
+        if value != fitted[key] and value != default[key]:
+            flag = "--" + key.replace("_", "-")
+            raise OptionError(
+                f"{reference.source}: profile was fitted with {flag} {_show(fitted[key])}, "
+                f"not {_show(value)}; bins cannot be refitted from a profile"
+            )
+    used = reference.options or Options()
+    return replace(
+        options,
+        bins=used.bins,
+        top_k=used.top_k,
+        discrete_max=used.discrete_max,
+        categorical=used.categorical,
+    )
+
+
+def reference_profile(
+    reference: Table | profile.Profile,
+    kinds: Mapping[str, Kind],
+    options: Options,
+    *,
+    streaming: bool = False,
+) -> profile.Profile:
+    """The reference side of a comparison: built from data, or the planned columns of a profile."""
+    if isinstance(reference, profile.Profile):
+        columns = {name: reference.columns[name] for name in kinds}
+        return replace(reference, columns=columns)
+    return profile.build(reference, kinds, options, streaming=streaming)
+
+
+def profile_data(
+    source: DataSource,
+    *,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    options: Options | None = None,
+    bins_from: profile.Profile | str | os.PathLike[str] | None = None,
+) -> profile.Profile:
+    """Profile a dataset so the profile can stand in for it as a reference.
+
+    With `bins_from` (a profile or profile file), the data is counted on that profile's bins
+    instead of fitting new ones, so parts of one dataset can be profiled apart and merged.
+    """
+    table = scan_table(source)
+    if bins_from is not None:
+        reference = (
+            bins_from if isinstance(bins_from, profile.Profile) else profile_file.load(bins_from)
+        )
+        return profile.recount(table, reference)
+    options = options or Options()
+    kinds, _ = plan_columns(table, table, columns, exclude, options.categorical)
+    built = profile.build(table, kinds, options)
+    if built.rows == 0:
+        raise InputError(f"{table.name}: no rows to profile")
+    wanted = set(columns) if columns else set(table.schema)
+    wanted -= set(exclude)
+    schema = tuple((name, str(dtype)) for name, dtype in table.schema.items() if name in wanted)
+    return replace(built, options=options, schema=schema)
 
 
 def score_column(
@@ -245,7 +356,7 @@ def score_column(
 
 
 def plan_columns(
-    ref: Table,
+    ref: Table | profile.Profile,
     cur: Table,
     columns: Sequence[str] | None,
     exclude: Sequence[str],
@@ -255,19 +366,20 @@ def plan_columns(
     _check_named_columns(ref, cur, columns or (), "--columns")
     _check_named_columns(ref, cur, exclude, "--exclude")
     _check_named_columns(ref, cur, categorical, "--categorical")
-    wanted = set(columns) if columns else set(ref.schema) | set(cur.schema)
+    wanted = set(columns) if columns else set(_reference_dtypes(ref)) | set(cur.schema)
     wanted -= set(exclude)
 
     kinds: dict[str, Kind] = {}
     changes: list[SchemaChange] = []
-    for name, ref_dtype in ref.schema.items():
+    ref_kinds = _reference_kinds(ref)
+    for name, ref_dtype in _reference_dtypes(ref).items():
         if name not in wanted:
             continue
         if name not in cur.schema:
             changes.append(SchemaChange(name, "missing_in_current", str(ref_dtype), None))
             continue
         cur_dtype = cur.schema[name]
-        ref_kind, cur_kind = profile.kind_of(ref_dtype), profile.kind_of(cur_dtype)
+        ref_kind, cur_kind = ref_kinds[name], profile.kind_of(cur_dtype)
         if name in categorical and ref_kind is not None and cur_kind is not None:
             kinds[name] = Kind.categorical
         elif ref_kind is None:
@@ -279,7 +391,7 @@ def plan_columns(
     changes += [
         SchemaChange(name, "new_in_current", None, str(dtype))
         for name, dtype in cur.schema.items()
-        if name in wanted and name not in ref.schema
+        if name in wanted and name not in ref_kinds
     ]
     return kinds, changes
 
@@ -291,7 +403,37 @@ def too_large_for_memory(*tables: Table) -> bool:
     return on_disk * MEMORY_PER_FILE_BYTE > ram * STREAMING_MEMORY_SHARE
 
 
-def _check_named_columns(ref: Table, cur: Table, names: Iterable[str], option: str) -> None:
+def _reference_dtypes(ref: Table | profile.Profile) -> dict[str, pl.DataType | str]:
+    return dict(ref.schema)
+
+
+def _reference_kinds(ref: Table | profile.Profile) -> dict[str, Kind | None]:
+    if isinstance(ref, profile.Profile):
+        # A profile bins every column it can; a column it holds without bins cannot be binned.
+        return {
+            name: ref.columns[name].binning.kind if name in ref.columns else None
+            for name, _ in ref.schema
+        }
+    return {name: profile.kind_of(dtype) for name, dtype in ref.schema.items()}
+
+
+def reference_name(ref: Table | profile.Profile) -> str:
+    """Display name of a reference: the data source, or the profile (file) name."""
+    return ref.source if isinstance(ref, profile.Profile) else ref.name
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value) or "(none)"
+    return str(value)
+
+
+def _check_named_columns(
+    ref: Table | profile.Profile, cur: Table, names: Iterable[str], option: str
+) -> None:
+    ref_names = _reference_kinds(ref)
     for name in names:
-        if name not in ref.schema and name not in cur.schema:
-            raise ColumnError(f"{option}: no column {name!r} in {ref.name} or {cur.name}")
+        if name not in ref_names and name not in cur.schema:
+            raise ColumnError(
+                f"{option}: no column {name!r} in {reference_name(ref)} or {cur.name}"
+            )

@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
 from kldrift.config import Kind, Options
-from kldrift.errors import InputError
+from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, polars_message
 
 Method = Literal["quantile", "discrete", "categories"]
@@ -96,11 +96,18 @@ class ColumnProfile:
 
 @dataclass(frozen=True)
 class Profile:
-    """Every profiled column of one dataset, and its row count."""
+    """Every profiled column of one dataset, and its row count.
+
+    `options` are the binning options the bins were fitted with and `schema` every column of the
+    dataset (name, dtype) in order, binned or not; both are recorded when a profile is meant to
+    stand in for its dataset (see `kldrift.drift.profile_data`).
+    """
 
     source: str
     rows: int
     columns: dict[str, ColumnProfile]
+    options: Options | None = None
+    schema: tuple[tuple[str, str], ...] = ()
 
 
 def null_share(counts: tuple[int, ...]) -> float:
@@ -154,7 +161,7 @@ def fit(
     exprs: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
         if kind is Kind.categorical:
-            exprs.append(_value_counts(name).alias(f"vc{i}"))
+            exprs.append(pl.col(name).value_counts(name=f"{name}#n").implode().alias(f"vc{i}"))
             continue
         x = _as_number(name, table.schema[name])
         # HyperLogLog is exact enough at small counts to rule a column in or out as discrete and
@@ -207,25 +214,9 @@ def count(
     table: Table, binnings: Mapping[str, Binning], *, streaming: bool = False
 ) -> tuple[int, dict[str, Counts]]:
     """Row count of `table` and its histogram of every column on the given bins, in one query."""
-    exprs: list[pl.Expr] = [pl.len().alias("rows")]
-    sizes: dict[str, int] = {}
-    for i, (name, binning) in enumerate(binnings.items()):
-        if binning.method == "categories":
-            exprs.append(_value_counts(name).alias(f"vc{i}"))
-            continue
-        column_exprs = _number_count_exprs(table, name, binning)
-        exprs += [e.alias(f"c{i}_{j}") for j, e in enumerate(column_exprs)]
-        sizes[name] = len(column_exprs)
+    exprs = [pl.len().alias("rows"), *_histogram_exprs(table, binnings, per_group=False)]
     frame = _collect(table, exprs, streaming)
-
-    histograms: dict[str, Counts] = {}
-    for i, (name, binning) in enumerate(binnings.items()):
-        if binning.method == "categories":
-            histograms[name] = _category_counts(binning, frame[f"vc{i}"][0])
-        else:
-            raw = [int(frame[f"c{i}_{j}"][0] or 0) for j in range(sizes[name])]
-            histograms[name] = _bins_from_raw(binning, raw)
-    return int(frame["rows"][0]), histograms
+    return int(frame["rows"][0]), _histograms(frame, 0, binnings)
 
 
 def build(
@@ -252,24 +243,158 @@ def build(
     return Profile(table.name, rows, columns)
 
 
-def _number_count_exprs(table: Table, name: str, binning: Binning) -> list[pl.Expr]:
-    x = _as_number(name, table.schema[name])
-    if binning.method == "quantile":
-        exprs = [(x <= edge).sum() for edge in binning.edges]
-    else:
-        exprs = [(x == value).sum() for value in binning.values]
-    return [*exprs, x.count(), x.null_count()]
+def count_groups(
+    table: Table, binnings: Mapping[str, Binning], key: pl.Expr
+) -> list[tuple[Any, int, dict[str, Counts]]]:
+    """(key, rows, histograms) for each group of rows sharing `key`, in key order, in one query.
+
+    Rows whose key is null belong to no group.
+    """
+    exprs = [pl.len().alias("rows"), *_histogram_exprs(table, binnings, per_group=True)]
+    try:
+        frame = (
+            table.frame.group_by(key.alias("__key"))
+            .agg(exprs)
+            .drop_nulls("__key")
+            .sort("__key")
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"{table.name}: {polars_message(exc)}") from exc
+    return [
+        (frame["__key"][row], int(frame["rows"][row]), _histograms(frame, row, binnings))
+        for row in range(frame.height)
+    ]
 
 
-def _value_counts(name: str) -> pl.Expr:
-    """Count per distinct value (nulls included) in the column's own type: a hash group-by,
-    several times cheaper than casting every row to a string or comparing it with each
-    category."""
-    return pl.col(name).value_counts(name=f"{name}#n").implode()
+def recount(table: Table, reference: Profile) -> Profile:
+    """Profile `table` on the bins of `reference` (same columns, options and bins, new counts)."""
+    for name, column in reference.columns.items():
+        if name not in table.schema:
+            raise ColumnError(f"{table.name}: no column {name!r}, which the profile bins")
+        kind = kind_of(table.schema[name])
+        if kind is None or (
+            kind is not column.binning.kind and column.binning.kind is not Kind.categorical
+        ):
+            raise ColumnError(
+                f"{table.name}: column {name!r} is {table.schema[name]}, "
+                f"but the profile bins it as {column.binning.kind.value}"
+            )
+    binnings = {name: column.binning for name, column in reference.columns.items()}
+    rows, histograms = count(table, binnings)
+    columns = {
+        name: ColumnProfile(
+            name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())
+        )
+        for name in binnings
+    }
+    schema = tuple(
+        (name, str(table.schema[name])) for name, _ in reference.schema if name in table.schema
+    )
+    return Profile(table.name, rows, columns, reference.options, schema)
+
+
+def merge(profiles: Sequence[Profile]) -> Profile:
+    """Add up the counts of profiles made on the same bins (for instance partitions of one dataset).
+
+    Raises InputError when the profiles differ in columns, dtypes, binning options or bins.
+    """
+    if not profiles:
+        raise ValueError("merge needs at least one profile")
+    first, *others = profiles
+    for other in others:
+        _check_mergeable(first, other)
+    columns = {
+        name: replace(
+            column,
+            counts=tuple(
+                int(sum(counts))
+                for counts in zip(*(p.columns[name].counts for p in profiles), strict=True)
+            ),
+        )
+        for name, column in first.columns.items()
+    }
+    source = " + ".join(p.source for p in profiles)
+    return Profile(source, sum(p.rows for p in profiles), columns, first.options, first.schema)
+
+
+def binning_options(options: Options | None) -> dict[str, object]:
+    """The options that decide bins (bins, top_k, discrete_max, categorical), by name."""
+    options = options or Options()
+    return {
+        "bins": options.bins,
+        "top_k": options.top_k,
+        "discrete_max": options.discrete_max,
+        "categorical": tuple(sorted(options.categorical)),
+    }
+
+
+def _check_mergeable(first: Profile, other: Profile) -> None:
+    why = f"{other.source} cannot be merged with {first.source}:"
+    hint = "profiles merge only when made on the same bins (profile each part with --bins-from)"
+    if binning_options(first.options) != binning_options(other.options):
+        raise InputError(f"{why} binning options differ; {hint}")
+    if list(first.columns) != list(other.columns):
+        raise InputError(f"{why} they profile different columns; {hint}")
+    if first.schema != other.schema:
+        raise InputError(f"{why} column types differ ({_schema_diff(first, other)}); {hint}")
+    for name, column in first.columns.items():
+        if column.binning != other.columns[name].binning:
+            raise InputError(f"{why} column {name!r} has different bins; {hint}")
+
+
+def _schema_diff(first: Profile, other: Profile) -> str:
+    a, b = dict(first.schema), dict(other.schema)
+    for name in a.keys() | b.keys():
+        if a.get(name) != b.get(name):
+            return f"{name}: {a.get(name)} vs {b.get(name)}"
+    return "column order"
+
+
+def _histogram_exprs(
+    table: Table, binnings: Mapping[str, Binning], *, per_group: bool
+) -> list[pl.Expr]:
+    """The expressions that histogram every column; decoded by `_histograms`."""
+    exprs: list[pl.Expr] = []
+    for i, (name, binning) in enumerate(binnings.items()):
+        if binning.method == "categories":
+            # A hash group-by per distinct value, in the column's own type: several times
+            # cheaper than casting every row to a string or comparing it with each category.
+            counts = pl.col(name).value_counts(name=f"{name}#n")
+            exprs.append((counts if per_group else counts.implode()).alias(f"vc{i}"))
+            continue
+        x = _as_number(name, table.schema[name])
+        if binning.method == "quantile":
+            tests = [(x <= edge).sum() for edge in binning.edges]
+        else:
+            tests = [(x == value).sum() for value in binning.values]
+        column = [*tests, x.count(), x.null_count()]
+        exprs += [e.alias(f"c{i}_{j}") for j, e in enumerate(column)]
+    return exprs
+
+
+def _histograms(
+    frame: pl.DataFrame, row: int, binnings: Mapping[str, Binning]
+) -> dict[str, Counts]:
+    """Decode one row of a frame computed from `_histogram_exprs`."""
+    histograms: dict[str, Counts] = {}
+    for i, (name, binning) in enumerate(binnings.items()):
+        if binning.method == "categories":
+            histograms[name] = _category_counts(binning, frame[f"vc{i}"][row])
+            continue
+        tests = len(binning.edges) if binning.method == "quantile" else len(binning.values)
+        *body, valid, nulls = [int(frame[f"c{i}_{j}"][row] or 0) for j in range(tests + 2)]
+        if binning.method == "quantile":
+            # body holds #(x <= e_j); differences of the cumulative counts are the intervals.
+            cumulative = np.array([0, *body, valid], dtype=np.int64)
+            histograms[name] = np.append(np.diff(cumulative), nulls).astype(np.int64)
+        else:
+            histograms[name] = np.array([*body, valid - sum(body), nulls], dtype=np.int64)
+    return histograms
 
 
 def _value_table(cell: pl.Series) -> pl.DataFrame:
-    """The imploded value counts of one column as a frame of (value as string, n)."""
+    """The value counts of one column as a frame of (value as string, n)."""
     frame = cell.struct.unnest()
     value, n = frame.columns
     return frame.select(pl.col(value).cast(pl.String).alias("value"), pl.col(n).alias("n"))
@@ -286,15 +411,6 @@ def _category_counts(binning: Binning, cell: pl.Series) -> Counts:
     ).to_series()
     counts = np.bincount(bins.to_numpy(), weights=table["n"].to_numpy(), minlength=top + 3)
     return counts.astype(np.int64)
-
-
-def _bins_from_raw(binning: Binning, raw: list[int]) -> Counts:
-    *body, valid, nulls = raw
-    if binning.method == "quantile":
-        # body holds #(x <= e_j); differences of the cumulative counts are the interval counts.
-        cumulative = np.array([0, *body, valid], dtype=np.int64)
-        return np.append(np.diff(cumulative), nulls).astype(np.int64)
-    return np.array([*body, valid - sum(body), nulls], dtype=np.int64)
 
 
 def _categories(cell: pl.Series, top_k: int) -> Binning:

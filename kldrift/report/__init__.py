@@ -17,6 +17,14 @@ class Format(str, Enum):
     json = "json"
 
 
+class HistoryFormat(str, Enum):
+    """Output formats of `kldrift history`."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
 def render(report: DriftReport, fmt: Format, out: TextIO | None = None) -> None:
     """Write `report` to `out` (stdout by default) in format `fmt`."""
     out = out or sys.stdout

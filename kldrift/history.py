@@ -1,0 +1,368 @@
+"""Run history in SQLite: a row per run and per column result, safe for overlapping cron runs.
+
+Concurrency: the database is in WAL mode; a run is written in one `BEGIN IMMEDIATE` transaction,
+so it is all there or not at all (a process killed midway leaves nothing behind), and writers
+queue on SQLite's busy timeout, with a retry loop on top for the few cases SQLite reports "locked"
+without waiting. Schema changes go through `migrate` (docs/history.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kldrift import __version__
+from kldrift.drift import DriftReport
+from kldrift.errors import ColumnError, InputError
+from kldrift.windows import WindowReport
+
+#: Version of the database layout, kept in `PRAGMA user_version`.
+SCHEMA_VERSION = 1
+#: Seconds a run waits, in all, for other processes' transactions before giving up.
+LOCK_TIMEOUT = 60.0
+#: Test hook, read only here: when set to a path, `record` creates that file after writing part
+#: of a run and then sleeps inside the open transaction, so a test can kill it midway.
+PAUSE_HOOK_ENV = "KLDRIFT_TEST_PAUSE_FILE"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ColumnResult:
+    """One column's scores in one run (scores in the run's log base; levels in nats)."""
+
+    name: str
+    kind: str
+    dtype: str
+    status: str
+    kl: float
+    cross_entropy: float
+    entropy: float
+    null_share_reference: float
+    null_share_current: float
+    warn: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """One recorded comparison; `time` is when it was recorded, UTC, ISO 8601."""
+
+    id: int
+    time: str
+    reference: str
+    current: str
+    window_start: str | None
+    window_end: str | None
+    status: str
+    drifted: bool
+    summary: str
+    reference_rows: int
+    current_rows: int
+    options: dict[str, Any]
+    columns: tuple[ColumnResult, ...]
+
+
+def record(
+    path: str | os.PathLike[str], reports: Sequence[DriftReport | WindowReport]
+) -> list[int]:
+    """Append one run per report (per window for window reports) in one transaction; their ids."""
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+    def write(conn: sqlite3.Connection) -> list[int]:
+        ids = []
+        for i, item in enumerate(reports):
+            window = (item.start, item.end) if isinstance(item, WindowReport) else (None, None)
+            report = item.report if isinstance(item, WindowReport) else item
+            ids.append(_insert_run(conn, now, report, window, pause=i == 0))
+        return ids
+
+    return _transaction(path, write)
+
+
+def read(
+    path: str | os.PathLike[str],
+    *,
+    last: int = 20,
+    since: dt.datetime | None = None,
+    columns: Sequence[str] = (),
+) -> tuple[Run, ...]:
+    """The last `last` runs recorded at or after `since`, oldest first; only `columns` if given."""
+    if not Path(path).exists():
+        raise InputError(f"{os.fspath(path)}: no such file")
+
+    def query(conn: sqlite3.Connection) -> tuple[Run, ...]:
+        sql = "SELECT * FROM runs"
+        params: list[Any] = []
+        if since is not None:
+            if since.tzinfo is None:
+                since_utc = since.replace(tzinfo=dt.timezone.utc)
+            else:
+                since_utc = since.astimezone(dt.timezone.utc)
+            sql += " WHERE time >= ?"
+            params.append(since_utc.isoformat(timespec="microseconds"))
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(last)
+        runs = conn.execute(sql, params).fetchall()[::-1]
+        if columns:
+            known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
+            for name in columns:
+                if name not in known:
+                    raise ColumnError(f"--column: no column {name!r} in {os.fspath(path)}")
+        return tuple(_run(conn, row, columns) for row in runs)
+
+    return _transaction(path, query)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to SCHEMA_VERSION, inside the caller's write transaction.
+
+    `MIGRATIONS[v]` turns a version v-1 database into version v; version 0 is an empty file. A
+    later layout adds a step (ALTER TABLE ..., data copies) and bumps SCHEMA_VERSION; old
+    databases are upgraded in place by the first run of the new kldrift.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise InputError(
+            f"history schema version {version} is newer than this kldrift's ({SCHEMA_VERSION})"
+        )
+    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise InputError("holds tables but is not a kldrift history database")
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[step](conn)
+        conn.execute(f"PRAGMA user_version = {step}")
+
+
+_V1 = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        current TEXT NOT NULL,
+        window_start TEXT,
+        window_end TEXT,
+        options TEXT NOT NULL,
+        thresholds TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'warn', 'drift')),
+        drifted INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        reference_rows INTEGER NOT NULL,
+        current_rows INTEGER NOT NULL,
+        columns_compared INTEGER NOT NULL,
+        columns_drifted INTEGER NOT NULL,
+        kldrift_version TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE INDEX runs_by_time ON runs (time)
+    """,
+    """
+    CREATE TABLE column_results (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        column_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        dtype TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'warn', 'drift')),
+        kl REAL NOT NULL,
+        cross_entropy REAL NOT NULL,
+        entropy REAL NOT NULL,
+        null_share_reference REAL NOT NULL,
+        null_share_current REAL NOT NULL,
+        warn REAL NOT NULL,
+        threshold REAL NOT NULL,
+        PRIMARY KEY (run_id, column_name)
+    )
+    """,
+    """
+    CREATE TABLE schema_changes (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        column_name TEXT NOT NULL,
+        change TEXT NOT NULL,
+        reference_dtype TEXT,
+        current_dtype TEXT,
+        breaking INTEGER NOT NULL,
+        PRIMARY KEY (run_id, column_name)
+    )
+    """,
+)
+
+
+def _create_v1(conn: sqlite3.Connection) -> None:
+    # One execute per statement: executescript would COMMIT the open transaction first.
+    for statement in _V1:
+        conn.execute(statement)
+
+
+#: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1}
+
+
+def _insert_run(
+    conn: sqlite3.Connection,
+    now: str,
+    report: DriftReport,
+    window: tuple[str | None, str | None],
+    pause: bool,
+) -> int:
+    options, thresholds = report.options, report.thresholds
+    cursor = conn.execute(
+        "INSERT INTO runs (time, reference, current, window_start, window_end, options,"
+        " thresholds, status, drifted, summary, reference_rows, current_rows, columns_compared,"
+        " columns_drifted, kldrift_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            now,
+            report.reference,
+            report.current,
+            *window,
+            json.dumps(
+                {
+                    "bins": options.bins,
+                    "top_k": options.top_k,
+                    "discrete_max": options.discrete_max,
+                    "smoothing": options.smoothing,
+                    "base": options.base,
+                    "unit": options.unit,
+                    "categorical": list(options.categorical),
+                }
+            ),
+            json.dumps(
+                {"drift": thresholds.drift, "warn": thresholds.warn, "columns": thresholds.columns}
+            ),
+            report.status.value,
+            int(report.drifted),
+            report.summary,
+            report.reference_rows,
+            report.current_rows,
+            len(report.columns),
+            len(report.drifted_columns),
+            __version__,
+        ),
+    )
+    run_id = cursor.lastrowid
+    assert run_id is not None  # an INSERT into a rowid table always sets it
+    for i, c in enumerate(report.columns):
+        conn.execute(
+            "INSERT INTO column_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                c.name,
+                c.kind.value,
+                c.dtype,
+                c.status.value,
+                c.kl,
+                c.cross_entropy,
+                c.entropy,
+                c.null_share_reference,
+                c.null_share_current,
+                c.warn,
+                c.threshold,
+            ),
+        )
+        if pause and i == 0:
+            _pause_hook()
+    conn.executemany(
+        "INSERT INTO schema_changes VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (run_id, s.column, s.change, s.reference_dtype, s.current_dtype, int(s.breaking))
+            for s in report.schema
+        ],
+    )
+    return run_id
+
+
+def _pause_hook() -> None:
+    marker = os.environ.get(PAUSE_HOOK_ENV)
+    if marker:
+        Path(marker).touch()
+        time.sleep(30)
+
+
+def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> Run:
+    sql = "SELECT * FROM column_results WHERE run_id = ?"
+    params: list[Any] = [row["id"]]
+    if columns:
+        sql += f" AND column_name IN ({', '.join('?' * len(columns))})"
+        params += list(columns)
+    results = tuple(
+        ColumnResult(
+            name=r["column_name"],
+            kind=r["kind"],
+            dtype=r["dtype"],
+            status=r["status"],
+            kl=r["kl"],
+            cross_entropy=r["cross_entropy"],
+            entropy=r["entropy"],
+            null_share_reference=r["null_share_reference"],
+            null_share_current=r["null_share_current"],
+            warn=r["warn"],
+            threshold=r["threshold"],
+        )
+        for r in conn.execute(sql + " ORDER BY column_name", params)
+    )
+    return Run(
+        id=row["id"],
+        time=row["time"],
+        reference=row["reference"],
+        current=row["current"],
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        status=row["status"],
+        drifted=bool(row["drifted"]),
+        summary=row["summary"],
+        reference_rows=row["reference_rows"],
+        current_rows=row["current_rows"],
+        options=json.loads(row["options"]),
+        columns=results,
+    )
+
+
+def _transaction(path: str | os.PathLike[str], work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` in one write transaction, retrying while other processes hold the lock."""
+    name = os.fspath(path)
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    delay = 0.05
+    while True:
+        try:
+            return _attempt(name, work)
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            busy = "locked" in message or "busy" in message
+            if not busy or time.monotonic() > deadline:
+                raise InputError(f"{name}: history database: {message}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{name}: not a kldrift history database ({exc})") from exc
+        # Jitter, so processes that collided do not collide again in step.
+        time.sleep(delay * (1 + random.random()))
+        delay = min(delay * 2, 1.0)
+
+
+def _attempt(name: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn = sqlite3.connect(name, timeout=LOCK_TIMEOUT, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            try:
+                migrate(conn)
+            except InputError as exc:
+                raise InputError(f"{name}: {exc}") from None
+            result = work(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()

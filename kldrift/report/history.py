@@ -1,0 +1,165 @@
+"""Run history -> text: rich tables with KL trend sparklines, JSON, or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from rich.table import Table
+from rich.text import Text
+
+from kldrift import __version__
+from kldrift.config import Status
+from kldrift.history import Run
+from kldrift.report import HistoryFormat
+from kldrift.report.table import BARS, STATUS_STYLE, _console
+
+#: Bumped when a field changes meaning or disappears; adding fields does not bump it.
+FORMAT_VERSION = 1
+CSV_FIELDS = (
+    "run_id", "time", "reference", "current", "window_start", "window_end", "run_status",
+    "column", "kind", "dtype", "kl", "cross_entropy", "entropy", "null_share_reference",
+    "null_share_current", "warn", "threshold", "status",
+)  # fmt: skip
+
+
+def render(runs: Sequence[Run], fmt: HistoryFormat, out: TextIO | None = None) -> None:
+    """Write `runs` (oldest first) to `out` (stdout by default) in format `fmt`."""
+    out = out or sys.stdout
+    if fmt is HistoryFormat.json:
+        out.write(json.dumps(document(runs), indent=2, ensure_ascii=False, allow_nan=False))
+        out.write("\n")
+    elif fmt is HistoryFormat.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_FIELDS)
+        writer.writerows(_csv_rows(runs))
+    else:
+        write_table(runs, out)
+
+
+def document(runs: Sequence[Run]) -> dict[str, Any]:
+    """The runs as plain JSON-ready data (an infinite score is the string "inf")."""
+    return {
+        "format": "kldrift-history",
+        "format_version": FORMAT_VERSION,
+        "kldrift_version": __version__,
+        "runs": [
+            {
+                **{k: v for k, v in asdict(run).items() if k != "columns"},
+                "columns": [{k: _number(v) for k, v in asdict(c).items()} for c in run.columns],
+            }
+            for run in runs
+        ],
+    }
+
+
+def trend(values: Sequence[float | None], floor: float = 0.0) -> str:
+    """A sparkline of `values`, a full block for the largest finite value or `floor` if higher.
+
+    A missing value leaves a gap; an infinite one is a full block.
+    """
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    peak = max([*finite, floor])
+    top = len(BARS) - 1
+    line = ""
+    for v in values:
+        if v is None:
+            line += " "
+        elif math.isinf(v) or (peak > 0 and v >= peak):
+            line += BARS[top]
+        else:
+            line += BARS[1 + round(v / peak * (top - 1))] if peak > 0 else BARS[1]
+    return line
+
+
+def write_table(runs: Sequence[Run], out: TextIO) -> None:
+    """Print the runs, then one row per column with its KL trend over these runs."""
+    console = _console(out)
+    if not runs:
+        console.print("no runs recorded")
+        return
+    table = Table(title=f"last {len(runs)} run{'s' if len(runs) > 1 else ''}")
+    for name in ("id", "time (UTC)", "current", "window", "status", "summary"):
+        table.add_column(name, overflow="fold")
+    for run in runs:
+        window = f"{run.window_start} .. {run.window_end}" if run.window_start else ""
+        table.add_row(
+            str(run.id),
+            run.time[:19].replace("T", " "),
+            run.current,
+            window,
+            Text(run.status, style=STATUS_STYLE[Status(run.status)]),
+            run.summary,
+        )
+    console.print(table)
+
+    names = sorted({c.name for run in runs for c in run.columns})
+    trends = Table(title="KL per column, oldest run -> latest")
+    trends.add_column("column", overflow="fold")
+    trends.add_column("trend", no_wrap=True)
+    trends.add_column("min", justify="right")
+    trends.add_column("max", justify="right")
+    trends.add_column("latest KL", justify="right")
+    trends.add_column("latest status")
+    for name in names:
+        results = [next((c for c in run.columns if c.name == name), None) for run in runs]
+        values = [r.kl if r else None for r in results]
+        present = [v for v in values if v is not None]
+        latest = next(r for r in reversed(results) if r is not None)
+        style = STATUS_STYLE[Status(latest.status)]
+        trends.add_row(
+            name,
+            # Scaled to at least the drift level, so noise well below it stays low.
+            Text(trend(values, latest.threshold), style=style),
+            _score(min(present)),
+            _score(max(present)),
+            _score(latest.kl),
+            Text(latest.status, style=style),
+        )
+    console.print(trends)
+
+
+def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for run in runs:
+        head = [
+            run.id, run.time, run.reference, run.current, run.window_start or "",
+            run.window_end or "", run.status,
+        ]  # fmt: skip
+        if not run.columns:
+            rows.append(head + [""] * (len(CSV_FIELDS) - len(head)))
+        for c in run.columns:
+            rows.append(
+                head
+                + [
+                    c.name,
+                    c.kind,
+                    c.dtype,
+                    _score_repr(c.kl),
+                    _score_repr(c.cross_entropy),
+                    _score_repr(c.entropy),
+                    c.null_share_reference,
+                    c.null_share_current,
+                    c.warn,
+                    c.threshold,
+                    c.status,
+                ]  # fmt: skip
+            )
+    return rows
+
+
+def _number(value: object) -> object:
+    return "inf" if isinstance(value, float) and math.isinf(value) else value
+
+
+def _score(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.4f}"
+
+
+def _score_repr(value: float) -> str:
+    return "inf" if math.isinf(value) else repr(value)

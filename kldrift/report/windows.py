@@ -1,0 +1,139 @@
+"""Window reports -> text: a windows x columns table for people, or JSON with a row per window."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from rich.table import Table
+from rich.text import Text
+
+from kldrift import __version__
+from kldrift.config import Status
+from kldrift.report import Format
+from kldrift.report import json as json_report
+from kldrift.report.table import STATUS_STYLE, _console
+from kldrift.windows import WindowReport
+
+#: Bumped when a field changes meaning or disappears; adding fields does not bump it.
+FORMAT_VERSION = 1
+
+
+def render(windows: Sequence[WindowReport], fmt: Format, out: TextIO | None = None) -> None:
+    """Write the per-window comparison to `out` (stdout by default) in format `fmt`."""
+    out = out or sys.stdout
+    if fmt is Format.json:
+        out.write(json.dumps(document(windows), indent=2, allow_nan=False, ensure_ascii=False))
+        out.write("\n")
+    else:
+        write_table(windows, out)
+
+
+def drifted(windows: Sequence[WindowReport]) -> bool:
+    """Whether any window drifted."""
+    return any(w.report.drifted for w in windows)
+
+
+def summary(windows: Sequence[WindowReport]) -> str:
+    """One line for people, e.g. "2 of 7 windows drifted"."""
+    count = sum(w.report.drifted for w in windows)
+    return f"{count} of {len(windows)} windows drifted"
+
+
+def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
+    """The comparison as plain JSON-ready data, one entry per window in `windows`."""
+    first = json_report.document(windows[0].report)
+    status = _overall(windows)
+    return {
+        "format": "kldrift-windows",
+        "format_version": FORMAT_VERSION,
+        "kldrift_version": __version__,
+        "reference": first["reference"],
+        "current": {"source": first["current"]["source"]},
+        "summary": {
+            "status": status.value,
+            "drifted": drifted(windows),
+            "windows": len(windows),
+            "windows_drifted": sum(w.report.drifted for w in windows),
+            "text": summary(windows),
+        },
+        "options": first["options"],
+        "thresholds": first["thresholds"],
+        "schema": first["schema"],
+        "windows": [
+            {
+                "start": w.start,
+                "end": w.end,
+                "rows": w.report.current_rows,
+                "status": w.report.status.value,
+                "drifted": w.report.drifted,
+                "summary": w.report.summary,
+                "columns": {
+                    c.name: {
+                        "kl": _number(c.kl),
+                        "cross_entropy": _number(c.cross_entropy),
+                        "entropy": _number(c.entropy),
+                        "null_share": c.null_share_current,
+                        "status": c.status.value,
+                    }
+                    for c in sorted(w.report.columns, key=lambda c: c.name)
+                },
+            }
+            for w in windows
+        ],
+    }
+
+
+def write_table(windows: Sequence[WindowReport], out: TextIO) -> None:
+    """Print a table with a row per window and a KL cell per column, and a summary line."""
+    console = _console(out)
+    first = windows[0].report
+    # Columns most drifted (in their worst window) first, as the single-report table does.
+    worst: dict[str, float] = {}
+    for w in windows:
+        for c in w.report.columns:
+            worst[c.name] = max(worst.get(c.name, -1.0), c.kl)
+    names = sorted(worst, key=lambda n: (-worst[n], n))
+    table = Table(
+        title=f"kldrift: {first.reference} -> {first.current}, per window",
+        caption=f"KL = D(reference || window), in {first.options.unit}",
+    )
+    table.add_column("window start")
+    table.add_column("rows", justify="right")
+    table.add_column("status")
+    for name in names:
+        table.add_column(name, justify="right", overflow="fold")
+    for w in windows:
+        by_name = {c.name: c for c in w.report.columns}
+        cells: list[str | Text] = [
+            w.start,
+            str(w.report.current_rows),
+            Text(w.report.status.value, style=STATUS_STYLE[w.report.status]),
+        ]
+        for name in names:
+            cell = by_name.get(name)
+            cells.append(
+                Text(_score(cell.kl), style=STATUS_STYLE[cell.status]) if cell else Text("-")
+            )
+        table.add_row(*cells)
+    console.print(table)
+    console.print(Text(summary(windows), style=STATUS_STYLE[_overall(windows)]))
+
+
+def _overall(windows: Sequence[WindowReport]) -> Status:
+    statuses = {w.report.status for w in windows}
+    for status in (Status.drift, Status.warn):
+        if status in statuses:
+            return status
+    return Status.ok
+
+
+def _score(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.4f}"
+
+
+def _number(value: float) -> float | str:
+    return "inf" if math.isinf(value) else value

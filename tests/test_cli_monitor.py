@@ -1,0 +1,198 @@
+"""The profile, monitor and history commands, and compare with time windows, end to end."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from kldrift.cli import app
+
+from .conftest import SAMPLE
+from .test_alerts import _closed_port, _Server
+
+runner = CliRunner()
+REF_CSV, CUR_CSV = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
+
+
+@pytest.fixture
+def ref_profile(tmp_path):
+    path = str(tmp_path / "ref.kldrift.json")
+    result = runner.invoke(app, ["profile", REF_CSV, "-o", path])
+    assert result.exit_code == 0, result.stderr
+    assert "10 columns, 4000 rows" in result.stdout
+    return path
+
+
+def test_compare_with_a_profile_gives_the_same_json_as_with_the_data(ref_profile):
+    via_profile = runner.invoke(app, ["compare", ref_profile, CUR_CSV, "-f", "json"])
+    via_data = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json"])
+    assert via_profile.exit_code == via_data.exit_code == 1
+    a, b = json.loads(via_profile.stdout), json.loads(via_data.stdout)
+    assert a["reference"]["source"] == ref_profile
+    del a["reference"]["source"], b["reference"]["source"]
+    assert a == b
+
+
+def test_a_conflicting_bin_option_with_a_profile_is_exit_2(ref_profile):
+    result = runner.invoke(app, ["compare", ref_profile, CUR_CSV, "--bins", "4"])
+    assert result.exit_code == 2
+    assert "fitted with --bins 10, not 4" in result.stderr
+
+
+def test_partitions_profiled_on_reference_bins_merge_to_the_whole(tmp_path, ref_profile):
+    data = pl.read_csv(CUR_CSV, try_parse_dates=True)
+    paths = []
+    for i, part in enumerate([data[:1000], data[1000:]]):
+        part.write_parquet(tmp_path / f"part{i}.parquet")
+        paths.append(str(tmp_path / f"part{i}.kldrift.json"))
+        args = ["profile", str(tmp_path / f"part{i}.parquet"), "--bins-from", ref_profile]
+        assert runner.invoke(app, [*args, "-o", paths[-1]]).exit_code == 0
+    data.write_parquet(tmp_path / "whole.parquet")
+    whole = str(tmp_path / "whole.kldrift.json")
+    args = ["profile", str(tmp_path / "whole.parquet"), "--bins-from", ref_profile, "-o", whole]
+    assert runner.invoke(app, args).exit_code == 0
+    merged = str(tmp_path / "merged.kldrift.json")
+    result = runner.invoke(app, ["profile", "--merge", *paths, "-o", merged])
+    assert result.exit_code == 0, result.stderr
+    a, b = json.loads(Path(merged).read_text()), json.loads(Path(whole).read_text())
+    del a["source"], b["source"]
+    assert a == b
+
+
+def test_merging_profiles_on_different_bins_is_refused(tmp_path, ref_profile):
+    other = str(tmp_path / "cur.kldrift.json")
+    assert runner.invoke(app, ["profile", CUR_CSV, "-o", other]).exit_code == 0
+    result = runner.invoke(
+        app, ["profile", "--merge", ref_profile, other, "-o", str(tmp_path / "x.json")]
+    )
+    assert result.exit_code == 2
+    assert "has different bins" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_monitor_records_runs_and_history_shows_them(tmp_path, ref_profile):
+    db = str(tmp_path / "drift.db")
+    first = runner.invoke(app, ["monitor", CUR_CSV, "-r", ref_profile, "--history", db])
+    assert first.exit_code == 1, first.stderr
+    assert "3 of 10 columns drifted" in first.stdout
+    second = runner.invoke(app, ["monitor", REF_CSV, "-r", ref_profile, "--history", db])
+    assert second.exit_code == 0, second.stderr
+
+    table = runner.invoke(app, ["history", db])
+    assert table.exit_code == 0
+    assert "last 2 runs" in table.stdout
+    income = next(line for line in table.stdout.splitlines() if "│ income" in line)
+    assert "█▁" in income and "ok" in income  # drifted, then back to the reference
+
+    doc = json.loads(runner.invoke(app, ["history", db, "-f", "json", "--last", "1"]).stdout)
+    assert [r["id"] for r in doc["runs"]] == [2]
+    assert {c["kl"] for c in doc["runs"][0]["columns"]} == {0.0}
+
+    rows = list(
+        csv.DictReader(
+            io.StringIO(runner.invoke(app, ["history", db, "-f", "csv", "-c", "income"]).stdout)
+        )
+    )
+    assert [(r["run_id"], r["column"], r["status"]) for r in rows] == [
+        ("1", "income", "drift"),
+        ("2", "income", "ok"),
+    ]
+    later = runner.invoke(app, ["history", db, "--since", "2999-01-01", "-f", "json"])
+    assert json.loads(later.stdout)["runs"] == []
+    bad = runner.invoke(app, ["history", db, "--since", "yesterday"])
+    assert bad.exit_code == 2 and "--since 'yesterday'" in bad.stderr
+
+
+def _timed(tmp_path):
+    reference = pl.DataFrame({"x": [float(i % 30) for i in range(300)]})
+    current = pl.DataFrame(
+        {
+            "day": [f"2026-05-0{1 + i % 3}" for i in range(300)],
+            "x": [float(i % 30) + (50 if i % 3 == 2 else 0) for i in range(300)],
+        }
+    ).with_columns(pl.col("day").str.to_date())
+    reference.write_parquet(tmp_path / "ref.parquet")
+    current.write_parquet(tmp_path / "cur.parquet")
+    return str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")
+
+
+def test_compare_per_window_gives_a_row_per_window(tmp_path):
+    ref, cur = _timed(tmp_path)
+    args = ["compare", ref, cur, "--time-column", "day", "--every", "1d"]
+    result = runner.invoke(app, [*args, "-f", "json"])
+    assert result.exit_code == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert [(w["start"], w["status"]) for w in doc["windows"]] == [
+        ("2026-05-01", "ok"),
+        ("2026-05-02", "ok"),
+        ("2026-05-03", "drift"),
+    ]
+    assert doc["summary"]["text"] == "1 of 3 windows drifted"
+    table = runner.invoke(app, args)
+    assert table.exit_code == 1 and "2026-05-03" in table.stdout
+    half = runner.invoke(app, ["compare", ref, cur, "--every", "1d"])
+    assert half.exit_code == 2 and "--time-column and --every go together" in half.stderr
+
+
+def test_monitor_per_window_records_a_run_per_window(tmp_path):
+    ref, cur = _timed(tmp_path)
+    db = str(tmp_path / "w.db")
+    args = ["monitor", cur, "-r", ref, "--history", db, "--time-column", "day", "--every", "1d"]
+    assert runner.invoke(app, args).exit_code == 1
+    doc = json.loads(runner.invoke(app, ["history", db, "-f", "json"]).stdout)
+    assert [(r["window_start"], r["status"]) for r in doc["runs"]] == [
+        ("2026-05-01", "ok"),
+        ("2026-05-02", "ok"),
+        ("2026-05-03", "drift"),
+    ]
+
+
+def test_monitor_posts_an_alert_on_drift_only(tmp_path, ref_profile):
+    server = _Server()
+    try:
+        db = str(tmp_path / "drift.db")
+        base = ["-r", ref_profile, "--history", db, "--webhook", server.url]
+        assert runner.invoke(app, ["monitor", REF_CSV, *base]).exit_code == 0
+        assert server.requests == []
+        assert runner.invoke(app, ["monitor", CUR_CSV, *base]).exit_code == 1
+        ((_, body),) = server.requests
+        assert body["runs"][0]["run_id"] == 2
+        assert {c["name"] for c in body["runs"][0]["drifted_columns"]} == {
+            "income", "country", "latency_ms"
+        }  # fmt: skip
+    finally:
+        server.close()
+
+
+def test_a_failed_webhook_keeps_the_run_and_the_exit_code(tmp_path, ref_profile, monkeypatch):
+    monkeypatch.setenv("KLDRIFT_WEBHOOK_TOKEN", "tok-123")
+    db = str(tmp_path / "drift.db")
+    url = f"http://me:pass@127.0.0.1:{_closed_port()}/hook?sig=zzz"
+    result = runner.invoke(
+        app,
+        ["monitor", CUR_CSV, "-r", ref_profile, "--history", db, "--webhook", url,
+         "--webhook-retries", "0", "-f", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["summary"]["drifted"] is True
+    assert result.stderr.startswith("kldrift: warning: webhook http://127.0.0.1:")
+    assert result.stderr.count("\n") == 1
+    for secret in ("pass", "zzz", "tok-123"):
+        assert secret not in result.stderr
+    runs = runner.invoke(app, ["history", db, "-f", "json"])
+    assert len(json.loads(runs.stdout)["runs"]) == 1
+    for stored in tmp_path.glob("drift.db*"):  # the database and its WAL
+        assert b"tok-123" not in stored.read_bytes() and b"zzz" not in stored.read_bytes()
+
+
+def test_monitor_errors_are_exit_2_and_record_nothing(tmp_path, ref_profile):
+    db = tmp_path / "drift.db"
+    result = runner.invoke(app, ["monitor", "missing.csv", "-r", ref_profile, "--history", str(db)])
+    assert result.exit_code == 2 and "missing.csv: no such file" in result.stderr
+    assert not db.exists()
+    bad_hook = ["monitor", CUR_CSV, "-r", ref_profile, "--history", str(db), "--webhook", "x"]
+    assert runner.invoke(app, bad_hook).exit_code == 2

@@ -1,0 +1,155 @@
+"""Profile files: exact round trips, comparing via a profile, merging partitions."""
+
+import dataclasses
+import datetime as dt
+import json
+import math
+
+import polars as pl
+import pytest
+
+from kldrift import drift, profile, profile_file
+from kldrift.config import Options, Thresholds
+from kldrift.errors import InputError, OptionError
+
+from .conftest import SAMPLE
+
+
+def _mixed(n: int, shift: float = 0.0) -> pl.DataFrame:
+    """Every kind of column: quantile, discrete, categorical, temporal, nulls, inf, unsupported."""
+    return pl.DataFrame(
+        {
+            "x": [math.sin(i) * 10 + shift + i / 7 for i in range(n)],
+            "k": [i % 5 for i in range(n)],
+            "cat": [["a", "b", "c", "d"][i % 4 if i % 9 else 3] for i in range(n)],
+            "day": [dt.date(2026, 1, 1) + dt.timedelta(days=i % 40) for i in range(n)],
+            "at": [dt.datetime(2026, 1, 1) + dt.timedelta(minutes=37 * i) for i in range(n)],
+            "maybe": [None if i % 6 == 0 else float(i) / 3 for i in range(n)],
+            "wild": [math.inf if i % 3 == 0 else float(i) for i in range(n)],
+            "tags": [[i] for i in range(n)],
+        }
+    )
+
+
+def _file(tmp_path, data, name="ref.kldrift.json", **kwargs):
+    path = tmp_path / name
+    profile_file.save(drift.profile_data(data, **kwargs), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("reference", "current"),
+    [
+        (SAMPLE / "reference.csv", SAMPLE / "current.csv"),
+        (_mixed(400), _mixed(300, shift=2.0).drop("k").with_columns(extra=pl.lit(1))),
+    ],
+)
+def test_compare_via_profile_equals_compare_via_data_to_the_last_digit(
+    tmp_path, reference, current
+):
+    path = _file(tmp_path, reference)
+    via_data = drift.compare(reference, current)
+    via_file = drift.compare(path, current)
+    assert via_file.reference == str(path)
+    assert dataclasses.replace(via_file, reference=via_data.reference) == via_data
+    assert via_data.columns
+    if isinstance(reference, pl.DataFrame):  # missing k, unsupported tags, new extra
+        assert {s.change for s in via_data.schema} == {
+            "missing_in_current",
+            "unsupported",
+            "new_in_current",
+        }
+
+
+def test_profile_keeps_fitting_options_and_refuses_conflicting_ones(tmp_path):
+    options = Options(bins=4, top_k=2, categorical=("k",))
+    path = _file(tmp_path, _mixed(200), options=options)
+    current = _mixed(150, shift=1.0)
+    expected = drift.compare(
+        _mixed(200), current, options=dataclasses.replace(options, smoothing=0)
+    )
+    # Defaults take the profile's values; scoring options may differ.
+    got = drift.compare(path, current, options=Options(smoothing=0))
+    assert got.columns == expected.columns
+    assert got.options.bins == 4 and got.options.categorical == ("k",)
+    with pytest.raises(OptionError, match="fitted with --bins 4, not 7"):
+        drift.compare(path, current, options=Options(bins=7))
+    with pytest.raises(OptionError, match="--categorical"):
+        drift.compare(path, current, options=Options(categorical=("cat",)))
+
+
+def test_file_round_trip_is_exact(tmp_path):
+    original = drift.profile_data(_mixed(500), options=Options(bins=7))
+    path = tmp_path / "p.kldrift.json"
+    profile_file.save(original, path)
+    loaded = profile_file.load(path)
+    assert loaded == original
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "kldrift-profile" and doc["format_version"] == 1
+    assert "inf" in doc["columns"][[c["name"] for c in doc["columns"]].index("wild")]["edges"]
+    assert {"name": "tags", "dtype": "List(Int64)"} in doc["schema"]
+
+
+def test_merged_partition_profiles_equal_the_profile_of_the_whole(tmp_path):
+    whole = _mixed(900, shift=1.0)
+    reference = drift.profile_data(_mixed(600), options=Options(bins=6))
+    parts = [whole[:100], whole[100:550], whole[550:]]
+    paths = []
+    for i, part in enumerate(parts):
+        paths.append(tmp_path / f"part{i}.kldrift.json")
+        profile_file.save(drift.profile_data(part, bins_from=reference), paths[-1])
+    merged = profile.merge([profile_file.load(p) for p in paths])
+    expected = drift.profile_data(whole, bins_from=reference)
+    assert dataclasses.replace(merged, source=expected.source) == expected
+    assert merged.rows == 900
+    assert merged.columns["x"].binning == reference.columns["x"].binning
+
+
+def test_profiles_on_different_bins_are_refused(tmp_path):
+    a = drift.profile_data(_mixed(300))
+    b = drift.profile_data(_mixed(300, shift=5.0))
+    with pytest.raises(InputError, match="column 'x' has different bins"):
+        profile.merge([a, b])
+    c = drift.profile_data(_mixed(300), options=Options(bins=3))
+    with pytest.raises(InputError, match="binning options differ"):
+        profile.merge([a, c])
+    d = drift.profile_data(_mixed(300), exclude=["cat"])
+    with pytest.raises(InputError, match="different columns"):
+        profile.merge([a, d])
+
+
+def test_bins_from_refuses_data_without_a_binned_column():
+    reference = drift.profile_data(_mixed(100))
+    with pytest.raises(Exception, match="no column 'x'"):
+        drift.profile_data(_mixed(50).drop("x"), bins_from=reference)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "invalid JSON"),
+        ('{"format": "kldrift-report"}', "not a kldrift profile"),
+        ('{"format": "kldrift-profile", "format_version": 9}', "format_version 9"),
+        ('{"format": "kldrift-profile", "format_version": 1}', "missing field"),
+    ],
+)
+def test_bad_profile_files_are_input_errors(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        drift.compare(path, SAMPLE / "current.csv")
+
+
+def test_counts_that_do_not_fit_the_bins_are_refused(tmp_path):
+    path = _file(tmp_path, _mixed(50))
+    doc = json.loads(path.read_text())
+    doc["columns"][0]["counts"].append(1)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="malformed kldrift profile: column 'x': expected"):
+        profile_file.load(path)
+
+
+def test_thresholds_apply_to_a_profile_reference(tmp_path):
+    path = _file(tmp_path, SAMPLE / "reference.csv")
+    report = drift.compare(path, SAMPLE / "current.csv", thresholds=Thresholds(drift=10, warn=5))
+    assert not report.drifted
