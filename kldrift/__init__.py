@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from kldrift.config import Kind, Options, Status, Thresholds
 from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
 from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
+from kldrift.io import ReadOptions
 
 __all__ = [
     "ColumnDrift",
@@ -15,6 +16,7 @@ __all__ = [
     "KldriftError",
     "OptionError",
     "Options",
+    "ReadOptions",
     "SchemaChange",
     "Status",
     "Thresholds",

@@ -10,6 +10,7 @@ import typer
 from kldrift import __version__, config
 from kldrift.config import Options, Thresholds
 from kldrift.errors import KldriftError
+from kldrift.io import ReadOptions
 from kldrift.report import Format
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -75,6 +76,16 @@ def compare(
         list[str] | None,
         typer.Option(help="Drift threshold for one column, as COLUMN=VALUE (repeatable)."),
     ] = None,
+    separator: Annotated[
+        str | None,
+        typer.Option(
+            help="CSV field separator, e.g. ';' or 'tab'; sniffed from the header if unset."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(help="Text encoding of CSV files: utf8, utf8-lossy, latin-1, cp1252, ..."),
+    ] = "utf8",
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
@@ -101,12 +112,18 @@ def compare(
                 warn=warn,
                 columns=config.parse_column_thresholds(column_threshold or []),
             ),
+            read_options=ReadOptions(separator=_separator(separator), encoding=encoding),
         )
     except KldriftError as exc:
         report.print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc
     report.render(result, fmt)
     raise typer.Exit(EXIT_DRIFT if result.drifted else EXIT_OK)
+
+
+def _separator(value: str | None) -> str | None:
+    # A tab is awkward to type in a shell, so "tab" and "\t" stand for it.
+    return "\t" if value in ("tab", "\\t") else value
 
 
 def _split(values: list[str] | None) -> list[str]:

@@ -12,7 +12,7 @@ import polars as pl
 from kldrift import metrics, profile
 from kldrift.config import Kind, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, scan_table
+from kldrift.io import ReadOptions, Table, scan_table
 
 #: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
 #: or can no longer be read the same way.
@@ -169,11 +169,12 @@ def compare(
     exclude: Sequence[str] = (),
     options: Options | None = None,
     thresholds: Thresholds | None = None,
+    read_options: ReadOptions | None = None,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current)."""
     options = options or Options()
     thresholds = thresholds or Thresholds()
-    ref, cur = scan_table(reference), scan_table(current)
+    ref, cur = scan_table(reference, read_options), scan_table(current, read_options)
     kinds, schema = plan_columns(ref, cur, columns, exclude, options.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
 

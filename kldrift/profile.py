@@ -28,8 +28,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from kldrift.config import Kind, Options
-from kldrift.errors import InputError
-from kldrift.io import Table, polars_message
+from kldrift.io import Table, read_error
 
 Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]
@@ -268,4 +267,4 @@ def _collect(table: Table, exprs: list[pl.Expr]) -> pl.DataFrame:
     try:
         return table.frame.select(exprs).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{table.name}: {polars_message(exc)}") from exc
+        raise read_error(table.name, exc) from exc
