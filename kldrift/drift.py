@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -17,6 +17,11 @@ from kldrift.io import ReadOptions, Table, scan_table
 #: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
 #: or can no longer be read the same way.
 BREAKING_CHANGES = frozenset({"missing_in_current", "kind_changed"})
+#: A change of at least this much in a column's null share (0.01 = 1 percentage point) is listed
+#: among the schema changes; whether it is drift is for the column's KL to say.
+NULL_RATE_CHANGE = 0.01
+#: Gone categories shown by name in a schema change's description; the rest are counted.
+SHOWN_CATEGORIES = 5
 
 DataSource = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
 
@@ -57,6 +62,26 @@ class ColumnDrift:
         """Share of current rows that are null or NaN."""
         return profile.null_share(self.current_counts)
 
+    @property
+    def new_category_rows(self) -> int:
+        """Current rows in categories the reference never had (0 unless categorical)."""
+        if self.binning.method != "categories":
+            return 0
+        return self.current_counts[self.labels.index(profile.NEW_LABEL)]
+
+    @property
+    def gone_categories(self) -> tuple[str, ...]:
+        """Top-K reference categories that have no current rows, in bin order."""
+        if self.binning.method != "categories":
+            return ()
+        return tuple(
+            str(value)
+            for value, ref, cur in zip(
+                self.binning.values, self.reference_counts, self.current_counts, strict=False
+            )
+            if ref and not cur
+        )
+
 
 @dataclass(frozen=True)
 class SchemaChange:
@@ -66,11 +91,17 @@ class SchemaChange:
     change: str
     reference_dtype: str | None
     current_dtype: str | None
+    detail: str = ""
 
     @property
     def breaking(self) -> bool:
         """Whether this change alone makes the comparison fail."""
         return self.change in BREAKING_CHANGES
+
+    @property
+    def skipped(self) -> bool:
+        """Whether the column was left out of the comparison because of this change."""
+        return self.change in ("unsupported", "high_cardinality")
 
     @property
     def description(self) -> str:
@@ -80,6 +111,13 @@ class SchemaChange:
             "new_in_current": f"new in current ({self.current_dtype})",
             "kind_changed": f"type changed: {self.reference_dtype} -> {self.current_dtype}",
             "unsupported": f"skipped: cannot bin type {self.reference_dtype}",
+            "dtype_changed": (
+                f"type changed: {self.reference_dtype} -> {self.current_dtype} (still compared)"
+            ),
+            "high_cardinality": f"skipped: {self.detail}",
+            "null_rate_changed": f"null share {self.detail}",
+            "new_categories": f"new categories: {self.detail}",
+            "gone_categories": f"categories gone from current: {self.detail}",
         }[self.change]
 
 
@@ -178,7 +216,11 @@ def compare(
     kinds, schema = plan_columns(ref, cur, columns, exclude, options.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
 
-    ref_profile = profile.build(ref, kinds, options)
+    if not kinds and not set(ref.schema) & set(cur.schema):
+        raise ColumnError(f"{cur.name}: no column in common with {ref.name}")
+
+    ref_profile, skipped = _skip_high_cardinality(profile.build(ref, kinds, options), cur, options)
+    schema += skipped
     binnings = {name: p.binning for name, p in ref_profile.columns.items()}
     cur_rows, cur_counts = profile.count(cur, binnings)
     for table, rows in [(ref, ref_profile.rows), (cur, cur_rows)]:
@@ -190,6 +232,7 @@ def compare(
         for name, p in ref_profile.columns.items()
     ]
     results.sort(key=lambda c: (-c.kl, c.name))
+    schema += content_changes(results)
     return DriftReport(
         reference=ref.name,
         current=cur.name,
@@ -260,12 +303,59 @@ def plan_columns(
             changes.append(SchemaChange(name, "kind_changed", str(ref_dtype), str(cur_dtype)))
         else:
             kinds[name] = ref_kind
+        if name in kinds and ref_dtype != cur_dtype:
+            changes.append(SchemaChange(name, "dtype_changed", str(ref_dtype), str(cur_dtype)))
     changes += [
         SchemaChange(name, "new_in_current", None, str(dtype))
         for name, dtype in cur.schema.items()
         if name in wanted and name not in ref.schema
     ]
     return kinds, changes
+
+
+def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
+    """Null-rate changes and new or gone categories of compared columns, in column order."""
+    changes: list[SchemaChange] = []
+    for c in sorted(columns, key=lambda c: c.name):
+        ref_null, cur_null = c.null_share_reference, c.null_share_current
+        if abs(cur_null - ref_null) >= NULL_RATE_CHANGE:
+            detail = f"{ref_null:.1%} -> {cur_null:.1%}"
+            changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
+        if c.new_category_rows:
+            share = c.new_category_rows / sum(c.current_counts)
+            detail = (
+                f"{c.new_category_rows} current rows ({share:.1%}) in categories not in reference"
+            )
+            changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
+        gone = c.gone_categories
+        if gone:
+            shown = ", ".join(_short(g) for g in gone[:SHOWN_CATEGORIES])
+            more = len(gone) - SHOWN_CATEGORIES
+            detail = shown + (f" and {more} more" if more > 0 else "")
+            changes.append(SchemaChange(c.name, "gone_categories", c.dtype, c.dtype, detail))
+    return changes
+
+
+def _skip_high_cardinality(
+    ref_profile: profile.Profile, cur: Table, options: Options
+) -> tuple[profile.Profile, list[SchemaChange]]:
+    """`ref_profile` without its ID-like categorical columns (unless forced with --categorical)."""
+    changes: list[SchemaChange] = []
+    for name, column in ref_profile.columns.items():
+        found = profile.high_cardinality(column, options.top_k)
+        if found is None or name in options.categorical:
+            continue
+        detail = f"high cardinality ({found[0]} distinct of {found[1]} rows)"
+        changes.append(
+            SchemaChange(name, "high_cardinality", column.dtype, str(cur.schema[name]), detail)
+        )
+    skipped = {change.column for change in changes}
+    kept = {name: c for name, c in ref_profile.columns.items() if name not in skipped}
+    return replace(ref_profile, columns=kept), changes
+
+
+def _short(text: str, width: int = 40) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _check_named_columns(ref: Table, cur: Table, names: Iterable[str], option: str) -> None:

@@ -36,6 +36,9 @@ Counts = NDArray[np.int64]
 NULL_LABEL = "(null)"
 OTHER_LABEL = "(other)"
 NEW_LABEL = "(new)"
+#: A categorical reference column with more distinct values than this share of its non-null rows
+#: (and more than top_k of them) is ID-like: its histogram would be little more than "(other)".
+HIGH_CARDINALITY_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,20 @@ def kind_of(dtype: pl.DataType) -> Kind | None:
         return Kind.numeric
     if dtype.is_temporal():
         return Kind.temporal
-    if dtype in (pl.String, pl.Categorical, pl.Enum, pl.Boolean):
+    # Null is the type of an all-null Parquet column: every row lands in the "(null)" bin.
+    if dtype in (pl.String, pl.Categorical, pl.Enum, pl.Boolean, pl.Null):
         return Kind.categorical
+    return None
+
+
+def high_cardinality(column: ColumnProfile, top_k: int) -> tuple[int, int] | None:
+    """(distinct values, non-null rows) of an ID-like categorical reference column, else None."""
+    binning = column.binning
+    if binning.method != "categories":
+        return None
+    distinct, rows = len(binning.values) + len(binning.rest), sum(column.counts[:-1])
+    if distinct > top_k and distinct > HIGH_CARDINALITY_SHARE * rows:
+        return distinct, rows
     return None
 
 
@@ -156,7 +171,9 @@ def fit(table: Table, kinds: Mapping[str, Kind], options: Options) -> dict[str, 
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
         raw = frame[f"q{i}"][0].to_list() if options.bins > 1 else []
-        edges = tuple(float(e) for e in np.unique([e for e in raw if e is not None]))
+        # Quantiles of data holding +-inf can be infinite or NaN; the open outer bins hold those.
+        finite = [e for e in raw if e is not None and np.isfinite(e)]
+        edges = tuple(float(e) for e in np.unique(finite))
         binnings[name] = Binning(kind, "quantile", edges=edges, temporal=temporal)
     return binnings
 
@@ -205,7 +222,7 @@ def _count_exprs(table: Table, name: str, binning: Binning) -> list[pl.Expr]:
     else:
         exprs += [(x == value).sum() for value in binning.values]
         if binning.method == "categories":
-            exprs.append(x.is_in(pl.Series(binning.rest, dtype=pl.String)).sum())
+            exprs.append(x.is_in(pl.Series(binning.rest, dtype=pl.String).implode()).sum())
     exprs += [x.count(), x.null_count()]
     return exprs
 
