@@ -323,9 +323,7 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
             changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
         if c.new_category_rows:
             share = c.new_category_rows / sum(c.current_counts)
-            detail = (
-                f"{c.new_category_rows} current rows ({share:.1%}) in categories not in reference"
-            )
+            detail = f"{c.new_category_rows} current rows ({share:.1%}) not in reference"
             changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
         gone = c.gone_categories
         if gone:
