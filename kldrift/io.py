@@ -39,6 +39,7 @@ SNIFFED_SEPARATORS = (",", "\t", ";", "|")
 HEADER_BYTES = 1 << 16
 #: Encodings polars reads natively while scanning lazily; any other is decoded in Python, eagerly.
 POLARS_ENCODINGS = ("utf8", "utf8-lossy")
+_NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
 _PARSE_ERROR = re.compile(r"could not parse `(.*)` as dtype `(.*)` at column '(.*)'")
 
 
@@ -102,9 +103,7 @@ def read_error(name: str, exc: BaseException) -> InputError:
     """A one-line InputError for a polars or OS error met while reading `name`, with a hint."""
     message = polars_message(exc)
     if "invalid utf-8" in message.lower():
-        return InputError(
-            f"{name}: not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
-        )
+        return InputError(f"{name}: {_NOT_UTF8}")
     if "more fields than defined" in message:
         return InputError(f"{name}: ragged CSV: a line has more fields than the header")
     parse = _PARSE_ERROR.search(message)
@@ -178,6 +177,13 @@ def _header_text(path: str, encoding: str) -> str:
         raise InputError(f"{path}: permission denied") from None
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
+    if encoding == "utf8":
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A multi-byte character cut by the end of the chunk is no evidence of bad bytes.
+            if len(head) < HEADER_BYTES or exc.start < len(head) - 3:
+                raise InputError(f"{path}: {_NOT_UTF8} (at byte {exc.start})") from None
     codec = "utf-8" if encoding in POLARS_ENCODINGS else encoding
     return head.decode(codec, errors="replace").removeprefix("\ufeff")
 
