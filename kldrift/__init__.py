@@ -24,6 +24,7 @@ _EXPORTS = {
     "InputError": "kldrift.errors",
     "KldriftError": "kldrift.errors",
     "OptionError": "kldrift.errors",
+    "ReadOptions": "kldrift.io",
 }
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "KldriftError",
     "OptionError",
     "Options",
+    "ReadOptions",
     "SchemaChange",
     "Status",
     "Thresholds",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from kldrift.config import Kind, Options, Status, Thresholds
     from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
     from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
+    from kldrift.io import ReadOptions
 
 
 def __getattr__(name: str) -> Any:

@@ -15,9 +15,18 @@ from kldrift.report import Format, HistoryFormat
 
 if TYPE_CHECKING:  # both import polars; the CLI must start without it
     from kldrift.drift import DriftReport
+    from kldrift.io import ReadOptions
     from kldrift.windows import WindowReport
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+
+SeparatorOption = Annotated[
+    str | None,
+    typer.Option(help="CSV field separator, e.g. ';' or 'tab'; sniffed from the header if unset."),
+]
+EncodingOption = Annotated[
+    str, typer.Option(help="Text encoding of CSV files: utf8, utf8-lossy, latin-1, cp1252, ...")
+]
 
 app = typer.Typer(
     help="Data-drift monitor: per-column KL divergence between a reference and a current dataset.",
@@ -121,6 +130,8 @@ def compare(
     every: Annotated[
         str | None, typer.Option(help="Window length, a polars duration: 1d, 6h, 1w, 1mo.")
     ] = None,
+    separator: SeparatorOption = None,
+    encoding: EncodingOption = "utf8",
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
@@ -131,7 +142,9 @@ def compare(
     from kldrift import drift, report
     from kldrift.report.progress import progress
 
-    choices = _Choices(columns, exclude, categorical, bins, top_k, smoothing, base)
+    choices = _Choices(
+        columns, exclude, categorical, bins, top_k, smoothing, base, separator, encoding
+    )
     levels = _Levels(threshold, warn, column_threshold)
     if time_column is not None or every is not None:
         _compare_windows(reference, current, fmt, choices, levels, time_column, every)
@@ -146,6 +159,7 @@ def compare(
                 thresholds=levels.thresholds(),
                 streaming=streaming,
                 progress=note,
+                read_options=choices.read_options(),
             )
     except KldriftError as exc:
         report.print_error(str(exc))
@@ -168,6 +182,15 @@ class _Choices(NamedTuple):
     top_k: int
     smoothing: float
     base: float | None
+    separator: str | None
+    encoding: str
+
+    def read_options(self) -> ReadOptions:
+        from kldrift.io import ReadOptions
+
+        # A tab is awkward to type in a shell, so "tab" and "\t" stand for it.
+        separator = "\t" if self.separator in ("tab", "\\t") else self.separator
+        return ReadOptions(separator=separator, encoding=self.encoding)
 
     def options(self) -> Options:
         return Options(
@@ -236,6 +259,7 @@ def _windows(
         exclude=_split(choices.exclude),
         options=choices.options(),
         thresholds=levels.thresholds(),
+        read_options=choices.read_options(),
     )
 
 
@@ -278,7 +302,7 @@ def profile_command(
     from kldrift import drift, profile, profile_file, report
 
     try:
-        choices = _Choices(columns, exclude, categorical, bins, top_k, 0.0, None)
+        choices = _Choices(columns, exclude, categorical, bins, top_k, 0.0, None, None, "utf8")
         if merge:
             if bins_from or columns or exclude or categorical:
                 raise OptionError("--merge takes profiles only, without column or bin options")
@@ -363,6 +387,8 @@ def monitor(
     webhook_retries: Annotated[
         int, typer.Option(help="Attempts after the first; waits double from 1 s.")
     ] = 3,
+    separator: SeparatorOption = None,
+    encoding: EncodingOption = "utf8",
 ) -> None:
     """Compare CURRENT with REFERENCE and append the run to the --history database.
 
@@ -375,7 +401,9 @@ def monitor(
     from kldrift.report import windows as window_report
     from kldrift.windows import WindowReport
 
-    choices = _Choices(columns, exclude, categorical, bins, top_k, smoothing, base)
+    choices = _Choices(
+        columns, exclude, categorical, bins, top_k, smoothing, base, separator, encoding
+    )
     levels = _Levels(threshold, warn, column_threshold)
     results: tuple[DriftReport, ...] | tuple[WindowReport, ...]
     try:
@@ -392,6 +420,7 @@ def monitor(
                     exclude=_split(exclude),
                     options=choices.options(),
                     thresholds=levels.thresholds(),
+                    read_options=choices.read_options(),
                 ),
             )
         run_ids = history.record(history_path, results)

@@ -12,7 +12,7 @@ import polars as pl
 from kldrift import metrics, profile, profile_file
 from kldrift.config import Kind, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.io import Table, scan_table
+from kldrift.io import ReadOptions, Table, scan_table
 
 #: In-memory size of data per byte of its files (Parquet decompresses to about 3x; CSV shrinks).
 MEMORY_PER_FILE_BYTE = 3
@@ -22,6 +22,11 @@ STREAMING_MEMORY_SHARE = 0.5
 #: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
 #: or can no longer be read the same way.
 BREAKING_CHANGES = frozenset({"missing_in_current", "kind_changed"})
+#: A change of at least this much in a column's null share (0.01 = 1 percentage point) is listed
+#: among the schema changes; whether it is drift is for the column's KL to say.
+NULL_RATE_CHANGE = 0.01
+#: Gone categories shown by name in a schema change's description; the rest are counted.
+SHOWN_CATEGORIES = 5
 
 DataSource = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
 #: A reference is data, a loaded Profile, or a path to a profile file (`*.json`).
@@ -64,6 +69,26 @@ class ColumnDrift:
         """Share of current rows that are null or NaN."""
         return profile.null_share(self.current_counts)
 
+    @property
+    def new_category_rows(self) -> int:
+        """Current rows in categories the reference never had (0 unless categorical)."""
+        if self.binning.method != "categories":
+            return 0
+        return self.current_counts[self.labels.index(profile.NEW_LABEL)]
+
+    @property
+    def gone_categories(self) -> tuple[str, ...]:
+        """Top-K reference categories that have no current rows, in bin order."""
+        if self.binning.method != "categories":
+            return ()
+        return tuple(
+            str(value)
+            for value, ref, cur in zip(
+                self.binning.values, self.reference_counts, self.current_counts, strict=False
+            )
+            if ref and not cur
+        )
+
 
 @dataclass(frozen=True)
 class SchemaChange:
@@ -73,11 +98,17 @@ class SchemaChange:
     change: str
     reference_dtype: str | None
     current_dtype: str | None
+    detail: str = ""
 
     @property
     def breaking(self) -> bool:
         """Whether this change alone makes the comparison fail."""
         return self.change in BREAKING_CHANGES
+
+    @property
+    def skipped(self) -> bool:
+        """Whether the column was left out of the comparison because of this change."""
+        return self.change in ("unsupported", "high_cardinality")
 
     @property
     def description(self) -> str:
@@ -87,6 +118,13 @@ class SchemaChange:
             "new_in_current": f"new in current ({self.current_dtype})",
             "kind_changed": f"type changed: {self.reference_dtype} -> {self.current_dtype}",
             "unsupported": f"skipped: cannot bin type {self.reference_dtype}",
+            "dtype_changed": (
+                f"type changed: {self.reference_dtype} -> {self.current_dtype} (still compared)"
+            ),
+            "high_cardinality": f"skipped: {self.detail}",
+            "null_rate_changed": f"null share {self.detail}",
+            "new_categories": f"new categories: {self.detail}",
+            "gone_categories": f"categories gone from current: {self.detail}",
         }[self.change]
 
 
@@ -178,6 +216,7 @@ def compare(
     thresholds: Thresholds | None = None,
     streaming: bool | None = None,
     progress: Callable[[str], None] | None = None,
+    read_options: ReadOptions | None = None,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
@@ -189,15 +228,20 @@ def compare(
     """
     thresholds = thresholds or Thresholds()
     note = progress or (lambda _: None)
-    ref, cur = open_reference(reference), scan_table(current)
+    ref, cur = open_reference(reference, read_options), scan_table(current, read_options)
     options = fitted_options(ref, options or Options())
     kinds, schema = plan_columns(ref, cur, columns, exclude, options.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
     if streaming is None:
         streaming = too_large_for_memory(*(t for t in (ref, cur) if isinstance(t, Table)))
 
+    if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
+        raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
+
     note(f"profiling {reference_name(ref)}")
-    ref_profile = reference_profile(ref, kinds, options, streaming=streaming)
+    built = reference_profile(ref, kinds, options, streaming=streaming)
+    ref_profile, skipped = _skip_high_cardinality(built, cur, options)
+    schema += skipped
     binnings = {name: p.binning for name, p in ref_profile.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(cur, binnings, streaming=streaming)
@@ -233,6 +277,7 @@ def assemble(
         for name, p in reference.columns.items()
     ]
     results.sort(key=lambda c: (-c.kl, c.name))
+    schema = [*schema, *content_changes(results)]
     return DriftReport(
         reference=reference_name,
         current=current_name,
@@ -245,7 +290,9 @@ def assemble(
     )
 
 
-def open_reference(reference: ReferenceSource) -> Table | profile.Profile:
+def open_reference(
+    reference: ReferenceSource, read_options: ReadOptions | None = None
+) -> Table | profile.Profile:
     """A Table for reference data; the Profile itself for a profile or a profile file."""
     if isinstance(reference, profile.Profile):
         return reference
@@ -253,7 +300,7 @@ def open_reference(reference: ReferenceSource) -> Table | profile.Profile:
         loaded = profile_file.load(reference)
         # Reports and history name the file the user gave, not the data it was made from.
         return replace(loaded, source=os.fspath(reference))
-    return scan_table(reference)
+    return scan_table(reference, read_options)
 
 
 def fitted_options(reference: Table | profile.Profile, options: Options) -> Options:
@@ -388,6 +435,8 @@ def plan_columns(
             changes.append(SchemaChange(name, "kind_changed", str(ref_dtype), str(cur_dtype)))
         else:
             kinds[name] = ref_kind
+        if name in kinds and str(ref_dtype) != str(cur_dtype):  # a profile stores dtype names
+            changes.append(SchemaChange(name, "dtype_changed", str(ref_dtype), str(cur_dtype)))
     changes += [
         SchemaChange(name, "new_in_current", None, str(dtype))
         for name, dtype in cur.schema.items()
@@ -426,6 +475,49 @@ def _show(value: object) -> str:
     if isinstance(value, tuple):
         return ",".join(value) or "(none)"
     return str(value)
+
+
+def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
+    """Null-rate changes and new or gone categories of compared columns, in column order."""
+    changes: list[SchemaChange] = []
+    for c in sorted(columns, key=lambda c: c.name):
+        ref_null, cur_null = c.null_share_reference, c.null_share_current
+        if abs(cur_null - ref_null) >= NULL_RATE_CHANGE:
+            detail = f"{ref_null:.1%} -> {cur_null:.1%}"
+            changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
+        if c.new_category_rows:
+            share = c.new_category_rows / sum(c.current_counts)
+            detail = f"{c.new_category_rows} current rows ({share:.1%}) not in reference"
+            changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
+        gone = c.gone_categories
+        if gone:
+            shown = ", ".join(_short(g) for g in gone[:SHOWN_CATEGORIES])
+            more = len(gone) - SHOWN_CATEGORIES
+            detail = shown + (f" and {more} more" if more > 0 else "")
+            changes.append(SchemaChange(c.name, "gone_categories", c.dtype, c.dtype, detail))
+    return changes
+
+
+def _skip_high_cardinality(
+    ref_profile: profile.Profile, cur: Table, options: Options
+) -> tuple[profile.Profile, list[SchemaChange]]:
+    """`ref_profile` without its ID-like categorical columns (unless forced with --categorical)."""
+    changes: list[SchemaChange] = []
+    for name, column in ref_profile.columns.items():
+        found = profile.high_cardinality(column, options.top_k)
+        if found is None or name in options.categorical:
+            continue
+        detail = f"high cardinality ({found[0]} distinct of {found[1]} rows)"
+        changes.append(
+            SchemaChange(name, "high_cardinality", column.dtype, str(cur.schema[name]), detail)
+        )
+    skipped = {change.column for change in changes}
+    kept = {name: c for name, c in ref_profile.columns.items() if name not in skipped}
+    return replace(ref_profile, columns=kept), changes
+
+
+def _short(text: str, width: int = 40) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _check_named_columns(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import glob
+import gzip
+import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from kldrift.errors import InputError
+from kldrift.errors import InputError, OptionError
 
 #: File suffix -> reader name. Anything else is refused rather than guessed.
 FORMATS = {
@@ -23,9 +28,46 @@ FORMATS = {
     ".ipc": "ipc",
     ".feather": "ipc",
 }
+#: Compressed files polars decompresses itself, named like "data.csv.gz".
+COMPRESSED = (".gz",)
 _GLOB_CHARS = set("*?[")
 #: Rows polars reads to infer CSV column types; the default (100) misses late type changes.
 CSV_INFER_ROWS = 10_000
+#: Separators tried on a CSV header when --separator is not given, preferred in this order on ties.
+SNIFFED_SEPARATORS = (",", "\t", ";", "|")
+#: Bytes read from the start of a CSV file to find its header line.
+HEADER_BYTES = 1 << 16
+#: Encodings polars reads natively while scanning lazily; any other is decoded in Python, eagerly.
+POLARS_ENCODINGS = ("utf8", "utf8-lossy")
+_NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
+_PARSE_ERROR = re.compile(r"could not parse `(.*)` as dtype `(.*)` at column '(.*)'")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How text files are parsed: the CSV separator (None: sniffed from the header) and encoding.
+
+    `encoding` is "utf8" (the default; invalid bytes are an error), "utf8-lossy" (invalid bytes
+    become U+FFFD) or any Python codec name such as "latin-1" or "cp1252" (such files are read
+    into memory rather than scanned lazily).
+    """
+
+    separator: str | None = None
+    encoding: str = "utf8"
+
+    def __post_init__(self) -> None:
+        if self.separator is not None and len(self.separator.encode()) != 1:
+            raise OptionError(
+                f"--separator must be a single one-byte character, got {self.separator!r}"
+            )
+        if self.encoding not in POLARS_ENCODINGS:
+            try:
+                codec = codecs.lookup(self.encoding).name
+            except LookupError:
+                raise OptionError(f"--encoding: unknown encoding {self.encoding!r}") from None
+            if codec == "utf-8":
+                # Any spelling of UTF-8 gets polars' own lazy reader.
+                object.__setattr__(self, "encoding", "utf8")
 
 
 @dataclass(frozen=True)
@@ -39,17 +81,41 @@ class Table:
     bytes: int | None = None
 
 
-def scan_table(source: str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame) -> Table:
+def scan_table(
+    source: str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame,
+    options: ReadOptions | None = None,
+) -> Table:
     """Open `source` lazily and read its schema, raising InputError if it cannot be read."""
     if isinstance(source, pl.DataFrame):
         return Table("<DataFrame>", source.lazy(), source.schema)
     if isinstance(source, pl.LazyFrame):
         return Table("<LazyFrame>", source, _schema("<LazyFrame>", source))
+    options = options or ReadOptions()
     name = os.fspath(source)
     files = _data_files(name)
     fmt = _format_of(name, files)
-    frame = _scan(name, fmt, files)
+    if fmt in ("csv", "tsv"):
+        frame = _scan_csv(name, files, _csv_separator(files[0], fmt, options), options.encoding)
+    else:
+        frame = _scan(name, fmt, files)
     return Table(name, frame, _schema(name, frame), sum(os.path.getsize(f) for f in files))
+
+
+def read_error(name: str, exc: BaseException) -> InputError:
+    """A one-line InputError for a polars or OS error met while reading `name`, with a hint."""
+    message = polars_message(exc)
+    if "invalid utf-8" in message.lower():
+        return InputError(f"{name}: {_NOT_UTF8}")
+    if "more fields than defined" in message:
+        return InputError(f"{name}: ragged CSV: a line has more fields than the header")
+    parse = _PARSE_ERROR.search(message)
+    if parse:
+        value, dtype, column = parse.groups()
+        return InputError(
+            f"{name}: column {column!r}: cannot parse {value!r} as {dtype} (the type polars "
+            f"inferred from the first {CSV_INFER_ROWS} rows)"
+        )
+    return InputError(f"{name}: cannot read: {message}")
 
 
 def polars_message(exc: BaseException) -> str:
@@ -70,7 +136,7 @@ def _data_files(name: str) -> list[str]:
     path = Path(name)
     if path.is_dir():
         files = sorted(
-            str(f) for f in path.rglob("*") if f.is_file() and f.suffix.lower() in FORMATS
+            str(f) for f in path.rglob("*") if f.is_file() and _format_name(str(f)) is not None
         )
         if not files:
             raise InputError(f"{name}: directory holds no data files ({_known_suffixes()})")
@@ -81,7 +147,7 @@ def _data_files(name: str) -> list[str]:
 
 
 def _format_of(name: str, files: list[str]) -> str:
-    formats = {FORMATS.get(Path(f).suffix.lower()) for f in files}
+    formats = {_format_name(f) for f in files}
     if None in formats:
         raise InputError(f"{name}: unknown file type; expected one of {_known_suffixes()}")
     if len(formats) > 1:
@@ -94,16 +160,101 @@ def _format_of(name: str, files: list[str]) -> str:
     return formats.pop() or ""
 
 
-def _scan(name: str, fmt: str, files: list[str]) -> pl.LazyFrame:
+def _format_name(path: str) -> str | None:
+    """Reader name for a file's suffix, looking through a compression suffix such as ".gz"."""
+    p = Path(path)
+    if p.suffix.lower() in COMPRESSED:
+        fmt = FORMATS.get(Path(p.stem).suffix.lower())
+        return fmt if fmt in ("csv", "tsv", "ndjson") else None
+    return FORMATS.get(p.suffix.lower())
+
+
+def _header_text(path: str, encoding: str) -> str:
+    """The start of a text file, decompressed and decoded leniently, without a byte-order mark."""
+    try:
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rb") as f:
+            head = f.read(HEADER_BYTES)
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    if encoding == "utf8":
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A multi-byte character cut by the end of the chunk is no evidence of bad bytes.
+            if len(head) < HEADER_BYTES or exc.start < len(head) - 3:
+                raise InputError(f"{path}: {_NOT_UTF8} (at byte {exc.start})") from None
+    codec = "utf-8" if encoding in POLARS_ENCODINGS else encoding
+    return head.decode(codec, errors="replace").removeprefix("\ufeff")
+
+
+def _header(text: str, separator: str) -> list[str]:
+    """Column names in the first CSV record of `text` (quoted fields may hold separators)."""
+    return next(csv.reader(io.StringIO(text), delimiter=separator), [])
+
+
+def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
+    """The given separator, or the one that splits the header into the most fields.
+
+    Also refuses duplicate column names, which polars would silently rename.
+    """
+    text = _header_text(path, options.encoding)
+    if options.separator is not None:
+        separator = options.separator
+    elif fmt == "tsv":
+        separator = "\t"
+    else:
+        # max() keeps the first of equals, so "," wins a tie, as in a single-column file.
+        separator = max(SNIFFED_SEPARATORS, key=lambda sep: len(_header(text, sep)))
+    seen: set[str] = set()
+    for column in _header(text, separator):
+        if column in seen:
+            raise InputError(f"{path}: duplicate column name {column!r}")
+        seen.add(column)
+    return separator
+
+
+def _scan_csv(name: str, files: list[str], separator: str, encoding: str) -> pl.LazyFrame:
     source: str | list[str] = files[0] if len(files) == 1 else files
     try:
-        if fmt in ("csv", "tsv"):
+        if encoding in POLARS_ENCODINGS:
             return pl.scan_csv(
                 source,
-                separator="\t" if fmt == "tsv" else ",",
+                separator=separator,
+                encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
                 try_parse_dates=True,
                 infer_schema_length=CSV_INFER_ROWS,
             )
+        # polars scans only UTF-8; other encodings are decoded here, in memory.
+        frames = [
+            pl.read_csv(
+                _decoded(f, encoding),
+                separator=separator,
+                try_parse_dates=True,
+                infer_schema_length=CSV_INFER_ROWS,
+            )
+            for f in files
+        ]
+        return pl.concat(frames, how="vertical").lazy()
+    except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
+        raise read_error(name, exc) from exc
+
+
+def _decoded(path: str, encoding: str) -> bytes:
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode(encoding).encode()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid {encoding} text at byte {exc.start}") from None
+
+
+def _scan(name: str, fmt: str, files: list[str]) -> pl.LazyFrame:
+    source: str | list[str] = files[0] if len(files) == 1 else files
+    try:
         if fmt == "parquet":
             return pl.scan_parquet(source)
         if fmt == "ndjson":
@@ -117,8 +268,8 @@ def _schema(name: str, frame: pl.LazyFrame) -> pl.Schema:
     try:
         return frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{name}: cannot read: {polars_message(exc)}") from exc
+        raise read_error(name, exc) from exc
 
 
 def _known_suffixes() -> str:
-    return ", ".join(FORMATS)
+    return ", ".join([*FORMATS, ".csv.gz", ".tsv.gz", ".ndjson.gz"])

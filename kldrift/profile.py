@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from kldrift.config import Kind, Options
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, polars_message
+from kldrift.io import Table, read_error
 
 Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]
@@ -46,6 +46,9 @@ FIT_SAMPLE_ROWS = 500_000
 NULL_LABEL = "(null)"
 OTHER_LABEL = "(other)"
 NEW_LABEL = "(new)"
+#: A categorical reference column with more distinct values than this share of its non-null rows
+#: (and more than top_k of them) is ID-like: its histogram would be little more than "(other)".
+HIGH_CARDINALITY_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,20 @@ def kind_of(dtype: pl.DataType) -> Kind | None:
         return Kind.numeric
     if dtype.is_temporal():
         return Kind.temporal
-    if dtype in (pl.String, pl.Categorical, pl.Enum, pl.Boolean):
+    # Null is the type of an all-null Parquet column: every row lands in the "(null)" bin.
+    if dtype in (pl.String, pl.Categorical, pl.Enum, pl.Boolean, pl.Null):
         return Kind.categorical
+    return None
+
+
+def high_cardinality(column: ColumnProfile, top_k: int) -> tuple[int, int] | None:
+    """(distinct values, non-null rows) of an ID-like categorical reference column, else None."""
+    binning = column.binning
+    if binning.method != "categories":
+        return None
+    distinct, rows = len(binning.values) + len(binning.rest), sum(column.counts[:-1])
+    if distinct > top_k and distinct > HIGH_CARDINALITY_SHARE * rows:
+        return distinct, rows
     return None
 
 
@@ -185,7 +200,9 @@ def fit(
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
         raw = frame[f"q{i}"][0].to_list() if options.bins > 1 else []
-        edges = tuple(float(e) for e in np.unique([e for e in raw if e is not None]))
+        # Quantiles of data holding +-inf can be infinite or NaN; the open outer bins hold those.
+        finite = [e for e in raw if e is not None and np.isfinite(e)]
+        edges = tuple(float(e) for e in np.unique(finite))
         binnings[name] = Binning(kind, "quantile", edges=edges, temporal=temporal)
     return binnings
 
@@ -260,7 +277,7 @@ def count_groups(
             .collect()
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{table.name}: {polars_message(exc)}") from exc
+        raise read_error(table.name, exc) from exc
     return [
         (frame["__key"][row], int(frame["rows"][row]), _histograms(frame, row, binnings))
         for row in range(frame.height)
@@ -453,4 +470,4 @@ def _collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFram
     try:
         return table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{table.name}: {polars_message(exc)}") from exc
+        raise read_error(table.name, exc) from exc

@@ -12,7 +12,7 @@ from kldrift import drift, profile
 from kldrift.config import Options, Thresholds
 from kldrift.drift import DataSource, DriftReport, ReferenceSource
 from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.io import polars_message, scan_table
+from kldrift.io import ReadOptions, polars_message, scan_table
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ def compare_windows(
     exclude: Sequence[str] = (),
     options: Options | None = None,
     thresholds: Thresholds | None = None,
+    read_options: ReadOptions | None = None,
 ) -> tuple[WindowReport, ...]:
     """Compare each `every`-long window of CURRENT on `time_column` with REFERENCE, oldest first.
 
@@ -43,7 +44,8 @@ def compare_windows(
     reference is fitted (or loaded) once and every window is counted in one query.
     """
     thresholds = thresholds or Thresholds()
-    ref, cur = drift.open_reference(reference), scan_table(current)
+    ref = drift.open_reference(reference, read_options)
+    cur = scan_table(current, read_options)
     dtype = cur.schema.get(time_column)
     if dtype is None:
         raise ColumnError(f"--time-column: no column {time_column!r} in {cur.name}")

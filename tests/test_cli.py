@@ -1,6 +1,9 @@
 """The command line end to end: exit codes, stdout/stderr split, and the README command."""
 
+import gzip
 import json
+import math
+import os
 import subprocess
 import sys
 
@@ -56,8 +59,13 @@ def test_csv_and_parquet_reports_are_identical_but_for_the_sources():
     parquet = _json(
         runner.invoke(
             app,
-            ["compare", str(SAMPLE / "reference.parquet"), str(SAMPLE / "current.parquet"), "-f",
-             "json"],
+            [
+                "compare",
+                str(SAMPLE / "reference.parquet"),
+                str(SAMPLE / "current.parquet"),
+                "-f",
+                "json",
+            ],
         )
     )
     for doc in (csv, parquet):
@@ -69,10 +77,29 @@ def test_options_reach_the_report():
     result = runner.invoke(
         app,
         [
-            "compare", REF_CSV, CUR_CSV, "-f", "json", "--bins", "5", "--top-k", "3",
-            "--smoothing", "0", "--base", "2", "--threshold", "0.3", "--warn", "0.15",
-            "--column-threshold", "score=0.000001", "--columns", "income,score,country",
-            "--categorical", "country",
+            "compare",
+            REF_CSV,
+            CUR_CSV,
+            "-f",
+            "json",
+            "--bins",
+            "5",
+            "--top-k",
+            "3",
+            "--smoothing",
+            "0",
+            "--base",
+            "2",
+            "--threshold",
+            "0.3",
+            "--warn",
+            "0.15",
+            "--column-threshold",
+            "score=0.000001",
+            "--columns",
+            "income,score,country",
+            "--categorical",
+            "country",
         ],
     )
     assert result.exit_code == 1, result.stderr
@@ -91,8 +118,17 @@ def test_options_reach_the_report():
 def test_exclude_leaves_columns_out_and_can_clear_the_drift():
     result = runner.invoke(
         app,
-        ["compare", REF_CSV, CUR_CSV, "-f", "json", "--exclude", "income",
-         "--exclude", "country,latency_ms"],
+        [
+            "compare",
+            REF_CSV,
+            CUR_CSV,
+            "-f",
+            "json",
+            "--exclude",
+            "income",
+            "--exclude",
+            "country,latency_ms",
+        ],
     )
     assert result.exit_code == 0
     assert {c["name"] for c in _json(result)["columns"]}.isdisjoint(DRIFTED)
@@ -144,3 +180,271 @@ def test_version_and_usage_errors():
     assert runner.invoke(app, ["--version"]).stdout.strip() == f"kldrift {__version__}"
     assert runner.invoke(app, ["compare", REF_CSV]).exit_code == 2
     assert runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "yaml"]).exit_code == 2
+
+
+def _one_line_error(result, *names):
+    """Check the error contract and return the message: exit 2, one stderr line naming `names`."""
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("kldrift: error: ")
+    assert "Traceback" not in result.stderr
+    for name in names:
+        assert name in result.stderr
+    return result.stderr
+
+
+def _bytes(name, data):
+    def make(d):
+        (d / name).write_bytes(data)
+        return d / name
+
+    return make
+
+
+def _dir(name):
+    def make(d):
+        (d / name).mkdir()
+        (d / name / "readme.txt").write_text("no data here")
+        return d / name
+
+    return make
+
+
+def _truncated_parquet(d):
+    whole = d / "whole.parquet"
+    pl.DataFrame({"x": list(range(100))}).write_parquet(whole)
+    data = whole.read_bytes()
+    return _bytes("cut.parquet", data[: len(data) // 2])(d)
+
+
+@pytest.mark.parametrize(
+    ("make", "names"),
+    [
+        (lambda d: d / "missing.csv", ["missing.csv", "no such file"]),
+        (_dir("empty_dir"), ["empty_dir", "no data files"]),
+        (_bytes("zero.csv", b""), ["zero.csv", "empty (0 bytes)"]),
+        (_bytes("header_only.csv", b"x\n"), ["header_only.csv", "no rows"]),
+        (_bytes("data.xlsx", b"PK"), ["data.xlsx", "unknown file type"]),
+        (_truncated_parquet, ["cut.parquet", "cannot read"]),
+        (_bytes("text.parquet", b"x\n1\n"), ["text.parquet", "cannot read"]),
+        (_bytes("ragged.csv", b"x\n1\n2,3\n"), ["ragged.csv", "more fields than the header"]),
+        (_bytes("latin.csv", "x\ncafé\n".encode("latin-1")), ["latin.csv", "--encoding"]),
+        (_bytes("dup.csv", b"x,x\n1,2\n"), ["dup.csv", "duplicate column name 'x'"]),
+        (_bytes("late.csv", b"x\n" + b"1\n" * 10_005 + b"a\n"), ["late.csv", "column 'x'"]),
+        (_bytes("cut.csv.gz", gzip.compress(b"x\n1\n")[:12]), ["cut.csv.gz", "cannot read"]),
+        (_bytes("other.csv", b"y\n1\n"), ["other.csv", "no column in common"]),
+    ],
+)
+@pytest.mark.parametrize("side", ["reference", "current"])
+def test_unusable_files_are_one_line_errors_naming_the_file(tmp_path, make, names, side):
+    good = tmp_path / "good.csv"
+    good.write_text("x\n1\n2\n")
+    bad = str(make(tmp_path))
+    args = [str(good), bad] if side == "current" else [bad, str(good)]
+    _one_line_error(runner.invoke(app, ["compare", *args]), *names)
+
+
+def test_unreadable_file_is_a_one_line_error(tmp_path, monkeypatch):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("x\n1\n")
+    secret.chmod(0)
+    real_access = os.access  # root may read anything: deny this one file for the test
+    monkeypatch.setattr(os, "access", lambda p, m: str(p) != str(secret) and real_access(p, m))
+    result = runner.invoke(app, ["compare", REF_CSV, str(secret)])
+    _one_line_error(result, "secret.csv", "permission denied")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--bins", "-3", "--bins must be at least 1"),
+        ("--top-k", "0", "--top-k must be at least 1"),
+        ("--top-k", "-1", "--top-k must be at least 1"),
+        ("--smoothing", "nan", "--smoothing must be a finite number"),
+        ("--smoothing", "inf", "--smoothing must be a finite number"),
+        ("--base", "0", "--base must be a positive number other than 1"),
+        ("--base", "-2", "--base must be a positive number other than 1"),
+        ("--base", "nan", "--base must be a positive number other than 1"),
+        ("--threshold", "0", "--threshold must be a finite number > 0"),
+        ("--threshold", "-0.1", "--threshold must be a finite number > 0"),
+        ("--threshold", "inf", "--threshold must be a finite number > 0"),
+        ("--warn", "nan", "--warn must be a finite number > 0"),
+        ("--column-threshold", "income=nan", "--column-threshold income must be a finite"),
+        ("--column-threshold", "income=-1", "--column-threshold income must be a finite"),
+        ("--column-threshold", "nope=0.2", "--column-threshold: no column 'nope'"),
+        ("--exclude", "nope", "--exclude: no column 'nope'"),
+        ("--categorical", "nope", "--categorical: no column 'nope'"),
+        ("--separator", ";;", "--separator must be a single one-byte character"),
+        ("--encoding", "klingon", "--encoding: unknown encoding 'klingon'"),
+    ],
+)
+def test_invalid_option_values_are_one_line_errors(option, value, message):
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, option, value])
+    _one_line_error(result, message)
+
+
+def test_a_non_number_for_a_numeric_option_is_a_usage_error():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--bins", "many"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr and "--bins" in result.stderr
+
+
+REFERENCE = b"x,s\n1,a\n2,b\n3,c\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "options"),
+    [
+        ("semicolon.csv", b"x;s\n1;a\n2;b\n3;c\n", []),
+        ("tab.csv", b"x\ts\n1\ta\n2\tb\n3\tc\n", []),
+        ("pipe.csv", b"x|s\n1|a\n2|b\n3|c\n", []),
+        ("bom.csv", b"\xef\xbb\xbf" + REFERENCE, []),
+        ("data.csv.gz", gzip.compress(REFERENCE), []),
+        ("latin.csv", "x,s\n1,a\n2,b\n3,c\n".encode("latin-1"), ["--encoding", "latin-1"]),
+        ("multiline.csv", b"x,s\n1,a\n2,b\n3,c\n", []),
+    ],
+)
+def test_csv_dialects_give_the_same_report(tmp_path, name, data, options):
+    reference = tmp_path / "reference.csv"
+    reference.write_bytes(REFERENCE)
+    (tmp_path / name).write_bytes(data)
+    result = runner.invoke(
+        app, ["compare", str(reference), str(tmp_path / name), "-f", "json", *options]
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = _json(result)
+    assert {c["name"]: c["kl"] for c in doc["columns"]} == {"x": 0.0, "s": 0.0}
+
+
+def test_separator_option_applies_to_both_files(tmp_path):
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_bytes(b"x,y;s\n1,5;a\n2,5;b\n")
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(tmp_path / "a.csv"),
+            str(tmp_path / "b.csv"),
+            "--separator",
+            ";",
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert {c["name"] for c in _json(result)["columns"]} == {"x,y", "s"}
+
+
+def test_latin1_and_multiline_fields_are_read_as_text(tmp_path):
+    reference = tmp_path / "r.csv"
+    reference.write_bytes('s\n"café\nnoir"\nthé\n'.encode("latin-1"))
+    result = runner.invoke(
+        app, ["compare", str(reference), str(reference), "--encoding", "cp1252", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    values = _json(result)["columns"][0]["binning"]["values"]
+    assert sorted(values) == ["café\nnoir", "thé"]
+
+
+def test_messy_columns_give_a_report_with_a_schema_section(tmp_path):
+    n = 60
+    reference = pl.DataFrame(
+        {
+            "all_null": [None] * n,
+            "constant": [1] * n,
+            "all_nan": [math.nan] * n,
+            "with_inf": [math.inf, -math.inf] + [float(i) for i in range(n - 2)],
+            "mixed": ["1", "two", "3.5"] * (n // 3),
+            "retyped": list(range(n)),
+            "widened": list(range(n)),
+            " spaced name ": ["a", "b"] * (n // 2),
+            "ünïcödé": ["x"] * n,
+            "user_id": [f"user-{i:05d}" for i in range(n)],
+            "long": ["L" * 5000, "M" * 5000] * (n // 2),
+            "day": [f"2024-01-{1 + i % 28:02d}" for i in range(n)],
+            "gone": [1] * n,
+        }
+    )
+    current = reference.with_columns(
+        pl.Series("mixed", ["4", "five", "6.5"] * (n // 3)),
+        pl.Series("retyped", [f"v{i}" for i in range(n)]),
+        pl.Series("widened", [float(i) for i in range(n)]),
+        pl.Series("ünïcödé", ["x", None] * (n // 2)),
+        pl.Series("long", ["L" * 5000, "N" * 5000] * (n // 2)),
+        pl.Series("added", [1] * n),
+    ).drop("gone")
+    reference.write_csv(tmp_path / "r.csv")
+    current.write_csv(tmp_path / "c.csv")
+
+    result = runner.invoke(
+        app, ["compare", str(tmp_path / "r.csv"), str(tmp_path / "c.csv"), "-f", "json"]
+    )
+    assert result.exit_code == 1, result.stderr  # "gone" went missing and "retyped" changed kind
+    doc = _json(result)
+    schema = doc["schema"]
+    assert schema["added"] == [{"column": "added", "dtype": "Int64"}]
+    assert schema["removed"] == [{"column": "gone", "dtype": "Int64"}]
+    type_changed = {t["column"]: (t["compared"], t["breaking"]) for t in schema["type_changed"]}
+    assert type_changed == {"retyped": (False, True), "widened": (True, False)}
+    assert schema["null_rate_changed"] == [{"column": "ünïcödé", "reference": 0.0, "current": 0.5}]
+    assert schema["categories"]["long"] == {"new_rows": 30, "new_share": 0.5, "gone": ["M" * 5000]}
+    assert schema["skipped"] == [
+        {
+            "column": "user_id",
+            "reason": "high cardinality (60 distinct of 60 rows)",
+            "reference_dtype": "String",
+            "current_dtype": "String",
+        }
+    ]
+    columns = {c["name"]: c for c in doc["columns"]}
+    assert columns["day"]["kind"] == "temporal"  # dates stored as text are parsed as dates
+    assert columns[" spaced name "]["kl"] == 0.0
+    for name in ("all_null", "constant", "all_nan", "with_inf"):
+        assert columns[name]["kl"] == 0.0, name
+    assert columns["mixed"]["kind"] == "categorical"  # "two" makes the whole column text
+
+    table = runner.invoke(app, ["compare", str(tmp_path / "r.csv"), str(tmp_path / "c.csv")])
+    assert table.exit_code == 1
+    for text in (
+        "schema changes",
+        "user_id",
+        "high cardinality",
+        "null share 0.0% -> 50.0%",
+        "Int64 -> Float64 (still compared)",
+        "missing from current",
+    ):
+        assert text in table.stdout, text
+    assert "M" * 100 not in table.stdout  # long category names are shortened
+
+
+def test_forcing_an_id_column_categorical_compares_it(tmp_path):
+    frame = pl.DataFrame({"id": [f"u{i}" for i in range(50)], "x": [1.0] * 50})
+    frame.write_parquet(tmp_path / "r.parquet")
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(tmp_path / "r.parquet"),
+            str(tmp_path / "r.parquet"),
+            "--categorical",
+            "id",
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert {c["name"] for c in _json(result)["columns"]} == {"id", "x"}
+    assert _json(result)["schema"]["skipped"] == []
+
+
+@pytest.mark.parametrize(("n_ref", "n_cur"), [(1, 1), (1, 500), (500, 1)])
+def test_one_row_on_either_side_gives_a_report(tmp_path, n_ref, n_cur):
+    pl.DataFrame({"x": [float(i) for i in range(n_ref)]}).write_csv(tmp_path / "r.csv")
+    pl.DataFrame({"x": [float(i) for i in range(n_cur)]}).write_csv(tmp_path / "c.csv")
+    result = runner.invoke(
+        app, ["compare", str(tmp_path / "r.csv"), str(tmp_path / "c.csv"), "-f", "json"]
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    doc = _json(result)
+    assert (doc["reference"]["rows"], doc["current"]["rows"]) == (n_ref, n_cur)
+    assert doc["columns"][0]["kl"] >= 0

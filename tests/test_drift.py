@@ -199,3 +199,157 @@ def test_streaming_is_chosen_for_files_larger_than_half_the_ram(tmp_path):
     in_memory = Table("<DataFrame>", frame, frame.collect_schema())
     assert not too_large_for_memory(small, in_memory)
     assert too_large_for_memory(small, huge)
+
+
+def _changes(report):
+    return {(s.column, s.change): s for s in report.schema}
+
+
+def test_dtype_change_within_a_kind_is_listed_but_still_compared():
+    reference = pl.DataFrame({"n": [1, 2, 3] * 10})
+    current = pl.DataFrame({"n": [1.0, 2.0, 3.0] * 10})
+    report = kldrift.compare(reference, current)
+    change = _changes(report)["n", "dtype_changed"]
+    assert (change.reference_dtype, change.current_dtype, change.breaking) == (
+        "Int64",
+        "Float64",
+        False,
+    )
+    assert change.description == "type changed: Int64 -> Float64 (still compared)"
+    assert [c.name for c in report.columns] == ["n"] and report.columns[0].kl == 0.0
+    assert not report.drifted
+
+
+def test_null_rate_changes_of_a_point_or_more_are_listed():
+    reference = pl.DataFrame({"a": [1.0] * 1000, "b": [1.0] * 1000})
+    current = pl.DataFrame(
+        {"a": [1.0] * 980 + [None] * 20, "b": [1.0] * 999 + [None]}  # +2 points, +0.1 point
+    )
+    changes = _changes(kldrift.compare(reference, current))
+    assert changes["a", "null_rate_changed"].description == "null share 0.0% -> 2.0%"
+    assert ("b", "null_rate_changed") not in changes
+
+
+def test_new_and_gone_categories_are_listed():
+    reference = pl.DataFrame({"c": ["a"] * 50 + ["b"] * 30 + ["gone"] * 20})
+    current = pl.DataFrame({"c": ["a"] * 50 + ["b"] * 30 + ["x"] * 15 + ["y"] * 5})
+    report = kldrift.compare(reference, current)
+    column = report.columns[0]
+    assert column.new_category_rows == 20
+    assert column.gone_categories == ("gone",)
+    changes = _changes(report)
+    assert changes["c", "new_categories"].detail == "20 current rows (20.0%) not in reference"
+    assert changes["c", "gone_categories"].detail == "'gone'"
+
+
+def test_many_gone_categories_are_shortened():
+    long = "v" * 100
+    reference = pl.DataFrame({"c": [f"{long}{i}" for i in range(8)] * 3})
+    current = pl.DataFrame({"c": [f"{long}0"] * 3})
+    detail = _changes(kldrift.compare(reference, current))["c", "gone_categories"].detail
+    assert detail.endswith(" and 2 more")
+    assert detail.count("…") == 5 and len(detail) < 300
+
+
+def test_id_like_columns_are_skipped_with_a_reason_unless_forced():
+    reference = pl.DataFrame({"id": [f"u{i}" for i in range(100)], "x": [1.0, 2.0] * 50})
+    current = pl.DataFrame({"id": [f"v{i}" for i in range(100)], "x": [1.0, 2.0] * 50})
+    report = kldrift.compare(reference, current)
+    skipped = _changes(report)["id", "high_cardinality"]
+    assert skipped.description == "skipped: high cardinality (100 distinct of 100 rows)"
+    assert skipped.skipped and not skipped.breaking
+    assert [c.name for c in report.columns] == ["x"] and not report.drifted
+    forced = kldrift.compare(reference, current, options=Options(categorical=("id",)))
+    assert {c.name for c in forced.columns} == {"id", "x"} and forced.drifted
+
+
+@pytest.mark.parametrize(
+    ("values", "skipped"),
+    [
+        ([f"v{i}" for i in range(20)], False),  # every value has its own top-K bin
+        ([f"v{i % 30}" for i in range(60)], False),  # 30 distinct of 60 rows: half, not more
+        ([f"v{i % 31}" for i in range(60)], True),
+        ([f"v{i % 31}" for i in range(60)] + [None] * 100, True),  # nulls do not dilute it
+    ],
+)
+def test_high_cardinality_rule(values, skipped):
+    frame = pl.DataFrame({"c": values})
+    assert (("c", "high_cardinality") in _changes(kldrift.compare(frame, frame))) is skipped
+
+
+def test_no_shared_column_is_an_error():
+    with pytest.raises(ColumnError, match="no column in common"):
+        kldrift.compare(pl.DataFrame({"a": [1]}), pl.DataFrame({"b": [1]}))
+
+
+@pytest.mark.parametrize(
+    ("reference", "current", "kind", "kl_is_zero"),
+    [
+        # all null (CSV gives String, Parquet gives the Null type)
+        (
+            pl.Series([None] * 5, dtype=pl.Null),
+            pl.Series([None] * 5, dtype=pl.Null),
+            "categorical",
+            True,
+        ),
+        (pl.Series([None] * 5, dtype=pl.String), pl.Series(["a"] * 5), "categorical", False),
+        (pl.Series([7] * 50), pl.Series([7] * 40), "numeric", True),  # constant
+        (pl.Series([math.nan] * 50), pl.Series([math.nan] * 5), "numeric", True),  # all NaN
+        (pl.Series([math.nan] * 50), pl.Series([1.0] * 5), "numeric", False),
+        (
+            pl.Series([-math.inf, math.inf] * 20 + [float(i) for i in range(40)]),
+            pl.Series([-math.inf, math.inf] * 20 + [float(i) for i in range(40)]),
+            "numeric",
+            True,
+        ),
+        (pl.Series([1.0]), pl.Series([1.0]), "numeric", True),  # one row each side
+        (pl.Series(["a"]), pl.Series(["b"]), "categorical", False),
+    ],
+)
+def test_awkward_columns_give_finite_scores(reference, current, kind, kl_is_zero):
+    report = kldrift.compare(pl.DataFrame({"c": reference}), pl.DataFrame({"c": current}))
+    column = report.columns[0]
+    assert column.kind.value == kind
+    assert math.isfinite(column.kl) and column.kl >= 0
+    assert (column.kl == 0.0) is kl_is_zero
+    assert sum(column.reference_counts) == len(reference)
+    assert sum(column.current_counts) == len(current)
+
+
+def test_infinite_values_fall_in_the_open_outer_bins():
+    reference = pl.DataFrame(
+        {"x": [-math.inf] * 10 + [math.inf] * 10 + [float(i) for i in range(30)]}
+    )
+    column = kldrift.compare(reference, reference, options=Options(bins=5)).columns[0]
+    assert all(math.isfinite(e) for e in column.binning.edges)
+    assert column.reference_counts[0] >= 10 and column.reference_counts[-2] >= 10
+
+
+def test_skewed_numbers_merge_coinciding_edges():
+    reference = pl.DataFrame({"x": [0.0] * 970 + [float(i) for i in range(1, 31)]})
+    current = pl.DataFrame({"x": [0.0] * 10 + [float(i) for i in range(1, 31)] * 3})
+    column = kldrift.compare(reference, current, options=Options(discrete_max=5)).columns[0]
+    assert column.binning.method == "quantile"
+    assert column.binning.edges == (0.0,)  # nine deciles are all zero
+    assert column.reference_counts == (970, 30, 0)
+    assert column.current_counts == (10, 90, 0)
+
+
+@pytest.mark.parametrize(("n_ref", "n_cur"), [(10_000, 3), (3, 10_000)])
+def test_very_unequal_sizes_compare_shares(n_ref, n_cur):
+    reference = pl.DataFrame({"x": [float(i % 50) for i in range(n_ref)]})
+    current = pl.DataFrame({"x": [float(i % 50) for i in range(n_cur)]})
+    report = kldrift.compare(reference, current)
+    assert (report.reference_rows, report.current_rows) == (n_ref, n_cur)
+    assert math.isfinite(report.columns[0].kl)
+
+
+def test_over_a_thousand_columns(write_table):
+    # Mostly categorical: polars plans per-column quantile lists slowly (about 1 s per 100
+    # numeric columns), and speed is not what this test is about.
+    columns = {f"col {i} é": [f"v{(i + j) % 5}" for j in range(30)] for i in range(1000)}
+    columns |= {f"n{i}": [float(j) for j in range(30)] for i in range(20)}
+    path = write_table("wide.parquet", **columns)
+    report = kldrift.compare(path, path)
+    assert len(report.columns) == 1020 and not report.drifted
+    assert {c.kl for c in report.columns} == {0.0}

@@ -1,10 +1,13 @@
 """Reading: formats, globs, directories, and one-line errors for files that cannot be read."""
 
+import gzip
+import os
+
 import polars as pl
 import pytest
 
-from kldrift.errors import InputError
-from kldrift.io import scan_table
+from kldrift.errors import InputError, OptionError
+from kldrift.io import ReadOptions, read_error, scan_table
 
 
 @pytest.fixture
@@ -59,6 +62,12 @@ def test_csv_dates_are_parsed_as_dates(tmp_path):
         (lambda d: _write(d / "fake.parquet", b"not parquet at all"), "fake.parquet: cannot read"),
         (lambda d: str(d / "*.parquet"), "no files match"),
         (lambda d: _mkdir(d / "nothing"), "nothing: directory holds no data files"),
+        (lambda d: _write(d / "notes.txt.gz", b"x"), "notes.txt.gz: unknown file type"),
+        (
+            lambda d: _write(d / "cut.csv.gz", gzip.compress(b"x\n1\n2\n")[:12]),
+            "cut.csv.gz: cannot read: Compressed file ended",
+        ),
+        (lambda d: _write(d / "fake.csv.gz", b"plain text"), "fake.csv.gz: cannot read"),
     ],
 )
 def test_unreadable_inputs_raise_one_line_input_errors(tmp_path, make, message):
@@ -75,3 +84,147 @@ def _write(path, data):
 def _mkdir(path):
     path.mkdir()
     return path
+
+
+def test_unreadable_file_is_reported_as_permission_denied(tmp_path, monkeypatch):
+    path = _write(tmp_path / "secret.csv", b"x\n1\n")
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root reads anything: make the OS say no for this file
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, m: str(p) != str(path) and real_access(p, m))
+    with pytest.raises(InputError, match="secret.csv: permission denied"):
+        scan_table(path)
+
+
+EXPECTED = pl.DataFrame({"x": [1, 2, 3], "s": ["a", "b", "c"]})
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("semicolon.csv", b"x;s\n1;a\n2;b\n3;c\n"),
+        ("tab.csv", b"x\ts\n1\ta\n2\tb\n3\tc\n"),
+        ("pipe.csv", b"x|s\n1|a\n2|b\n3|c\n"),
+        ("quoted.csv", b'x;s\n1;"a"\n2;"b"\n3;"c"\n'),
+        ("bom.csv", b"\xef\xbb\xbfx,s\n1,a\n2,b\n3,c\n"),
+        ("crlf.csv", b"x,s\r\n1,a\r\n2,b\r\n3,c\r\n"),
+        ("data.csv.gz", gzip.compress(b"x,s\n1,a\n2,b\n3,c\n")),
+        ("semicolon.csv.gz", gzip.compress(b"x;s\n1;a\n2;b\n3;c\n")),
+        ("data.tsv.gz", gzip.compress(b"x\ts\n1\ta\n2\tb\n3\tc\n")),
+    ],
+)
+def test_csv_dialects_bom_and_gzip_are_read_without_options(tmp_path, name, data):
+    table = scan_table(_write(tmp_path / name, data))
+    assert table.frame.collect().equals(EXPECTED)
+
+
+def test_a_comma_inside_quotes_does_not_win_the_separator_vote(tmp_path):
+    path = _write(tmp_path / "q.csv", b'"a,b,c";s\n1;x\n')
+    assert scan_table(path).schema.names() == ["a,b,c", "s"]
+
+
+def test_quoted_fields_may_hold_newlines(tmp_path):
+    path = _write(tmp_path / "m.csv", b'x,s\n1,"line one\nline two"\n2,b\n')
+    assert scan_table(path).frame.collect()["s"].to_list() == ["line one\nline two", "b"]
+
+
+def test_an_explicit_separator_wins_over_sniffing(tmp_path):
+    path = _write(tmp_path / "d.csv", b"a,b;c\n1,2;3\n")
+    assert scan_table(path).schema.names() == ["a", "b;c"]
+    assert scan_table(path, ReadOptions(separator=";")).schema.names() == ["a,b", "c"]
+
+
+def test_latin1_needs_an_encoding(tmp_path):
+    path = _write(tmp_path / "latin.csv", "x,s\n1,café\n2,naïve\n".encode("latin-1"))
+    with pytest.raises(InputError, match="latin.csv: not valid UTF-8 text; pass --encoding"):
+        scan_table(path)
+    decoded = scan_table(path, ReadOptions(encoding="latin-1")).frame.collect()
+    assert decoded["s"].to_list() == ["café", "naïve"]
+    lossy = scan_table(path, ReadOptions(encoding="utf8-lossy")).frame.collect()
+    assert lossy["s"].to_list() == ["caf\ufffd", "na\ufffdve"]
+
+
+def test_invalid_utf8_after_the_inferred_rows_is_an_input_error_naming_the_file(tmp_path):
+    path = _write(tmp_path / "late.csv", b"s\n" + b"a\n" * 40_000 + b"caf\xe9\n")  # > 64 KiB
+    assert _collect_error(scan_table(path)).startswith(f"{path}: not valid UTF-8 text")
+
+
+def test_a_bad_encoding_name_for_the_declared_codec_names_the_file(tmp_path):
+    path = _write(tmp_path / "x.csv", "s\n€\n".encode())
+    with pytest.raises(InputError, match="x.csv: not valid ascii text at byte 2"):
+        scan_table(path, ReadOptions(encoding="ascii"))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"separator": ";;"}, "--separator must be a single one-byte character"),
+        ({"separator": ""}, "--separator must be a single one-byte character"),
+        ({"separator": "§"}, "--separator must be a single one-byte character"),
+        ({"encoding": "klingon"}, "--encoding: unknown encoding 'klingon'"),
+    ],
+)
+def test_bad_read_options_are_option_errors(options, message):
+    with pytest.raises(OptionError, match=message):
+        ReadOptions(**options)
+
+
+def test_any_spelling_of_utf8_uses_the_lazy_reader():
+    assert ReadOptions(encoding="UTF-8").encoding == "utf8"
+
+
+def test_duplicate_csv_column_names_are_refused(tmp_path):
+    with pytest.raises(InputError, match="dup.csv: duplicate column name 'x'"):
+        scan_table(_write(tmp_path / "dup.csv", b"x,y,x\n1,2,3\n"))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("ragged.csv", b"x,s\n1,a\n2,b,extra\n", "ragged.csv: ragged CSV: a line has more fields"),
+        (
+            "late.csv",
+            b"x\n" + b"1\n" * 10_005 + b"oops\n",
+            "late.csv: column 'x': cannot parse 'oops' as i64",
+        ),
+    ],
+)
+def test_malformed_csv_is_a_one_line_error_naming_file_and_column(tmp_path, name, data, message):
+    error = _collect_error(scan_table(_write(tmp_path / name, data)))
+    assert message in error
+    assert "\n" not in error
+
+
+def _collect_error(table):
+    """The message kldrift gives for the polars error that collecting `table` raises."""
+    with pytest.raises((pl.exceptions.PolarsError, OSError)) as info:
+        table.frame.collect()
+    return str(read_error(table.name, info.value))
+
+
+def test_short_lines_are_read_as_nulls(tmp_path):
+    path = _write(tmp_path / "short.csv", b"x,s\n1,a\n2\n3,c\n")
+    assert scan_table(path).frame.collect()["s"].to_list() == ["a", None, "c"]
+
+
+def test_truncated_parquet_names_the_file(tmp_path):
+    whole = tmp_path / "whole.parquet"
+    EXPECTED.write_parquet(whole)
+    data = whole.read_bytes()
+    with pytest.raises(InputError, match="cut.parquet: cannot read"):
+        scan_table(_write(tmp_path / "cut.parquet", data[: len(data) // 2]))
+
+
+def test_a_directory_finds_compressed_csv(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    _write(folder / "a.csv.gz", gzip.compress(b"x,s\n1,a\n"))
+    _write(folder / "b.csv.gz", gzip.compress(b"x,s\n2,b\n3,c\n"))
+    assert scan_table(folder).frame.collect().sort("x").equals(EXPECTED)
+
+
+def test_non_utf8_files_of_a_glob_are_decoded_and_stacked(tmp_path):
+    _write(tmp_path / "a.csv", "x,s\n1,a\n".encode("latin-1"))
+    _write(tmp_path / "b.csv", "x,s\n2,é\n".encode("latin-1"))
+    frame = scan_table(str(tmp_path / "*.csv"), ReadOptions(encoding="latin-1")).frame.collect()
+    assert frame["s"].to_list() == ["a", "é"]

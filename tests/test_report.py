@@ -35,7 +35,7 @@ def test_json_is_strict_and_writes_infinity_as_a_string(infinite_report):
     assert columns["s"]["kl"] == json_report.INFINITY == "inf"
     assert columns["s"]["cross_entropy"] == "inf"
     assert columns["x"]["kl"] == 0.0
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     assert doc["summary"]["status"] == "drift"
     assert doc["summary"]["columns_drifted"] == 1
     assert doc["thresholds"] == {

@@ -10,7 +10,8 @@ from kldrift import __version__
 from kldrift.drift import ColumnDrift, DriftReport
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
-FORMAT_VERSION = 1
+#: 2: "schema" became an object of change groups (it was a flat list).
+FORMAT_VERSION = 2
 #: JSON has no infinity; an infinite score is written as this string.
 INFINITY = "inf"
 
@@ -54,18 +55,64 @@ def document(report: DriftReport) -> dict[str, Any]:
             "drift": thresholds.drift,
             "columns": dict(thresholds.columns),
         },
-        "schema": [
-            {
-                "column": change.column,
-                "change": change.change,
-                "reference_dtype": change.reference_dtype,
-                "current_dtype": change.current_dtype,
-                "breaking": change.breaking,
-            }
-            for change in report.schema
-        ],
+        "schema": schema(report),
         "columns": [_column(c) for c in report.columns],
     }
+
+
+def schema(report: DriftReport) -> dict[str, Any]:
+    """Schema and content changes grouped by what changed (see docs/json-format.md)."""
+    columns = {c.name: c for c in report.columns}
+    groups: dict[str, Any] = {
+        "added": [],
+        "removed": [],
+        "type_changed": [],
+        "null_rate_changed": [],
+        "categories": {},
+        "skipped": [],
+    }
+    for change in report.schema:
+        kind, name = change.change, change.column
+        if kind == "new_in_current":
+            groups["added"].append({"column": name, "dtype": change.current_dtype})
+        elif kind == "missing_in_current":
+            groups["removed"].append({"column": name, "dtype": change.reference_dtype})
+        elif kind in ("kind_changed", "dtype_changed"):
+            groups["type_changed"].append(
+                {
+                    "column": name,
+                    "reference_dtype": change.reference_dtype,
+                    "current_dtype": change.current_dtype,
+                    "compared": kind == "dtype_changed",
+                    "breaking": change.breaking,
+                }
+            )
+        elif kind == "null_rate_changed":
+            column = columns[name]
+            groups["null_rate_changed"].append(
+                {
+                    "column": name,
+                    "reference": column.null_share_reference,
+                    "current": column.null_share_current,
+                }
+            )
+        elif kind in ("new_categories", "gone_categories"):
+            column = columns[name]
+            groups["categories"][name] = {
+                "new_rows": column.new_category_rows,
+                "new_share": column.new_category_rows / (sum(column.current_counts) or 1),
+                "gone": list(column.gone_categories),
+            }
+        else:
+            groups["skipped"].append(
+                {
+                    "column": name,
+                    "reason": change.description.removeprefix("skipped: "),
+                    "reference_dtype": change.reference_dtype,
+                    "current_dtype": change.current_dtype,
+                }
+            )
+    return groups
 
 
 def _column(column: ColumnDrift) -> dict[str, Any]:
