@@ -72,13 +72,17 @@ def test_options_reach_the_report():
             "compare", REF_CSV, CUR_CSV, "-f", "json", "--bins", "5", "--top-k", "3",
             "--smoothing", "0", "--base", "2", "--threshold", "0.3", "--warn", "0.15",
             "--column-threshold", "score=0.000001", "--columns", "income,score,country",
-            "--categorical", "country",
+            "--categorical", "country", "--metric", "psi", "--decision", "threshold",
+            "--alpha", "0.01", "--adjustment", "bonferroni",
         ],
     )
     assert result.exit_code == 1, result.stderr
     doc = _json(result)
     assert doc["options"]["unit"] == "bits"
     assert doc["options"]["bins"] == 5
+    assert doc["decision"] == {
+        "rule": "threshold", "metric": "psi", "alpha": 0.01, "adjustment": "bonferroni"
+    }
     columns = {c["name"]: c for c in doc["columns"]}
     assert set(columns) == {"income", "score", "country"}
     assert len(columns["income"]["binning"]["edges"]) == 4
