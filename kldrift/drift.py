@@ -272,7 +272,8 @@ def score_column(
     The status uses the column's own p-value; `compare` re-decides it once the p-values of all
     columns are adjusted together (`adjust`).
     """
-    ref, cur = metrics.drop_empty_bins(reference.counts, current_counts)
+    _, merged_ref, merged_cur = scored_bins(reference.binning, reference.counts, current_counts)
+    ref, cur = metrics.drop_empty_bins(merged_ref, merged_cur)
     smoothing, base = options.smoothing, options.base
     scores = metrics.divergences(ref, cur, smoothing, base)
     warn, threshold = thresholds.for_column(reference.name)
@@ -310,6 +311,29 @@ def score_column(
     return _decided(column, options, thresholds)
 
 
+def scored_bins(
+    binning: profile.Binning, reference: Sequence[int], current: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Labels and both histograms on the bins that are scored and tested.
+
+    These are the binning's bins, except that a categorical column whose reference has a tail
+    (an "(other)" bin) scores "(new)" together with "(other)": the reference's top-K and tail
+    split is random, and a tail that the reference sampled only in part puts unseen but ordinary
+    categories into "(new)" (always empty in the reference), which alone would flag a long-tailed
+    column as drifted on samples of one distribution.
+    """
+    labels = binning.labels
+    if binning.method != "categories" or not binning.rest:
+        return labels, tuple(reference), tuple(current)
+    other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
+
+    def merge(counts: Sequence[int]) -> tuple[int, ...]:
+        return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
+
+    merged = (*labels[:other], f"{profile.OTHER_LABEL[:-1]} or new)", *labels[other + 2 :])
+    return merged, merge(reference), merge(current)
+
+
 def adjust(
     columns: Sequence[ColumnDrift], options: Options, thresholds: Thresholds
 ) -> list[ColumnDrift]:
@@ -338,19 +362,14 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
     Contributions are the terms p_i log(p_i / q_i) on the smoothed bins the score uses (bins
     empty on both sides are left out), so they sum to `column.kl`; the shares are the raw ones.
     """
-    kept = [
-        (label, r, c)
-        for label, r, c in zip(
-            column.labels, column.reference_counts, column.current_counts, strict=True
-        )
-        if r or c
-    ]
+    bins = scored_bins(column.binning, column.reference_counts, column.current_counts)
+    kept = [(label, r, c) for label, r, c in zip(*bins, strict=True) if r or c]
     if not kept:
         return ()
     labels, ref, cur = zip(*kept, strict=True)
     terms = metrics.kl_contributions(ref, cur, options.smoothing, options.base)
     n_ref, n_cur = sum(ref), sum(cur)
-    bins = [
+    contributions = [
         BinContribution(
             label=label,
             reference_share=r / n_ref if n_ref else 0.0,
@@ -360,7 +379,7 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
         for label, r, c, term in zip(labels, ref, cur, terms, strict=True)
     ]
     # A stable sort keeps bin order among equal contributions.
-    return tuple(sorted(bins, key=lambda b: -abs(b.contribution)))
+    return tuple(sorted(contributions, key=lambda b: -abs(b.contribution)))
 
 
 def plan_columns(
