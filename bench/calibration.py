@@ -181,10 +181,12 @@ def _effects(results: list[dict[str, object]]) -> str:
         "|---|" + "---:|" * len(sizes),
     ]
     for column in SHIFTS:
-        cells = [
-            f"{np.mean([float(str(r[f'shifted|{column}|kl_corrected'])) for r in results if r['n'] == n]):.4f}"
-            for n in sizes
-        ]
+        cells = []
+        for n in sizes:
+            values = [
+                float(str(r[f"shifted|{column}|kl_corrected"])) for r in results if r["n"] == n
+            ]
+            cells.append(f"{np.mean(values):.4f}")
         lines.append(f"| {column} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
