@@ -2,17 +2,20 @@
 
 __version__ = "0.1.0"
 
-from kldrift.config import Kind, Options, Status, Thresholds
+from kldrift.config import Adjustment, Decision, Kind, Metric, Options, Status, Thresholds
 from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
 from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
 
 __all__ = [
+    "Adjustment",
     "ColumnDrift",
     "ColumnError",
+    "Decision",
     "DriftReport",
     "InputError",
     "Kind",
     "KldriftError",
+    "Metric",
     "OptionError",
     "Options",
     "SchemaChange",
