@@ -16,7 +16,10 @@ _EXPORTS = {
     "DriftReport": "kldrift.drift",
     "SchemaChange": "kldrift.drift",
     "compare": "kldrift.drift",
+    "Adjustment": "kldrift.config",
+    "Decision": "kldrift.config",
     "Kind": "kldrift.config",
+    "Metric": "kldrift.config",
     "Options": "kldrift.config",
     "Status": "kldrift.config",
     "Thresholds": "kldrift.config",
@@ -28,12 +31,15 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Adjustment",
     "ColumnDrift",
     "ColumnError",
+    "Decision",
     "DriftReport",
     "InputError",
     "Kind",
     "KldriftError",
+    "Metric",
     "OptionError",
     "Options",
     "ReadOptions",
@@ -45,7 +51,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from kldrift.config import Kind, Options, Status, Thresholds
+    from kldrift.config import Adjustment, Decision, Kind, Metric, Options, Status, Thresholds
     from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
     from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
     from kldrift.io import ReadOptions

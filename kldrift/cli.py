@@ -20,6 +20,32 @@ if TYPE_CHECKING:  # both import polars; the CLI must start without it
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
+MetricOption = Annotated[
+    config.Metric, typer.Option(help="Metric the thresholds apply to (KL: bias-corrected).")
+]
+DecisionOption = Annotated[
+    config.Decision,
+    typer.Option(help="Drift needs the threshold, the significance test, or both."),
+]
+AlphaOption = Annotated[
+    float, typer.Option(help="Significance level for the adjusted G-test p-value.")
+]
+AdjustmentOption = Annotated[
+    config.Adjustment,
+    typer.Option(help="Multiple-testing adjustment across columns: bh (FDR) or bonferroni."),
+]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="T", help="Metric value (nats) at or above this is drift [default: per metric]."
+    ),
+]
+WarnOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="W", help="Metric value (nats) at or above this is a warning [default: per metric]."
+    ),
+]
 SeparatorOption = Annotated[
     str | None,
     typer.Option(help="CSV field separator, e.g. ';' or 'tab'; sniffed from the header if unset."),
@@ -100,12 +126,8 @@ def compare(
         float | None,
         typer.Option(metavar="B", help="Log base of the scores: e (nats) if unset, 2 for bits."),
     ] = None,
-    threshold: Annotated[
-        float, typer.Option(metavar="T", help="KL (nats) at or above this is drift.")
-    ] = config.DEFAULT_THRESHOLD,
-    warn: Annotated[
-        float, typer.Option(metavar="W", help="KL (nats) at or above this is a warning.")
-    ] = config.DEFAULT_WARN,
+    threshold: ThresholdOption = None,
+    warn: WarnOption = None,
     column_threshold: Annotated[
         list[str] | None,
         typer.Option(
@@ -132,6 +154,17 @@ def compare(
     ] = None,
     separator: SeparatorOption = None,
     encoding: EncodingOption = "utf8",
+    metric: MetricOption = config.Metric.kl,
+    decision: DecisionOption = config.Decision.both,
+    alpha: AlphaOption = config.DEFAULT_ALPHA,
+    adjustment: AdjustmentOption = config.Adjustment.bh,
+    show: Annotated[
+        list[str] | None,
+        typer.Option(help="Also show these metrics in the table, e.g. psi,hellinger (repeatable)."),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="After the table, explain each drifted column.")
+    ] = False,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
@@ -145,10 +178,11 @@ def compare(
     choices = _Choices(
         columns, exclude, categorical, bins, top_k, smoothing, base, separator, encoding
     )
-    levels = _Levels(threshold, warn, column_threshold)
+    levels = _Levels(threshold, warn, column_threshold, metric, decision, alpha, adjustment)
     if time_column is not None or every is not None:
         _compare_windows(reference, current, fmt, choices, levels, time_column, every)
     try:
+        shown = config.parse_metrics(_split(show))
         with progress(quiet) as note:
             result = drift.compare(
                 reference,
@@ -164,8 +198,63 @@ def compare(
     except KldriftError as exc:
         report.print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc
-    report.render(result, fmt)
+    report.render(result, fmt, show=shown, explain=explain)
     raise typer.Exit(EXIT_DRIFT if result.drifted else EXIT_OK)
+
+
+@app.command("explain")
+def explain_column(
+    reference: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
+    current: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
+    column: Annotated[str, typer.Option("--column", help="The column to explain.")],
+    top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
+    categorical: Annotated[
+        list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
+    ] = None,
+    bins: Annotated[
+        int, typer.Option(help="Quantile bins per numeric column.")
+    ] = config.DEFAULT_BINS,
+    top_k: Annotated[
+        int, typer.Option(help="Categories with a bin of their own; the rest share '(other)'.")
+    ] = config.DEFAULT_TOP_K,
+    smoothing: Annotated[
+        float, typer.Option(help="Pseudocount added to every bin; 0 gives the exact plug-in KL.")
+    ] = config.DEFAULT_SMOOTHING,
+    base: Annotated[
+        float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
+    ] = None,
+    threshold: ThresholdOption = None,
+    warn: WarnOption = None,
+    metric: MetricOption = config.Metric.kl,
+    decision: DecisionOption = config.Decision.both,
+    alpha: AlphaOption = config.DEFAULT_ALPHA,
+    adjustment: AdjustmentOption = config.Adjustment.bh,
+    separator: SeparatorOption = None,
+    encoding: EncodingOption = "utf8",
+) -> None:
+    """Explain one column: the bins that drive its KL, and both histograms side by side.
+
+    The column is scored within the full comparison, so its p-value is adjusted as in
+    `kldrift compare` and the exit code is that column's: 0 ok or warn, 1 drift, 2 error.
+    """
+    from kldrift import drift, report
+
+    choices = _Choices(None, None, categorical, bins, top_k, smoothing, base, separator, encoding)
+    levels = _Levels(threshold, warn, None, metric, decision, alpha, adjustment)
+    try:
+        result = drift.compare(
+            reference,
+            current,
+            options=choices.options(),
+            thresholds=levels.thresholds(),
+            read_options=choices.read_options(),
+        )
+        scored = result.column(column)
+    except KldriftError as exc:
+        report.print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from exc
+    report.render_explanation(result, scored, top=top)
+    raise typer.Exit(EXIT_DRIFT if scored.status is config.Status.drift else EXIT_OK)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -203,17 +292,25 @@ class _Choices(NamedTuple):
 
 
 class _Levels(NamedTuple):
-    """Thresholds as the command line gives them."""
+    """Thresholds and the decision rule as the command line gives them."""
 
-    threshold: float
-    warn: float
+    threshold: float | None
+    warn: float | None
     column_threshold: list[str] | None
+    metric: config.Metric = config.Metric.kl
+    decision: config.Decision = config.Decision.both
+    alpha: float = config.DEFAULT_ALPHA
+    adjustment: config.Adjustment = config.Adjustment.bh
 
     def thresholds(self) -> Thresholds:
         return Thresholds(
-            drift=self.threshold,
-            warn=self.warn,
+            drift=config.UNSET if self.threshold is None else self.threshold,
+            warn=config.UNSET if self.warn is None else self.warn,
             columns=config.parse_column_thresholds(self.column_threshold or []),
+            metric=self.metric,
+            alpha=self.alpha,
+            decision=self.decision,
+            adjustment=self.adjustment,
         )
 
 
@@ -359,12 +456,8 @@ def monitor(
     base: Annotated[
         float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
     ] = None,
-    threshold: Annotated[
-        float, typer.Option(help="KL (nats) at or above this is drift.")
-    ] = config.DEFAULT_THRESHOLD,
-    warn: Annotated[
-        float, typer.Option(help="KL (nats) at or above this is a warning.")
-    ] = config.DEFAULT_WARN,
+    threshold: ThresholdOption = None,
+    warn: WarnOption = None,
     column_threshold: Annotated[
         list[str] | None,
         typer.Option(help="Drift threshold for one column, as COLUMN=VALUE (repeatable)."),
@@ -389,6 +482,10 @@ def monitor(
     ] = 3,
     separator: SeparatorOption = None,
     encoding: EncodingOption = "utf8",
+    metric: MetricOption = config.Metric.kl,
+    decision: DecisionOption = config.Decision.both,
+    alpha: AlphaOption = config.DEFAULT_ALPHA,
+    adjustment: AdjustmentOption = config.Adjustment.bh,
 ) -> None:
     """Compare CURRENT with REFERENCE and append the run to the --history database.
 
@@ -404,7 +501,7 @@ def monitor(
     choices = _Choices(
         columns, exclude, categorical, bins, top_k, smoothing, base, separator, encoding
     )
-    levels = _Levels(threshold, warn, column_threshold)
+    levels = _Levels(threshold, warn, column_threshold, metric, decision, alpha, adjustment)
     results: tuple[DriftReport, ...] | tuple[WindowReport, ...]
     try:
         if webhook is not None:

@@ -21,6 +21,11 @@ DEFAULT_SMOOTHING = 0.5
 DEFAULT_THRESHOLD = 0.1
 #: KL divergence, in nats, at or above which a column is flagged "warn".
 DEFAULT_WARN = 0.05
+#: Significance level for the adjusted G-test p-value of a column.
+DEFAULT_ALPHA = 0.05
+#: Marks a level left to the chosen metric's default (compared by identity, so a NaN the user
+#: passes is still rejected as not finite).
+UNSET: float = float("nan")
 
 
 class Kind(str, Enum):
@@ -37,6 +42,44 @@ class Status(str, Enum):
     ok = "ok"
     warn = "warn"
     drift = "drift"
+
+
+class Decision(str, Enum):
+    """Which gates make a column drift: effect size, significance, or both."""
+
+    threshold = "threshold"
+    significance = "significance"
+    both = "both"
+
+
+class Metric(str, Enum):
+    """The score whose thresholds decide drift."""
+
+    kl = "kl"
+    js_divergence = "js_divergence"
+    js_distance = "js_distance"
+    psi = "psi"
+    hellinger = "hellinger"
+
+
+class Adjustment(str, Enum):
+    """How p-values are adjusted for testing every column at once."""
+
+    bh = "bh"
+    bonferroni = "bonferroni"
+
+
+#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit). KL's are the
+#: historical ones; PSI's are the customary 0.25 / 0.1 bands; JS divergence, JS distance and
+#: Hellinger get the values that match KL's for small shifts (JS ~ H^2 ~ KL / 4): see
+#: docs/statistics.md.
+METRIC_LEVELS: dict[Metric, tuple[float, float]] = {
+    Metric.kl: (DEFAULT_THRESHOLD, DEFAULT_WARN),
+    Metric.js_divergence: (0.025, 0.0125),
+    Metric.js_distance: (0.16, 0.11),
+    Metric.psi: (0.25, 0.1),
+    Metric.hellinger: (0.16, 0.11),
+}
 
 
 @dataclass(frozen=True)
@@ -76,13 +119,43 @@ class Options:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Drift and warn levels for KL divergence, in nats whatever the report's log base."""
+    """Drift and warn levels for the chosen metric, in nats whatever the report's log base.
 
-    drift: float = DEFAULT_THRESHOLD
-    warn: float = DEFAULT_WARN
+    `drift` and `warn` left `UNSET` take the metric's defaults (`METRIC_LEVELS`); an unset warn
+    level never exceeds the drift level. `alpha`, `decision` and `adjustment` set the
+    significance gate.
+    """
+
+    drift: float = UNSET
+    warn: float = UNSET
     columns: Mapping[str, float] = field(default_factory=dict)
+    metric: Metric = Metric.kl
+    alpha: float = DEFAULT_ALPHA
+    decision: Decision = Decision.both
+    adjustment: Adjustment = Adjustment.bh
 
     def __post_init__(self) -> None:
+        # Accept the enums' string values too, as the Python API is typed loosely in practice.
+        enums: list[tuple[str, type[Enum]]] = [
+            ("metric", Metric),
+            ("decision", Decision),
+            ("adjustment", Adjustment),
+        ]
+        for name, enum in enums:
+            try:
+                object.__setattr__(self, name, enum(getattr(self, name)))
+            except ValueError:
+                choices = ", ".join(e.value for e in enum)
+                raise OptionError(
+                    f"--{name}: unknown value {getattr(self, name)!r}; use one of {choices}"
+                ) from None
+        default_drift, default_warn = METRIC_LEVELS[self.metric]
+        if self.drift is UNSET:
+            object.__setattr__(self, "drift", default_drift)
+        if self.warn is UNSET:
+            object.__setattr__(self, "warn", min(default_warn, self.drift))
+        if not (math.isfinite(self.alpha) and 0 < self.alpha < 1):
+            raise OptionError(f"--alpha must be a number between 0 and 1, got {self.alpha}")
         for name, value in [("--threshold", self.drift), ("--warn", self.warn)]:
             _check_level(name, value)
         for column, value in self.columns.items():
@@ -111,10 +184,52 @@ class Thresholds:
             return Status.warn
         return Status.ok
 
+    def decide(self, column: str, effect: float, p_adjusted: float) -> Status:
+        """Verdict from the effect size (the metric, in nats) and the adjusted p-value.
+
+        drift: effect >= drift level and p_adjusted < alpha (only the gate `decision` names
+        counts when it is not "both"); warn: effect >= warn level and the significance gate
+        passes (with "threshold", effect >= warn level alone); otherwise ok.
+        """
+        return decide(self.decision, self.for_column(column), self.alpha, effect, p_adjusted)
+
+
+def decide(
+    rule: Decision, levels: tuple[float, float], alpha: float, effect: float, p_adjusted: float
+) -> Status:
+    """Verdict of `rule` for an effect size against (warn, drift) levels and an adjusted p-value.
+
+    The one place the decision rule lives, so the calibration benchmark can apply every rule to
+    the same scores.
+    """
+    warn, drift = levels
+    significant = p_adjusted < alpha
+    if rule is Decision.significance:
+        return Status.drift if significant else Status.ok
+    if rule is Decision.both and not significant:
+        return Status.ok
+    if effect >= drift:
+        return Status.drift
+    if effect >= warn:
+        return Status.warn
+    return Status.ok
+
 
 def _check_level(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
         raise OptionError(f"{name} must be a finite number > 0, got {value}")
+
+
+def parse_metrics(names: list[str]) -> tuple[Metric, ...]:
+    """Parse metric names (as `--show` takes them), keeping their order."""
+    parsed: list[Metric] = []
+    for name in names:
+        try:
+            parsed.append(Metric(name))
+        except ValueError:
+            choices = ", ".join(m.value for m in Metric)
+            raise OptionError(f"--show: unknown metric {name!r}; use one of {choices}") from None
+    return tuple(parsed)
 
 
 def parse_column_thresholds(items: list[str]) -> dict[str, float]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import polars as pl
 
-from kldrift import metrics, profile, profile_file
-from kldrift.config import Kind, Options, Status, Thresholds
+from kldrift import metrics, profile, profile_file, significance
+from kldrift.config import Adjustment, Kind, Metric, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
 
@@ -37,8 +39,11 @@ ReferenceSource = DataSource | profile.Profile
 class ColumnDrift:
     """Scores and verdict for one column, with the two histograms they came from.
 
-    `kl`, `cross_entropy` and `entropy` are in units of the report's log base; `warn` and
-    `threshold` are the levels applied to KL, in nats.
+    `kl`, `cross_entropy`, `entropy`, `kl_corrected`, `noise_floor`, `js_divergence`,
+    `js_distance` and `psi` are in units of the report's log base (`hellinger` has no unit);
+    `warn` and `threshold` are the levels applied to the chosen metric, in nats. The G-test
+    fields describe the test on the raw counts; `p_adjusted` is adjusted across the report's
+    columns.
     """
 
     name: str
@@ -53,6 +58,40 @@ class ColumnDrift:
     binning: profile.Binning
     reference_counts: tuple[int, ...]
     current_counts: tuple[int, ...]
+    kl_corrected: float = 0.0
+    noise_floor: float = 0.0
+    js_divergence: float = 0.0
+    js_distance: float = 0.0
+    psi: float = 0.0
+    hellinger: float = 0.0
+    g_statistic: float = 0.0
+    dof: int = 0
+    p_value: float = 1.0
+    p_adjusted: float = 1.0
+    test_method: str = ""
+
+    def score(self, metric: Metric) -> float:
+        """The value of `metric` in the report's units (bias-corrected for KL)."""
+        return {
+            Metric.kl: self.kl_corrected,
+            Metric.js_divergence: self.js_divergence,
+            Metric.js_distance: self.js_distance,
+            Metric.psi: self.psi,
+            Metric.hellinger: self.hellinger,
+        }[metric]
+
+    def effect(self, metric: Metric, base: float) -> float:
+        """The effect size compared with the thresholds: `score(metric)` in nats.
+
+        JS distance is the square root of a divergence, so it scales with the root of ln(base);
+        Hellinger has no unit.
+        """
+        value = self.score(metric)
+        if metric is Metric.hellinger:
+            return value
+        if metric is Metric.js_distance:
+            return value * math.sqrt(math.log(base))
+        return value * math.log(base)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -88,6 +127,16 @@ class ColumnDrift:
             )
             if ref and not cur
         )
+
+
+@dataclass(frozen=True)
+class BinContribution:
+    """One bin's part in a column's KL: raw shares of each side and its term p log(p/q)."""
+
+    label: str
+    reference_share: float
+    current_share: float
+    contribution: float
 
 
 @dataclass(frozen=True)
@@ -140,6 +189,16 @@ class DriftReport:
     thresholds: Thresholds
     columns: tuple[ColumnDrift, ...]
     schema: tuple[SchemaChange, ...] = field(default=())
+
+    def column(self, name: str) -> ColumnDrift:
+        """The scored column `name`; ColumnError if it was not compared."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        change = next((s for s in self.schema if s.column == name), None)
+        if change is not None:
+            raise ColumnError(f"--column: {name!r} was not scored: {change.description}")
+        raise ColumnError(f"--column: no column {name!r} in {self.reference} or {self.current}")
 
     @property
     def drifted_columns(self) -> tuple[ColumnDrift, ...]:
@@ -276,6 +335,7 @@ def assemble(
         score_column(p, tuple(current_counts[name].tolist()), options, thresholds)
         for name, p in reference.columns.items()
     ]
+    results = adjust(results, options, thresholds)
     results.sort(key=lambda c: (-c.kl, c.name))
     schema = [*schema, *content_changes(results)]
     return DriftReport(
@@ -382,15 +442,25 @@ def score_column(
     options: Options,
     thresholds: Thresholds,
 ) -> ColumnDrift:
-    """Score one column's current histogram against its reference profile."""
-    ref, cur = metrics.drop_empty_bins(reference.counts, current_counts)
-    scores = metrics.divergences(ref, cur, options.smoothing, options.base)
+    """Score one column's current histogram against its reference profile.
+
+    The status uses the column's own p-value; `compare` re-decides it once the p-values of all
+    columns are adjusted together (`adjust`).
+    """
+    _, merged_ref, merged_cur = scored_bins(reference.binning, reference.counts, current_counts)
+    ref, cur = metrics.drop_empty_bins(merged_ref, merged_cur)
+    smoothing, base = options.smoothing, options.base
+    scores = metrics.divergences(ref, cur, smoothing, base)
     warn, threshold = thresholds.for_column(reference.name)
-    return ColumnDrift(
+    # The test runs on the raw counts: a pseudocount would invent observations.
+    test = significance.g_test(ref, cur)
+    occupied, n_ref, n_cur = ref.size, float(ref.sum()), float(cur.sum())
+    floor = significance.noise_floor(occupied, n_ref, n_cur, base) if n_ref and n_cur else 0.0
+    column = ColumnDrift(
         name=reference.name,
         kind=reference.binning.kind,
         dtype=reference.dtype,
-        status=thresholds.status(reference.name, scores.kl * math.log(options.base)),
+        status=Status.ok,
         kl=scores.kl,
         cross_entropy=scores.cross_entropy,
         entropy=scores.entropy,
@@ -399,7 +469,92 @@ def score_column(
         binning=reference.binning,
         reference_counts=reference.counts,
         current_counts=current_counts,
+        kl_corrected=(
+            significance.miller_madow_kl(ref, cur, smoothing, base) if n_ref and n_cur else 0.0
+        ),
+        noise_floor=floor,
+        js_divergence=metrics.js_divergence(ref, cur, smoothing, base),
+        js_distance=metrics.js_distance(ref, cur, smoothing, base),
+        psi=metrics.psi(ref, cur, smoothing, base),
+        hellinger=metrics.hellinger(ref, cur, smoothing, base),
+        g_statistic=test.statistic,
+        dof=test.dof,
+        p_value=test.p_value,
+        p_adjusted=test.p_value,
+        test_method=test.method,
     )
+    return _decided(column, options, thresholds)
+
+
+def scored_bins(
+    binning: profile.Binning, reference: Sequence[int], current: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Labels and both histograms on the bins that are scored and tested.
+
+    These are the binning's bins, except that a categorical column whose reference has a tail
+    (an "(other)" bin) scores "(new)" together with "(other)": the reference's top-K and tail
+    split is random, and a tail that the reference sampled only in part puts unseen but ordinary
+    categories into "(new)" (always empty in the reference), which alone would flag a long-tailed
+    column as drifted on samples of one distribution.
+    """
+    labels = binning.labels
+    if binning.method != "categories" or not binning.rest:
+        return labels, tuple(reference), tuple(current)
+    other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
+
+    def merge(counts: Sequence[int]) -> tuple[int, ...]:
+        return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
+
+    merged = (*labels[:other], f"{profile.OTHER_LABEL[:-1]} or new)", *labels[other + 2 :])
+    return merged, merge(reference), merge(current)
+
+
+def adjust(
+    columns: Sequence[ColumnDrift], options: Options, thresholds: Thresholds
+) -> list[ColumnDrift]:
+    """The columns with p-values adjusted across all of them, and their statuses re-decided."""
+    if not columns:
+        return []
+    method: Literal["bh", "bonferroni"] = (
+        "bonferroni" if thresholds.adjustment is Adjustment.bonferroni else "bh"
+    )
+    adjusted = significance.adjust_p_values([c.p_value for c in columns], method)
+    return [
+        _decided(dataclasses.replace(c, p_adjusted=p), options, thresholds)
+        for c, p in zip(columns, adjusted, strict=True)
+    ]
+
+
+def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> ColumnDrift:
+    effect = column.effect(thresholds.metric, options.base)
+    status = thresholds.decide(column.name, effect, column.p_adjusted)
+    return dataclasses.replace(column, status=status)
+
+
+def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...]:
+    """The bins behind a column's KL, largest |contribution| first (in the report's units).
+
+    Contributions are the terms p_i log(p_i / q_i) on the smoothed bins the score uses (bins
+    empty on both sides are left out), so they sum to `column.kl`; the shares are the raw ones.
+    """
+    bins = scored_bins(column.binning, column.reference_counts, column.current_counts)
+    kept = [(label, r, c) for label, r, c in zip(*bins, strict=True) if r or c]
+    if not kept:
+        return ()
+    labels, ref, cur = zip(*kept, strict=True)
+    terms = metrics.kl_contributions(ref, cur, options.smoothing, options.base)
+    n_ref, n_cur = sum(ref), sum(cur)
+    contributions = [
+        BinContribution(
+            label=label,
+            reference_share=r / n_ref if n_ref else 0.0,
+            current_share=c / n_cur if n_cur else 0.0,
+            contribution=float(term),
+        )
+        for label, r, c, term in zip(labels, ref, cur, terms, strict=True)
+    ]
+    # A stable sort keeps bin order among equal contributions.
+    return tuple(sorted(contributions, key=lambda b: -abs(b.contribution)))
 
 
 def plan_columns(

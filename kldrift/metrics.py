@@ -133,6 +133,22 @@ def hellinger(
     return math.sqrt(min(squared, 1.0))
 
 
+def kl_contributions(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> FloatArray:
+    """Each bin's term p_i log(p_i / q_i) of D(P||Q), in units of log `base`; they sum to KL.
+
+    A term is negative where the current share exceeds the reference one, `inf` where a bin has
+    reference mass and no current mass, and 0 where the reference has none.
+    """
+    p, q = _pair(reference, current, smoothing)
+    terms = np.zeros_like(p)
+    support = p > 0
+    with np.errstate(divide="ignore"):
+        terms[support] = p[support] * np.log(p[support] / q[support]) / math.log(base)
+    return terms
+
+
 def _counts(values: ArrayLike) -> FloatArray:
     counts = np.asarray(values, dtype=np.float64)
     if counts.ndim != 1:

@@ -100,12 +100,26 @@ def test_options_reach_the_report():
             "income,score,country",
             "--categorical",
             "country",
+            "--metric",
+            "psi",
+            "--decision",
+            "threshold",
+            "--alpha",
+            "0.01",
+            "--adjustment",
+            "bonferroni",
         ],
     )
     assert result.exit_code == 1, result.stderr
     doc = _json(result)
     assert doc["options"]["unit"] == "bits"
     assert doc["options"]["bins"] == 5
+    assert doc["decision"] == {
+        "rule": "threshold",
+        "metric": "psi",
+        "alpha": 0.01,
+        "adjustment": "bonferroni",
+    }
     columns = {c["name"]: c for c in doc["columns"]}
     assert set(columns) == {"income", "score", "country"}
     assert len(columns["income"]["binning"]["edges"]) == 4
@@ -448,3 +462,83 @@ def test_one_row_on_either_side_gives_a_report(tmp_path, n_ref, n_cur):
     doc = _json(result)
     assert (doc["reference"]["rows"], doc["current"]["rows"]) == (n_ref, n_cur)
     assert doc["columns"][0]["kl"] >= 0
+
+
+def test_json_carries_every_divergence_and_the_significance_test():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json"])
+    assert result.exit_code == 1
+    doc = _json(result)
+    assert doc["decision"] == {"rule": "both", "metric": "kl", "alpha": 0.05, "adjustment": "bh"}
+    assert doc["thresholds"]["drift"] == 0.1 and doc["thresholds"]["warn"] == 0.05
+    income = next(c for c in doc["columns"] if c["name"] == "income")
+    assert income["kl_corrected"] == pytest.approx(income["kl"] - income["noise_floor"])
+    assert 0 < income["js_divergence"] <= 0.6932 and income["js_distance"] ** 2 == pytest.approx(
+        income["js_divergence"]
+    )
+    assert income["psi"] > income["kl"] > 0 and 0 < income["hellinger"] < 1
+    assert set(income["significance"]) == {"statistic", "dof", "p_value", "p_adjusted", "method"}
+    assert income["significance"]["dof"] == 9
+    assert income["significance"]["p_adjusted"] < 1e-10
+
+
+def test_metric_without_threshold_uses_that_metrics_defaults():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json", "--metric", "psi"])
+    assert result.exit_code == 1
+    doc = _json(result)
+    assert (doc["thresholds"]["metric"], doc["thresholds"]["drift"]) == ("psi", 0.25)
+    assert doc["thresholds"]["warn"] == 0.1
+    drifted = {c["name"] for c in doc["columns"] if c["status"] == "drift"}
+    assert drifted == {c["name"] for c in doc["columns"] if c["psi"] >= 0.25} == DRIFTED
+
+
+def test_table_shows_the_gates_and_requested_metrics():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--show", "psi,hellinger"])
+    assert result.exit_code == 1
+    for header in ("KL corr.", "noise", "p adj.", "PSI", "Hellinger", "<1e-16"):
+        assert header in result.stdout
+    assert "Decision: both" in result.stdout and "BH-adjusted p < 0.05" in result.stdout
+
+
+def test_explain_option_appends_the_drifted_columns_only():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--explain"])
+    assert result.exit_code == 1
+    for name in DRIFTED:
+        assert f"{name}: drift" in result.stdout
+        assert f"{name}: reference vs current" in result.stdout
+    assert "score: " not in result.stdout
+    assert result.stdout.rstrip().endswith("3 of 10 columns drifted")
+
+
+def test_explain_command_shows_the_bins_and_exits_with_the_columns_status():
+    result = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "country"])
+    assert result.exit_code == 1, result.stderr
+    out = result.stdout
+    assert "country: drift" in out and "contribution" in out
+    # KL weighs bins by their reference share: the biggest term is US losing share to the new
+    # category (JP), whose own bin, empty in the reference, adds a small negative term.
+    rows = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
+    assert [cell.strip() for cell in rows[0][:3]] == ["US", "35.6%", "29.6%"]
+    new = next(row for row in rows if row[0].strip() == "(new)")
+    assert new[1].strip() == "0.0%" and float(new[3]) < 0
+    calm = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "score"])
+    assert calm.exit_code == 0
+    assert "score: ok" in calm.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--column", "nope"], "--column: no column 'nope'"),
+        (["--column", "score", "--alpha", "2"], "--alpha must be a number between 0 and 1"),
+    ],
+)
+def test_explain_errors_are_one_line_with_exit_2(args, message):
+    result = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, *args])
+    assert result.exit_code == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_unknown_show_metric_is_an_option_error():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--show", "tv"])
+    assert result.exit_code == 2
+    assert "--show: unknown metric 'tv'" in result.stderr

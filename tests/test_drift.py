@@ -6,10 +6,11 @@ import os
 import numpy as np
 import polars as pl
 import pytest
+from scipy.stats import chi2, chi2_contingency, false_discovery_control
 from scipy.stats import entropy as scipy_entropy
 
 import kldrift
-from kldrift import Options, Status, Thresholds
+from kldrift import Options, Status, Thresholds, drift, metrics, significance
 from kldrift.errors import ColumnError, InputError
 
 
@@ -101,12 +102,14 @@ def test_thresholds_warn_and_per_column_levels(pair):
     assert {c.name: c.status for c in report.columns}["shifted"] is Status.warn
     assert report.status is Status.warn and not report.drifted
 
-    strict = Thresholds(columns={"stable": kl["stable"] / 2})
+    # A stricter level for one column; effect-size only, as "stable" is not significant.
+    strict = Thresholds(columns={"stable": kl["stable"] / 2}, metric="psi", decision="threshold")
     report = kldrift.compare(*pair, thresholds=strict)
     stable = {c.name: c for c in report.columns}["stable"]
+    assert stable.psi >= kl["stable"] / 2
     assert stable.status is Status.drift
     assert stable.threshold == kl["stable"] / 2
-    assert stable.warn == pytest.approx(stable.threshold / 2)
+    assert stable.warn == pytest.approx(stable.threshold * 0.1 / 0.25)  # PSI's warn/drift ratio
 
 
 def test_column_selection_exclusion_and_forced_kind(pair):
@@ -260,7 +263,10 @@ def test_id_like_columns_are_skipped_with_a_reason_unless_forced():
     assert skipped.skipped and not skipped.breaking
     assert [c.name for c in report.columns] == ["x"] and not report.drifted
     forced = kldrift.compare(reference, current, options=Options(categorical=("id",)))
-    assert {c.name for c in forced.columns} == {"id", "x"} and forced.drifted
+    assert {c.name for c in forced.columns} == {"id", "x"}
+    # Forced, it is compared; 100 rows over 21 bins are too few for the bias-corrected KL to
+    # clear its noise floor, but every current value being new is reported.
+    assert _changes(forced)["id", "new_categories"].detail.startswith("100 current rows (100.0%)")
 
 
 @pytest.mark.parametrize(
@@ -353,3 +359,158 @@ def test_over_a_thousand_columns(write_table):
     report = kldrift.compare(path, path)
     assert len(report.columns) == 1020 and not report.drifted
     assert {c.kl for c in report.columns} == {0.0}
+
+
+def _scored(column):
+    ref = np.array(column.reference_counts, dtype=float)
+    cur = np.array(column.current_counts, dtype=float)
+    keep = (ref > 0) | (cur > 0)
+    return ref[keep], cur[keep]
+
+
+def test_g_test_in_the_report_equals_scipy_on_the_raw_counts(pair):
+    report = kldrift.compare(*pair)
+    for column in report.columns:
+        ref, cur = _scored(column)
+        table = np.array([ref, cur])
+        statistic, _, dof, _ = chi2_contingency(table, correction=False, lambda_="log-likelihood")
+        assert column.g_statistic == pytest.approx(statistic, rel=1e-9, abs=1e-9)
+        assert column.dof == dof
+        # Williams' q for a 2 x k table, computed here independently of the library.
+        n, rows, cols = table.sum(), table.sum(axis=1), table.sum(axis=0)
+        q = 1 + (n * (1 / rows).sum() - 1) * (n * (1 / cols).sum() - 1) / (6 * n * (dof))
+        assert column.p_value == pytest.approx(chi2.sf(statistic / q, dof), rel=1e-9, abs=1e-300)
+        assert column.test_method.startswith("asymptotic")
+
+
+def test_p_values_are_adjusted_across_columns_before_deciding(pair):
+    bh = kldrift.compare(*pair)
+    raw = [c.p_value for c in bh.columns]
+    assert [c.p_adjusted for c in bh.columns] == pytest.approx(
+        list(false_discovery_control(raw)), rel=1e-12
+    )
+    bonferroni = kldrift.compare(*pair, thresholds=Thresholds(adjustment="bonferroni"))
+    assert [c.p_adjusted for c in bonferroni.columns] == pytest.approx(
+        [min(1.0, 3 * p) for p in raw], rel=1e-12
+    )
+
+
+def test_every_divergence_is_reported_on_the_scored_bins(pair):
+    options = Options(base=2.0)
+    for column in kldrift.compare(*pair, options=options).columns:
+        ref, cur = _scored(column)
+        assert column.js_divergence == metrics.js_divergence(ref, cur, 0.5, 2.0)
+        assert column.js_distance == metrics.js_distance(ref, cur, 0.5, 2.0)
+        assert column.psi == metrics.psi(ref, cur, 0.5, 2.0)
+        assert column.hellinger == metrics.hellinger(ref, cur, 0.5, 2.0)
+        floor = significance.noise_floor(ref.size, ref.sum(), cur.sum(), 2.0)
+        assert column.noise_floor == floor
+        assert column.kl_corrected == max(column.kl - floor, 0.0)
+
+
+def test_self_comparison_is_exactly_zero_and_not_significant(pair):
+    for column in kldrift.compare(pair[0], pair[0]).columns:
+        assert (column.kl, column.kl_corrected, column.psi, column.hellinger) == (0, 0, 0, 0)
+        assert (column.g_statistic, column.p_value, column.p_adjusted) == (0, 1, 1)
+        assert column.status is Status.ok
+
+
+def test_a_trivial_shift_on_large_samples_is_significant_but_not_drift():
+    rng = np.random.default_rng(3)
+    reference = pl.DataFrame({"x": rng.normal(size=200_000)})
+    current = pl.DataFrame({"x": rng.normal(loc=0.05, size=200_000)})
+    column = kldrift.compare(reference, current).columns[0]
+    assert column.p_adjusted < 1e-6
+    assert column.kl_corrected < 0.01
+    assert column.status is Status.ok
+    only_p = kldrift.compare(reference, current, thresholds=Thresholds(decision="significance"))
+    assert only_p.columns[0].status is Status.drift
+
+
+def test_a_small_sample_above_the_plain_threshold_needs_significance_to_drift():
+    # 40 vs 40 rows of one distribution: the plug-in KL on 10 bins is mostly noise.
+    rng = np.random.default_rng(11)
+    reference = pl.DataFrame({"x": rng.normal(size=40)})
+    current = pl.DataFrame({"x": rng.normal(size=40)})
+    column = kldrift.compare(reference, current).columns[0]
+    assert column.kl >= 0.1  # the old fixed-threshold rule would have fired
+    assert column.noise_floor == pytest.approx(9 / 2 * (1 / 40 + 1 / 40))
+    assert column.test_method.startswith("permutation")
+    assert column.p_adjusted > 0.05
+    assert column.status is Status.ok
+    fixed = kldrift.compare(
+        reference, current, thresholds=Thresholds(decision="threshold", metric="psi")
+    )
+    assert fixed.columns[0].status is Status.drift
+
+
+@pytest.mark.parametrize("metric", ["js_divergence", "js_distance", "psi", "hellinger"])
+def test_other_metrics_decide_on_their_own_value_in_nats(pair, metric):
+    bits = kldrift.compare(*pair, options=Options(base=2), thresholds=Thresholds(metric=metric))
+    nats = kldrift.compare(*pair, thresholds=Thresholds(metric=metric))
+    for a, b in zip(nats.columns, bits.columns, strict=True):
+        assert b.status is a.status
+        assert b.effect(Thresholds(metric=metric).metric, 2.0) == pytest.approx(
+            a.score(Thresholds(metric=metric).metric), rel=1e-9
+        )
+    assert {c.name for c in nats.drifted_columns} == {"shifted"}
+
+
+def test_bias_corrected_kl_is_zero_in_expectation_on_same_distribution_samples():
+    # Quantile bins are fitted on the reference, so its histogram is not a multinomial sample;
+    # the floor still holds (the current counts then vary by M p(1-p)(1 + M/N), as assumed).
+    rng = np.random.default_rng(5)
+    n, pairs = 500, 120
+    excess = []
+    for _ in range(pairs):
+        column = kldrift.compare(
+            pl.DataFrame({"x": rng.lognormal(size=n)}),
+            pl.DataFrame({"x": rng.lognormal(size=n)}),
+            options=Options(smoothing=0),
+        ).columns[0]
+        excess.append(column.kl - column.noise_floor)
+    mean, se = np.mean(excess), np.std(excess, ddof=1) / math.sqrt(pairs)
+    floor = 9 / 2 * (2 / n)
+    assert abs(mean) <= 4 * se
+    assert se < floor / 5  # the check is tight enough to see a missing correction
+
+
+def test_a_long_categorical_tail_scores_new_and_other_together():
+    rng = np.random.default_rng(2)
+    levels = [f"c{i}" for i in range(300)]
+    weights = 1 / np.arange(1, 301)
+    weights /= weights.sum()
+    reference = pl.DataFrame({"s": rng.choice(levels, 500, p=weights)})
+    current = pl.DataFrame({"s": rng.choice(levels, 500, p=weights)})
+    column = kldrift.compare(reference, current).columns[0]
+    assert column.labels[-3:] == ("(other)", "(new)", "(null)")
+    assert column.current_counts[-2] > 0 and column.reference_counts[-2] == 0
+    labels, ref, cur = drift.scored_bins(
+        column.binning, column.reference_counts, column.current_counts
+    )
+    assert labels[-2:] == ("(other or new)", "(null)")
+    assert cur[-2] == sum(column.current_counts[-3:-1])
+    assert column.p_adjusted > 0.05 and column.status is Status.ok
+    # With no tail, a category the reference never had keeps its own bin.
+    no_tail = kldrift.compare(
+        pl.DataFrame({"s": ["a", "b"] * 50}), pl.DataFrame({"s": ["a", "b", "z"] * 30})
+    ).columns[0]
+    assert no_tail.status is Status.drift
+    assert drift.scored_bins(
+        no_tail.binning, no_tail.reference_counts, no_tail.current_counts
+    )[0] == ("a", "b", "(other)", "(new)", "(null)")
+
+
+def test_explain_lists_every_occupied_bin_by_contribution_summing_to_kl(pair):
+    shifted = next(c for c in kldrift.compare(*pair).columns if c.name == "shifted")
+    bins = drift.explain(shifted, Options())
+    assert len(bins) == sum(1 for r, c in zip(*_scored(shifted), strict=True) if r or c)
+    assert sum(b.contribution for b in bins) == pytest.approx(shifted.kl, abs=1e-12)
+    sizes = [abs(b.contribution) for b in bins]
+    assert sizes == sorted(sizes, reverse=True)
+    top = bins[0]
+    index = shifted.labels.index(top.label)
+    assert top.reference_share == shifted.reference_counts[index] / 3000
+    assert top.current_share == shifted.current_counts[index] / 2000
+    # The shift moves mass right: the leftmost bin loses current mass and contributes most.
+    assert top.label.startswith("<=") and top.contribution > 0

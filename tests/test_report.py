@@ -2,6 +2,7 @@
 
 import io
 import json
+import math
 
 import polars as pl
 import pytest
@@ -10,7 +11,7 @@ import kldrift
 from kldrift import Options
 from kldrift.report import Format, render
 from kldrift.report import json as json_report
-from kldrift.report.table import sparkline
+from kldrift.report.table import p_value, sparkline
 
 
 def _strict_loads(text):
@@ -72,3 +73,21 @@ def test_sparkline_scales_to_the_shared_peak():
     assert sparkline((1, 1), peak=0.5) == "██"
     assert sparkline((1, 3), peak=0.75) == "▃█"
     assert sparkline((0, 0), peak=0.5) == "  "
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(0.0, "<1e-16"), (1e-17, "<1e-16"), (3.2e-05, "3.2e-05"), (0.0123, "0.012"), (1.0, "1.000")],
+)
+def test_p_values_are_short(p, text):
+    assert p_value(p) == text
+
+
+def test_json_writes_infinite_corrected_kl_and_psi_as_strings(infinite_report):
+    doc = _strict_loads(json_report.dumps(infinite_report))
+    s = next(c for c in doc["columns"] if c["name"] == "s")
+    assert s["kl_corrected"] == s["psi"] == "inf"
+    # P = (1/2, 1/2), Q = (1, 0), M = (3/4, 1/4): JS = (KL(P||M) + KL(Q||M)) / 2.
+    kl_pm = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)
+    assert s["js_divergence"] == pytest.approx((kl_pm + math.log(1 / 0.75)) / 2, rel=1e-12)
+    assert doc["decision"]["rule"] == "both"

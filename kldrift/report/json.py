@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from kldrift import __version__
+from kldrift.config import Metric
 from kldrift.drift import ColumnDrift, DriftReport
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
@@ -48,9 +49,15 @@ def document(report: DriftReport) -> dict[str, Any]:
             "unit": options.unit,
             "categorical": list(options.categorical),
         },
+        "decision": {
+            "rule": thresholds.decision.value,
+            "metric": thresholds.metric.value,
+            "alpha": thresholds.alpha,
+            "adjustment": thresholds.adjustment.value,
+        },
         "thresholds": {
-            "metric": "kl",
-            "unit": "nats",
+            "metric": thresholds.metric.value,
+            "unit": "none" if thresholds.metric is Metric.hellinger else "nats",
             "warn": thresholds.warn,
             "drift": thresholds.drift,
             "columns": dict(thresholds.columns),
@@ -125,6 +132,19 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
         "kl": _number(column.kl),
         "cross_entropy": _number(column.cross_entropy),
         "entropy": _number(column.entropy),
+        "kl_corrected": _number(column.kl_corrected),
+        "noise_floor": column.noise_floor,
+        "js_divergence": column.js_divergence,
+        "js_distance": column.js_distance,
+        "psi": _number(column.psi),
+        "hellinger": column.hellinger,
+        "significance": {
+            "statistic": column.g_statistic,
+            "dof": column.dof,
+            "p_value": column.p_value,
+            "p_adjusted": column.p_adjusted,
+            "method": column.test_method,
+        },
         "warn": column.warn,
         "threshold": column.threshold,
         "rows": {"reference": sum(column.reference_counts), "current": sum(column.current_counts)},

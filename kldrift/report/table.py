@@ -4,30 +4,79 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.config import Status
+from kldrift.config import Adjustment, Decision, Metric, Status
 from kldrift.drift import ColumnDrift, DriftReport
 
 STATUS_STYLE = {Status.ok: "green", Status.warn: "yellow", Status.drift: "bold red"}
 BARS = " ▁▂▃▄▅▆▇█"
+#: Horizontal partial blocks, in eighths of a character.
+EIGHTHS = " ▏▎▍▌▋▊▉"
 #: Width used when output is not a terminal, so a piped table is not squeezed to 80 columns.
 PLAIN_WIDTH = 160
 
 
-def write(report: DriftReport, out: TextIO) -> None:
-    """Print the report as a table, a schema section and a one-line summary."""
+#: Column headers of the metrics, as the table shows them.
+METRIC_LABELS = {
+    Metric.kl: "KL corr.",
+    Metric.js_divergence: "JS",
+    Metric.js_distance: "JS dist.",
+    Metric.psi: "PSI",
+    Metric.hellinger: "Hellinger",
+}
+
+
+def write(
+    report: DriftReport, out: TextIO, show: Sequence[Metric] = (), explain: bool = False
+) -> None:
+    """Print the report as a table, a schema section and a one-line summary.
+
+    `show` adds a column per metric; `explain` appends the bins behind each drifted column.
+    """
     console = _console(out)
     if report.columns:
-        console.print(_columns_table(report))
+        console.print(_columns_table(report, show))
     if report.schema:
         console.print(_schema_table(report))
+    if explain:
+        from kldrift.report import explain as explain_report
+
+        for column in report.drifted_columns:
+            explain_report.print_column(console, report, column)
     style = STATUS_STYLE[report.status]
     console.print(Text(report.summary, style=style))
+
+
+def p_value(value: float) -> str:
+    """A p-value in a few characters: 0.034, 3.2e-05, or <1e-16 below double-precision noise."""
+    if value < 1e-16:
+        return "<1e-16"
+    if value < 1e-3:
+        return f"{value:.1e}"
+    return f"{value:.3f}"
+
+
+def decision_text(report: DriftReport) -> str:
+    """The decision rule in force, in one sentence."""
+    t = report.thresholds
+    effect = METRIC_LABELS[t.metric] + ("" if t.metric is Metric.hellinger else " (nats)")
+    adjustment = "BH" if t.adjustment is Adjustment.bh else "Bonferroni"
+    significant = f"{adjustment}-adjusted p < {t.alpha:g}"
+    if t.decision is Decision.significance:
+        return f"Decision: significance; drift when {significant}."
+    drift = f"{effect} >= {t.drift:g}"
+    if t.decision is Decision.threshold:
+        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn:g}."
+    return (
+        f"Decision: both; drift when {drift} and {significant}; "
+        f"warn when >= {t.warn:g} and p < {t.alpha:g}."
+    )
 
 
 def sparkline(counts: tuple[int, ...], peak: float) -> str:
@@ -39,6 +88,16 @@ def sparkline(counts: tuple[int, ...], peak: float) -> str:
     return "".join(BARS[min(top, math.ceil(c / total / peak * top))] for c in counts)
 
 
+def console(out: TextIO) -> Console:
+    """A rich console on `out`: plain text when it is not a terminal or NO_COLOR is set."""
+    return _console(out)
+
+
+def score(value: float) -> str:
+    """A score with four decimals, or "inf"."""
+    return _score(value)
+
+
 def _console(out: TextIO) -> Console:
     plain = bool(os.environ.get("NO_COLOR")) or not (hasattr(out, "isatty") and out.isatty())
     if plain:
@@ -47,28 +106,40 @@ def _console(out: TextIO) -> Console:
     return Console(file=out, highlight=False)
 
 
-def _columns_table(report: DriftReport) -> Table:
+def _columns_table(report: DriftReport, show: Sequence[Metric]) -> Table:
     unit = report.options.unit
+    metric = report.thresholds.metric
+    extra = [m for m in dict.fromkeys(show) if m is not metric]
     table = Table(
         title=f"kldrift: {report.reference} -> {report.current}",
         caption=(
-            f"KL = D(reference || current), in {unit}. Thresholds on KL in nats: "
-            f"warn >= {report.thresholds.warn:g}, drift >= {report.thresholds.drift:g}"
+            f"KL = D(reference || current), in {unit}; KL corr. = KL - noise, the KL sampling "
+            f"alone gives at these sizes. p adj.: G-test. {decision_text(report)}"
         ),
     )
     table.add_column("column", overflow="fold")
     table.add_column("kind")
     table.add_column("KL", justify="right")
+    for shown in [metric, *extra]:
+        table.add_column(METRIC_LABELS[shown], justify="right")
+        if shown is metric:
+            table.add_column("noise", justify="right")
+            table.add_column("p adj.", justify="right")
     table.add_column("H(P,Q)", justify="right")
     table.add_column("H(P)", justify="right")
     table.add_column("null % ref -> cur", justify="right")
     table.add_column("status")
     table.add_column("reference -> current", no_wrap=True)
     for column in report.columns:
+        scores = [_score(column.score(m)) for m in [metric, *extra]]
         table.add_row(
             column.name,
             column.kind.value,
             _score(column.kl),
+            scores[0],
+            _score(column.noise_floor),
+            p_value(column.p_adjusted),
+            *scores[1:],
             _score(column.cross_entropy),
             _score(column.entropy),
             f"{column.null_share_reference:.1%} -> {column.null_share_current:.1%}",

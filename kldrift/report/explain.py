@@ -1,0 +1,104 @@
+"""Why a column drifted: the bins behind its KL and an overlay of both histograms (rich)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from kldrift.drift import ColumnDrift, DriftReport, explain
+from kldrift.report import table as table_report
+
+#: Bins listed in the contributions table; the overlay shows every bin.
+DEFAULT_TOP = 10
+#: Characters of the longest bar in the overlay.
+BAR_WIDTH = 30
+
+
+def write(report: DriftReport, column: ColumnDrift, out: TextIO, top: int = DEFAULT_TOP) -> None:
+    """Print the explanation of one column of `report`, then the report's one-line summary."""
+    console = table_report.console(out)
+    print_column(console, report, column, top)
+
+
+def print_column(
+    console: Console, report: DriftReport, column: ColumnDrift, top: int = DEFAULT_TOP
+) -> None:
+    """Print the bins driving `column`'s KL and a reference/current histogram overlay."""
+    console.print(Group(_header(report, column), _contributions(report, column, top)))
+    console.print(_overlay(column))
+
+
+def _header(report: DriftReport, column: ColumnDrift) -> Text:
+    score = table_report.score
+    style = table_report.STATUS_STYLE[column.status]
+    text = Text(f"{column.name}: ", style="bold")
+    text.append(column.status.value, style=style)
+    text.append(
+        f"  KL {score(column.kl)} {report.options.unit}, noise {score(column.noise_floor)}, "
+        f"KL corr. {score(column.kl_corrected)}, p adj. {table_report.p_value(column.p_adjusted)}"
+    )
+    return text
+
+
+def _contributions(report: DriftReport, column: ColumnDrift, top: int) -> Table:
+    bins = explain(column, report.options)
+    shown = bins[:top]
+    table = Table(
+        caption=(
+            f"contribution = p log(p/q) on the smoothed bins, in {report.options.unit}; they sum "
+            f"to KL. Top {len(shown)} of {len(bins)} bins by |contribution|."
+        )
+    )
+    table.add_column("bin", overflow="fold")
+    table.add_column("reference", justify="right")
+    table.add_column("current", justify="right")
+    table.add_column("contribution", justify="right")
+    table.add_column("share of KL", justify="right")
+    for b in shown:
+        share = b.contribution / column.kl if column.kl and column.kl != float("inf") else 0.0
+        table.add_row(
+            b.label,
+            f"{b.reference_share:.1%}",
+            f"{b.current_share:.1%}",
+            table_report.score(b.contribution),
+            f"{share:.0%}",
+        )
+    return table
+
+
+def _overlay(column: ColumnDrift) -> Table:
+    """Every occupied bin in bin order, with a reference bar and a current bar side by side."""
+    pairs = [
+        (label, r, c)
+        for label, r, c in zip(
+            column.labels, column.reference_counts, column.current_counts, strict=True
+        )
+        if r or c
+    ]
+    n_ref = sum(r for _, r, _ in pairs) or 1
+    n_cur = sum(c for _, _, c in pairs) or 1
+    peak = max([r / n_ref for _, r, _ in pairs] + [c / n_cur for _, _, c in pairs] + [1e-12])
+    grid = Table(title=f"{column.name}: reference vs current", box=None, pad_edge=False)
+    grid.add_column("bin", justify="right", overflow="fold")
+    grid.add_column("reference", no_wrap=True)
+    grid.add_column("current", no_wrap=True)
+    cur_style = table_report.STATUS_STYLE[column.status]
+    for label, r, c in pairs:
+        grid.add_row(
+            label,
+            _bar(r / n_ref, peak, "cyan"),
+            _bar(c / n_cur, peak, cur_style),
+        )
+    return grid
+
+
+def _bar(share: float, peak: float, style: str) -> Text:
+    eighths = round(share / peak * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (table_report.EIGHTHS[part] if part else "")
+    text = Text(bar.ljust(BAR_WIDTH + 1), style=style)
+    text.append(f"{share:6.1%}")
+    return text
