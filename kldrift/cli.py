@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kldrift import __version__, config
-from kldrift.config import Options, Thresholds
+from kldrift.config import FailOn
 from kldrift.errors import KldriftError
 from kldrift.report import Format
 
@@ -42,7 +43,9 @@ def main(
 def compare(
     reference: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
     current: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.table,
+    fmt: Annotated[
+        Format | None, typer.Option("--format", "-f", help="Report format [default: table].")
+    ] = None,
     columns: Annotated[
         list[str] | None,
         typer.Option("--columns", "-c", help="Only these columns (repeat, or comma-separate)."),
@@ -54,59 +57,109 @@ def compare(
         list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
     ] = None,
     bins: Annotated[
-        int, typer.Option(help="Quantile bins per numeric column.")
-    ] = config.DEFAULT_BINS,
+        int | None, typer.Option(help="Quantile bins per numeric column [default: 10].")
+    ] = None,
     top_k: Annotated[
-        int, typer.Option(help="Categories with a bin of their own; the rest share '(other)'.")
-    ] = config.DEFAULT_TOP_K,
+        int | None,
+        typer.Option(
+            help="Categories with a bin of their own; the rest share '(other)' [default: 20]."
+        ),
+    ] = None,
     smoothing: Annotated[
-        float, typer.Option(help="Pseudocount added to every bin; 0 gives the exact plug-in KL.")
-    ] = config.DEFAULT_SMOOTHING,
+        float | None,
+        typer.Option(
+            help="Pseudocount added to every bin; 0 gives the exact plug-in KL [default: 0.5]."
+        ),
+    ] = None,
     base: Annotated[
         float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="KL (nats) at or above this is drift.")
-    ] = config.DEFAULT_THRESHOLD,
+        float | None, typer.Option(help="KL (nats) at or above this is drift [default: 0.1].")
+    ] = None,
     warn: Annotated[
-        float, typer.Option(help="KL (nats) at or above this is a warning.")
-    ] = config.DEFAULT_WARN,
+        float | None, typer.Option(help="KL (nats) at or above this is a warning [default: 0.05].")
+    ] = None,
     column_threshold: Annotated[
         list[str] | None,
         typer.Option(help="Drift threshold for one column, as COLUMN=VALUE (repeatable)."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            help="Column statuses that fail the dataset: drift, warn or never [default: drift]."
+        ),
+    ] = None,
+    max_drifted: Annotated[
+        int | None, typer.Option(help="Pass with up to N failing columns [default: 0].")
+    ] = None,
+    max_drifted_share: Annotated[
+        float | None, typer.Option(help="Pass with up to this share (0-1) of columns failing.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
+        ),
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="Settings file [default: kldrift.toml or pyproject.toml, upward]."
+        ),
+    ] = None,
+    step_summary: Annotated[
+        bool | None,
+        typer.Option(
+            "--step-summary/--no-step-summary",
+            help="Also append Markdown to $GITHUB_STEP_SUMMARY when set [default: on].",
+        ),
     ] = None,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
     Bins are fitted on REFERENCE; each column gets KL = D(reference || current), cross-entropy
-    and entropy. Exit code 0: no drift; 1: drift; 2: bad input or options.
+    and entropy. Settings come from flags, then kldrift.toml (or [tool.kldrift] in
+    pyproject.toml), then defaults. Exit code 0: pass; 1: drift, by the gate in force
+    (--fail-on, --max-drifted); 2: bad input, options or config.
     """
-    from kldrift import drift, report
+    from kldrift import report, settings
 
+    flags = settings.Settings(
+        threshold=threshold,
+        warn=warn,
+        bins=bins,
+        top_k=top_k,
+        smoothing=smoothing,
+        base=base,
+        columns=tuple(_split(columns)) or None,
+        exclude=tuple(_split(exclude)) or None,
+        categorical=tuple(_split(categorical)) or None,
+        fail_on=fail_on,
+        max_drifted=max_drifted,
+        max_drifted_share=max_drifted_share,
+        format=fmt,
+        step_summary=step_summary,
+    )
     try:
-        result = drift.compare(
-            reference,
-            current,
-            columns=_split(columns) or None,
-            exclude=_split(exclude),
-            options=Options(
-                bins=bins,
-                top_k=top_k,
-                smoothing=smoothing,
-                base=math.e if base is None else base,
-                categorical=tuple(_split(categorical)),
-            ),
-            thresholds=Thresholds(
-                drift=threshold,
-                warn=warn,
-                columns=config.parse_column_thresholds(column_threshold or []),
-            ),
+        thresholds = config.parse_column_thresholds(column_threshold or [])
+        flags = replace(
+            flags, column={c: settings.ColumnSettings(t) for c, t in thresholds.items()}
         )
+        conf = settings.load(config_file)
+        result = settings.compare(reference, current, flags, conf)
+        merged = flags.over(conf)
+        if output is None:
+            report.render(result, merged.format or Format.table)
+        else:
+            report.write_file(result, merged.format or Format.table, output)
+            report.print_message(report.summary_line(result))
+        if merged.step_summary is not False:
+            report.append_step_summary(result)
     except KldriftError as exc:
         report.print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc
-    report.render(result, fmt)
-    raise typer.Exit(EXIT_DRIFT if result.drifted else EXIT_OK)
+    raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
 
 
 def _split(values: list[str] | None) -> list[str]:

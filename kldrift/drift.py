@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from kldrift import metrics, profile
-from kldrift.config import Kind, Options, Status, Thresholds
+from kldrift.config import FailOn, Gate, Kind, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, scan_table
 
@@ -95,6 +95,12 @@ class DriftReport:
     thresholds: Thresholds
     columns: tuple[ColumnDrift, ...]
     schema: tuple[SchemaChange, ...] = field(default=())
+    gate: Gate = field(default=Gate())
+
+    @property
+    def verdict(self) -> Verdict:
+        """Whether the dataset passes its gate, and which rule decided."""
+        return decide(self, self.gate)
 
     @property
     def drifted_columns(self) -> tuple[ColumnDrift, ...]:
@@ -169,6 +175,7 @@ def compare(
     exclude: Sequence[str] = (),
     options: Options | None = None,
     thresholds: Thresholds | None = None,
+    gate: Gate | None = None,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current)."""
     options = options or Options()
@@ -198,6 +205,7 @@ def compare(
         thresholds=thresholds,
         columns=tuple(results),
         schema=tuple(schema),
+        gate=gate or Gate(),
     )
 
 
@@ -271,3 +279,53 @@ def _check_named_columns(ref: Table, cur: Table, names: Iterable[str], option: s
     for name in names:
         if name not in ref.schema and name not in cur.schema:
             raise ColumnError(f"{option}: no column {name!r} in {ref.name} or {cur.name}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of a report's dataset-level gate.
+
+    `rule` names what decided: "default" (no limit set: any counted column fails),
+    "max_drifted", "max_drifted_share" (the stricter limit when both are set) or "fail_on_never".
+    """
+
+    passed: bool
+    rule: str
+    fail_on: FailOn
+    failing: tuple[str, ...]
+    considered: int
+    allowed: int | None
+    reason: str
+
+
+def decide(report: DriftReport, gate: Gate) -> Verdict:
+    """Pass or fail `report` by `gate`: count the columns the gate cares about against its limit."""
+    counted = {Status.drift, Status.warn} if gate.fail_on is FailOn.warn else {Status.drift}
+    failing = tuple(c.name for c in report.columns if c.status in counted) + tuple(
+        s.column for s in report.breaking_schema_changes
+    )
+    considered = len(report.columns) + len(report.breaking_schema_changes)
+    noun = "drifted or warned" if gate.fail_on is FailOn.warn else "drifted"
+    found = f"{len(failing)} {noun} column{'' if len(failing) == 1 else 's'} of {considered}"
+    if gate.fail_on is FailOn.never:
+        reason = f"{found}; --fail-on never reports drift but never fails"
+        return Verdict(True, "fail_on_never", gate.fail_on, failing, considered, None, reason)
+
+    limits: list[tuple[int, str, str]] = []
+    if gate.max_drifted is not None:
+        limits.append((gate.max_drifted, "max_drifted", f"--max-drifted {gate.max_drifted}"))
+    if gate.max_drifted_share is not None:
+        # A count above share * considered fails; the epsilon keeps 0.29 * 100 from becoming 28.
+        allowed = math.floor(gate.max_drifted_share * considered + 1e-9)
+        limits.append(
+            (allowed, "max_drifted_share", f"--max-drifted-share {gate.max_drifted_share:g}")
+        )
+    if not limits:
+        passed = not failing
+        reason = f"{found}; any {noun} column fails"
+        return Verdict(passed, "default", gate.fail_on, failing, considered, 0, reason)
+    allowed, rule, limit = min(limits, key=lambda item: item[0])  # the stricter; ties: first
+    passed = len(failing) <= allowed
+    relation = "within" if passed else "more than"
+    reason = f"{found}, {relation} the {allowed} allowed by {limit}"
+    return Verdict(passed, rule, gate.fail_on, failing, considered, allowed, reason)

@@ -2,31 +2,91 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+import tempfile
 from enum import Enum
-from typing import TextIO
+from pathlib import Path
+from typing import Protocol, TextIO, cast
 
 from kldrift.drift import DriftReport
+from kldrift.errors import OutputError
+
+#: Set by GitHub Actions: a Markdown file shown on the run's summary page.
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 class Format(str, Enum):
-    """Output formats of `kldrift compare`."""
+    """Output formats of `kldrift compare`; each value names a module of kldrift.report."""
 
     table = "table"
     json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    csv = "csv"
+
+
+class Renderer(Protocol):
+    """What every format module offers: adding a format is a module with `write` and a name."""
+
+    def write(self, report: DriftReport, out: TextIO) -> None:
+        """Write `report` to `out`."""
+
+
+def renderer(fmt: Format) -> Renderer:
+    """The module that renders `fmt`, imported on first use so rich loads only for tables."""
+    return cast(Renderer, importlib.import_module(f"kldrift.report.{fmt.value}"))
 
 
 def render(report: DriftReport, fmt: Format, out: TextIO | None = None) -> None:
     """Write `report` to `out` (stdout by default) in format `fmt`."""
-    out = out or sys.stdout
-    if fmt is Format.json:
-        from kldrift.report import json
+    renderer(fmt).write(report, out or sys.stdout)
 
-        out.write(json.dumps(report))
-    else:
-        from kldrift.report import table
 
-        table.write(report, out)
+def write_file(report: DriftReport, fmt: Format, path: str | os.PathLike[str]) -> None:
+    """Write `report` to `path` atomically: readers see the old file or the whole new one."""
+    target = Path(path)
+    try:
+        # The temporary file sits next to the target, so os.replace is a rename on one filesystem.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write here: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            render(report, fmt, out)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def append_step_summary(report: DriftReport) -> bool:
+    """Append the Markdown report to $GITHUB_STEP_SUMMARY when it is set; True if written."""
+    path = os.environ.get(STEP_SUMMARY_ENV)
+    if not path:
+        return False
+    from kldrift.report import markdown
+
+    try:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(markdown.dumps(report))
+    except OSError as exc:
+        raise OutputError(f"{path} (${STEP_SUMMARY_ENV}): {exc.strerror or exc}") from None
+    return True
+
+
+def summary_line(report: DriftReport) -> str:
+    """The summary and the gate's verdict, e.g. "3 of 10 columns drifted; fail: ..."."""
+    verdict = report.verdict
+    return f"{report.summary}; {'pass' if verdict.passed else 'fail'}: {verdict.reason}"
+
+
+def print_message(message: str) -> None:
+    """One line on stderr, for people: the report itself goes to stdout or a file."""
+    sys.stderr.write(f"kldrift: {' '.join(message.split())}\n")
 
 
 def print_error(message: str) -> None:
