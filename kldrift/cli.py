@@ -44,7 +44,7 @@ def compare(
     reference: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
     current: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
     fmt: Annotated[
-        Format | None, typer.Option("--format", "-f", help="Report format [default: table].")
+        Format | None, typer.Option("--format", "-f", help="Report format.", show_default="table")
     ] = None,
     columns: Annotated[
         list[str] | None,
@@ -57,28 +57,29 @@ def compare(
         list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
     ] = None,
     bins: Annotated[
-        int | None, typer.Option(help="Quantile bins per numeric column [default: 10].")
+        int | None, typer.Option(help="Quantile bins per numeric column.", show_default="10")
     ] = None,
     top_k: Annotated[
         int | None,
         typer.Option(
-            help="Categories with a bin of their own; the rest share '(other)' [default: 20]."
+            help="Categories with a bin of their own; the rest share '(other)'.", show_default="20"
         ),
     ] = None,
     smoothing: Annotated[
         float | None,
         typer.Option(
-            help="Pseudocount added to every bin; 0 gives the exact plug-in KL [default: 0.5]."
+            help="Pseudocount added to every bin; 0 gives the exact plug-in KL.", show_default="0.5"
         ),
     ] = None,
     base: Annotated[
         float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
     ] = None,
     threshold: Annotated[
-        float | None, typer.Option(help="KL (nats) at or above this is drift [default: 0.1].")
+        float | None, typer.Option(help="KL (nats) at or above this is drift.", show_default="0.1")
     ] = None,
     warn: Annotated[
-        float | None, typer.Option(help="KL (nats) at or above this is a warning [default: 0.05].")
+        float | None,
+        typer.Option(help="KL (nats) at or above this is a warning.", show_default="0.05"),
     ] = None,
     column_threshold: Annotated[
         list[str] | None,
@@ -87,11 +88,12 @@ def compare(
     fail_on: Annotated[
         FailOn | None,
         typer.Option(
-            help="Column statuses that fail the dataset: drift, warn or never [default: drift]."
+            help="Column statuses that fail the dataset: drift, warn or never.",
+            show_default="drift",
         ),
     ] = None,
     max_drifted: Annotated[
-        int | None, typer.Option(help="Pass with up to N failing columns [default: 0].")
+        int | None, typer.Option(help="Pass with up to N failing columns.", show_default="0")
     ] = None,
     max_drifted_share: Annotated[
         float | None, typer.Option(help="Pass with up to this share (0-1) of columns failing.")
@@ -105,14 +107,15 @@ def compare(
     config_file: Annotated[
         Path | None,
         typer.Option(
-            "--config", help="Settings file [default: kldrift.toml or pyproject.toml, upward]."
+            "--config", help="Settings file.", show_default="kldrift.toml or pyproject.toml, upward"
         ),
     ] = None,
     step_summary: Annotated[
         bool | None,
         typer.Option(
             "--step-summary/--no-step-summary",
-            help="Also append Markdown to $GITHUB_STEP_SUMMARY when set [default: on].",
+            help="Also append Markdown to $GITHUB_STEP_SUMMARY when set.",
+            show_default="on",
         ),
     ] = None,
 ) -> None:

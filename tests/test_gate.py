@@ -137,3 +137,15 @@ def test_bad_limits_on_the_command_line_exit_2(datasets):
     assert result.stderr.count("\n") == 1
     assert "--max-drifted-share must be between 0 and 1" in result.stderr
     assert runner.invoke(app, [*args, "--fail-on", "sometimes"]).exit_code == 2
+
+
+def test_table_says_the_gate_verdict_only_when_a_gate_is_set(datasets):
+    args = ["compare", str(datasets["reference"]), str(datasets["drift"]), "--smoothing", "0"]
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 1
+    assert "gate" not in plain.stdout
+    tolerant = runner.invoke(app, [*args, "--max-drifted", "2"])
+    assert tolerant.exit_code == 0
+    assert tolerant.stdout.rstrip().endswith(
+        "gate passed: 2 drifted columns of 4, within the 2 allowed by --max-drifted 2"
+    )
