@@ -1,6 +1,7 @@
 """Report formats: golden files on sample_data, JUnit and JSON validity, --output, step summary."""
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -170,25 +171,24 @@ class _Terminal(io.StringIO):
         return True
 
 
+@pytest.fixture(scope="module")
+def sample_report():
+    return kldrift.compare(ROOT / "sample_data/reference.csv", ROOT / "sample_data/current.csv")
+
+
 @pytest.mark.parametrize("fmt", list(Format))
-def test_no_color_means_no_escape_codes_in_any_format(monkeypatch, fmt):
+def test_no_color_means_no_escape_codes_in_any_format(monkeypatch, sample_report, fmt):
     monkeypatch.setenv("NO_COLOR", "1")
-    report = kldrift.compare(
-        ROOT / "sample_data/reference.csv",
-        ROOT / "sample_data/current.csv",
-        gate=Gate(max_drifted=1),
-    )
     out = _Terminal()
-    render(report, fmt, out)
+    render(dataclasses.replace(sample_report, gate=Gate(max_drifted=1)), fmt, out)
     assert "\x1b[" not in out.getvalue()
 
 
-def test_a_terminal_without_no_color_does_get_colour(monkeypatch):
+def test_a_terminal_without_no_color_does_get_colour(monkeypatch, sample_report):
     # The check above can fail: on a terminal the table is coloured.
     monkeypatch.delenv("NO_COLOR", raising=False)
-    report = kldrift.compare(ROOT / "sample_data/reference.csv", ROOT / "sample_data/current.csv")
     out = _Terminal()
-    render(report, Format.table, out)
+    render(sample_report, Format.table, out)
     assert "\x1b[" in out.getvalue()
 
 

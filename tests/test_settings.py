@@ -4,9 +4,11 @@ import json
 import math
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+import kldrift
 from kldrift import settings
 from kldrift.cli import app
 from kldrift.config import FailOn, Kind
@@ -16,7 +18,8 @@ from kldrift.report import Format
 from .conftest import SAMPLE
 
 runner = CliRunner()
-REF_CSV, CUR_CSV = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
+#: Filled by the `pair` fixture: small data, so the many CLI runs here stay fast.
+PAIR: dict[str, str] = {}
 
 EVERY_KEY = """
 threshold = 0.2
@@ -42,6 +45,33 @@ kind = "categorical"
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pair(tmp_path_factory):
+    """200 rows; income, country and plan drift, score moves a little (KL about 0.004 nats)."""
+    folder = tmp_path_factory.mktemp("pair")
+    n = 200
+    reference = pl.DataFrame(
+        {
+            "income": [float(i) for i in range(n)],
+            "score": [float(i % 10) for i in range(n)],
+            "country": [["DE", "FR", "US", "JP"][i % 4] for i in range(n)],
+            "plan": [["free", "pro"][i % 2] for i in range(n)],
+        }
+    )
+    current = reference.with_columns(
+        pl.col("income") + 100,
+        pl.when(pl.int_range(n) < 10).then(0.0).otherwise(pl.col("score")).alias("score"),
+        pl.when(pl.int_range(n) < 120)
+        .then(pl.lit("DE"))
+        .otherwise(pl.col("country"))
+        .alias("country"),
+        pl.when(pl.int_range(n) < 150).then(pl.lit("free")).otherwise(pl.col("plan")).alias("plan"),
+    )
+    for name, frame in [("reference", reference), ("current", current)]:
+        PAIR[name] = str(folder / f"{name}.csv")
+        frame.write_csv(PAIR[name])
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """An empty repository root as the working directory."""
@@ -51,7 +81,13 @@ def project(tmp_path, monkeypatch):
 
 
 def _compare(*args):
-    return runner.invoke(app, ["compare", REF_CSV, CUR_CSV, *args])
+    return runner.invoke(app, ["compare", PAIR["reference"], PAIR["current"], *args])
+
+
+def test_the_pair_drifts_as_the_tests_assume():
+    report = kldrift.compare(PAIR["reference"], PAIR["current"])
+    assert {c.name for c in report.drifted_columns} == {"income", "country", "plan"}
+    assert [c.status.value for c in report.columns if c.name == "score"] == ["ok"]
 
 
 def _json(result):
