@@ -56,13 +56,8 @@ def test_csv_and_parquet_reports_are_identical_but_for_the_sources():
     parquet = _json(
         runner.invoke(
             app,
-            [
-                "compare",
-                str(SAMPLE / "reference.parquet"),
-                str(SAMPLE / "current.parquet"),
-                "-f",
-                "json",
-            ],
+            ["compare", str(SAMPLE / "reference.parquet"), str(SAMPLE / "current.parquet"), "-f",
+             "json"],
         )
     )
     for doc in (csv, parquet):
@@ -74,29 +69,10 @@ def test_options_reach_the_report():
     result = runner.invoke(
         app,
         [
-            "compare",
-            REF_CSV,
-            CUR_CSV,
-            "-f",
-            "json",
-            "--bins",
-            "5",
-            "--top-k",
-            "3",
-            "--smoothing",
-            "0",
-            "--base",
-            "2",
-            "--threshold",
-            "0.3",
-            "--warn",
-            "0.15",
-            "--column-threshold",
-            "score=0.000001",
-            "--columns",
-            "income,score,country",
-            "--categorical",
-            "country",
+            "compare", REF_CSV, CUR_CSV, "-f", "json", "--bins", "5", "--top-k", "3",
+            "--smoothing", "0", "--base", "2", "--threshold", "0.3", "--warn", "0.15",
+            "--column-threshold", "score=0.000001", "--columns", "income,score,country",
+            "--categorical", "country",
         ],
     )
     assert result.exit_code == 1, result.stderr
@@ -115,17 +91,8 @@ def test_options_reach_the_report():
 def test_exclude_leaves_columns_out_and_can_clear_the_drift():
     result = runner.invoke(
         app,
-        [
-            "compare",
-            REF_CSV,
-            CUR_CSV,
-            "-f",
-            "json",
-            "--exclude",
-            "income",
-            "--exclude",
-            "country,latency_ms",
-        ],
+        ["compare", REF_CSV, CUR_CSV, "-f", "json", "--exclude", "income",
+         "--exclude", "country,latency_ms"],
     )
     assert result.exit_code == 0
     assert {c["name"] for c in _json(result)["columns"]}.isdisjoint(DRIFTED)
