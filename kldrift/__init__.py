@@ -15,18 +15,23 @@ _EXPORTS = {
     "ColumnDrift": "kldrift.drift",
     "DriftReport": "kldrift.drift",
     "SchemaChange": "kldrift.drift",
+    "Verdict": "kldrift.drift",
     "compare": "kldrift.drift",
     "Adjustment": "kldrift.config",
     "Decision": "kldrift.config",
+    "FailOn": "kldrift.config",
+    "Gate": "kldrift.config",
     "Kind": "kldrift.config",
     "Metric": "kldrift.config",
     "Options": "kldrift.config",
     "Status": "kldrift.config",
     "Thresholds": "kldrift.config",
     "ColumnError": "kldrift.errors",
+    "ConfigError": "kldrift.errors",
     "InputError": "kldrift.errors",
     "KldriftError": "kldrift.errors",
     "OptionError": "kldrift.errors",
+    "OutputError": "kldrift.errors",
     "ReadOptions": "kldrift.io",
 }
 
@@ -35,7 +40,10 @@ __all__ = [
     "ColumnDrift",
     "ColumnError",
     "Decision",
+    "ConfigError",
     "DriftReport",
+    "FailOn",
+    "Gate",
     "InputError",
     "Kind",
     "KldriftError",
@@ -43,17 +51,36 @@ __all__ = [
     "OptionError",
     "Options",
     "ReadOptions",
+    "OutputError",
     "SchemaChange",
     "Status",
     "Thresholds",
+    "Verdict",
     "__version__",
     "compare",
 ]
 
 if TYPE_CHECKING:
-    from kldrift.config import Adjustment, Decision, Kind, Metric, Options, Status, Thresholds
-    from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, compare
-    from kldrift.errors import ColumnError, InputError, KldriftError, OptionError
+    from kldrift.config import (
+        Adjustment,
+        Decision,
+        FailOn,
+        Gate,
+        Kind,
+        Metric,
+        Options,
+        Status,
+        Thresholds,
+    )
+    from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, Verdict, compare
+    from kldrift.errors import (
+        ColumnError,
+        ConfigError,
+        InputError,
+        KldriftError,
+        OptionError,
+        OutputError,
+    )
     from kldrift.io import ReadOptions
 
 

@@ -1,58 +1,29 @@
-"""The kldrift command line: a thin typer layer over kldrift.compare."""
+"""The kldrift command line: a thin typer layer over the library.
+
+Every comparing command turns its flags into `settings.Settings` (None = not given), lays them
+over the config file (kldrift.toml or [tool.kldrift]) and lets the library do the rest. Heavy
+modules are imported inside the commands, so `kldrift --help` starts without polars.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import TYPE_CHECKING, Annotated, NamedTuple, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from kldrift import __version__, config
-from kldrift.config import Options, Thresholds
+from kldrift import __version__
+from kldrift.config import Adjustment, Decision, FailOn, Metric, Status
 from kldrift.errors import KldriftError, OptionError
 from kldrift.report import Format, HistoryFormat
 
-if TYPE_CHECKING:  # both import polars; the CLI must start without it
+if TYPE_CHECKING:  # these import polars; the CLI must start without it
     from kldrift.drift import DriftReport
-    from kldrift.io import ReadOptions
+    from kldrift.settings import Settings
     from kldrift.windows import WindowReport
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
-
-MetricOption = Annotated[
-    config.Metric, typer.Option(help="Metric the thresholds apply to (KL: bias-corrected).")
-]
-DecisionOption = Annotated[
-    config.Decision,
-    typer.Option(help="Drift needs the threshold, the significance test, or both."),
-]
-AlphaOption = Annotated[
-    float, typer.Option(help="Significance level for the adjusted G-test p-value.")
-]
-AdjustmentOption = Annotated[
-    config.Adjustment,
-    typer.Option(help="Multiple-testing adjustment across columns: bh (FDR) or bonferroni."),
-]
-ThresholdOption = Annotated[
-    float | None,
-    typer.Option(
-        metavar="T", help="Metric value (nats) at or above this is drift [default: per metric]."
-    ),
-]
-WarnOption = Annotated[
-    float | None,
-    typer.Option(
-        metavar="W", help="Metric value (nats) at or above this is a warning [default: per metric]."
-    ),
-]
-SeparatorOption = Annotated[
-    str | None,
-    typer.Option(help="CSV field separator, e.g. ';' or 'tab'; sniffed from the header if unset."),
-]
-EncodingOption = Annotated[
-    str, typer.Option(help="Text encoding of CSV files: utf8, utf8-lossy, latin-1, cp1252, ...")
-]
 
 app = typer.Typer(
     help="Data-drift monitor: per-column KL divergence between a reference and a current dataset.",
@@ -61,6 +32,91 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+# Options shared by several commands, defined once. A default of None means "not given", so the
+# config file, then the built-in default, decides (the default is shown in the help).
+Reference = Annotated[
+    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, or a profile.")
+]
+Current = Annotated[
+    str, typer.Argument(metavar="CURRENT", help="CSV/Parquet/NDJSON/Arrow file, glob or directory.")
+]
+Columns = Annotated[
+    list[str] | None,
+    typer.Option("--columns", "-c", metavar="COLS", help="Only these columns (comma-separated)."),
+]
+Exclude = Annotated[list[str] | None, typer.Option(metavar="COLS", help="Leave these columns out.")]
+Categorical = Annotated[
+    list[str] | None, typer.Option(metavar="COL", help="Bin this column as categorical.")
+]
+Bins = Annotated[
+    int | None,
+    typer.Option(metavar="N", help="Quantile bins per numeric column.", show_default="10"),
+]
+TopK = Annotated[
+    int | None,
+    typer.Option(metavar="K", help="Categories with a bin of their own.", show_default="20"),
+]
+Smoothing = Annotated[
+    float | None,
+    typer.Option(metavar="A", help="Pseudocount per bin; 0: exact plug-in KL.", show_default="0.5"),
+]
+Base = Annotated[
+    float | None,
+    typer.Option(metavar="B", help="Log base of the scores (2: bits).", show_default="e"),
+]
+Threshold = Annotated[
+    float | None,
+    typer.Option(
+        metavar="T", help="Effect (nats) at or above this is drift.", show_default="per metric"
+    ),
+]
+Warn = Annotated[
+    float | None,
+    typer.Option(
+        metavar="W", help="Effect (nats) at or above this warns.", show_default="per metric"
+    ),
+]
+ColumnThreshold = Annotated[
+    list[str] | None, typer.Option(metavar="COL=T", help="Drift threshold for one column.")
+]
+MetricOption = Annotated[
+    Metric | None,
+    typer.Option("--metric", help="Effect size the thresholds apply to.", show_default="kl"),
+]
+DecisionOption = Annotated[
+    Decision | None,
+    typer.Option("--decision", help="Gates a drift needs.", show_default="both"),
+]
+Alpha = Annotated[
+    float | None,
+    typer.Option(metavar="P", help="Level for the adjusted G-test p-value.", show_default="0.05"),
+]
+AdjustmentOption = Annotated[
+    Adjustment | None,
+    typer.Option("--adjustment", help="p-value adjustment across columns.", show_default="bh"),
+]
+Separator = Annotated[
+    str | None,
+    typer.Option(metavar="S", help="CSV separator, e.g. ';' or 'tab'.", show_default="sniffed"),
+]
+Encoding = Annotated[
+    str | None,
+    typer.Option(metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"),
+]
+TimeColumn = Annotated[
+    str | None,
+    typer.Option(metavar="COL", help="Date/datetime column that cuts CURRENT into windows."),
+]
+Every = Annotated[
+    str | None, typer.Option(metavar="DURATION", help="Window length: 1d, 6h, 1w, 1mo.")
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Settings file.", show_default="kldrift.toml or pyproject.toml, upward"
+    ),
+]
 
 
 def _show_version(value: bool) -> None:
@@ -81,283 +137,184 @@ def main(
 
 @app.command()
 def compare(
-    reference: Annotated[
-        str, typer.Argument(metavar="REFERENCE", help="CSV/Parquet file, glob or directory.")
-    ],
-    current: Annotated[
-        str, typer.Argument(metavar="CURRENT", help="CSV/Parquet file, glob or directory.")
-    ],
+    reference: Reference,
+    current: Current,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", metavar="FORMAT", help="Report format: table, json.")
-    ] = Format.table,
-    columns: Annotated[
-        list[str] | None,
+        Format | None,
         typer.Option(
-            "--columns",
-            "-c",
-            metavar="COLS",
-            help="Only these columns (repeat, or comma-separate).",
+            "--format", "-f", help="table, json, markdown, junit or csv.", show_default="table"
         ),
     ] = None,
-    exclude: Annotated[
-        list[str] | None,
-        typer.Option(metavar="COLS", help="Leave these columns out (repeat, or comma-separate)."),
+    columns: Columns = None,
+    exclude: Exclude = None,
+    categorical: Categorical = None,
+    bins: Bins = None,
+    top_k: TopK = None,
+    smoothing: Smoothing = None,
+    base: Base = None,
+    threshold: Threshold = None,
+    warn: Warn = None,
+    column_threshold: ColumnThreshold = None,
+    metric: MetricOption = None,
+    decision: DecisionOption = None,
+    alpha: Alpha = None,
+    adjustment: AdjustmentOption = None,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(help="Column statuses that fail the dataset.", show_default="drift"),
     ] = None,
-    categorical: Annotated[
-        list[str] | None,
-        typer.Option(metavar="COL", help="Bin this column as categorical (repeatable)."),
+    max_drifted: Annotated[
+        int | None, typer.Option(metavar="N", help="Pass with up to N failing columns.")
     ] = None,
-    bins: Annotated[
-        int, typer.Option(metavar="N", help="Quantile bins per numeric column.")
-    ] = config.DEFAULT_BINS,
-    top_k: Annotated[
-        int,
-        typer.Option(
-            metavar="K", help="Categories with a bin of their own; the rest share '(other)'."
-        ),
-    ] = config.DEFAULT_TOP_K,
-    smoothing: Annotated[
-        float,
-        typer.Option(
-            metavar="A", help="Pseudocount added to every bin; 0 gives the exact plug-in KL."
-        ),
-    ] = config.DEFAULT_SMOOTHING,
-    base: Annotated[
+    max_drifted_share: Annotated[
         float | None,
-        typer.Option(metavar="B", help="Log base of the scores: e (nats) if unset, 2 for bits."),
+        typer.Option(metavar="S", help="Pass with up to this share of columns failing."),
     ] = None,
-    threshold: ThresholdOption = None,
-    warn: WarnOption = None,
-    column_threshold: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="COL=T", help="Drift threshold for one column, as COL=T (repeatable)."
-        ),
-    ] = None,
-    streaming: Annotated[
-        bool | None,
-        typer.Option(
-            "--streaming/--no-streaming",
-            help="Read in bounded memory with polars' streaming engine "
-            "[default: when the files would fill half the RAM].",
-            show_default=False,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")
-    ] = False,
-    time_column: Annotated[
-        str | None, typer.Option(help="Date/datetime column that cuts CURRENT into windows.")
-    ] = None,
-    every: Annotated[
-        str | None, typer.Option(help="Window length, a polars duration: 1d, 6h, 1w, 1mo.")
-    ] = None,
-    separator: SeparatorOption = None,
-    encoding: EncodingOption = "utf8",
-    metric: MetricOption = config.Metric.kl,
-    decision: DecisionOption = config.Decision.both,
-    alpha: AlphaOption = config.DEFAULT_ALPHA,
-    adjustment: AdjustmentOption = config.Adjustment.bh,
     show: Annotated[
         list[str] | None,
-        typer.Option(help="Also show these metrics in the table, e.g. psi,hellinger (repeatable)."),
+        typer.Option(metavar="METRICS", help="Also show these metrics in the table, e.g. psi."),
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="After the table, explain each drifted column.")
     ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
+        ),
+    ] = None,
+    step_summary: Annotated[
+        bool | None,
+        typer.Option(
+            "--step-summary/--no-step-summary",
+            help="Also append Markdown to $GITHUB_STEP_SUMMARY when set.",
+            show_default="on",
+        ),
+    ] = None,
+    time_column: TimeColumn = None,
+    every: Every = None,
+    separator: Separator = None,
+    encoding: Encoding = None,
+    streaming: Annotated[
+        bool | None,
+        typer.Option(
+            "--streaming/--no-streaming",
+            help="Read in bounded memory with polars' streaming engine.",
+            show_default="when the files would fill half the RAM",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    config_file: ConfigFile = None,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
     Bins are fitted on REFERENCE (data, or a profile made by `kldrift profile`); each column gets
-    KL = D(reference || current), cross-entropy and entropy. With --time-column and --every,
-    each window of CURRENT is compared. Exit code 0: no drift; 1: drift; 2: bad input or options.
+    KL = D(reference || current), its bias-corrected value, a G-test p-value adjusted across
+    columns, cross-entropy, JS, PSI and Hellinger. With --time-column and --every, each window
+    of CURRENT is compared. Settings come from flags, then kldrift.toml (or [tool.kldrift] in
+    pyproject.toml), then defaults. Exit code 0: pass; 1: drift, by the gate in force
+    (--fail-on, --max-drifted); 2: bad input, options or config.
     """
-    from kldrift import drift, report
+    from kldrift import report, settings
+    from kldrift.config import parse_metrics
     from kldrift.report.progress import progress
 
-    choices = _Choices(
-        columns, exclude, categorical, bins, top_k, smoothing, base, separator, encoding
-    )
-    levels = _Levels(threshold, warn, column_threshold, metric, decision, alpha, adjustment)
-    if time_column is not None or every is not None:
-        _compare_windows(reference, current, fmt, choices, levels, time_column, every)
     try:
-        shown = config.parse_metrics(_split(show))
+        flags = _flags(
+            columns=columns,
+            exclude=exclude,
+            categorical=categorical,
+            column_threshold=column_threshold,
+            bins=bins,
+            top_k=top_k,
+            smoothing=smoothing,
+            base=base,
+            threshold=threshold,
+            warn=warn,
+            metric=metric,
+            decision=decision,
+            alpha=alpha,
+            adjustment=adjustment,
+            fail_on=fail_on,
+            max_drifted=max_drifted,
+            max_drifted_share=max_drifted_share,
+            format=fmt,
+            step_summary=step_summary,
+            separator=separator,
+            encoding=encoding,
+        )
+        conf = settings.load(config_file)
+        merged = flags.over(conf)
+        chosen = merged.format or Format.table
+        if time_column is not None or every is not None:
+            _compare_windows(reference, current, merged, chosen, time_column, every)
+        shown = parse_metrics(_split(show))
         with progress(quiet) as note:
-            result = drift.compare(
-                reference,
-                current,
-                columns=_split(columns) or None,
-                exclude=_split(exclude),
-                options=choices.options(),
-                thresholds=levels.thresholds(),
-                streaming=streaming,
-                progress=note,
-                read_options=choices.read_options(),
+            result = settings.compare(
+                reference, current, flags, conf, streaming=streaming, progress=note
             )
+        if output is None:
+            report.render(result, chosen, show=shown, explain=explain)
+        else:
+            report.write_file(result, chosen, output)
+            report.print_message(report.summary_line(result))
+        if merged.step_summary is not False:
+            report.append_step_summary(result)
     except KldriftError as exc:
-        report.print_error(str(exc))
-        raise typer.Exit(EXIT_ERROR) from exc
-    report.render(result, fmt, show=shown, explain=explain)
-    raise typer.Exit(EXIT_DRIFT if result.drifted else EXIT_OK)
+        _fail(exc)
+    raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
 
 
 @app.command("explain")
 def explain_column(
-    reference: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
-    current: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
+    reference: Reference,
+    current: Current,
     column: Annotated[str, typer.Option("--column", help="The column to explain.")],
     top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
-    categorical: Annotated[
-        list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
-    ] = None,
-    bins: Annotated[
-        int, typer.Option(help="Quantile bins per numeric column.")
-    ] = config.DEFAULT_BINS,
-    top_k: Annotated[
-        int, typer.Option(help="Categories with a bin of their own; the rest share '(other)'.")
-    ] = config.DEFAULT_TOP_K,
-    smoothing: Annotated[
-        float, typer.Option(help="Pseudocount added to every bin; 0 gives the exact plug-in KL.")
-    ] = config.DEFAULT_SMOOTHING,
-    base: Annotated[
-        float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
-    ] = None,
-    threshold: ThresholdOption = None,
-    warn: WarnOption = None,
-    metric: MetricOption = config.Metric.kl,
-    decision: DecisionOption = config.Decision.both,
-    alpha: AlphaOption = config.DEFAULT_ALPHA,
-    adjustment: AdjustmentOption = config.Adjustment.bh,
-    separator: SeparatorOption = None,
-    encoding: EncodingOption = "utf8",
+    categorical: Categorical = None,
+    bins: Bins = None,
+    top_k: TopK = None,
+    smoothing: Smoothing = None,
+    base: Base = None,
+    threshold: Threshold = None,
+    warn: Warn = None,
+    metric: MetricOption = None,
+    decision: DecisionOption = None,
+    alpha: Alpha = None,
+    adjustment: AdjustmentOption = None,
+    separator: Separator = None,
+    encoding: Encoding = None,
+    config_file: ConfigFile = None,
 ) -> None:
     """Explain one column: the bins that drive its KL, and both histograms side by side.
 
     The column is scored within the full comparison, so its p-value is adjusted as in
     `kldrift compare` and the exit code is that column's: 0 ok or warn, 1 drift, 2 error.
     """
-    from kldrift import drift, report
+    from kldrift import report, settings
 
-    choices = _Choices(None, None, categorical, bins, top_k, smoothing, base, separator, encoding)
-    levels = _Levels(threshold, warn, None, metric, decision, alpha, adjustment)
     try:
-        result = drift.compare(
-            reference,
-            current,
-            options=choices.options(),
-            thresholds=levels.thresholds(),
-            read_options=choices.read_options(),
+        flags = _flags(
+            categorical=categorical,
+            bins=bins,
+            top_k=top_k,
+            smoothing=smoothing,
+            base=base,
+            threshold=threshold,
+            warn=warn,
+            metric=metric,
+            decision=decision,
+            alpha=alpha,
+            adjustment=adjustment,
+            separator=separator,
+            encoding=encoding,
         )
+        result = settings.compare(reference, current, flags, settings.load(config_file))
         scored = result.column(column)
     except KldriftError as exc:
-        report.print_error(str(exc))
-        raise typer.Exit(EXIT_ERROR) from exc
+        _fail(exc)
     report.render_explanation(result, scored, top=top)
-    raise typer.Exit(EXIT_DRIFT if scored.status is config.Status.drift else EXIT_OK)
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
-
-
-class _Choices(NamedTuple):
-    """Column and histogram options as the command line gives them."""
-
-    columns: list[str] | None
-    exclude: list[str] | None
-    categorical: list[str] | None
-    bins: int
-    top_k: int
-    smoothing: float
-    base: float | None
-    separator: str | None
-    encoding: str
-
-    def read_options(self) -> ReadOptions:
-        from kldrift.io import ReadOptions
-
-        # A tab is awkward to type in a shell, so "tab" and "\t" stand for it.
-        separator = "\t" if self.separator in ("tab", "\\t") else self.separator
-        return ReadOptions(separator=separator, encoding=self.encoding)
-
-    def options(self) -> Options:
-        return Options(
-            bins=self.bins,
-            top_k=self.top_k,
-            smoothing=self.smoothing,
-            base=math.e if self.base is None else self.base,
-            categorical=tuple(_split(self.categorical)),
-        )
-
-
-class _Levels(NamedTuple):
-    """Thresholds and the decision rule as the command line gives them."""
-
-    threshold: float | None
-    warn: float | None
-    column_threshold: list[str] | None
-    metric: config.Metric = config.Metric.kl
-    decision: config.Decision = config.Decision.both
-    alpha: float = config.DEFAULT_ALPHA
-    adjustment: config.Adjustment = config.Adjustment.bh
-
-    def thresholds(self) -> Thresholds:
-        return Thresholds(
-            drift=config.UNSET if self.threshold is None else self.threshold,
-            warn=config.UNSET if self.warn is None else self.warn,
-            columns=config.parse_column_thresholds(self.column_threshold or []),
-            metric=self.metric,
-            alpha=self.alpha,
-            decision=self.decision,
-            adjustment=self.adjustment,
-        )
-
-
-def _compare_windows(
-    reference: str,
-    current: str,
-    fmt: Format,
-    choices: _Choices,
-    levels: _Levels,
-    time_column: str | None,
-    every: str | None,
-) -> NoReturn:
-    from kldrift import report
-    from kldrift.report import windows as window_report
-
-    try:
-        result = _windows(reference, current, choices, levels, time_column, every)
-    except KldriftError as exc:
-        report.print_error(str(exc))
-        raise typer.Exit(EXIT_ERROR) from exc
-    window_report.render(result, fmt)
-    raise typer.Exit(EXIT_DRIFT if window_report.drifted(result) else EXIT_OK)
-
-
-def _windows(
-    reference: str,
-    current: str,
-    choices: _Choices,
-    levels: _Levels,
-    time_column: str | None,
-    every: str | None,
-) -> tuple[WindowReport, ...]:
-    from kldrift import windows
-
-    if time_column is None or every is None:
-        raise OptionError("--time-column and --every go together: give both or neither")
-    return windows.compare_windows(
-        reference,
-        current,
-        time_column=time_column,
-        every=every,
-        columns=_split(choices.columns) or None,
-        exclude=_split(choices.exclude),
-        options=choices.options(),
-        thresholds=levels.thresholds(),
-        read_options=choices.read_options(),
-    )
+    raise typer.Exit(EXIT_DRIFT if scored.status is Status.drift else EXIT_OK)
 
 
 @app.command("profile")
@@ -373,22 +330,14 @@ def profile_command(
     bins_from: Annotated[
         str | None, typer.Option(help="Count DATA on this profile's bins instead of fitting.")
     ] = None,
-    columns: Annotated[
-        list[str] | None,
-        typer.Option("--columns", "-c", help="Only these columns (repeat, or comma-separate)."),
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option(help="Leave these columns out (repeat, or comma-separate).")
-    ] = None,
-    categorical: Annotated[
-        list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
-    ] = None,
-    bins: Annotated[
-        int, typer.Option(help="Quantile bins per numeric column.")
-    ] = config.DEFAULT_BINS,
-    top_k: Annotated[
-        int, typer.Option(help="Categories with a bin of their own; the rest share '(other)'.")
-    ] = config.DEFAULT_TOP_K,
+    columns: Columns = None,
+    exclude: Exclude = None,
+    categorical: Categorical = None,
+    bins: Bins = None,
+    top_k: TopK = None,
+    separator: Separator = None,
+    encoding: Encoding = None,
+    config_file: ConfigFile = None,
 ) -> None:
     """Write DATA's bins and counts to a profile (-o NAME.kldrift.json), a stand-in reference.
 
@@ -396,10 +345,9 @@ def profile_command(
     reading DATA again. Parts of one dataset profiled with --bins-from the same profile can be
     added up with --merge. Exit code 0: written; 2: bad input or options.
     """
-    from kldrift import drift, profile, profile_file, report
+    from kldrift import drift, profile, profile_file, settings
 
     try:
-        choices = _Choices(columns, exclude, categorical, bins, top_k, 0.0, None, None, "utf8")
         if merge:
             if bins_from or columns or exclude or categorical:
                 raise OptionError("--merge takes profiles only, without column or bin options")
@@ -407,67 +355,59 @@ def profile_command(
         else:
             if len(sources) != 1:
                 raise OptionError(f"expected one DATA source, got {len(sources)} (or use --merge)")
-            if bins_from and (
-                categorical or bins != config.DEFAULT_BINS or top_k != config.DEFAULT_TOP_K
-            ):
+            if bins_from and (categorical or bins is not None or top_k is not None):
                 raise OptionError("--bins-from takes the bins from the profile; drop bin options")
+            flags = _flags(
+                columns=columns,
+                exclude=exclude,
+                categorical=categorical,
+                bins=bins,
+                top_k=top_k,
+                separator=separator,
+                encoding=encoding,
+            )
+            merged = flags.over(settings.load(config_file))
             result = drift.profile_data(
                 sources[0],
-                columns=_split(columns) or None,
-                exclude=_split(exclude),
-                options=choices.options(),
+                columns=merged.columns or None,
+                exclude=merged.exclude or (),
+                options=merged.options(),
                 bins_from=bins_from,
+                read_options=merged.read_options(),
             )
         profile_file.save(result, output)
     except KldriftError as exc:
-        report.print_error(str(exc))
-        raise typer.Exit(EXIT_ERROR) from exc
+        _fail(exc)
     typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
     raise typer.Exit(EXIT_OK)
 
 
 @app.command()
 def monitor(
-    current: Annotated[str, typer.Argument(help="CSV/Parquet file, glob or directory.")],
+    current: Current,
     reference: Annotated[str, typer.Option("--reference", "-r", help="Reference profile or data.")],
     history_path: Annotated[
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.table,
-    columns: Annotated[
-        list[str] | None,
-        typer.Option("--columns", "-c", help="Only these columns (repeat, or comma-separate)."),
+    fmt: Annotated[
+        Format | None, typer.Option("--format", "-f", help="table or json.", show_default="table")
     ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option(help="Leave these columns out (repeat, or comma-separate).")
-    ] = None,
-    categorical: Annotated[
-        list[str] | None, typer.Option(help="Bin this column as categorical (repeatable).")
-    ] = None,
-    bins: Annotated[
-        int, typer.Option(help="Quantile bins per numeric column.")
-    ] = config.DEFAULT_BINS,
-    top_k: Annotated[
-        int, typer.Option(help="Categories with a bin of their own; the rest share '(other)'.")
-    ] = config.DEFAULT_TOP_K,
-    smoothing: Annotated[
-        float, typer.Option(help="Pseudocount added to every bin; 0 gives the exact plug-in KL.")
-    ] = config.DEFAULT_SMOOTHING,
-    base: Annotated[
-        float | None, typer.Option(help="Log base of the scores: e (nats) if unset, 2 for bits.")
-    ] = None,
-    threshold: ThresholdOption = None,
-    warn: WarnOption = None,
-    column_threshold: Annotated[
-        list[str] | None,
-        typer.Option(help="Drift threshold for one column, as COLUMN=VALUE (repeatable)."),
-    ] = None,
-    time_column: Annotated[
-        str | None, typer.Option(help="Date/datetime column that cuts CURRENT into windows.")
-    ] = None,
-    every: Annotated[
-        str | None, typer.Option(help="Window length, a polars duration: 1d, 6h, 1w, 1mo.")
-    ] = None,
+    columns: Columns = None,
+    exclude: Exclude = None,
+    categorical: Categorical = None,
+    bins: Bins = None,
+    top_k: TopK = None,
+    smoothing: Smoothing = None,
+    base: Base = None,
+    threshold: Threshold = None,
+    warn: Warn = None,
+    column_threshold: ColumnThreshold = None,
+    metric: MetricOption = None,
+    decision: DecisionOption = None,
+    alpha: Alpha = None,
+    adjustment: AdjustmentOption = None,
+    time_column: TimeColumn = None,
+    every: Every = None,
     webhook: Annotated[
         str | None,
         typer.Option(
@@ -480,12 +420,9 @@ def monitor(
     webhook_retries: Annotated[
         int, typer.Option(help="Attempts after the first; waits double from 1 s.")
     ] = 3,
-    separator: SeparatorOption = None,
-    encoding: EncodingOption = "utf8",
-    metric: MetricOption = config.Metric.kl,
-    decision: DecisionOption = config.Decision.both,
-    alpha: AlphaOption = config.DEFAULT_ALPHA,
-    adjustment: AdjustmentOption = config.Adjustment.bh,
+    separator: Separator = None,
+    encoding: Encoding = None,
+    config_file: ConfigFile = None,
 ) -> None:
     """Compare CURRENT with REFERENCE and append the run to the --history database.
 
@@ -493,45 +430,51 @@ def monitor(
     and with --webhook a drift alert is posted; a failed alert is reported on stderr and does not
     change the exit code. Exit code 0: no drift; 1: drift; 2: bad input, options or history.
     """
-    from kldrift import alerts, drift, history, report
-    from kldrift.drift import DriftReport
+    from kldrift import alerts, history, report, settings
     from kldrift.report import windows as window_report
-    from kldrift.windows import WindowReport
 
-    choices = _Choices(
-        columns, exclude, categorical, bins, top_k, smoothing, base, separator, encoding
-    )
-    levels = _Levels(threshold, warn, column_threshold, metric, decision, alpha, adjustment)
     results: tuple[DriftReport, ...] | tuple[WindowReport, ...]
     try:
+        flags = _flags(
+            columns=columns,
+            exclude=exclude,
+            categorical=categorical,
+            column_threshold=column_threshold,
+            bins=bins,
+            top_k=top_k,
+            smoothing=smoothing,
+            base=base,
+            threshold=threshold,
+            warn=warn,
+            metric=metric,
+            decision=decision,
+            alpha=alpha,
+            adjustment=adjustment,
+            format=fmt,
+            separator=separator,
+            encoding=encoding,
+        )
+        conf = settings.load(config_file)
+        merged = flags.over(conf)
+        chosen = _table_or_json(merged.format)
         if webhook is not None:
             alerts.check_url(webhook)
         if time_column is not None or every is not None:
-            results = _windows(reference, current, choices, levels, time_column, every)
+            windows = _windows(reference, current, merged, time_column, every)
+            drifted = window_report.drifted(windows)
+            results = windows
         else:
-            results = (
-                drift.compare(
-                    reference,
-                    current,
-                    columns=_split(columns) or None,
-                    exclude=_split(exclude),
-                    options=choices.options(),
-                    thresholds=levels.thresholds(),
-                    read_options=choices.read_options(),
-                ),
-            )
+            single = settings.compare(reference, current, flags, conf)
+            drifted = not single.verdict.passed
+            results = (single,)
         run_ids = history.record(history_path, results)
     except KldriftError as exc:
-        report.print_error(str(exc))
-        raise typer.Exit(EXIT_ERROR) from exc
+        _fail(exc)
 
-    if isinstance(results[0], DriftReport):
-        report.render(results[0], fmt)
+    if time_column is not None or every is not None:
+        window_report.render(windows, chosen)
     else:
-        window_report.render([r for r in results if isinstance(r, WindowReport)], fmt)
-    drifted = any(r.drifted for r in results if isinstance(r, DriftReport)) or any(
-        r.report.drifted for r in results if isinstance(r, WindowReport)
-    )
+        report.render(single, chosen)
     if drifted and webhook is not None:
         try:
             alerts.post(
@@ -541,7 +484,7 @@ def monitor(
                 retries=max(webhook_retries, 0),
             )
         except alerts.WebhookError as exc:
-            typer.echo(f"kldrift: warning: {exc} (the run is recorded)", err=True)
+            report.print_message(f"warning: {exc} (the run is recorded)")
     raise typer.Exit(EXIT_DRIFT if drifted else EXIT_OK)
 
 
@@ -564,7 +507,7 @@ def history_command(
 
     Exit code 0: shown; 2: bad input or options.
     """
-    from kldrift import history, report
+    from kldrift import history
     from kldrift.report import history as history_report
 
     try:
@@ -578,7 +521,83 @@ def history_command(
             ) from None
         runs = history.read(database, last=last, since=start, columns=_split(column))
     except KldriftError as exc:
-        report.print_error(str(exc))
-        raise typer.Exit(EXIT_ERROR) from exc
+        _fail(exc)
     history_report.render(runs, fmt)
     raise typer.Exit(EXIT_OK)
+
+
+def _flags(
+    *,
+    columns: list[str] | None = None,
+    exclude: list[str] | None = None,
+    categorical: list[str] | None = None,
+    column_threshold: list[str] | None = None,
+    **values: Any,
+) -> Settings:
+    """The settings the flags give; lists may repeat the option or comma-separate names."""
+    from kldrift import config, settings
+
+    levels = config.parse_column_thresholds(column_threshold or [])
+    return settings.Settings(
+        columns=tuple(_split(columns)) or None,
+        exclude=tuple(_split(exclude)) or None,
+        categorical=tuple(_split(categorical)) or None,
+        column={name: settings.ColumnSettings(level) for name, level in levels.items()},
+        **values,
+    )
+
+
+def _compare_windows(
+    reference: str,
+    current: str,
+    merged: Settings,
+    fmt: Format,
+    time_column: str | None,
+    every: str | None,
+) -> NoReturn:
+    from kldrift.report import windows as window_report
+
+    windows = _windows(reference, current, merged, time_column, every)
+    window_report.render(windows, _table_or_json(fmt))
+    raise typer.Exit(EXIT_DRIFT if window_report.drifted(windows) else EXIT_OK)
+
+
+def _windows(
+    reference: str,
+    current: str,
+    merged: Settings,
+    time_column: str | None,
+    every: str | None,
+) -> tuple[WindowReport, ...]:
+    from kldrift import windows
+
+    if time_column is None or every is None:
+        raise OptionError("--time-column and --every go together: give both or neither")
+    return windows.compare_windows(
+        reference,
+        current,
+        time_column=time_column,
+        every=every,
+        columns=merged.columns or None,
+        exclude=merged.exclude or (),
+        options=merged.options(),
+        thresholds=merged.thresholds(),
+        read_options=merged.read_options(),
+    )
+
+
+def _table_or_json(fmt: Format | None) -> Format:
+    if fmt not in (None, Format.table, Format.json):
+        raise OptionError(f"--format {fmt.value}: time windows and monitor write table or json")
+    return fmt or Format.table
+
+
+def _fail(exc: KldriftError) -> NoReturn:
+    from kldrift import report
+
+    report.print_error(str(exc))
+    raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]

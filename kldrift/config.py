@@ -244,3 +244,31 @@ def parse_column_thresholds(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise OptionError(f"--column-threshold {column}: {value!r} is not a number") from None
     return parsed
+
+
+class FailOn(str, Enum):
+    """Which column statuses count against the dataset-level gate."""
+
+    drift = "drift"
+    warn = "warn"
+    never = "never"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Dataset-level rule: which columns count against the dataset and how many may.
+
+    With neither limit set, any counted column fails the dataset. With both, the stricter wins.
+    Columns missing from current or whose kind changed count like drifted columns.
+    """
+
+    fail_on: FailOn = FailOn.drift
+    max_drifted: int | None = None
+    max_drifted_share: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_drifted is not None and self.max_drifted < 0:
+            raise OptionError(f"--max-drifted must be 0 or more, got {self.max_drifted}")
+        share = self.max_drifted_share
+        if share is not None and not (math.isfinite(share) and 0 <= share <= 1):
+            raise OptionError(f"--max-drifted-share must be between 0 and 1, got {share}")

@@ -12,7 +12,7 @@ from typing import Literal
 import polars as pl
 
 from kldrift import metrics, profile, profile_file, significance
-from kldrift.config import Adjustment, Kind, Metric, Options, Status, Thresholds
+from kldrift.config import Adjustment, FailOn, Gate, Kind, Metric, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
 
@@ -189,6 +189,12 @@ class DriftReport:
     thresholds: Thresholds
     columns: tuple[ColumnDrift, ...]
     schema: tuple[SchemaChange, ...] = field(default=())
+    gate: Gate = field(default=Gate())
+
+    @property
+    def verdict(self) -> Verdict:
+        """Whether the dataset passes its gate, and which rule decided."""
+        return decide(self, self.gate)
 
     def column(self, name: str) -> ColumnDrift:
         """The scored column `name`; ColumnError if it was not compared."""
@@ -276,6 +282,7 @@ def compare(
     streaming: bool | None = None,
     progress: Callable[[str], None] | None = None,
     read_options: ReadOptions | None = None,
+    gate: Gate | None = None,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
@@ -313,6 +320,7 @@ def compare(
         options,
         thresholds,
         schema,
+        gate,
     )
 
 
@@ -325,6 +333,7 @@ def assemble(
     options: Options,
     thresholds: Thresholds,
     schema: Sequence[SchemaChange],
+    gate: Gate | None = None,
 ) -> DriftReport:
     """Score every column of `reference` against the current histograms, most drifted first."""
     for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
@@ -347,6 +356,7 @@ def assemble(
         thresholds=thresholds,
         columns=tuple(results),
         schema=tuple(schema),
+        gate=gate or Gate(),
     )
 
 
@@ -413,13 +423,14 @@ def profile_data(
     exclude: Sequence[str] = (),
     options: Options | None = None,
     bins_from: profile.Profile | str | os.PathLike[str] | None = None,
+    read_options: ReadOptions | None = None,
 ) -> profile.Profile:
     """Profile a dataset so the profile can stand in for it as a reference.
 
     With `bins_from` (a profile or profile file), the data is counted on that profile's bins
     instead of fitting new ones, so parts of one dataset can be profiled apart and merged.
     """
-    table = scan_table(source)
+    table = scan_table(source, read_options)
     if bins_from is not None:
         reference = (
             bins_from if isinstance(bins_from, profile.Profile) else profile_file.load(bins_from)
@@ -684,3 +695,53 @@ def _check_named_columns(
             raise ColumnError(
                 f"{option}: no column {name!r} in {reference_name(ref)} or {cur.name}"
             )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of a report's dataset-level gate.
+
+    `rule` names what decided: "default" (no limit set: any counted column fails),
+    "max_drifted", "max_drifted_share" (the stricter limit when both are set) or "fail_on_never".
+    """
+
+    passed: bool
+    rule: str
+    fail_on: FailOn
+    failing: tuple[str, ...]
+    considered: int
+    allowed: int | None
+    reason: str
+
+
+def decide(report: DriftReport, gate: Gate) -> Verdict:
+    """Pass or fail `report` by `gate`: count the columns the gate cares about against its limit."""
+    counted = {Status.drift, Status.warn} if gate.fail_on is FailOn.warn else {Status.drift}
+    failing = tuple(c.name for c in report.columns if c.status in counted) + tuple(
+        s.column for s in report.breaking_schema_changes
+    )
+    considered = len(report.columns) + len(report.breaking_schema_changes)
+    noun = "drifted or warned" if gate.fail_on is FailOn.warn else "drifted"
+    found = f"{len(failing)} {noun} column{'' if len(failing) == 1 else 's'} of {considered}"
+    if gate.fail_on is FailOn.never:
+        reason = f"{found}; --fail-on never reports drift but never fails"
+        return Verdict(True, "fail_on_never", gate.fail_on, failing, considered, None, reason)
+
+    limits: list[tuple[int, str, str]] = []
+    if gate.max_drifted is not None:
+        limits.append((gate.max_drifted, "max_drifted", f"--max-drifted {gate.max_drifted}"))
+    if gate.max_drifted_share is not None:
+        # A count above share * considered fails; the epsilon keeps 0.29 * 100 from becoming 28.
+        allowed = math.floor(gate.max_drifted_share * considered + 1e-9)
+        limits.append(
+            (allowed, "max_drifted_share", f"--max-drifted-share {gate.max_drifted_share:g}")
+        )
+    if not limits:
+        passed = not failing
+        reason = f"{found}; any {noun} column fails"
+        return Verdict(passed, "default", gate.fail_on, failing, considered, 0, reason)
+    allowed, rule, limit = min(limits, key=lambda item: item[0])  # the stricter; ties: first
+    passed = len(failing) <= allowed
+    relation = "within" if passed else "more than"
+    reason = f"{found}, {relation} the {allowed} allowed by {limit}"
+    return Verdict(passed, rule, gate.fail_on, failing, considered, allowed, reason)

@@ -17,3 +17,11 @@ class ColumnError(KldriftError):
 
 class OptionError(KldriftError):
     """An option has a value kldrift cannot work with."""
+
+
+class ConfigError(OptionError):
+    """A configuration file cannot be read or holds a key or value kldrift cannot use."""
+
+
+class OutputError(KldriftError):
+    """A report file cannot be written."""

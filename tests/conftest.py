@@ -25,3 +25,9 @@ def write_table(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run inside GitHub Actions must not append reports to the real step summary."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TextIO, cast
+
+from kldrift.errors import OutputError
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
     from kldrift.config import Metric
     from kldrift.drift import ColumnDrift, DriftReport
 
+#: Set by GitHub Actions: a Markdown file shown on the run's summary page.
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
 
 class Format(str, Enum):
-    """Output formats of `kldrift compare`."""
+    """Output formats of `kldrift compare`; each value names a module of kldrift.report."""
 
     table = "table"
     json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    csv = "csv"
+
+
+class Renderer(Protocol):
+    """What every format module offers: adding a format is a module with `write` and a name."""
+
+    def write(self, report: DriftReport, out: TextIO) -> None:
+        """Write `report` to `out`."""
+
+
+def renderer(fmt: Format) -> Renderer:
+    """The module that renders `fmt`, imported on first use so rich loads only for tables."""
+    return cast(Renderer, importlib.import_module(f"kldrift.report.{fmt.value}"))
 
 
 class HistoryFormat(str, Enum):
@@ -37,17 +61,15 @@ def render(
     """Write `report` to `out` (stdout by default) in format `fmt`.
 
     `show` (extra metric columns) and `explain` (the bins behind drifted columns) apply to the
-    table; JSON always carries every metric and the bins.
+    table; the other formats always carry every metric.
     """
     out = out or sys.stdout
-    if fmt is Format.json:
-        from kldrift.report import json
-
-        out.write(json.dumps(report))
-    else:
+    if fmt is Format.table:
         from kldrift.report import table
 
         table.write(report, out, show, explain)
+    else:
+        renderer(fmt).write(report, out)
 
 
 def render_explanation(
@@ -57,6 +79,51 @@ def render_explanation(
     from kldrift.report import explain
 
     explain.write(report, column, out or sys.stdout, top)
+
+
+def write_file(report: DriftReport, fmt: Format, path: str | os.PathLike[str]) -> None:
+    """Write `report` to `path` atomically: readers see the old file or the whole new one."""
+    target = Path(path)
+    try:
+        # The temporary file sits next to the target, so os.replace is a rename on one filesystem.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write here: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            render(report, fmt, out)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def append_step_summary(report: DriftReport) -> bool:
+    """Append the Markdown report to $GITHUB_STEP_SUMMARY when it is set; True if written."""
+    path = os.environ.get(STEP_SUMMARY_ENV)
+    if not path:
+        return False
+    from kldrift.report import markdown
+
+    try:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(markdown.dumps(report))
+    except OSError as exc:
+        raise OutputError(f"{path} (${STEP_SUMMARY_ENV}): {exc.strerror or exc}") from None
+    return True
+
+
+def summary_line(report: DriftReport) -> str:
+    """The summary and the gate's verdict, e.g. "3 of 10 columns drifted; fail: ..."."""
+    verdict = report.verdict
+    return f"{report.summary}; {'pass' if verdict.passed else 'fail'}: {verdict.reason}"
+
+
+def print_message(message: str) -> None:
+    """One line on stderr, for people: the report itself goes to stdout or a file."""
+    sys.stderr.write(f"kldrift: {' '.join(message.split())}\n")
 
 
 def print_error(message: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, TextIO
 
 from kldrift import __version__
 from kldrift.config import Metric
@@ -39,6 +39,7 @@ def document(report: DriftReport) -> dict[str, Any]:
             "columns_warned": len(report.warned_columns),
             "breaking_schema_changes": len(report.breaking_schema_changes),
             "text": report.summary,
+            "gate": _gate(report),
         },
         "options": {
             "bins": options.bins,
@@ -122,6 +123,21 @@ def schema(report: DriftReport) -> dict[str, Any]:
     return groups
 
 
+def _gate(report: DriftReport) -> dict[str, Any]:
+    gate, verdict = report.gate, report.verdict
+    return {
+        "passed": verdict.passed,
+        "rule": verdict.rule,
+        "fail_on": gate.fail_on.value,
+        "max_drifted": gate.max_drifted,
+        "max_drifted_share": gate.max_drifted_share,
+        "allowed": verdict.allowed,
+        "considered": verdict.considered,
+        "failing_columns": list(verdict.failing),
+        "reason": verdict.reason,
+    }
+
+
 def _column(column: ColumnDrift) -> dict[str, Any]:
     binning = column.binning
     return {
@@ -170,3 +186,8 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
 
 def _number(value: float) -> float | str:
     return INFINITY if math.isinf(value) else value
+
+
+def write(report: DriftReport, out: TextIO) -> None:
+    """Write the JSON document to `out`."""
+    out.write(dumps(report))

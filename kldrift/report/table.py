@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.config import Adjustment, Decision, Metric, Status
+from kldrift.config import Adjustment, Decision, Gate, Metric, Status
 from kldrift.drift import ColumnDrift, DriftReport
 
 STATUS_STYLE = {Status.ok: "green", Status.warn: "yellow", Status.drift: "bold red"}
@@ -51,6 +51,12 @@ def write(
             explain_report.print_column(console, report, column)
     style = STATUS_STYLE[report.status]
     console.print(Text(report.summary, style=style))
+    if report.gate != Gate():
+        # Only a non-default gate can disagree with the summary above, so only then say so.
+        verdict = report.verdict
+        passed = "passed" if verdict.passed else "failed"
+        gate_style = STATUS_STYLE[Status.ok if verdict.passed else Status.drift]
+        console.print(Text(f"gate {passed}: {verdict.reason}", style=gate_style))
 
 
 def p_value(value: float) -> str:

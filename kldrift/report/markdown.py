@@ -1,0 +1,88 @@
+"""DriftReport -> a GitHub-flavoured Markdown summary, fit for a pull-request comment."""
+
+from __future__ import annotations
+
+import math
+from typing import TextIO
+
+from kldrift.config import Status
+from kldrift.drift import ColumnDrift, DriftReport
+
+EMOJI = {Status.ok: "✅", Status.warn: "⚠️", Status.drift: "❌"}
+
+
+def dumps(report: DriftReport) -> str:
+    """The report as Markdown: verdict heading, flagged columns, then the rest folded away."""
+    verdict = report.verdict
+    # The heading follows the gate, so tolerated drift does not look like a failed check.
+    if not verdict.passed:
+        icon = EMOJI[Status.drift]
+    else:
+        icon = EMOJI[Status.ok] if report.status is Status.ok else EMOJI[Status.warn]
+    lines = [
+        f"### {icon} kldrift: {_escape(report.summary)}",
+        "",
+        f"{_code(report.reference)} ({report.reference_rows:,} rows) → "
+        f"{_code(report.current)} ({report.current_rows:,} rows). "
+        f"KL = D(reference ‖ current) in {report.options.unit}; thresholds on KL in nats: "
+        f"warn ≥ {report.thresholds.warn:g}, drift ≥ {report.thresholds.drift:g}.",
+        "",
+        f"**Gate: {'passed' if verdict.passed else 'failed'}** "
+        f"(rule `{verdict.rule}`): {_escape(verdict.reason)}.",
+    ]
+    flagged = [c for c in report.columns if c.status is not Status.ok]
+    calm = [c for c in report.columns if c.status is Status.ok]
+    if flagged:
+        lines += ["", *_columns_table(flagged)]
+    if report.schema:
+        lines += ["", "**Schema changes**", "", "| | column | change |", "|---|---|---|"]
+        lines += [
+            f"| {'❌' if s.breaking else '⚠️'} | {_code(s.column)} | {_escape(s.description)} |"
+            for s in report.schema
+        ]
+    if calm:
+        noun = "column" if len(calm) == 1 else "columns"
+        lines += ["", f"<details><summary>{len(calm)} {noun} ok</summary>", ""]
+        lines += [*_columns_table(calm), "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: DriftReport, out: TextIO) -> None:
+    """Write the Markdown report to `out`."""
+    out.write(dumps(report))
+
+
+def number(value: float) -> str:
+    """A score rounded for people: 4 decimals, 2 significant digits below 0.0001, ∞ for inf."""
+    if math.isinf(value):
+        return "∞"
+    if value == 0 or abs(value) >= 0.0001:
+        return f"{value:.4f}"
+    return f"{value:.1e}"
+
+
+def _columns_table(columns: list[ColumnDrift]) -> list[str]:
+    rows = [
+        "| | column | kind | KL | H(P,Q) | H(P) | null % ref → cur | drift at |",
+        "|---|---|---|--:|--:|--:|--:|--:|",
+    ]
+    rows += [
+        f"| {EMOJI[c.status]} | {_code(c.name)} | {c.kind.value} | {number(c.kl)} "
+        f"| {number(c.cross_entropy)} | {number(c.entropy)} "
+        f"| {c.null_share_reference:.1%} → {c.null_share_current:.1%} | {c.threshold:g} |"
+        for c in columns
+    ]
+    return rows
+
+
+def _code(text: str) -> str:
+    # A backtick would end the code span early; such names are shown as escaped plain text.
+    if "`" in text:
+        return _escape(text)
+    # In a table a "|" splits the cell even inside a code span; a newline ends the row.
+    return "`" + " ".join(text.split()).replace("|", "\\|") + "`"
+
+
+def _escape(text: str) -> str:
+    text = " ".join(text.split()).replace("\\", "\\\\")
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*").replace("_", "\\_")
