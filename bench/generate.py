@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
+from layout import DEFAULT_OUT, FORMATS, SIDES, dataset_path
 
 # Bump when the generated data changes, so that stale files are regenerated instead of skipped.
 GENERATOR_VERSION = 1
@@ -31,9 +32,6 @@ SEED = 20240601
 # 1M rows x 26 columns is ~250 MiB as numpy arrays plus the polars frame: big enough for polars to
 # write efficiently, small enough that the generator stays far below its memory budget.
 CHUNK_ROWS = 1_000_000
-DEFAULT_OUT = Path(__file__).resolve().parent / "data"
-SIDES = ("ref", "cur")
-FORMATS = ("parquet", "csv")
 NULL_RATE = 0.01
 EPOCH_2024_S = int(datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp())
 DAY_S = 86_400
@@ -50,13 +48,6 @@ DRIFTED = {
     "b_flag": "share of true 30% -> 38%",
     "dt_event": "dates shift by 30 days",
 }
-
-
-def dataset_path(out: Path, rows: int, fmt: str, side: str, parts: int = 1) -> Path:
-    """Where one side of a dataset lives: a file, or a directory of part files if parts > 1."""
-    if parts == 1:
-        return out / f"rows-{rows}" / f"{side}.{fmt}"
-    return out / f"rows-{rows}-parts-{parts}" / fmt / side
 
 
 def _sidecar(path: Path) -> Path:
