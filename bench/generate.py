@@ -23,8 +23,9 @@ from typing import Protocol
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from layout import DEFAULT_OUT, FORMATS, SIDES, dataset_path
+from numpy.typing import NDArray
 
 # Bump when the generated data changes, so that stale files are regenerated instead of skipped.
 GENERATOR_VERSION = 1
@@ -35,6 +36,8 @@ CHUNK_ROWS = 1_000_000
 NULL_RATE = 0.01
 EPOCH_2024_S = int(datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp())
 DAY_S = 86_400
+
+FloatArray = NDArray[np.float64]
 
 #: Columns whose distribution differs between ref and cur, and how.
 DRIFTED = {
@@ -54,20 +57,21 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _zipf(categories: int, exponent: float = 1.1) -> np.ndarray:
-    weights = 1.0 / np.arange(1, categories + 1) ** exponent
-    return weights / weights.sum()
+def _zipf(categories: int, exponent: float = 1.1) -> FloatArray:
+    weights: FloatArray = 1.0 / np.arange(1, categories + 1, dtype=np.float64) ** exponent
+    weights /= weights.sum()
+    return weights
 
 
 def _categorical(
-    rng: np.random.Generator, name: str, vocab: list[str], probs: np.ndarray, n: int
+    rng: np.random.Generator, name: str, vocab: list[str], probs: FloatArray, n: int
 ) -> pl.Series:
     # Sampling codes and gathering from a small Series is much faster than building Python strings.
     codes = rng.choice(len(vocab), size=n, p=probs)
     return pl.Series(name, vocab).gather(codes)
 
 
-def _floats(rng: np.random.Generator, name: str, values: np.ndarray, null_rate: float) -> pl.Series:
+def _floats(rng: np.random.Generator, name: str, values: FloatArray, null_rate: float) -> pl.Series:
     values[rng.random(values.size) < null_rate] = np.nan
     return pl.Series(name, values, nan_to_null=True)
 
@@ -249,13 +253,14 @@ def generate_side(out: Path, rows: int, side: str, formats: list[str], parts: in
     for fmt, path in targets.items():
         _remove(path)
         staging[fmt].rename(path)
+        size = _size(path)
         record = {
             "params": _params(rows, side, fmt, parts),
-            "bytes": _size(path),
+            "bytes": size,
             "generation_seconds": round(seconds, 2),  # for all formats written in this pass
         }
         _sidecar(path).write_text(json.dumps(record, indent=2) + "\n")
-        print(f"wrote {path}: {record['bytes'] / 2**20:,.0f} MiB")
+        print(f"wrote {path}: {size / 2**20:,.0f} MiB")
     print(f"      {side} {rows:,} rows, {'+'.join(targets)}: {seconds:.1f} s")
 
 
