@@ -216,10 +216,11 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _order(r: Result) -> tuple[int, str, int, str]:
+def _order(r: Result) -> tuple[int, int, int, str]:
     # Datasets by size, startup cases last; within a dataset the floor first.
     rows = int(r.rows) if r.rows.isdigit() else sys.maxsize
-    return (rows, r.format, ALL_CASES.index(r.case.split()[0]), r.case)
+    fmt = FORMATS.index(r.format) if r.format in FORMATS else len(FORMATS)
+    return (rows, fmt, ALL_CASES.index(r.case.split()[0]), r.case)
 
 
 def write(setup: dict[str, str | int | float], results: list[Result]) -> None:
