@@ -1,7 +1,8 @@
-"""Benchmark harness: wall time and peak RSS of whole processes, kldrift against the floor.
+"""Benchmark harness: wall time, CPU time and peak RSS of whole processes, kldrift vs the floor.
 
 Every case runs as a child process, `--repeat` times; the table reports the median and minimum
-wall time and the largest peak RSS over the repeats. Data comes from bench/generate.py.
+wall time, the median CPU time and the largest peak RSS over the repeats. Data comes from
+bench/generate.py.
 
     python bench/run.py --rows 1000000 10000000 --formats parquet csv --write
 
