@@ -1,0 +1,345 @@
+"""Benchmark harness: wall time, CPU time and peak RSS of whole processes, kldrift vs the floor.
+
+Every case runs as a child process, `--repeat` times; the table reports the median and minimum
+wall time, the median CPU time and the largest peak RSS over the repeats. Data comes from
+bench/generate.py.
+
+    python bench/run.py --rows 1000000 10000000 --formats parquet csv --write
+
+This script deliberately imports neither polars nor numpy: on Linux a child's peak RSS starts from
+the harness's own RSS (fork, then exec), so the harness must stay small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from layout import DEFAULT_OUT, FORMATS, SIDES, dataset_path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS_MD = BENCH / "RESULTS.md"
+RESULTS_JSON = BENCH / "results.json"
+FLOOR = "floor"
+COMPARE_CASES = {"table": [], "json": ["--format", "json"]}
+STARTUP_CASES = {"help": ["--help"], "version": ["--version"]}
+# Interpreter start plus `import polars`: what any polars tool pays before doing work, so it is
+# the floor for the startup cases.
+IMPORT_FLOOR = "import-polars"
+ALL_CASES = [FLOOR, *COMPARE_CASES, IMPORT_FLOOR, *STARTUP_CASES]
+KLDRIFT_CASES = {*COMPARE_CASES, *STARTUP_CASES}
+# Exit 1 from `kldrift compare` means "drift found": a successful run for the benchmark.
+COMPARE_OK = (0, 1)
+# Recorded with the results; results measured on a different setup are dropped, not mixed.
+SETUP_KEYS = ("cpu", "cores", "memory_gib", "python", "polars")
+
+
+@dataclass
+class Result:
+    """All repeats of one case on one dataset; rows and format are "-" for startup cases."""
+
+    case: str
+    rows: str
+    format: str
+    walls: list[float]
+    cpus: list[float]
+    peak_rss_kib: list[int]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.case, self.rows, self.format)
+
+
+class RunError(Exception):
+    """A child process failed; the benchmark cannot go on."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A child process to measure and the exit codes that count as success."""
+
+    argv: list[str]
+    ok: tuple[int, ...] = (0,)
+    memory_bytes: int | None = None
+
+
+def measure(command: Command, timeout: float) -> tuple[float, float, int]:
+    """Run the command once, stdout to /dev/null: wall seconds, CPU seconds, peak RSS in KiB."""
+    preexec: Callable[[], None] | None = None
+    if command.memory_bytes is not None:
+        limit = command.memory_bytes
+
+        # RLIMIT_AS caps address space, not RSS: the closest a plain process gets to "this much
+        # memory" without cgroups. Allocators reserve more than they touch, so it is strict.
+        def preexec() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    argv = command.argv
+    # A file, not a pipe: a chatty child can never block on a full pipe while we wait for it.
+    with tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=preexec)
+        # A child that runs out of memory can hang instead of dying (polars under RLIMIT_AS does).
+        timer = threading.Timer(timeout, child.kill)
+        timer.start()
+        # wait4 rather than child.wait(): it is the only way to get the child's own rusage.
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        timer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if wall >= timeout:
+            raise RunError(f"{shlex.join(argv)}\nkilled after the {timeout:g} s timeout")
+        if child.returncode not in command.ok:
+            stderr.seek(0)
+            tail = stderr.read().decode(errors="replace")[-4000:]
+            raise RunError(f"{shlex.join(argv)}\nexited with {child.returncode}:\n{tail}")
+    # ru_maxrss is in KiB on Linux.
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One case on one dataset; `inputs` are read into the page cache before it first runs."""
+
+    case: str
+    rows: str
+    format: str
+    command: Command
+    inputs: tuple[Path, ...] = ()
+
+
+def repeat(case: str, rows: str, fmt: str, command: Command, times: int, timeout: float) -> Result:
+    """Measure the command `times` times and print a one-line summary."""
+    result = Result(case, rows, fmt, [], [], [])
+    for _ in range(times):
+        wall, cpu, rss = measure(command, timeout)
+        result.walls.append(wall)
+        result.cpus.append(cpu)
+        result.peak_rss_kib.append(rss)
+    print(
+        f"{case:>14} {rows:>10} {fmt:>8}  median {statistics.median(result.walls):7.2f} s"
+        f"  peak {max(result.peak_rss_kib) / 1024:8,.0f} MiB",
+        file=sys.stderr,
+    )
+    return result
+
+
+def warm_cache(path: Path) -> None:
+    """Read path once so every case starts with it in the page cache, the first one included."""
+    # One small reused buffer: big reads would raise the harness's RSS and so every child's peak.
+    buffer = bytearray(1 << 20)
+    for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        with file.open("rb") as handle:
+            while handle.readinto(buffer):
+                pass
+
+
+def machine(kldrift: Sequence[str] | None) -> dict[str, str | int | float]:
+    """The setup the numbers were measured on."""
+    meminfo = Path("/proc/meminfo").read_text().split()
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    # Asked of a child so that the harness itself never imports polars.
+    polars = subprocess.run(
+        [sys.executable, "-c", "import polars; print(polars.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    info: dict[str, str | int | float] = {
+        "date": datetime.date.today().isoformat(),
+        "cpu": models[0] if models else platform.machine(),
+        "cores": os.cpu_count() or 0,
+        "memory_gib": round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "polars": polars,
+    }
+    if kldrift is not None:
+        version = subprocess.run([*kldrift, "--version"], capture_output=True, text=True)
+        info["kldrift"] = (version.stdout or version.stderr).strip() or "unknown"
+    return info
+
+
+def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
+    """RESULTS.md: the setup, the table, and how to read and refill it."""
+    floors = {(r.rows, r.format): r for r in results if r.case in (FLOOR, IMPORT_FLOOR)}
+    lines = [
+        "# kldrift benchmark results",
+        "",
+        "Generated by `bench/run.py --write`; see bench/README.md for how to rerun and read this.",
+        "",
+        "| setup | |",
+        "|---|---|",
+        *(f"| {key} | {value} |" for key, value in setup.items()),
+        "",
+        "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
+        "| wall ×floor | RSS ×floor | runs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted(results, key=_order):
+        median, peak = statistics.median(r.walls), max(r.peak_rss_kib)
+        floor = floors.get((r.rows, r.format))
+        wall_x = rss_x = "–"
+        if floor is not None and floor is not r:
+            wall_x = f"{median / statistics.median(floor.walls):.2f}"
+            rss_x = f"{peak / max(floor.peak_rss_kib):.2f}"
+        rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
+        lines.append(
+            f"| {r.case} | {rows} | {r.format} | {median:.3f} | {min(r.walls):.3f} "
+            f"| {statistics.median(r.cpus):.3f} | {peak / 1024:,.0f} | {wall_x} | {rss_x} "
+            f"| {len(r.walls)} |"
+        )
+    if not any(r.case.split()[0] in KLDRIFT_CASES for r in results):
+        lines += [
+            "",
+            "**kldrift rows are not measured yet.** Only the floor is above; fill in kldrift by "
+            "rerunning with kldrift installed (see bench/README.md):",
+            "",
+            "    python bench/run.py --rows 1000000 10000000 --formats parquet csv "
+            "--kldrift /path/to/venv/bin/kldrift --write",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _order(r: Result) -> tuple[int, int, int, str]:
+    # Datasets by size, startup cases last; within a dataset the floor first.
+    rows = int(r.rows) if r.rows.isdigit() else sys.maxsize
+    fmt = FORMATS.index(r.format) if r.format in FORMATS else len(FORMATS)
+    return (rows, fmt, ALL_CASES.index(r.case.split()[0]), r.case)
+
+
+def write(setup: dict[str, str | int | float], results: list[Result]) -> None:
+    """Merge results into results.json, new replacing old, and rewrite RESULTS.md from it."""
+    merged = {r.key: r for r in results}
+    if RESULTS_JSON.exists():
+        stored = json.loads(RESULTS_JSON.read_text())
+        if all(stored["setup"].get(k) == setup[k] for k in SETUP_KEYS):
+            old = (Result(**r) for r in stored["results"])
+            merged = {r.key: r for r in old} | merged
+            # Keep what only an earlier run knew, such as the kldrift version of its rows.
+            setup = stored["setup"] | setup
+        else:
+            print("results.json is from another setup; dropping its results", file=sys.stderr)
+    kept = list(merged.values())
+    payload = {"setup": setup, "results": [asdict(r) for r in kept]}
+    RESULTS_JSON.write_text(json.dumps(payload, indent=1) + "\n")
+    RESULTS_MD.write_text(render(setup, kept))
+    print(f"wrote {RESULTS_MD} and {RESULTS_JSON}", file=sys.stderr)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
+    parser.add_argument("--cases", nargs="+", choices=ALL_CASES, default=ALL_CASES)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case and dataset")
+    parser.add_argument("--startup-repeat", type=int, default=10, help="runs per startup case")
+    parser.add_argument("--kldrift", default="kldrift", help="command that runs kldrift")
+    parser.add_argument("--data", type=Path, default=DEFAULT_OUT, help="bench/generate.py --out")
+    parser.add_argument("--parts", type=int, default=1, help="bench/generate.py --parts")
+    parser.add_argument("--streaming", action="store_true", help="pass --streaming to kldrift")
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        metavar="GiB",
+        help="run kldrift compare with its address space capped (RLIMIT_AS) at GiB",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds before a run is killed and fails"
+    )
+    parser.add_argument("--write", action="store_true", help="update RESULTS.md/results.json")
+    return parser.parse_args()
+
+
+def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measurement]:
+    """Every (case, dataset) to measure, in order; exits if a dataset has not been generated."""
+    memory = None if args.memory_limit is None else int(args.memory_limit * 2**30)
+    extra = ["--streaming"] if args.streaming else []
+    # The label carries the variant, so streaming or capped runs never replace plain ones.
+    variant = " --streaming" if args.streaming else ""
+    if memory is not None:
+        variant += f" (AS {args.memory_limit:g} GiB)"
+
+    todo: list[Measurement] = []
+    for rows in args.rows:
+        for fmt in args.formats:
+            ref, cur = (dataset_path(args.data, rows, fmt, side, args.parts) for side in SIDES)
+            missing = [str(path) for path in (ref, cur) if not path.exists()]
+            if missing:
+                sys.exit(
+                    f"missing {', '.join(missing)}: run bench/generate.py --rows {rows} "
+                    f"--format {fmt} --parts {args.parts} --out {args.data}"
+                )
+            if FLOOR in args.cases:
+                floor = Command([sys.executable, str(BENCH / "floor.py"), str(ref), str(cur)])
+                todo.append(Measurement(FLOOR, str(rows), fmt, floor, (ref, cur)))
+            for case, flags in COMPARE_CASES.items():
+                if kldrift and case in args.cases:
+                    argv = [*kldrift, "compare", str(ref), str(cur), *flags, *extra]
+                    command = Command(argv, COMPARE_OK, memory)
+                    todo.append(Measurement(case + variant, str(rows), fmt, command, (ref, cur)))
+    if IMPORT_FLOOR in args.cases:
+        command = Command([sys.executable, "-c", "import polars"])
+        todo.append(Measurement(IMPORT_FLOOR, "-", "-", command))
+    for case, flags in STARTUP_CASES.items():
+        if kldrift and case in args.cases:
+            todo.append(Measurement(case, "-", "-", Command([*kldrift, *flags])))
+    return todo
+
+
+def main() -> None:
+    args = parse_args()
+    # Fail loudly rather than inflate every child's peak RSS (see the module docstring).
+    assert "polars" not in sys.modules, "the harness must not import polars"
+    kldrift: list[str] | None = shlex.split(args.kldrift)
+    if kldrift and shutil.which(kldrift[0]) is None:
+        skipped = [case for case in args.cases if case in KLDRIFT_CASES]
+        if skipped:
+            print(
+                f"{kldrift[0]!r} is not on PATH: skipping {', '.join(skipped)}; "
+                "point --kldrift at an installed kldrift to measure it",
+                file=sys.stderr,
+            )
+        kldrift = None
+    # Other processes on the machine slow the runs down; record how busy it was.
+    load = os.getloadavg()[0]
+
+    results: list[Result] = []
+    warmed: set[Path] = set()
+    try:
+        for m in plan(args, kldrift):
+            for path in set(m.inputs) - warmed:
+                warm_cache(path)
+                warmed.add(path)
+            times = args.startup_repeat if m.rows == "-" else args.repeat
+            results.append(repeat(m.case, m.rows, m.format, m.command, times, args.timeout))
+    except RunError as exc:
+        sys.exit(f"aborting: {exc}")
+
+    setup = machine(kldrift)
+    setup["load_at_start"] = round(load, 2)
+    # Children start from the harness's memory image, so no peak RSS can be below this.
+    setup["harness_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(render(setup, results))
+    if args.write:
+        write(setup, results)
+
+
+if __name__ == "__main__":
+    main()
