@@ -12,10 +12,12 @@ Bins come from the reference only, so both sides share them:
   reference never had;
 * every column has a "(null)" bin holding nulls and NaN, so a change in null rate is drift too.
 
-Quantile edges of a reference with more than FIT_SAMPLE_ROWS rows come from an evenly spaced
-sample of that many rows (every k-th row): each edge then lands within about 0.1% of its exact
-quantile (standard error sqrt(p(1-p)/n)), sorting a tenth of the data at 10M rows. Counts always
-use every row.
+Numeric columns of a reference with more than FIT_SAMPLE_ROWS rows are fitted on an evenly spaced
+sample of that many rows (every k-th row): the quantile edges, and whether the column has few
+enough distinct values to be discrete. Each edge then lands within about 0.1% of its exact
+quantile (standard error sqrt(p(1-p)/n)), and a value too rare to be sampled falls in "(other)".
+This sorts a twentieth of the data at 10M rows. Category counts and all histograms use every
+row.
 
 Temporal values are binned as numbers: microseconds since the epoch (dates, datetimes),
 microseconds (durations) or nanoseconds since midnight (times).
@@ -168,43 +170,66 @@ def fit(
     *,
     streaming: bool = False,
 ) -> dict[str, Binning]:
-    """Fit every column's bins on the reference (of `rows` rows, counted if not given): one polars
-    query, and a second, small one for numeric columns that may have few distinct values."""
+    """Fit every column's bins on the reference (of `rows` rows, counted if not given)."""
+    return _fit(table, kinds, options, rows, streaming)[0]
+
+
+def _fit(
+    table: Table, kinds: Mapping[str, Kind], options: Options, rows: int | None, streaming: bool
+) -> tuple[dict[str, Binning], dict[str, pl.DataFrame]]:
+    """Bins, and the value counts of the categorical columns (their reference histogram).
+
+    Numeric columns are fitted on the evenly spaced sample (see FIT_SAMPLE_ROWS): quantile
+    edges and a distinct-value estimate in one query, and exact distinct values for the few
+    that may be discrete. Categorical columns are value-counted on every row, one group-by
+    each; polars runs them all in one pass with `collect_all`.
+    """
     if rows is None:
         rows = int(_collect(table, [pl.len()], streaming).item())
-    step = max(1, math.ceil(rows / FIT_SAMPLE_ROWS))
-    exprs: list[pl.Expr] = []
+    sample = _every(table, max(1, math.ceil(rows / FIT_SAMPLE_ROWS)))
+    levels = [j / options.bins for j in range(1, options.bins)]
+    numbers: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
-        if kind is Kind.categorical:
-            exprs.append(pl.col(name).value_counts(name=f"{name}#n").implode().alias(f"vc{i}"))
-            continue
-        x = _as_number(name, table.schema[name])
-        # HyperLogLog is exact enough at small counts to rule a column in or out as discrete and
-        # costs a sixth of hashing every value; only the candidates get an exact look below.
-        exprs.append(x.drop_nulls().approx_n_unique().alias(f"n{i}"))
-        if options.bins > 1:
-            quantiles = [j / options.bins for j in range(1, options.bins)]
-            sample = x.gather_every(step) if step > 1 else x
-            exprs.append(sample.quantile(quantiles, interpolation="linear").alias(f"q{i}"))
-    frame = _collect(table, exprs, streaming)
-    distinct = _distinct_values(table, kinds, frame, options.discrete_max, streaming)
+        if kind is not Kind.categorical:
+            x = _as_number(name, table.schema[name])
+            # HyperLogLog is exact enough at small counts to rule a column in or out as
+            # discrete; only the candidates get an exact look below.
+            numbers.append(x.drop_nulls().approx_n_unique().alias(f"n{i}"))
+            if levels:
+                numbers.append(x.quantile(levels, interpolation="linear").alias(f"q{i}"))
+    categories = [name for name, kind in kinds.items() if kind is Kind.categorical]
+    frames = _collect_all(
+        table,
+        [sample.frame.select(numbers), *(_group_count(table, name) for name in categories)],
+        streaming,
+    )
+    estimates, value_tables = frames[0], dict(zip(categories, frames[1:], strict=True))
+    distinct = _distinct_values(sample, kinds, estimates, options.discrete_max, streaming)
 
     binnings: dict[str, Binning] = {}
     for i, (name, kind) in enumerate(kinds.items()):
         if kind is Kind.categorical:
-            binnings[name] = _categories(frame[f"vc{i}"][0], options.top_k)
+            binnings[name] = _categories(value_tables[name], options.top_k)
             continue
         temporal = _temporal_name(table.schema[name])
         if name in distinct:
             values = tuple(float(v) for v in distinct[name])
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
-        raw = frame[f"q{i}"][0].to_list() if options.bins > 1 else []
+        raw = estimates[f"q{i}"][0].to_list() if levels else []
         # Quantiles of data holding +-inf can be infinite or NaN; the open outer bins hold those.
         finite = [e for e in raw if e is not None and np.isfinite(e)]
         edges = tuple(float(e) for e in np.unique(finite))
         binnings[name] = Binning(kind, "quantile", edges=edges, temporal=temporal)
-    return binnings
+    return binnings, value_tables
+
+
+def _every(table: Table, step: int) -> Table:
+    """Every `step`-th row of `table`, starting with the first, by a filter streaming can run."""
+    if step == 1:
+        return table
+    rows = table.frame.with_row_index("#row").filter(pl.col("#row") % step == 0)
+    return Table(table.name, rows, table.schema, table.bytes)
 
 
 def _distinct_values(
@@ -230,10 +255,24 @@ def _distinct_values(
 def count(
     table: Table, binnings: Mapping[str, Binning], *, streaming: bool = False
 ) -> tuple[int, dict[str, Counts]]:
-    """Row count of `table` and its histogram of every column on the given bins, in one query."""
-    exprs = [pl.len().alias("rows"), *_histogram_exprs(table, binnings, per_group=False)]
-    frame = _collect(table, exprs, streaming)
-    return int(frame["rows"][0]), _histograms(frame, 0, binnings)
+    """Row count of `table` and its histogram of every column on the given bins, in one pass.
+
+    Numeric columns are counted by one select of comparisons with the edges; each categorical
+    column by a group-by (several times faster than value_counts inside a select). polars runs
+    them together with `collect_all`, sharing one scan of the data.
+    """
+    numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
+    categories = [n for n, b in binnings.items() if b.method == "categories"]
+    exprs = [pl.len().alias("rows"), *_number_exprs(table, numbers)]
+    frames = _collect_all(
+        table,
+        [table.frame.select(exprs), *(_group_count(table, name) for name in categories)],
+        streaming,
+    )
+    histograms = _number_histograms(frames[0], 0, numbers)
+    for name, counts in zip(categories, frames[1:], strict=True):
+        histograms[name] = _category_counts(binnings[name], counts)
+    return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}
 
 
 def build(
@@ -249,8 +288,12 @@ def build(
     if kinds and not streaming:
         loaded = _collect(table, [pl.col(name) for name in kinds], streaming)
         table, rows = Table(table.name, loaded.lazy(), table.schema), loaded.height
-    binnings = fit(table, kinds, options, rows, streaming=streaming)
-    rows, histograms = count(table, binnings, streaming=streaming)
+    binnings, value_tables = _fit(table, kinds, options, rows, streaming)
+    # The fit's category counts already are the reference histograms of categorical columns.
+    numbers = {n: b for n, b in binnings.items() if n not in value_tables}
+    rows, histograms = count(table, numbers, streaming=streaming)
+    for name, counts in value_tables.items():
+        histograms[name] = _category_counts(binnings[name], counts)
     columns = {
         name: ColumnProfile(
             name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())
@@ -267,7 +310,13 @@ def count_groups(
 
     Rows whose key is null belong to no group.
     """
-    exprs = [pl.len().alias("rows"), *_histogram_exprs(table, binnings, per_group=True)]
+    numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
+    categories = [n for n, b in binnings.items() if b.method == "categories"]
+    exprs = [
+        pl.len().alias("rows"),
+        *_number_exprs(table, numbers),
+        *(pl.col(n).value_counts(name=f"{n}#n").alias(f"vc{n}") for n in categories),
+    ]
     try:
         frame = (
             table.frame.group_by(key.alias("__key"))
@@ -278,10 +327,14 @@ def count_groups(
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
-    return [
-        (frame["__key"][row], int(frame["rows"][row]), _histograms(frame, row, binnings))
-        for row in range(frame.height)
-    ]
+    groups: list[tuple[Any, int, dict[str, Counts]]] = []
+    for row in range(frame.height):
+        histograms = _number_histograms(frame, row, numbers)
+        for name in categories:
+            counts = _value_table(frame[f"vc{name}"][row])
+            histograms[name] = _category_counts(binnings[name], counts)
+        groups.append((frame["__key"][row], int(frame["rows"][row]), histograms))
+    return groups
 
 
 def recount(table: Table, reference: Profile) -> Profile:
@@ -368,39 +421,36 @@ def _schema_diff(first: Profile, other: Profile) -> str:
     return "column order"
 
 
-def _histogram_exprs(
-    table: Table, binnings: Mapping[str, Binning], *, per_group: bool
-) -> list[pl.Expr]:
-    """The expressions that histogram every column; decoded by `_histograms`."""
+def _number_exprs(table: Table, binnings: Mapping[str, Binning]) -> list[pl.Expr]:
+    """Counts that histogram numeric columns, decoded by `_number_histograms`.
+
+    Per column: #(x <= e) for each edge (or #(x == v) for each value), the non-null count,
+    the null count and the NaN count. NaN compares false and is counted apart rather than
+    turned into null first, which would copy every float column.
+    """
     exprs: list[pl.Expr] = []
     for i, (name, binning) in enumerate(binnings.items()):
-        if binning.method == "categories":
-            # A hash group-by per distinct value, in the column's own type: several times
-            # cheaper than casting every row to a string or comparing it with each category.
-            counts = pl.col(name).value_counts(name=f"{name}#n")
-            exprs.append((counts if per_group else counts.implode()).alias(f"vc{i}"))
-            continue
-        x = _as_number(name, table.schema[name])
+        dtype = table.schema[name]
+        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
         if binning.method == "quantile":
             tests = [(x <= edge).sum() for edge in binning.edges]
         else:
             tests = [(x == value).sum() for value in binning.values]
-        column = [*tests, x.count(), x.null_count()]
+        nans = x.is_nan().sum() if dtype.is_float() else pl.lit(0)
+        column = [*tests, x.count(), x.null_count(), nans]
         exprs += [e.alias(f"c{i}_{j}") for j, e in enumerate(column)]
     return exprs
 
 
-def _histograms(
+def _number_histograms(
     frame: pl.DataFrame, row: int, binnings: Mapping[str, Binning]
 ) -> dict[str, Counts]:
-    """Decode one row of a frame computed from `_histogram_exprs`."""
+    """Decode one row of a frame computed from `_number_exprs`."""
     histograms: dict[str, Counts] = {}
     for i, (name, binning) in enumerate(binnings.items()):
-        if binning.method == "categories":
-            histograms[name] = _category_counts(binning, frame[f"vc{i}"][row])
-            continue
         tests = len(binning.edges) if binning.method == "quantile" else len(binning.values)
-        *body, valid, nulls = [int(frame[f"c{i}_{j}"][row] or 0) for j in range(tests + 2)]
+        *body, present, nulls, nans = [int(frame[f"c{i}_{j}"][row] or 0) for j in range(tests + 3)]
+        valid, nulls = present - nans, nulls + nans
         if binning.method == "quantile":
             # body holds #(x <= e_j); differences of the cumulative counts are the intervals.
             cumulative = np.array([0, *body, valid], dtype=np.int64)
@@ -410,15 +460,21 @@ def _histograms(
     return histograms
 
 
+def _group_count(table: Table, name: str) -> pl.LazyFrame:
+    """Rows per distinct value of one column (nulls included), as (value, n)."""
+    return table.frame.group_by(pl.col(name).alias("value")).agg(pl.len().alias("n"))
+
+
 def _value_table(cell: pl.Series) -> pl.DataFrame:
-    """The value counts of one column as a frame of (value as string, n)."""
+    """The value counts of one column (a list of structs from value_counts) as (value, n)."""
     frame = cell.struct.unnest()
     value, n = frame.columns
-    return frame.select(pl.col(value).cast(pl.String).alias("value"), pl.col(n).alias("n"))
+    return frame.select(pl.col(value).alias("value"), pl.col(n).alias("n"))
 
 
-def _category_counts(binning: Binning, cell: pl.Series) -> Counts:
-    table = _value_table(cell)
+def _category_counts(binning: Binning, counts: pl.DataFrame) -> Counts:
+    """A categorical column's histogram from its (value, n) counts."""
+    table = counts.select(pl.col("value").cast(pl.String), pl.col("n"))
     top = len(binning.values)
     index = {v: i for i, v in enumerate(binning.values)} | dict.fromkeys(binning.rest, top)
     bins = table.select(
@@ -426,12 +482,13 @@ def _category_counts(binning: Binning, cell: pl.Series) -> Counts:
         .then(top + 2)
         .otherwise(pl.col("value").replace_strict(index, default=top + 1, return_dtype=pl.Int64))
     ).to_series()
-    counts = np.bincount(bins.to_numpy(), weights=table["n"].to_numpy(), minlength=top + 3)
-    return counts.astype(np.int64)
+    weights = table["n"].to_numpy()
+    histogram: Counts = np.bincount(bins.to_numpy(), weights, minlength=top + 3).astype(np.int64)
+    return histogram
 
 
-def _categories(cell: pl.Series, top_k: int) -> Binning:
-    table = _value_table(cell).drop_nulls("value")
+def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
+    table = counts.select(pl.col("value").cast(pl.String), pl.col("n")).drop_nulls("value")
     # Most frequent first; ties broken by value so the same data always gives the same bins.
     ordered = table.sort(["n", "value"], descending=[True, False])["value"].to_list()
     return Binning(
@@ -464,6 +521,13 @@ def _temporal_name(dtype: pl.DataType) -> str | None:
         if isinstance(dtype, cls):
             return label
     return None
+
+
+def _collect_all(table: Table, queries: list[pl.LazyFrame], streaming: bool) -> list[pl.DataFrame]:
+    try:
+        return pl.collect_all(queries, engine="streaming" if streaming else "auto")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise read_error(table.name, exc) from exc
 
 
 def _collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFrame:
