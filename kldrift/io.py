@@ -79,6 +79,9 @@ class Table:
     schema: pl.Schema
     #: Size of the files on disk, or None for a frame given in memory.
     bytes: int | None = None
+    #: Whether polars shares one scan among the queries of a collect_all. Parquet and Arrow
+    #: scans are shared; CSV and NDJSON are parsed again for every query.
+    shared_scans: bool = True
 
 
 def scan_table(
@@ -98,7 +101,8 @@ def scan_table(
         frame = _scan_csv(name, files, _csv_separator(files[0], fmt, options), options.encoding)
     else:
         frame = _scan(name, fmt, files)
-    return Table(name, frame, _schema(name, frame), sum(os.path.getsize(f) for f in files))
+    size = sum(os.path.getsize(f) for f in files)
+    return Table(name, frame, _schema(name, frame), size, shared_scans=fmt in ("parquet", "ipc"))
 
 
 def read_error(name: str, exc: BaseException) -> InputError:

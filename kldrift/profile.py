@@ -224,6 +224,12 @@ def _fit(
     return binnings, value_tables
 
 
+def _load(table: Table, columns: list[str]) -> Table:
+    """`table` with these columns read into memory, so later queries do not read the files."""
+    loaded = _collect(table, [pl.col(name) for name in columns], streaming=False)
+    return Table(table.name, loaded.lazy(), table.schema)
+
+
 def _every(table: Table, step: int) -> Table:
     """Every `step`-th row of `table`, starting with the first, by a filter streaming can run."""
     if step == 1:
@@ -261,6 +267,8 @@ def count(
     column by a group-by (several times faster than value_counts inside a select). polars runs
     them together with `collect_all`, sharing one scan of the data.
     """
+    if binnings and not streaming and not table.shared_scans:
+        table = _load(table, list(binnings))  # parse a text file once, not once per query
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]
     exprs = [pl.len().alias("rows"), *_number_exprs(table, numbers)]
@@ -286,8 +294,8 @@ def build(
     """
     rows = None
     if kinds and not streaming:
-        loaded = _collect(table, [pl.col(name) for name in kinds], streaming)
-        table, rows = Table(table.name, loaded.lazy(), table.schema), loaded.height
+        table = _load(table, list(kinds))
+        rows = int(_collect(table, [pl.len()], streaming).item())
     binnings, value_tables = _fit(table, kinds, options, rows, streaming)
     # The fit's category counts already are the reference histograms of categorical columns.
     numbers = {n: b for n, b in binnings.items() if n not in value_tables}
