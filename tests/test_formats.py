@@ -6,6 +6,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import polars as pl
@@ -17,7 +19,9 @@ from kldrift import Gate
 from kldrift.cli import app
 from kldrift.errors import OutputError
 from kldrift.report import Format, append_step_summary, render, write_file
+from kldrift.report.csv import HEADER
 from kldrift.report.markdown import number
+from kldrift.report.text import column_reason
 
 from .conftest import ROOT
 
@@ -148,14 +152,152 @@ def test_csv_has_one_row_per_column_in_report_order(at_root):
     assert [float(r["kl"]) for r in rows] == [c.kl for c in report.columns]
 
 
+def _csv_rows(args):
+    result = runner.invoke(app, [*SAMPLE_ARGS, "-f", "csv", *args])
+    assert result.exit_code == 1, result.stderr
+    reader = csv.DictReader(io.StringIO(result.stdout))
+    return reader.fieldnames, {r["column"]: r for r in reader}
+
+
+def test_csv_appends_the_decision_fields_after_the_original_columns(at_root):
+    header, rows = _csv_rows([])
+    original = [
+        "column", "kind", "dtype", "status", "kl", "cross_entropy", "entropy", "unit", "warn",
+        "threshold", "null_share_reference", "null_share_current", "rows_reference",
+        "rows_current",
+    ]  # fmt: skip
+    assert header[: len(original)] == original
+    assert header[len(original) :] == [
+        "kl_corrected", "noise_floor", "js_divergence", "js_distance", "psi", "hellinger",
+        "g_statistic", "dof", "p_value", "p_adjusted", "test_method",
+    ]  # fmt: skip
+    assert tuple(header) == HEADER
+    report = kldrift.compare("sample_data/reference.csv", "sample_data/current.csv")
+    income = rows["income"]
+    assert float(income["p_adjusted"]) < 1e-10
+    assert float(income["p_value"]) <= float(income["p_adjusted"])
+    assert float(rows["customer_age"]["p_adjusted"]) > 0.05
+    for c in report.columns:
+        row = rows[c.name]
+        assert float(row["kl_corrected"]) == c.kl_corrected
+        # The corrected KL is the plug-in KL minus the noise floor, clipped at zero.
+        assert float(row["kl_corrected"]) == pytest.approx(
+            max(0.0, float(row["kl"]) - float(row["noise_floor"]))
+        )
+        assert [float(row[m]) for m in ("js_divergence", "js_distance", "psi", "hellinger")] == [
+            c.js_divergence, c.js_distance, c.psi, c.hellinger
+        ]  # fmt: skip
+        assert (float(row["g_statistic"]), int(row["dof"])) == (c.g_statistic, c.dof)
+        assert row["test_method"] == c.test_method != ""
+
+
+def test_csv_writes_infinite_scores_as_inf(write_table):
+    ref = write_table("ref.csv", s=["a", "b"] * 10)
+    cur = write_table("cur.csv", s=["a"] * 20)
+    result = runner.invoke(app, ["compare", str(ref), str(cur), "-f", "csv", "--smoothing", "0"])
+    assert result.exit_code == 1
+    (row,) = csv.DictReader(io.StringIO(result.stdout))
+    assert (row["kl"], row["kl_corrected"], row["psi"]) == ("inf", "inf", "inf")
+    assert float(row["hellinger"]) > 0
+
+
+def test_csv_defuses_formula_like_text_but_not_numbers():
+    names = ["=cmd()", "+1", "-x", "@SUM(A1)", "plain"]
+    reference = pl.DataFrame({n: ["a", "b"] * 10 for n in names})
+    current = pl.DataFrame({n: ["a"] * 15 + ["b"] * 5 for n in names})
+    out = io.StringIO()
+    render(kldrift.compare(reference, current), Format.csv, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert sorted(r["column"] for r in rows) == sorted(
+        ["'=cmd()", "'+1", "'-x", "'@SUM(A1)", "plain"]
+    )
+    for row in rows:
+        # Every numeric cell still parses as a number: the quote goes on text only.
+        assert float(row["kl"]) > 0 and float(row["p_adjusted"]) < 1
+        assert not any(row[k].startswith("'") for k in HEADER if k != "column")
+
+
+def test_markdown_shows_effect_noise_and_adjusted_p(at_root):
+    result = runner.invoke(app, [*SAMPLE_ARGS, "-f", "markdown", "--metric", "psi"])
+    assert result.exit_code == 1
+    text = result.stdout
+    assert "thresholds on KL" not in text
+    assert "Decision: both; drift when PSI (nats) >= 0.25 and BH-adjusted p < 0.05" in text
+    header = next(line for line in text.splitlines() if "| column |" in line)
+    assert "| PSI | noise | p adj. |" in header
+    income = next(line for line in text.splitlines() if "`income`" in line)
+    cells = [cell.strip() for cell in income.split("|")[1:-1]]
+    assert cells[4:7] == ["0.6777", "0.0026", "<1e-16"]
+
+
+def _message(report, name):
+    return column_reason(report, report.column(name))
+
+
+def test_column_reason_names_the_gates_that_decided(sample_report):
+    income, age = sample_report.column("income"), sample_report.column("customer_age")
+    assert _message(sample_report, "income") == (
+        f"KL corr. {income.kl_corrected:.4f} >= 0.1 and p adj. <1e-16 < 0.05"
+    )
+    assert _message(sample_report, "customer_age") == (
+        f"KL corr. {age.kl_corrected:.4f} < warn level 0.05 and p adj. {age.p_adjusted:.3f} >= 0.05"
+    )
+    sample = (ROOT / "sample_data/reference.csv", ROOT / "sample_data/current.csv")
+    by_threshold = kldrift.compare(
+        *sample, thresholds=kldrift.Thresholds(decision="threshold", drift=0.2)
+    )
+    latency = by_threshold.column("latency_ms")
+    assert latency.status is kldrift.Status.warn
+    assert _message(by_threshold, "latency_ms") == (
+        f"KL corr. {latency.kl_corrected:.4f} >= warn level 0.05"
+    )
+    by_significance = kldrift.compare(
+        *sample, thresholds=kldrift.Thresholds(decision="significance")
+    )
+    assert _message(by_significance, "income") == "p adj. <1e-16 < 0.05"
+
+
+def test_column_reason_says_but_when_only_one_gate_passes():
+    # 20 rows a side: a large KL that sampling noise alone could give, so not significant.
+    reference = pl.DataFrame({"s": ["a", "b"] * 10})
+    current = pl.DataFrame({"s": ["a"] * 15 + ["b"] * 5})
+    report = kldrift.compare(reference, current)
+    column = report.column("s")
+    assert column.status is kldrift.Status.ok
+    assert column.kl_corrected >= 0.05 and column.p_adjusted >= 0.05
+    assert column_reason(report, column) == (
+        f"KL corr. {column.kl_corrected:.4f} >= warn level 0.05 "
+        f"but p adj. {column.p_adjusted:.3f} >= 0.05"
+    )
+
+
+def test_junit_message_says_effect_and_adjusted_p(at_root):
+    result, root = _junit(["--fail-on", "warn", "--decision", "threshold", "--threshold", "0.2"])
+    assert result.exit_code == 1
+    failures = {c.get("name"): c.find("failure") for c in root.iter("testcase")}
+    income = failures["income"]
+    assert income.get("type") == "drift"
+    assert re.fullmatch(r"drift: KL corr\. 0\.3\d{3} >= 0\.2", income.get("message"))
+    assert failures["country"].get("message").startswith("warn: KL corr. 0.14")
+    assert "p adj. <1e-16" in income.text
+
+
+def test_non_table_formats_do_not_load_rich():
+    code = (
+        "import sys, kldrift.report.markdown, kldrift.report.csv, kldrift.report.junit; "
+        "sys.exit('rich' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
 def test_markdown_escapes_table_breaking_names():
     reference = pl.DataFrame({"a|b": ["x", "y"] * 10})
     current = pl.DataFrame({"a|b": ["x"] * 20})
     out = io.StringIO()
     render(kldrift.compare(reference, current), Format.markdown, out)
     row = next(line for line in out.getvalue().splitlines() if "a\\|b" in line)
-    # Eight cells, so nine unescaped pipes.
-    assert len(re.findall(r"(?<!\\)\|", row)) == 9
+    # Eleven cells, so twelve unescaped pipes.
+    assert len(re.findall(r"(?<!\\)\|", row)) == 12
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from kldrift.drift import DriftReport
 
+#: New columns go at the end, so readers that index columns by position keep working.
 HEADER = (
     "column",
     "kind",
@@ -24,7 +25,21 @@ HEADER = (
     "null_share_current",
     "rows_reference",
     "rows_current",
+    "kl_corrected",
+    "noise_floor",
+    "js_divergence",
+    "js_distance",
+    "psi",
+    "hellinger",
+    "g_statistic",
+    "dof",
+    "p_value",
+    "p_adjusted",
+    "test_method",
 )
+#: A text cell starting with one of these is run as a formula by spreadsheet programs (tab and
+#: carriage return too, as OWASP's CSV-injection advice lists them).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def dumps(report: DriftReport) -> str:
@@ -42,22 +57,38 @@ def write(report: DriftReport, out: TextIO) -> None:
     for c in report.columns:
         writer.writerow(
             [
-                c.name,
+                text(c.name),
                 c.kind.value,
-                c.dtype,
+                text(c.dtype),
                 c.status.value,
                 _number(c.kl),
                 _number(c.cross_entropy),
                 _number(c.entropy),
-                unit,
+                text(unit),
                 c.warn,
                 c.threshold,
                 c.null_share_reference,
                 c.null_share_current,
                 sum(c.reference_counts),
                 sum(c.current_counts),
+                _number(c.kl_corrected),
+                _number(c.noise_floor),
+                _number(c.js_divergence),
+                _number(c.js_distance),
+                _number(c.psi),
+                _number(c.hellinger),
+                _number(c.g_statistic),
+                c.dof,
+                _number(c.p_value),
+                _number(c.p_adjusted),
+                text(c.test_method),
             ]
         )
+
+
+def text(value: str) -> str:
+    """A text cell made safe for spreadsheets: a leading "'" when it would start a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _number(value: float) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from kldrift.config import Status
+from kldrift.config import Metric, Status
 from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.report.text import METRIC_LABELS, column_reason, p_value, score
 
 #: Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -39,15 +39,16 @@ def dumps(report: DriftReport) -> str:
 
     for column in report.columns:
         case = _testcase(suite, "kldrift.columns", column.name)
-        detail = _detail(column, report.options.unit)
+        detail = _detail(report, column)
+        message = f"{column.status.value}: {column_reason(report, column)}"
         if column.name in failing:
             failure = ET.SubElement(
-                case, "failure", type=column.status.value, message=_text(_message(column))
+                case, "failure", type=column.status.value, message=_text(message)
             )
             failure.text = _text(detail)
         elif column.status is not Status.ok:
             note = "tolerated by the gate: " if column.status is Status.drift else ""
-            ET.SubElement(case, "system-out").text = _text(f"{note}{_message(column)}\n{detail}")
+            ET.SubElement(case, "system-out").text = _text(f"{note}{message}\n{detail}")
     for change in report.breaking_schema_changes:
         case = _testcase(suite, "kldrift.schema", change.column)
         if change.column in failing:
@@ -75,22 +76,19 @@ def _testcase(suite: ET.Element, classname: str, name: str) -> ET.Element:
     return ET.SubElement(suite, "testcase", classname=classname, name=_text(name), time="0")
 
 
-def _message(column: ColumnDrift) -> str:
-    level = column.threshold if column.status is Status.drift else column.warn
-    return f"{column.status.value}: KL {_score(column.kl)} at or above {level:g} nats"
-
-
-def _detail(column: ColumnDrift, unit: str) -> str:
+def _detail(report: DriftReport, column: ColumnDrift) -> str:
+    unit = report.options.unit
+    metric = report.thresholds.metric
     return (
-        f"{column.name} ({column.kind.value}, {column.dtype}): KL {_score(column.kl)}, "
-        f"H(P,Q) {_score(column.cross_entropy)}, H(P) {_score(column.entropy)} {unit}; "
+        f"{column.name} ({column.kind.value}, {column.dtype}): KL {score(column.kl)}, "
+        f"noise {score(column.noise_floor)}, {METRIC_LABELS[metric]} "
+        f"{score(column.score(metric))}, H(P,Q) {score(column.cross_entropy)}, "
+        f"H(P) {score(column.entropy)} {unit}; G-test p {p_value(column.p_value)}, "
+        f"p adj. {p_value(column.p_adjusted)}; "
         f"null share {column.null_share_reference:.1%} -> {column.null_share_current:.1%}; "
-        f"warn at {column.warn:g}, drift at {column.threshold:g} nats"
+        f"warn at {column.warn:g}, drift at {column.threshold:g}"
+        f"{'' if metric is Metric.hellinger else ' nats'}, alpha {report.thresholds.alpha:g}"
     )
-
-
-def _score(value: float) -> str:
-    return "inf" if math.isinf(value) else f"{value:.4f}"
 
 
 def _text(text: str) -> str:

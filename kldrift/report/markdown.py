@@ -7,6 +7,7 @@ from typing import TextIO
 
 from kldrift.config import Status
 from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.report.text import METRIC_LABELS, decision_text, p_value
 
 EMOJI = {Status.ok: "✅", Status.warn: "⚠️", Status.drift: "❌"}
 
@@ -24,8 +25,9 @@ def dumps(report: DriftReport) -> str:
         "",
         f"{_code(report.reference)} ({report.reference_rows:,} rows) → "
         f"{_code(report.current)} ({report.current_rows:,} rows). "
-        f"KL = D(reference ‖ current) in {report.options.unit}; thresholds on KL in nats: "
-        f"warn ≥ {report.thresholds.warn:g}, drift ≥ {report.thresholds.drift:g}.",
+        f"KL = D(reference ‖ current) in {report.options.unit}; noise = the KL sampling alone "
+        f"gives at these sizes; p adj. = G-test p-value adjusted across columns. "
+        f"{decision_text(report)}",
         "",
         f"**Gate: {'passed' if verdict.passed else 'failed'}** "
         f"(rule `{verdict.rule}`): {_escape(verdict.reason)}.",
@@ -33,7 +35,7 @@ def dumps(report: DriftReport) -> str:
     flagged = [c for c in report.columns if c.status is not Status.ok]
     calm = [c for c in report.columns if c.status is Status.ok]
     if flagged:
-        lines += ["", *_columns_table(flagged)]
+        lines += ["", *_columns_table(report, flagged)]
     if report.schema:
         lines += ["", "**Schema changes**", "", "| | column | change |", "|---|---|---|"]
         lines += [
@@ -43,7 +45,7 @@ def dumps(report: DriftReport) -> str:
     if calm:
         noun = "column" if len(calm) == 1 else "columns"
         lines += ["", f"<details><summary>{len(calm)} {noun} ok</summary>", ""]
-        lines += [*_columns_table(calm), "", "</details>"]
+        lines += [*_columns_table(report, calm), "", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -61,13 +63,16 @@ def number(value: float) -> str:
     return f"{value:.1e}"
 
 
-def _columns_table(columns: list[ColumnDrift]) -> list[str]:
+def _columns_table(report: DriftReport, columns: list[ColumnDrift]) -> list[str]:
+    metric = report.thresholds.metric
     rows = [
-        "| | column | kind | KL | H(P,Q) | H(P) | null % ref → cur | drift at |",
-        "|---|---|---|--:|--:|--:|--:|--:|",
+        f"| | column | kind | KL | {METRIC_LABELS[metric]} | noise | p adj. | H(P,Q) | H(P) "
+        "| null % ref → cur | drift at |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     rows += [
         f"| {EMOJI[c.status]} | {_code(c.name)} | {c.kind.value} | {number(c.kl)} "
+        f"| {number(c.score(metric))} | {number(c.noise_floor)} | {p_value(c.p_adjusted)} "
         f"| {number(c.cross_entropy)} | {number(c.entropy)} "
         f"| {c.null_share_reference:.1%} → {c.null_share_current:.1%} | {c.threshold:g} |"
         for c in columns

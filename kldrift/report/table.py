@@ -11,8 +11,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.config import Adjustment, Decision, Gate, Metric, Status
+from kldrift.config import Gate, Metric, Status
 from kldrift.drift import ColumnDrift, DriftReport
+
+# The pure-text helpers live in text.py so the other formats need not load rich; the "as" form
+# re-exports them, as explain.py and older callers reach them through this module.
+from kldrift.report.text import METRIC_LABELS as METRIC_LABELS
+from kldrift.report.text import decision_text as decision_text
+from kldrift.report.text import p_value as p_value
+from kldrift.report.text import score as score
 
 STATUS_STYLE = {Status.ok: "green", Status.warn: "yellow", Status.drift: "bold red"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -20,16 +27,6 @@ BARS = " ▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 #: Width used when output is not a terminal, so a piped table is not squeezed to 80 columns.
 PLAIN_WIDTH = 160
-
-
-#: Column headers of the metrics, as the table shows them.
-METRIC_LABELS = {
-    Metric.kl: "KL corr.",
-    Metric.js_divergence: "JS",
-    Metric.js_distance: "JS dist.",
-    Metric.psi: "PSI",
-    Metric.hellinger: "Hellinger",
-}
 
 
 def write(
@@ -59,32 +56,6 @@ def write(
         console.print(Text(f"gate {passed}: {verdict.reason}", style=gate_style))
 
 
-def p_value(value: float) -> str:
-    """A p-value in a few characters: 0.034, 3.2e-05, or <1e-16 below double-precision noise."""
-    if value < 1e-16:
-        return "<1e-16"
-    if value < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.3f}"
-
-
-def decision_text(report: DriftReport) -> str:
-    """The decision rule in force, in one sentence."""
-    t = report.thresholds
-    effect = METRIC_LABELS[t.metric] + ("" if t.metric is Metric.hellinger else " (nats)")
-    adjustment = "BH" if t.adjustment is Adjustment.bh else "Bonferroni"
-    significant = f"{adjustment}-adjusted p < {t.alpha:g}"
-    if t.decision is Decision.significance:
-        return f"Decision: significance; drift when {significant}."
-    drift = f"{effect} >= {t.drift:g}"
-    if t.decision is Decision.threshold:
-        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn:g}."
-    return (
-        f"Decision: both; drift when {drift} and {significant}; "
-        f"warn when >= {t.warn:g} and p < {t.alpha:g}."
-    )
-
-
 def sparkline(counts: tuple[int, ...], peak: float) -> str:
     """Bars for `counts` as shares, scaled so that a share of `peak` is a full block."""
     total = sum(counts)
@@ -97,11 +68,6 @@ def sparkline(counts: tuple[int, ...], peak: float) -> str:
 def console(out: TextIO) -> Console:
     """A rich console on `out`: plain text when it is not a terminal or NO_COLOR is set."""
     return _console(out)
-
-
-def score(value: float) -> str:
-    """A score with four decimals, or "inf"."""
-    return _score(value)
 
 
 def _console(out: TextIO) -> Console:
@@ -137,17 +103,17 @@ def _columns_table(report: DriftReport, show: Sequence[Metric]) -> Table:
     table.add_column("status")
     table.add_column("reference -> current", no_wrap=True)
     for column in report.columns:
-        scores = [_score(column.score(m)) for m in [metric, *extra]]
+        scores = [score(column.score(m)) for m in [metric, *extra]]
         table.add_row(
             column.name,
             column.kind.value,
-            _score(column.kl),
+            score(column.kl),
             scores[0],
-            _score(column.noise_floor),
+            score(column.noise_floor),
             p_value(column.p_adjusted),
             *scores[1:],
-            _score(column.cross_entropy),
-            _score(column.entropy),
+            score(column.cross_entropy),
+            score(column.entropy),
             f"{column.null_share_reference:.1%} -> {column.null_share_current:.1%}",
             Text(column.status.value, style=STATUS_STYLE[column.status]),
             _histograms(column),
@@ -184,7 +150,3 @@ def _histograms(column: ColumnDrift) -> Text:
 def _peak_share(counts: tuple[int, ...]) -> float:
     total = sum(counts)
     return max(counts) / total if total else 0.0
-
-
-def _score(value: float) -> str:
-    return "inf" if math.isinf(value) else f"{value:.4f}"

@@ -1,0 +1,79 @@
+"""Plain-text pieces every format shares: metric labels, number and p-value formatting, the rule.
+
+Kept free of rich, so the Markdown, CSV and JUnit formats do not load it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from kldrift.config import Adjustment, Decision, Metric
+from kldrift.drift import ColumnDrift, DriftReport
+
+#: Column headers of the metrics, as the reports show them.
+METRIC_LABELS = {
+    Metric.kl: "KL corr.",
+    Metric.js_divergence: "JS",
+    Metric.js_distance: "JS dist.",
+    Metric.psi: "PSI",
+    Metric.hellinger: "Hellinger",
+}
+
+
+def score(value: float) -> str:
+    """A score with four decimals, or "inf"."""
+    return "inf" if math.isinf(value) else f"{value:.4f}"
+
+
+def p_value(value: float) -> str:
+    """A p-value in a few characters: 0.034, 3.2e-05, or <1e-16 below double-precision noise."""
+    if value < 1e-16:
+        return "<1e-16"
+    if value < 1e-3:
+        return f"{value:.1e}"
+    return f"{value:.3f}"
+
+
+def decision_text(report: DriftReport) -> str:
+    """The decision rule in force, in one sentence."""
+    t = report.thresholds
+    effect = METRIC_LABELS[t.metric] + ("" if t.metric is Metric.hellinger else " (nats)")
+    adjustment = "BH" if t.adjustment is Adjustment.bh else "Bonferroni"
+    significant = f"{adjustment}-adjusted p < {t.alpha:g}"
+    if t.decision is Decision.significance:
+        return f"Decision: significance; drift when {significant}."
+    drift = f"{effect} >= {t.drift:g}"
+    if t.decision is Decision.threshold:
+        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn:g}."
+    return (
+        f"Decision: both; drift when {drift} and {significant}; "
+        f"warn when >= {t.warn:g} and p < {t.alpha:g}."
+    )
+
+
+def column_reason(report: DriftReport, column: ColumnDrift) -> str:
+    """What decided `column`'s status, gate by gate.
+
+    E.g. "KL corr. 0.3412 >= 0.1 and p adj. <1e-16 < 0.05". The effect is in nats (or unitless
+    for Hellinger), like the levels it is compared with, whatever the report's unit; only the
+    gates `--decision` uses are named.
+    """
+    t = report.thresholds
+    significant = column.p_adjusted < t.alpha
+    p = f"p adj. {p_value(column.p_adjusted)} {'<' if significant else '>='} {t.alpha:g}"
+    if t.decision is Decision.significance:
+        return p
+    label = METRIC_LABELS[t.metric]
+    if report.options.unit != "nats" and t.metric is not Metric.hellinger:
+        label += " (nats)"
+    effect = column.effect(t.metric, report.options.base)
+    if effect >= column.threshold:
+        passed, gate = True, f"{label} {score(effect)} >= {column.threshold:g}"
+    elif effect >= column.warn:
+        passed, gate = True, f"{label} {score(effect)} >= warn level {column.warn:g}"
+    else:
+        passed, gate = False, f"{label} {score(effect)} < warn level {column.warn:g}"
+    if t.decision is Decision.threshold:
+        return gate
+    # "but" marks the case where one gate passed and the other held the column back.
+    return f"{gate} {'and' if passed is significant else 'but'} {p}"
