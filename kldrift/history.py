@@ -25,7 +25,7 @@ from kldrift.errors import ColumnError, InputError
 from kldrift.windows import WindowReport
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
 #: Test hook, read only here: when set to a path, `record` creates that file after writing part
@@ -50,6 +50,13 @@ class ColumnResult:
     null_share_current: float
     warn: float
     threshold: float
+    #: Decision scores (schema version 2); None in runs recorded by version 1.
+    kl_corrected: float | None = None
+    noise_floor: float | None = None
+    p_adjusted: float | None = None
+    psi: float | None = None
+    js_divergence: float | None = None
+    hellinger: float | None = None
 
 
 @dataclass(frozen=True)
@@ -202,8 +209,40 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+#: Scores added to column_results in version 2 (NULL in rows recorded by version 1).
+_V2_SCORES = ("kl_corrected", "noise_floor", "p_adjusted", "psi", "js_divergence", "hellinger")
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    # A column can now have several changes in one run (say a null-rate change and new
+    # categories), so the key gains `change`; SQLite cannot alter a key, so the table is copied.
+    conn.execute("ALTER TABLE schema_changes RENAME TO schema_changes_v1")
+    conn.execute(
+        """
+        CREATE TABLE schema_changes (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            column_name TEXT NOT NULL,
+            change TEXT NOT NULL,
+            reference_dtype TEXT,
+            current_dtype TEXT,
+            breaking INTEGER NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, column_name, change)
+        )
+        """
+    )
+    conn.execute(
+        "INSERT INTO schema_changes (run_id, column_name, change, reference_dtype,"
+        " current_dtype, breaking) SELECT run_id, column_name, change, reference_dtype,"
+        " current_dtype, breaking FROM schema_changes_v1"
+    )
+    conn.execute("DROP TABLE schema_changes_v1")
+    for score in _V2_SCORES:
+        conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
+
+
 #: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1, 2: _migrate_v2}
 
 
 def _insert_run(
@@ -235,7 +274,15 @@ def _insert_run(
                 }
             ),
             json.dumps(
-                {"drift": thresholds.drift, "warn": thresholds.warn, "columns": thresholds.columns}
+                {
+                    "metric": thresholds.metric.value,
+                    "decision": thresholds.decision.value,
+                    "alpha": thresholds.alpha,
+                    "adjustment": thresholds.adjustment.value,
+                    "drift": thresholds.drift,
+                    "warn": thresholds.warn,
+                    "columns": thresholds.columns,
+                }
             ),
             report.status.value,
             int(report.drifted),
@@ -251,7 +298,9 @@ def _insert_run(
     assert run_id is not None  # an INSERT into a rowid table always sets it
     for i, c in enumerate(report.columns):
         conn.execute(
-            "INSERT INTO column_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO column_results (run_id, column_name, kind, dtype, status, kl,"
+            " cross_entropy, entropy, null_share_reference, null_share_current, warn, threshold,"
+            f" {', '.join(_V2_SCORES)}) VALUES ({', '.join('?' * (12 + len(_V2_SCORES)))})",
             (
                 run_id,
                 c.name,
@@ -265,14 +314,23 @@ def _insert_run(
                 c.null_share_current,
                 c.warn,
                 c.threshold,
+                *(getattr(c, score) for score in _V2_SCORES),
             ),
         )
         if pause and i == 0:
             _pause_hook()
     conn.executemany(
-        "INSERT INTO schema_changes VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO schema_changes VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (run_id, s.column, s.change, s.reference_dtype, s.current_dtype, int(s.breaking))
+            (
+                run_id,
+                s.column,
+                s.change,
+                s.reference_dtype,
+                s.current_dtype,
+                int(s.breaking),
+                s.detail,
+            )
             for s in report.schema
         ],
     )
@@ -305,6 +363,7 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
             null_share_current=r["null_share_current"],
             warn=r["warn"],
             threshold=r["threshold"],
+            **{score: r[score] for score in _V2_SCORES},
         )
         for r in conn.execute(sql + " ORDER BY column_name", params)
     )
@@ -338,6 +397,8 @@ def _transaction(path: str | os.PathLike[str], work: Callable[[sqlite3.Connectio
             busy = "locked" in message or "busy" in message
             if not busy or time.monotonic() > deadline:
                 raise InputError(f"{name}: history database: {message}") from exc
+        except sqlite3.IntegrityError as exc:
+            raise InputError(f"{name}: history database refused the run: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{name}: not a kldrift history database ({exc})") from exc
         # Jitter, so processes that collided do not collide again in step.

@@ -72,6 +72,43 @@ def test_database_is_wal_and_versioned(tmp_path):
     conn.close()
 
 
+def test_a_column_with_several_changes_in_one_run_is_recorded(tmp_path):
+    db = tmp_path / "drift.db"
+    reference = pl.DataFrame({"c": ["a", "b"] * 50})
+    current = pl.DataFrame({"c": ["a", "new", None, "b"] * 25})  # new category and nulls
+    report = drift.compare(reference, current)
+    changes = {s.change for s in report.schema if s.column == "c"}
+    assert {"null_rate_changed", "new_categories"} <= changes
+    history.record(db, [report])
+    conn = sqlite3.connect(db)
+    stored = {r[0] for r in conn.execute("SELECT change FROM schema_changes")}
+    conn.close()
+    assert stored == changes
+
+
+def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    history.MIGRATIONS[1](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO runs VALUES (1, '2026-01-01T00:00:00+00:00', 'r', 'c', NULL, NULL, '{}',"
+        " '{}', 'ok', 0, '0 of 1 columns drifted', 10, 10, 1, 0, '0.0.1')"
+    )
+    conn.execute(
+        "INSERT INTO column_results VALUES (1, 'x', 'numeric', 'Float64', 'ok', 0.01, 2.0,"
+        " 1.99, 0.0, 0.0, 0.05, 0.1)"
+    )
+    conn.close()
+    history.record(db, [_report(shift=20.0)])
+    old, new = history.read(db)
+    assert old.columns[0].kl == 0.01 and old.columns[0].p_adjusted is None
+    assert new.columns[0].p_adjusted is not None and new.columns[0].kl_corrected is not None
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
+
+
 def test_a_newer_or_foreign_database_is_refused(tmp_path):
     newer = tmp_path / "newer.db"
     history.record(newer, [_report()])
