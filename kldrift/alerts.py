@@ -19,6 +19,7 @@ from typing import Any
 from kldrift import __version__
 from kldrift.drift import DriftReport
 from kldrift.errors import KldriftError, OptionError
+from kldrift.jsonvalues import json_value
 from kldrift.windows import WindowReport
 
 #: Environment variable holding a token sent as "Authorization: Bearer <token>".
@@ -71,7 +72,7 @@ def payload(
                 "status": report.status.value,
                 "summary": report.summary,
                 "drifted_columns": [
-                    {"name": c.name, "kl": _number(c.kl), "threshold": c.threshold}
+                    {"name": c.name, "kl": json_value(c.kl), "threshold": c.threshold}
                     for c in report.drifted_columns
                 ],
                 "schema_changes": [
@@ -142,7 +143,3 @@ def _scrub(message: str, url: str, shown: str, token: str | None) -> str:
         if secret:
             message = message.replace(secret, "***")
     return message
-
-
-def _number(value: float) -> float | str:
-    return "inf" if value == float("inf") else value

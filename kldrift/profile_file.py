@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -11,6 +10,7 @@ from typing import Any, TypeGuard
 from kldrift import __version__
 from kldrift.config import Kind, Options
 from kldrift.errors import InputError
+from kldrift.jsonvalues import json_value
 from kldrift.profile import Binning, ColumnProfile, Profile
 
 FORMAT = "kldrift-profile"
@@ -102,8 +102,8 @@ def _column(column: ColumnProfile) -> dict[str, Any]:
         "kind": binning.kind.value,
         "method": binning.method,
         "temporal": binning.temporal,
-        "edges": [_number(e) for e in binning.edges],
-        "values": [_number(v) if numeric else v for v in binning.values],
+        "edges": [json_value(e) for e in binning.edges],
+        "values": [json_value(v) if numeric else v for v in binning.values],
         "rest": list(binning.rest),
         # For people reading the file; ignored when it is read back.
         "labels": list(binning.labels),
@@ -152,13 +152,6 @@ def _column_profile(raw: dict[str, Any]) -> ColumnProfile:
     if len(counts) != len(binning.labels) or not all(isinstance(c, int) and c >= 0 for c in counts):
         raise ValueError(f"column {name!r}: expected {len(binning.labels)} counts")
     return ColumnProfile(name, str(raw["dtype"]), binning, counts)
-
-
-def _number(value: float | str) -> float | str:
-    # Strict JSON has no Infinity or NaN; such edges (a column holding inf) are written as strings.
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    return value
 
 
 def _float(value: object) -> float:

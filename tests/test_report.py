@@ -91,3 +91,12 @@ def test_json_writes_infinite_corrected_kl_and_psi_as_strings(infinite_report):
     kl_pm = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)
     assert s["js_divergence"] == pytest.approx((kl_pm + math.log(1 / 0.75)) / 2, rel=1e-12)
     assert doc["decision"]["rule"] == "both"
+
+
+def test_json_writes_infinite_bin_values_as_strings():
+    # A discrete column holding inf has it as a bin value, not only as a score.
+    frame = pl.DataFrame({"x": [1.0, 2.0, float("inf"), float("-inf")] * 5})
+    out = io.StringIO()
+    render(kldrift.compare(frame, frame), Format.json, out)
+    values = _strict_loads(out.getvalue())["columns"][0]["binning"]["values"]
+    assert values == ["-inf", 1.0, 2.0, "inf"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import TextIO
 
 from kldrift.drift import DriftReport
@@ -61,9 +60,9 @@ def write(report: DriftReport, out: TextIO) -> None:
                 c.kind.value,
                 text(c.dtype),
                 c.status.value,
-                _number(c.kl),
-                _number(c.cross_entropy),
-                _number(c.entropy),
+                repr(c.kl),
+                repr(c.cross_entropy),
+                repr(c.entropy),
                 text(unit),
                 c.warn,
                 c.threshold,
@@ -71,16 +70,16 @@ def write(report: DriftReport, out: TextIO) -> None:
                 c.null_share_current,
                 sum(c.reference_counts),
                 sum(c.current_counts),
-                _number(c.kl_corrected),
-                _number(c.noise_floor),
-                _number(c.js_divergence),
-                _number(c.js_distance),
-                _number(c.psi),
-                _number(c.hellinger),
-                _number(c.g_statistic),
+                repr(c.kl_corrected),
+                repr(c.noise_floor),
+                repr(c.js_divergence),
+                repr(c.js_distance),
+                repr(c.psi),
+                repr(c.hellinger),
+                repr(c.g_statistic),
                 c.dof,
-                _number(c.p_value),
-                _number(c.p_adjusted),
+                repr(c.p_value),
+                repr(c.p_adjusted),
                 text(c.test_method),
             ]
         )
@@ -89,7 +88,3 @@ def write(report: DriftReport, out: TextIO) -> None:
 def text(value: str) -> str:
     """A text cell made safe for spreadsheets: a leading "'" when it would start a formula."""
     return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def _number(value: float) -> str:
-    return "inf" if math.isinf(value) else repr(value)

@@ -16,8 +16,10 @@ from rich.text import Text
 from kldrift import __version__
 from kldrift.config import Status
 from kldrift.history import Run
+from kldrift.jsonvalues import json_value
 from kldrift.report import HistoryFormat
-from kldrift.report.table import BARS, STATUS_STYLE, _console
+from kldrift.report.table import BARS, STATUS_STYLE, console
+from kldrift.report.text import score
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
@@ -51,7 +53,7 @@ def document(runs: Sequence[Run]) -> dict[str, Any]:
         "runs": [
             {
                 **{k: v for k, v in asdict(run).items() if k != "columns"},
-                "columns": [{k: _number(v) for k, v in asdict(c).items()} for c in run.columns],
+                "columns": [{k: json_value(v) for k, v in asdict(c).items()} for c in run.columns],
             }
             for run in runs
         ],
@@ -79,9 +81,9 @@ def trend(values: Sequence[float | None], floor: float = 0.0) -> str:
 
 def write_table(runs: Sequence[Run], out: TextIO) -> None:
     """Print the runs, then one row per column with its KL trend over these runs."""
-    console = _console(out)
+    printer = console(out)
     if not runs:
-        console.print("no runs recorded")
+        printer.print("no runs recorded")
         return
     table = Table(title=f"last {len(runs)} run{'s' if len(runs) > 1 else ''}")
     for name in ("id", "time (UTC)", "current", "window", "status", "summary"):
@@ -96,7 +98,7 @@ def write_table(runs: Sequence[Run], out: TextIO) -> None:
             Text(run.status, style=STATUS_STYLE[Status(run.status)]),
             run.summary,
         )
-    console.print(table)
+    printer.print(table)
 
     names = sorted({c.name for run in runs for c in run.columns})
     trends = Table(title="KL per column, oldest run -> latest")
@@ -116,12 +118,12 @@ def write_table(runs: Sequence[Run], out: TextIO) -> None:
             name,
             # Scaled to at least the drift level, so noise well below it stays low.
             Text(trend(values, latest.threshold), style=style),
-            _score(min(present)),
-            _score(max(present)),
-            _score(latest.kl),
+            score(min(present)),
+            score(max(present)),
+            score(latest.kl),
             Text(latest.status, style=style),
         )
-    console.print(trends)
+    printer.print(trends)
 
 
 def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
@@ -140,9 +142,9 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
                     c.name,
                     c.kind,
                     c.dtype,
-                    _score_repr(c.kl),
-                    _score_repr(c.cross_entropy),
-                    _score_repr(c.entropy),
+                    repr(c.kl),
+                    repr(c.cross_entropy),
+                    repr(c.entropy),
                     c.null_share_reference,
                     c.null_share_current,
                     c.warn,
@@ -151,15 +153,3 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
                 ]  # fmt: skip
             )
     return rows
-
-
-def _number(value: object) -> object:
-    return "inf" if isinstance(value, float) and math.isinf(value) else value
-
-
-def _score(value: float) -> str:
-    return "inf" if math.isinf(value) else f"{value:.4f}"
-
-
-def _score_repr(value: float) -> str:
-    return "inf" if math.isinf(value) else repr(value)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, TextIO
 
 from kldrift import __version__
 from kldrift.config import Metric
 from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.jsonvalues import json_value
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 #: 2: "schema" became an object of change groups (it was a flat list).
@@ -145,14 +145,14 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
         "kind": column.kind.value,
         "dtype": column.dtype,
         "status": column.status.value,
-        "kl": _number(column.kl),
-        "cross_entropy": _number(column.cross_entropy),
-        "entropy": _number(column.entropy),
-        "kl_corrected": _number(column.kl_corrected),
+        "kl": json_value(column.kl),
+        "cross_entropy": json_value(column.cross_entropy),
+        "entropy": json_value(column.entropy),
+        "kl_corrected": json_value(column.kl_corrected),
         "noise_floor": column.noise_floor,
         "js_divergence": column.js_divergence,
         "js_distance": column.js_distance,
-        "psi": _number(column.psi),
+        "psi": json_value(column.psi),
         "hellinger": column.hellinger,
         "significance": {
             "statistic": column.g_statistic,
@@ -170,8 +170,8 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
         },
         "binning": {
             "method": binning.method,
-            "edges": list(binning.edges),
-            "values": list(binning.values),
+            "edges": [json_value(e) for e in binning.edges],
+            "values": [json_value(v) for v in binning.values],
             "other_categories": len(binning.rest),
             "temporal": binning.temporal,
         },
@@ -182,10 +182,6 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
             )
         ],
     }
-
-
-def _number(value: float) -> float | str:
-    return INFINITY if math.isinf(value) else value
 
 
 def write(report: DriftReport, out: TextIO) -> None:

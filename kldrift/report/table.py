@@ -36,24 +36,24 @@ def write(
 
     `show` adds a column per metric; `explain` appends the bins behind each drifted column.
     """
-    console = _console(out)
+    printer = console(out)
     if report.columns:
-        console.print(_columns_table(report, show))
+        printer.print(_columns_table(report, show))
     if report.schema:
-        console.print(_schema_table(report))
+        printer.print(_schema_table(report))
     if explain:
         from kldrift.report import explain as explain_report
 
         for column in report.drifted_columns:
-            explain_report.print_column(console, report, column)
+            explain_report.print_column(printer, report, column)
     style = STATUS_STYLE[report.status]
-    console.print(Text(report.summary, style=style))
+    printer.print(Text(report.summary, style=style))
     if report.gate != Gate():
         # Only a non-default gate can disagree with the summary above, so only then say so.
         verdict = report.verdict
         passed = "passed" if verdict.passed else "failed"
         gate_style = STATUS_STYLE[Status.ok if verdict.passed else Status.drift]
-        console.print(Text(f"gate {passed}: {verdict.reason}", style=gate_style))
+        printer.print(Text(f"gate {passed}: {verdict.reason}", style=gate_style))
 
 
 def sparkline(counts: tuple[int, ...], peak: float) -> str:
@@ -67,10 +67,6 @@ def sparkline(counts: tuple[int, ...], peak: float) -> str:
 
 def console(out: TextIO) -> Console:
     """A rich console on `out`: plain text when it is not a terminal or NO_COLOR is set."""
-    return _console(out)
-
-
-def _console(out: TextIO) -> Console:
     plain = bool(os.environ.get("NO_COLOR")) or not (hasattr(out, "isatty") and out.isatty())
     if plain:
         # color_system=None makes rich emit no escape codes at all, bold and italic included.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -13,9 +12,11 @@ from rich.text import Text
 
 from kldrift import __version__
 from kldrift.config import Status
+from kldrift.jsonvalues import json_value
 from kldrift.report import Format
 from kldrift.report import json as json_report
-from kldrift.report.table import STATUS_STYLE, _console
+from kldrift.report.table import STATUS_STYLE, console
+from kldrift.report.text import score
 from kldrift.windows import WindowReport
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
@@ -73,9 +74,9 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
                 "summary": w.report.summary,
                 "columns": {
                     c.name: {
-                        "kl": _number(c.kl),
-                        "cross_entropy": _number(c.cross_entropy),
-                        "entropy": _number(c.entropy),
+                        "kl": json_value(c.kl),
+                        "cross_entropy": json_value(c.cross_entropy),
+                        "entropy": json_value(c.entropy),
                         "null_share": c.null_share_current,
                         "status": c.status.value,
                     }
@@ -89,7 +90,7 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
 
 def write_table(windows: Sequence[WindowReport], out: TextIO) -> None:
     """Print a table with a row per window and a KL cell per column, and a summary line."""
-    console = _console(out)
+    printer = console(out)
     first = windows[0].report
     # Columns most drifted (in their worst window) first, as the single-report table does.
     worst: dict[str, float] = {}
@@ -116,11 +117,11 @@ def write_table(windows: Sequence[WindowReport], out: TextIO) -> None:
         for name in names:
             cell = by_name.get(name)
             cells.append(
-                Text(_score(cell.kl), style=STATUS_STYLE[cell.status]) if cell else Text("-")
+                Text(score(cell.kl), style=STATUS_STYLE[cell.status]) if cell else Text("-")
             )
         table.add_row(*cells)
-    console.print(table)
-    console.print(Text(summary(windows), style=STATUS_STYLE[_overall(windows)]))
+    printer.print(table)
+    printer.print(Text(summary(windows), style=STATUS_STYLE[_overall(windows)]))
 
 
 def _overall(windows: Sequence[WindowReport]) -> Status:
@@ -129,11 +130,3 @@ def _overall(windows: Sequence[WindowReport]) -> Status:
         if status in statuses:
             return status
     return Status.ok
-
-
-def _score(value: float) -> str:
-    return "inf" if math.isinf(value) else f"{value:.4f}"
-
-
-def _number(value: float) -> float | str:
-    return "inf" if math.isinf(value) else value
