@@ -247,6 +247,9 @@ def compare(
         merged = flags.over(conf)
         chosen = merged.format or Format.table
         if time_column is not None or every is not None:
+            for given, flag in [(output, "--output"), (show, "--show"), (explain, "--explain")]:
+                if given:
+                    raise OptionError(f"{flag} applies to a single comparison, not to windows")
             _compare_windows(reference, current, merged, chosen, time_column, every)
         shown = parse_metrics(_split(show))
         with progress(quiet) as note:
@@ -461,7 +464,7 @@ def monitor(
             alerts.check_url(webhook)
         if time_column is not None or every is not None:
             windows = _windows(reference, current, merged, time_column, every)
-            drifted = window_report.drifted(windows)
+            drifted = not window_report.passed(windows)
             results = windows
         else:
             single = settings.compare(reference, current, flags, conf)
@@ -559,7 +562,7 @@ def _compare_windows(
 
     windows = _windows(reference, current, merged, time_column, every)
     window_report.render(windows, _table_or_json(fmt))
-    raise typer.Exit(EXIT_DRIFT if window_report.drifted(windows) else EXIT_OK)
+    raise typer.Exit(EXIT_OK if window_report.passed(windows) else EXIT_DRIFT)
 
 
 def _windows(
@@ -583,6 +586,7 @@ def _windows(
         options=merged.options(),
         thresholds=merged.thresholds(),
         read_options=merged.read_options(),
+        gate=merged.gate(),
     )
 
 

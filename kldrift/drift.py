@@ -295,33 +295,56 @@ def compare(
     thresholds = thresholds or Thresholds()
     note = progress or (lambda _: None)
     ref, cur = open_reference(reference, read_options), scan_table(current, read_options)
-    options = fitted_options(ref, options or Options())
-    kinds, schema = plan_columns(ref, cur, columns, exclude, options.categorical)
-    _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
     if streaming is None:
         streaming = too_large_for_memory(*(t for t in (ref, cur) if isinstance(t, Table)))
-
-    if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
-        raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
-
-    note(f"profiling {reference_name(ref)}")
-    built = reference_profile(ref, kinds, options, streaming=streaming)
-    ref_profile, skipped = _skip_high_cardinality(built, cur, options)
-    schema += skipped
-    binnings = {name: p.binning for name, p in ref_profile.columns.items()}
+    plan = prepare(ref, cur, columns, exclude, options, thresholds, streaming, note)
+    binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(cur, binnings, streaming=streaming)
     return assemble(
         reference_name(ref),
-        ref_profile,
+        plan.reference,
         cur.name,
         cur_rows,
         cur_counts,
-        options,
+        plan.options,
         thresholds,
-        schema,
+        plan.schema,
         gate,
     )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What is compared: the reference's profile of the planned columns, the options it was
+    fitted with, and the schema changes found on the way."""
+
+    reference: profile.Profile
+    options: Options
+    schema: list[SchemaChange]
+
+
+def prepare(
+    ref: Table | profile.Profile,
+    cur: Table,
+    columns: Sequence[str] | None,
+    exclude: Sequence[str],
+    options: Options | None,
+    thresholds: Thresholds,
+    streaming: bool = False,
+    note: Callable[[str], None] = lambda _: None,
+) -> Plan:
+    """Plan the columns, check the names the user gave, and profile the reference (or take its
+    profile), leaving out ID-like columns: everything before the current data is counted."""
+    fitted = fitted_options(ref, options or Options())
+    kinds, schema = plan_columns(ref, cur, columns, exclude, fitted.categorical)
+    _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
+    if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
+        raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
+    note(f"profiling {reference_name(ref)}")
+    built = reference_profile(ref, kinds, fitted, streaming=streaming)
+    ref_profile, skipped = _skip_high_cardinality(built, cur, fitted)
+    return Plan(ref_profile, fitted, [*schema, *skipped])
 
 
 def assemble(

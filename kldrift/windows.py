@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from kldrift import drift, profile
-from kldrift.config import Options, Thresholds
+from kldrift.config import Gate, Options, Thresholds
 from kldrift.drift import DataSource, DriftReport, ReferenceSource
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, polars_message, scan_table
@@ -35,6 +35,7 @@ def compare_windows(
     options: Options | None = None,
     thresholds: Thresholds | None = None,
     read_options: ReadOptions | None = None,
+    gate: Gate | None = None,
 ) -> tuple[WindowReport, ...]:
     """Compare each `every`-long window of CURRENT on `time_column` with REFERENCE, oldest first.
 
@@ -54,16 +55,10 @@ def compare_windows(
             f"--time-column {time_column!r} is {dtype} in {cur.name}; expected a date or datetime"
         )
     _check_every(every)
-    options = drift.fitted_options(ref, options or Options())
     if time_column not in exclude:
         exclude = (*exclude, time_column)
-    kinds, schema = drift.plan_columns(ref, cur, columns, exclude, options.categorical)
-    for name in thresholds.columns:
-        if name not in kinds and name not in cur.schema:
-            raise ColumnError(f"--column-threshold: no column {name!r} in {cur.name}")
-
-    ref_profile = drift.reference_profile(ref, kinds, options)
-    binnings = {name: p.binning for name, p in ref_profile.columns.items()}
+    plan = drift.prepare(ref, cur, columns, exclude, options, thresholds)
+    binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     key = pl.col(time_column).dt.truncate(every)
     groups = profile.count_groups(cur, binnings, key)
     if not groups:
@@ -76,7 +71,15 @@ def compare_windows(
             _iso(start),
             _iso(end),
             drift.assemble(
-                ref_name, ref_profile, cur.name, rows, counts, options, thresholds, schema
+                ref_name,
+                plan.reference,
+                cur.name,
+                rows,
+                counts,
+                plan.options,
+                thresholds,
+                plan.schema,
+                gate,
             ),
         )
         for (start, rows, counts), end in zip(groups, ends, strict=True)

@@ -55,3 +55,33 @@ def test_no_timestamps_at_all_is_an_input_error():
     empty = current.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias("ts"))
     with pytest.raises(InputError, match="no rows with a 'ts' value"):
         windows.compare_windows(reference, empty, time_column="ts", every="1d")
+
+
+def test_windows_skip_id_like_columns_as_compare_does():
+    reference, current = _frames()
+    reference = reference.with_columns(pl.Series("id", [f"r{i}" for i in range(400)]))
+    current = current.with_columns(pl.Series("id", [f"c{i}" for i in range(361)]))
+    result = windows.compare_windows(reference, current, time_column="ts", every="1d")
+    for window in result:
+        assert [c.name for c in window.report.columns] == ["x"]
+        assert "high_cardinality" in {s.change for s in window.report.schema}
+
+
+def test_windows_follow_the_gate(tmp_path):
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    reference, current = _frames()
+    reference.write_parquet(tmp_path / "r.parquet")
+    current.write_parquet(tmp_path / "c.parquet")
+    args = ["compare", str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet")]
+    args += ["--time-column", "ts", "--every", "1d", "-f", "json"]
+    runner = CliRunner()
+    assert runner.invoke(app, args).exit_code == 1
+    tolerant = runner.invoke(app, [*args, "--fail-on", "never"])
+    assert tolerant.exit_code == 0, tolerant.stderr
+    assert '"passed": true' in tolerant.stdout
+    refused = runner.invoke(app, [*args, "--output", str(tmp_path / "out.json")])
+    assert refused.exit_code == 2
+    assert "--output applies to a single comparison" in refused.stderr

@@ -33,9 +33,9 @@ def render(windows: Sequence[WindowReport], fmt: Format, out: TextIO | None = No
         write_table(windows, out)
 
 
-def drifted(windows: Sequence[WindowReport]) -> bool:
-    """Whether any window drifted."""
-    return any(w.report.drifted for w in windows)
+def passed(windows: Sequence[WindowReport]) -> bool:
+    """Whether every window passes its gate (by default: no window drifted)."""
+    return all(w.report.verdict.passed for w in windows)
 
 
 def summary(windows: Sequence[WindowReport]) -> str:
@@ -48,6 +48,9 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
     """The comparison as plain JSON-ready data, one entry per window in `windows`."""
     first = json_report.document(windows[0].report)
     status = _overall(windows)
+    # Null rates and categories change from window to window; the rest of the schema does not.
+    per_window = ("null_rate_changed", "categories")
+    structural = {k: v for k, v in first["schema"].items() if k not in per_window}
     return {
         "format": "kldrift-windows",
         "format_version": FORMAT_VERSION,
@@ -56,14 +59,15 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
         "current": {"source": first["current"]["source"]},
         "summary": {
             "status": status.value,
-            "drifted": drifted(windows),
+            "drifted": any(w.report.drifted for w in windows),
+            "passed": passed(windows),
             "windows": len(windows),
             "windows_drifted": sum(w.report.drifted for w in windows),
             "text": summary(windows),
         },
         "options": first["options"],
         "thresholds": first["thresholds"],
-        "schema": first["schema"],
+        "schema": structural,
         "windows": [
             {
                 "start": w.start,
@@ -72,9 +76,14 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
                 "status": w.report.status.value,
                 "drifted": w.report.drifted,
                 "summary": w.report.summary,
+                "schema": {
+                    k: v for k, v in json_report.schema(w.report).items() if k in per_window
+                },
                 "columns": {
                     c.name: {
                         "kl": json_value(c.kl),
+                        "kl_corrected": json_value(c.kl_corrected),
+                        "p_adjusted": c.p_adjusted,
                         "cross_entropy": json_value(c.cross_entropy),
                         "entropy": json_value(c.entropy),
                         "null_share": c.null_share_current,
