@@ -37,8 +37,12 @@ class WebhookError(KldriftError):
 
 def check_url(url: str) -> None:
     """Raise OptionError unless `url` is an http(s) URL with a host."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # urlsplit refuses some malformed URLs outright, e.g. "http://[x"
+        valid = False
+    if not valid:
         raise OptionError(f"--webhook {redact(url)!r}: expected an http:// or https:// URL")
 
 

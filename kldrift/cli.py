@@ -259,7 +259,7 @@ def compare(
         if output is None:
             report.render(result, chosen, show=shown, explain=explain)
         else:
-            report.write_file(result, chosen, output)
+            report.write_file(result, chosen, output, show=shown, explain=explain)
             report.print_message(report.summary_line(result))
         if merged.step_summary is not False:
             report.append_step_summary(result)
@@ -297,6 +297,8 @@ def explain_column(
     from kldrift import report, settings
 
     try:
+        if top < 1:
+            raise OptionError(f"--top must be at least 1, got {top}")
         flags = _flags(
             categorical=categorical,
             bins=bins,
@@ -358,8 +360,13 @@ def profile_command(
         else:
             if len(sources) != 1:
                 raise OptionError(f"expected one DATA source, got {len(sources)} (or use --merge)")
-            if bins_from and (categorical or bins is not None or top_k is not None):
-                raise OptionError("--bins-from takes the bins from the profile; drop bin options")
+            if bins_from and (
+                columns or exclude or categorical or bins is not None or top_k is not None
+            ):
+                raise OptionError(
+                    "--bins-from takes the columns and bins from the profile; drop column and "
+                    "bin options"
+                )
             flags = _flags(
                 columns=columns,
                 exclude=exclude,
@@ -462,6 +469,8 @@ def monitor(
         chosen = _table_or_json(merged.format)
         if webhook is not None:
             alerts.check_url(webhook)
+            if not webhook_timeout > 0:
+                raise OptionError(f"--webhook-timeout must be > 0 seconds, got {webhook_timeout}")
         if time_column is not None or every is not None:
             windows = _windows(reference, current, merged, time_column, every)
             drifted = not window_report.passed(windows)

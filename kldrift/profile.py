@@ -360,6 +360,8 @@ def recount(table: Table, reference: Profile) -> Profile:
             )
     binnings = {name: column.binning for name, column in reference.columns.items()}
     rows, histograms = count(table, binnings)
+    if rows == 0:
+        raise InputError(f"{table.name}: no rows to profile")
     columns = {
         name: ColumnProfile(
             name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())

@@ -406,7 +406,9 @@ def _check_config_columns(
     """Raise a ConfigError naming the key if a column named only in the config does not exist."""
     if config.source is None:
         return
-    ref, cur = drift.open_reference(reference), scan_table(current)
+    read_options = flags.over(config).read_options()
+    ref = drift.open_reference(reference, read_options)
+    cur = scan_table(current, read_options)
     known = set(dict(ref.schema)) | set(cur.schema)
     named: list[tuple[str, Iterable[str]]] = [
         ("columns", (config.columns or ()) if flags.columns is None else ()),

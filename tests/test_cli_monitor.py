@@ -196,3 +196,44 @@ def test_monitor_errors_are_exit_2_and_record_nothing(tmp_path, ref_profile):
     assert not db.exists()
     bad_hook = ["monitor", CUR_CSV, "-r", ref_profile, "--history", str(db), "--webhook", "x"]
     assert runner.invoke(app, bad_hook).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--webhook", "http://[x"], "expected an http:// or https:// URL"),
+        (["--webhook", "http://127.0.0.1:9", "--webhook-timeout", "-1"], "--webhook-timeout"),
+    ],
+)
+def test_bad_webhook_options_are_one_line_errors(tmp_path, ref_profile, extra, message):
+    db = tmp_path / "drift.db"
+    result = runner.invoke(
+        app, ["monitor", CUR_CSV, "-r", ref_profile, "--history", str(db), *extra]
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert not db.exists()
+
+
+def test_bins_from_refuses_column_options(tmp_path, ref_profile):
+    out = str(tmp_path / "part.kldrift.json")
+    args = ["profile", CUR_CSV, "--bins-from", ref_profile, "-o", out, "--columns", "income"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--bins-from takes the columns and bins from the profile" in result.stderr
+
+
+def test_explain_top_must_be_positive():
+    result = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "income", "--top", "0"])
+    assert result.exit_code == 2 and "--top must be at least 1" in result.stderr
+
+
+def test_output_file_keeps_show_and_explain(tmp_path):
+    out = tmp_path / "report.txt"
+    args = ["compare", REF_CSV, CUR_CSV, "-o", str(out), "--show", "psi", "--explain"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.stderr
+    text = out.read_text()
+    assert "PSI" in text and "income: reference vs current" in text
+    assert "3 of 10 columns drifted" in result.stderr

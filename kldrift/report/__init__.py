@@ -81,7 +81,13 @@ def render_explanation(
     explain.write(report, column, out or sys.stdout, top)
 
 
-def write_file(report: DriftReport, fmt: Format, path: str | os.PathLike[str]) -> None:
+def write_file(
+    report: DriftReport,
+    fmt: Format,
+    path: str | os.PathLike[str],
+    show: Sequence[Metric] = (),
+    explain: bool = False,
+) -> None:
     """Write `report` to `path` atomically: readers see the old file or the whole new one."""
     target = Path(path)
     try:
@@ -91,7 +97,7 @@ def write_file(report: DriftReport, fmt: Format, path: str | os.PathLike[str]) -
         raise OutputError(f"{target}: cannot write here: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            render(report, fmt, out)
+            render(report, fmt, out, show, explain)
         os.replace(tmp, target)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
