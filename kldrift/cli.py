@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from kldrift import __version__
-from kldrift.config import Adjustment, Decision, FailOn, Metric, Status
+from kldrift.config import Adjustment, Decision, FailOn, Format, HistoryFormat, Metric, Status
 from kldrift.errors import KldriftError, OptionError
-from kldrift.report import Format, HistoryFormat
 
 if TYPE_CHECKING:  # these import polars; the CLI must start without it
     from kldrift.drift import DriftReport

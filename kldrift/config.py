@@ -36,6 +36,24 @@ class Kind(str, Enum):
     temporal = "temporal"
 
 
+class Format(str, Enum):
+    """Output formats of `kldrift compare`; each value names a module of kldrift.report."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    csv = "csv"
+
+
+class HistoryFormat(str, Enum):
+    """Output formats of `kldrift history`."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
 class Status(str, Enum):
     """Verdict for one column."""
 
@@ -174,15 +192,6 @@ class Thresholds:
         drift = self.columns.get(column, self.drift)
         warn = self.warn if column not in self.columns else self.warn * drift / self.drift
         return warn, drift
-
-    def status(self, column: str, kl_nats: float) -> Status:
-        """Verdict for a KL value in nats."""
-        warn, drift = self.for_column(column)
-        if kl_nats >= drift:
-            return Status.drift
-        if kl_nats >= warn:
-            return Status.warn
-        return Status.ok
 
     def decide(self, column: str, effect: float, p_adjusted: float) -> Status:
         """Verdict from the effect size (the metric, in nats) and the adjusted p-value.

@@ -194,7 +194,7 @@ class DriftReport:
     @property
     def verdict(self) -> Verdict:
         """Whether the dataset passes its gate, and which rule decided."""
-        return decide(self, self.gate)
+        return apply_gate(self, self.gate)
 
     def column(self, name: str) -> ColumnDrift:
         """The scored column `name`; ColumnError if it was not compared."""
@@ -602,13 +602,13 @@ def plan_columns(
     _check_named_columns(ref, cur, columns or (), "--columns")
     _check_named_columns(ref, cur, exclude, "--exclude")
     _check_named_columns(ref, cur, categorical, "--categorical")
-    wanted = set(columns) if columns else set(_reference_dtypes(ref)) | set(cur.schema)
+    wanted = set(columns) if columns else set(dict(ref.schema)) | set(cur.schema)
     wanted -= set(exclude)
 
     kinds: dict[str, Kind] = {}
     changes: list[SchemaChange] = []
     ref_kinds = _reference_kinds(ref)
-    for name, ref_dtype in _reference_dtypes(ref).items():
+    for name, ref_dtype in dict(ref.schema).items():
         if name not in wanted:
             continue
         if name not in cur.schema:
@@ -639,10 +639,6 @@ def too_large_for_memory(*tables: Table) -> bool:
     on_disk = sum(t.bytes or 0 for t in tables)
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return on_disk * MEMORY_PER_FILE_BYTE > ram * STREAMING_MEMORY_SHARE
-
-
-def _reference_dtypes(ref: Table | profile.Profile) -> dict[str, pl.DataType | str]:
-    return dict(ref.schema)
 
 
 def _reference_kinds(ref: Table | profile.Profile) -> dict[str, Kind | None]:
@@ -737,7 +733,7 @@ class Verdict:
     reason: str
 
 
-def decide(report: DriftReport, gate: Gate) -> Verdict:
+def apply_gate(report: DriftReport, gate: Gate) -> Verdict:
     """Pass or fail `report` by `gate`: count the columns the gate cares about against its limit."""
     counted = {Status.drift, Status.warn} if gate.fail_on is FailOn.warn else {Status.drift}
     failing = tuple(c.name for c in report.columns if c.status in counted) + tuple(

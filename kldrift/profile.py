@@ -163,18 +163,6 @@ def format_value(value: float, temporal: str | None) -> str:
 
 
 def fit(
-    table: Table,
-    kinds: Mapping[str, Kind],
-    options: Options,
-    rows: int | None = None,
-    *,
-    streaming: bool = False,
-) -> dict[str, Binning]:
-    """Fit every column's bins on the reference (of `rows` rows, counted if not given)."""
-    return _fit(table, kinds, options, rows, streaming)[0]
-
-
-def _fit(
     table: Table, kinds: Mapping[str, Kind], options: Options, rows: int | None, streaming: bool
 ) -> tuple[dict[str, Binning], dict[str, pl.DataFrame]]:
     """Bins, and the value counts of the categorical columns (their reference histogram).
@@ -296,7 +284,7 @@ def build(
     if kinds and not streaming:
         table = _load(table, list(kinds))
         rows = int(_collect(table, [pl.len()], streaming).item())
-    binnings, value_tables = _fit(table, kinds, options, rows, streaming)
+    binnings, value_tables = fit(table, kinds, options, rows, streaming)
     # The fit's category counts already are the reference histograms of categorical columns.
     numbers = {n: b for n, b in binnings.items() if n not in value_tables}
     rows, histograms = count(table, numbers, streaming=streaming)

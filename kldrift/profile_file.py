@@ -9,7 +9,7 @@ from typing import Any, TypeGuard
 
 from kldrift import __version__
 from kldrift.config import Kind, Options
-from kldrift.errors import InputError
+from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
 from kldrift.profile import Binning, ColumnProfile, Profile
 
@@ -17,7 +17,6 @@ FORMAT = "kldrift-profile"
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
 #: The suffix `kldrift profile` suggests; any `.json` source is read as a profile.
-SUFFIX = ".kldrift.json"
 _METHODS = ("quantile", "discrete", "categories")
 
 
@@ -58,7 +57,7 @@ def save(profile: Profile, path: str | os.PathLike[str]) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
+        raise OutputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
 
 
 def load(path: str | os.PathLike[str]) -> Profile:

@@ -20,6 +20,7 @@ from kldrift.config import (
     Adjustment,
     Decision,
     FailOn,
+    Format,
     Gate,
     Kind,
     Metric,
@@ -28,7 +29,6 @@ from kldrift.config import (
 )
 from kldrift.errors import ColumnError, ConfigError, KldriftError, OptionError
 from kldrift.io import ReadOptions, scan_table
-from kldrift.report import Format
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,4 +1,4 @@
-"""The dataset-level gate: decide() on known reports, and the CLI exit-code matrix."""
+"""The dataset-level gate: apply_gate() on known reports, and the CLI exit-code matrix."""
 
 import json
 
@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import kldrift
 from kldrift.cli import app
 from kldrift.config import FailOn, Gate
-from kldrift.drift import decide
+from kldrift.drift import apply_gate
 from kldrift.errors import OptionError
 
 runner = CliRunner()
@@ -93,12 +93,12 @@ def test_decide_counts_a_missing_column_as_drifted():
     reference = pl.DataFrame({"a": _split(0.5), "gone": [1.0] * ROWS})
     current = pl.DataFrame({"a": _split(0.5)})
     report = kldrift.compare(reference, current)
-    verdict = decide(report, Gate())
+    verdict = apply_gate(report, Gate())
     assert not verdict.passed
     assert verdict.failing == ("gone",)
     assert verdict.considered == 2
-    assert decide(report, Gate(max_drifted_share=0.5)).passed
-    assert not decide(report, Gate(max_drifted_share=0.49)).passed
+    assert apply_gate(report, Gate(max_drifted_share=0.5)).passed
+    assert not apply_gate(report, Gate(max_drifted_share=0.49)).passed
 
 
 def test_share_limit_is_not_lost_to_rounding():
@@ -107,16 +107,16 @@ def test_share_limit_is_not_lost_to_rounding():
     current = pl.DataFrame({f"c{i}": _split(0.8 if i < 29 else 0.5) for i in range(100)})
     report = kldrift.compare(reference, current, options=kldrift.Options(smoothing=0))
     assert len(report.drifted_columns) == 29
-    verdict = decide(report, Gate(max_drifted_share=0.29))
+    verdict = apply_gate(report, Gate(max_drifted_share=0.29))
     assert verdict.passed and verdict.allowed == 29
-    assert not decide(report, Gate(max_drifted_share=0.28)).passed
+    assert not apply_gate(report, Gate(max_drifted_share=0.28)).passed
 
 
 def test_report_carries_its_gate_and_the_reason_names_the_limit():
     reference = pl.DataFrame({"a": _split(0.5), "b": _split(0.5)})
     current = pl.DataFrame({"a": _split(0.8), "b": _split(0.5)})
     report = kldrift.compare(reference, current, gate=Gate(fail_on=FailOn.warn, max_drifted=1))
-    assert report.verdict == decide(report, report.gate)
+    assert report.verdict == apply_gate(report, report.gate)
     assert report.verdict.passed
     assert report.verdict.reason == (
         "1 drifted or warned column of 2, within the 1 allowed by --max-drifted 1"

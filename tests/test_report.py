@@ -9,8 +9,9 @@ import pytest
 
 import kldrift
 from kldrift import Options
-from kldrift.report import Format, render
+from kldrift.config import Format
 from kldrift.report import json as json_report
+from kldrift.report import render
 from kldrift.report.table import p_value, sparkline
 
 

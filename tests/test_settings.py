@@ -11,9 +11,8 @@ from typer.testing import CliRunner
 import kldrift
 from kldrift import settings
 from kldrift.cli import app
-from kldrift.config import FailOn, Kind
+from kldrift.config import FailOn, Format, Kind
 from kldrift.errors import ConfigError
-from kldrift.report import Format
 
 from .conftest import SAMPLE
 

@@ -7,10 +7,10 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
+from kldrift.config import Format
 from kldrift.errors import OutputError
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
@@ -19,16 +19,6 @@ if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports 
 
 #: Set by GitHub Actions: a Markdown file shown on the run's summary page.
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
-
-
-class Format(str, Enum):
-    """Output formats of `kldrift compare`; each value names a module of kldrift.report."""
-
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    junit = "junit"
-    csv = "csv"
 
 
 class Renderer(Protocol):
@@ -41,14 +31,6 @@ class Renderer(Protocol):
 def renderer(fmt: Format) -> Renderer:
     """The module that renders `fmt`, imported on first use so rich loads only for tables."""
     return cast(Renderer, importlib.import_module(f"kldrift.report.{fmt.value}"))
-
-
-class HistoryFormat(str, Enum):
-    """Output formats of `kldrift history`."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def render(

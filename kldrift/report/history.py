@@ -14,10 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kldrift import __version__
-from kldrift.config import Status
+from kldrift.config import HistoryFormat, Status
 from kldrift.history import Run
 from kldrift.jsonvalues import json_value
-from kldrift.report import HistoryFormat
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 
