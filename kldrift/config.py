@@ -17,9 +17,10 @@ DEFAULT_TOP_K = 20
 DEFAULT_DISCRETE_MAX = 20
 #: Pseudocount added to every bin of both histograms (Jeffreys / Krichevsky-Trofimov prior).
 DEFAULT_SMOOTHING = 0.5
-#: KL divergence, in nats, at or above which a column has drifted.
+#: Bias-corrected KL, in nats, at or above which a (significant) column drifts: METRIC_LEVELS
+#: holds these and the other metrics' default levels.
 DEFAULT_THRESHOLD = 0.1
-#: KL divergence, in nats, at or above which a column is flagged "warn".
+#: Bias-corrected KL, in nats, at or above which a (significant) column warns.
 DEFAULT_WARN = 0.05
 #: Significance level for the adjusted G-test p-value of a column.
 DEFAULT_ALPHA = 0.05

@@ -277,8 +277,9 @@ def build(
     """Fit bins on `table` and count it: the reference side of a comparison.
 
     By default the compared columns are read once into memory, so fitting and counting do not
-    read the files twice. With `streaming`, nothing is held whole: the data is read twice by
-    polars' streaming engine, in bounded memory.
+    read the files twice. With `streaming`, nothing is held whole: polars' streaming engine
+    reads the data in several passes (row count, fit, distinct values, counts), in bounded
+    memory.
     """
     rows = None
     if kinds and not streaming:
