@@ -18,7 +18,7 @@ BAR_WIDTH = 30
 
 
 def write(report: DriftReport, column: ColumnDrift, out: TextIO, top: int = DEFAULT_TOP) -> None:
-    """Print the explanation of one column of `report`: its bins by contribution, both histograms."""
+    """Print one column of `report`: its bins by contribution to KL, and both histograms."""
     console = table_report.console(out)
     print_column(console, report, column, top)
 
