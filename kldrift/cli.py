@@ -14,7 +14,19 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from kldrift import __version__
-from kldrift.config import Adjustment, Decision, FailOn, Format, HistoryFormat, Metric, Status
+from kldrift.config import (
+    DEFAULT_ALPHA,
+    DEFAULT_BINS,
+    DEFAULT_SMOOTHING,
+    DEFAULT_TOP_K,
+    Adjustment,
+    Decision,
+    FailOn,
+    Format,
+    HistoryFormat,
+    Metric,
+    Status,
+)
 from kldrift.errors import KldriftError, OptionError
 
 if TYPE_CHECKING:  # these import polars; the CLI must start without it
@@ -50,15 +62,23 @@ Categorical = Annotated[
 ]
 Bins = Annotated[
     int | None,
-    typer.Option(metavar="N", help="Quantile bins per numeric column.", show_default="10"),
+    typer.Option(
+        metavar="N", help="Quantile bins per numeric column.", show_default=str(DEFAULT_BINS)
+    ),
 ]
 TopK = Annotated[
     int | None,
-    typer.Option(metavar="K", help="Categories with a bin of their own.", show_default="20"),
+    typer.Option(
+        metavar="K", help="Categories with a bin of their own.", show_default=str(DEFAULT_TOP_K)
+    ),
 ]
 Smoothing = Annotated[
     float | None,
-    typer.Option(metavar="A", help="Pseudocount per bin; 0: exact plug-in KL.", show_default="0.5"),
+    typer.Option(
+        metavar="A",
+        help="Pseudocount per bin; 0: exact plug-in KL.",
+        show_default=str(DEFAULT_SMOOTHING),
+    ),
 ]
 Base = Annotated[
     float | None,
@@ -89,7 +109,9 @@ DecisionOption = Annotated[
 ]
 Alpha = Annotated[
     float | None,
-    typer.Option(metavar="P", help="Level for the adjusted G-test p-value.", show_default="0.05"),
+    typer.Option(
+        metavar="P", help="Level for the adjusted G-test p-value.", show_default=str(DEFAULT_ALPHA)
+    ),
 ]
 AdjustmentOption = Annotated[
     Adjustment | None,

@@ -116,6 +116,11 @@ class ColumnDrift:
         return self.current_counts[self.labels.index(profile.NEW_LABEL)]
 
     @property
+    def new_category_share(self) -> float:
+        """Share of current rows in categories the reference never had."""
+        return self.new_category_rows / (sum(self.current_counts) or 1)
+
+    @property
     def gone_categories(self) -> tuple[str, ...]:
         """Top-K reference categories that have no current rows, in bin order."""
         if self.binning.method != "categories":
@@ -671,7 +676,7 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
             detail = f"{ref_null:.1%} -> {cur_null:.1%}"
             changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
         if c.new_category_rows:
-            share = c.new_category_rows / sum(c.current_counts)
+            share = c.new_category_share
             detail = f"{c.new_category_rows} current rows ({share:.1%}) not in reference"
             changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
         gone = c.gone_categories

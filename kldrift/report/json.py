@@ -108,7 +108,7 @@ def schema(report: DriftReport) -> dict[str, Any]:
             column = columns[name]
             groups["categories"][name] = {
                 "new_rows": column.new_category_rows,
-                "new_share": column.new_category_rows / (sum(column.current_counts) or 1),
+                "new_share": column.new_category_share,
                 "gone": list(column.gone_categories),
             }
         else:
