@@ -76,6 +76,8 @@ class Command:
     argv: list[str]
     ok: tuple[int, ...] = (0,)
     memory_bytes: int | None = None
+    #: A memory cgroup to run in: its limit caps resident memory (page cache is reclaimed).
+    cgroup: Path | None = None
 
 
 def measure(command: Command, timeout: float) -> tuple[float, float, int]:
@@ -85,9 +87,17 @@ def measure(command: Command, timeout: float) -> tuple[float, float, int]:
         limit = command.memory_bytes
 
         # RLIMIT_AS caps address space, not RSS: the closest a plain process gets to "this much
-        # memory" without cgroups. Allocators reserve more than they touch, so it is strict.
+        # memory" without cgroups. Allocators reserve more than they touch, and polars maps
+        # whole Parquet files into the address space, so it is strict.
         def preexec() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    elif command.cgroup is not None:
+        procs = command.cgroup / "cgroup.procs"
+
+        def preexec() -> None:
+            # The child joins the group before exec, so everything it allocates counts.
+            procs.write_text(str(os.getpid()))
 
     argv = command.argv
     # A file, not a pipe: a chatty child can never block on a full pipe while we wait for it.
@@ -261,10 +271,35 @@ def parse_args() -> argparse.Namespace:
         help="run kldrift compare with its address space capped (RLIMIT_AS) at GiB",
     )
     parser.add_argument(
+        "--memory-cgroup",
+        type=float,
+        metavar="GiB",
+        help="run kldrift compare in a memory cgroup limited to GiB (needs root and cgroups)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=1800.0, help="seconds before a run is killed and fails"
     )
     parser.add_argument("--write", action="store_true", help="update RESULTS.md/results.json")
     return parser.parse_args()
+
+
+def memory_cgroup(gib: float) -> Path:
+    """A memory cgroup (v2, else v1) limited to `gib` GiB, created if needed."""
+    limit = str(int(gib * 2**30))
+    unified = Path("/sys/fs/cgroup")
+    controllers = unified / "cgroup.controllers"
+    if controllers.exists() and "memory" in controllers.read_text().split():
+        group = unified / "kldrift-bench"
+        group.mkdir(exist_ok=True)
+        (group / "memory.max").write_text(limit)
+        (group / "memory.swap.max").write_text("0")
+        return group
+    group = unified / "memory" / "kldrift-bench"
+    if not group.parent.is_dir():
+        sys.exit("--memory-cgroup: no memory cgroup controller on this machine")
+    group.mkdir(exist_ok=True)
+    (group / "memory.limit_in_bytes").write_text(limit)
+    return group
 
 
 def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measurement]:
@@ -275,6 +310,9 @@ def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measuremen
     variant = " --streaming" if args.streaming else ""
     if memory is not None:
         variant += f" (AS {args.memory_limit:g} GiB)"
+    cgroup = None if args.memory_cgroup is None else memory_cgroup(args.memory_cgroup)
+    if cgroup is not None:
+        variant += f" (cgroup {args.memory_cgroup:g} GiB)"
 
     todo: list[Measurement] = []
     for rows in args.rows:
@@ -292,7 +330,7 @@ def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measuremen
             for case, flags in COMPARE_CASES.items():
                 if kldrift and case in args.cases:
                     argv = [*kldrift, "compare", str(ref), str(cur), *flags, *extra]
-                    command = Command(argv, COMPARE_OK, memory)
+                    command = Command(argv, COMPARE_OK, memory, cgroup)
                     todo.append(Measurement(case + variant, str(rows), fmt, command, (ref, cur)))
     if IMPORT_FLOOR in args.cases:
         command = Command([sys.executable, "-c", "import polars"])

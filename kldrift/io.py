@@ -9,7 +9,9 @@ import gzip
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -82,6 +84,9 @@ class Table:
     #: Whether polars shares one scan among the queries of a collect_all. Parquet and Arrow
     #: scans are shared; CSV and NDJSON are parsed again for every query.
     shared_scans: bool = True
+    #: Reads the named columns eagerly, where that beats collecting `frame` (UTF-8 CSV: polars'
+    #: read_csv parses in parallel, about 1.5x as fast as collecting scan_csv).
+    read: Callable[[list[str]], pl.DataFrame] | None = None
 
 
 def scan_table(
@@ -97,12 +102,19 @@ def scan_table(
     name = os.fspath(source)
     files = _data_files(name)
     fmt = _format_of(name, files)
+    read = None
     if fmt in ("csv", "tsv"):
-        frame = _scan_csv(name, files, _csv_separator(files[0], fmt, options), options.encoding)
+        separator = _csv_separator(files[0], fmt, options)
+        frame = _scan_csv(name, files, separator, options.encoding)
+        schema = _schema(name, frame)
+        if options.encoding in POLARS_ENCODINGS:
+            read = partial(_read_csv, files, separator, options.encoding, schema)
     else:
         frame = _scan(name, fmt, files)
+        schema = _schema(name, frame)
     size = sum(os.path.getsize(f) for f in files)
-    return Table(name, frame, _schema(name, frame), size, shared_scans=fmt in ("parquet", "ipc"))
+    shared = fmt in ("parquet", "ipc")
+    return Table(name, frame, schema, size, shared_scans=shared, read=read)
 
 
 def read_error(name: str, exc: BaseException) -> InputError:
@@ -244,6 +256,23 @@ def _scan_csv(name: str, files: list[str], separator: str, encoding: str) -> pl.
         return pl.concat(frames, how="vertical").lazy()
     except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
         raise read_error(name, exc) from exc
+
+
+def _read_csv(
+    files: list[str], separator: str, encoding: str, schema: pl.Schema, columns: list[str]
+) -> pl.DataFrame:
+    # The scan's schema is given, not inferred again, so this reads exactly what the scan would.
+    frames = [
+        pl.read_csv(
+            f,
+            separator=separator,
+            encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
+            schema=schema,
+            columns=columns,
+        )
+        for f in files
+    ]
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
 
 def _decoded(path: str, encoding: str) -> bytes:
