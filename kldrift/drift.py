@@ -16,8 +16,6 @@ from kldrift.config import Adjustment, FailOn, Gate, Kind, Metric, Options, Stat
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
 
-#: In-memory size of data per byte of its files (Parquet decompresses to about 3x; CSV shrinks).
-MEMORY_PER_FILE_BYTE = 3
 #: Without an explicit choice, stream when the data would take more than this share of RAM.
 STREAMING_MEMORY_SHARE = 0.5
 
@@ -640,10 +638,10 @@ def plan_columns(
 
 
 def too_large_for_memory(*tables: Table) -> bool:
-    """Whether holding these tables' files in memory would take more than half of the RAM."""
-    on_disk = sum(t.bytes or 0 for t in tables)
+    """Whether these tables, decoded in memory, would take more than half of the RAM."""
+    in_memory = sum(t.memory or 0 for t in tables)
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return on_disk * MEMORY_PER_FILE_BYTE > ram * STREAMING_MEMORY_SHARE
+    return in_memory > ram * STREAMING_MEMORY_SHARE
 
 
 def _reference_kinds(ref: Table | profile.Profile) -> dict[str, Kind | None]:

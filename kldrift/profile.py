@@ -229,7 +229,7 @@ def _every(table: Table, step: int) -> Table:
     if step == 1:
         return table
     rows = table.frame.with_row_index("#row").filter(pl.col("#row") % step == 0)
-    return Table(table.name, rows, table.schema, table.bytes)
+    return Table(table.name, rows, table.schema, table.memory)
 
 
 def _distinct_values(

@@ -197,8 +197,8 @@ def test_streaming_is_chosen_for_files_larger_than_half_the_ram(tmp_path):
 
     frame = pl.DataFrame({"x": [1.0]}).lazy()
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    small = Table("small", frame, frame.collect_schema(), bytes=1_000)
-    huge = Table("huge", frame, frame.collect_schema(), bytes=ram // 2)
+    small = Table("small", frame, frame.collect_schema(), memory=1_000)
+    huge = Table("huge", frame, frame.collect_schema(), memory=ram // 2)
     in_memory = Table("<DataFrame>", frame, frame.collect_schema())
     assert not too_large_for_memory(small, in_memory)
     assert too_large_for_memory(small, huge)

@@ -228,3 +228,13 @@ def test_non_utf8_files_of_a_glob_are_decoded_and_stacked(tmp_path):
     _write(tmp_path / "b.csv", "x,s\n2,é\n".encode("latin-1"))
     frame = scan_table(str(tmp_path / "*.csv"), ReadOptions(encoding="latin-1")).frame.collect()
     assert frame["s"].to_list() == ["a", "é"]
+
+
+def test_memory_estimate_follows_the_format(tmp_path, frame):
+    # Parquet is compressed (it decodes to more than its size); CSV text shrinks once parsed.
+    frame.write_parquet(tmp_path / "d.parquet")
+    frame.write_csv(tmp_path / "d.csv")
+    parquet, csv = scan_table(tmp_path / "d.parquet"), scan_table(tmp_path / "d.csv")
+    assert parquet.memory == 3 * (tmp_path / "d.parquet").stat().st_size
+    assert csv.memory == (tmp_path / "d.csv").stat().st_size
+    assert scan_table(frame).memory is None
