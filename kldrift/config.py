@@ -124,6 +124,18 @@ class Options:
         if not (math.isfinite(self.base) and self.base > 0 and self.base != 1):
             raise OptionError(f"--base must be a positive number other than 1, got {self.base}")
 
+    def as_dict(self) -> dict[str, object]:
+        """The options as JSON-ready data, with the unit their log base gives."""
+        return {
+            "bins": self.bins,
+            "top_k": self.top_k,
+            "discrete_max": self.discrete_max,
+            "smoothing": self.smoothing,
+            "base": self.base,
+            "unit": self.unit,
+            "categorical": list(self.categorical),
+        }
+
     @property
     def unit(self) -> str:
         """Name of the information unit the base gives."""

@@ -262,17 +262,7 @@ def _insert_run(
             report.reference,
             report.current,
             *window,
-            json.dumps(
-                {
-                    "bins": options.bins,
-                    "top_k": options.top_k,
-                    "discrete_max": options.discrete_max,
-                    "smoothing": options.smoothing,
-                    "base": options.base,
-                    "unit": options.unit,
-                    "categorical": list(options.categorical),
-                }
-            ),
+            json.dumps(options.as_dict()),
             json.dumps(
                 {
                     "metric": thresholds.metric.value,

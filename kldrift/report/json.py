@@ -41,15 +41,7 @@ def document(report: DriftReport) -> dict[str, Any]:
             "text": report.summary,
             "gate": _gate(report),
         },
-        "options": {
-            "bins": options.bins,
-            "top_k": options.top_k,
-            "discrete_max": options.discrete_max,
-            "smoothing": options.smoothing,
-            "base": options.base,
-            "unit": options.unit,
-            "categorical": list(options.categorical),
-        },
+        "options": options.as_dict(),
         "decision": {
             "rule": thresholds.decision.value,
             "metric": thresholds.metric.value,
