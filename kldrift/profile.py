@@ -214,13 +214,7 @@ def fit(
 
 def _load(table: Table, columns: list[str]) -> Table:
     """`table` with these columns read into memory, so later queries do not read the files."""
-    if table.read is None:
-        loaded = _collect(table, [pl.col(name) for name in columns], streaming=False)
-    else:
-        try:
-            loaded = table.read(columns)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise read_error(table.name, exc) from exc
+    loaded = _collect(table, [pl.col(name) for name in columns], streaming=False)
     return Table(table.name, loaded.lazy(), table.schema)
 
 

@@ -53,6 +53,34 @@ def test_csv_dates_are_parsed_as_dates(tmp_path):
     assert scan_table(path).schema["day"] == pl.Date
 
 
+def test_csv_types_come_from_the_first_10000_rows_dates_included(tmp_path):
+    # The same types as polars' try_parse_dates over 10,000 rows, found more cheaply.
+    n = 10_000
+    frame = pl.DataFrame(
+        {
+            "day": ["2024-01-01"] * n,
+            "stamp": ["2024-01-01T03:52:07.000000"] * n,
+            # Looks like dates in the first 100 rows, is not one at row 5,000: text.
+            "late_text": ["2024-01-01"] * 5_000 + ["soon"] + ["2024-01-01"] * (n - 5_001),
+            "late_float": ["1"] * 5_000 + ["1.5"] + ["2"] * (n - 5_001),
+            "name": ["a", "b"] * (n // 2),
+        }
+    )
+    path = tmp_path / "d.csv"
+    frame.write_csv(path)
+    polars_own = pl.scan_csv(path, try_parse_dates=True, infer_schema_length=n).collect_schema()
+    schema = scan_table(path).schema
+    assert schema == polars_own
+    assert dict(schema) == {
+        "day": pl.Date,
+        "stamp": pl.Datetime("us"),
+        "late_text": pl.String,
+        "late_float": pl.Float64,
+        "name": pl.String,
+    }
+    assert scan_table(path).frame.collect()["late_text"][5_000] == "soon"
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
