@@ -18,6 +18,9 @@ from kldrift.io import ReadOptions, Table, scan_table
 
 #: Without an explicit choice, stream when the data would take more than this share of RAM.
 STREAMING_MEMORY_SHARE = 0.5
+#: Below this share of RAM, reference and current are read at once, so the reads overlap; above
+#: it, one after the other, which halves peak memory when memory starts to matter.
+TOGETHER_MEMORY_SHARE = 0.125
 
 #: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
 #: or can no longer be read the same way.
@@ -298,12 +301,14 @@ def compare(
     thresholds = thresholds or Thresholds()
     note = progress or (lambda _: None)
     ref, cur = open_reference(reference, read_options), scan_table(current, read_options)
+    share = memory_share(*(t for t in (ref, cur) if isinstance(t, Table)))
     if streaming is None:
-        streaming = too_large_for_memory(*(t for t in (ref, cur) if isinstance(t, Table)))
-    plan = prepare(ref, cur, columns, exclude, options, thresholds, streaming, note)
+        streaming = share > STREAMING_MEMORY_SHARE
+    together = not streaming and share < TOGETHER_MEMORY_SHARE
+    plan = prepare(ref, cur, columns, exclude, options, thresholds, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
-    cur_rows, cur_counts = profile.count(cur, binnings, streaming=streaming)
+    cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
     return assemble(
         reference_name(ref),
         plan.reference,
@@ -320,11 +325,13 @@ def compare(
 @dataclass(frozen=True)
 class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
-    fitted with, and the schema changes found on the way."""
+    fitted with, the schema changes found on the way, and the current data to count (read into
+    memory already when the plan read both sides at once)."""
 
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
+    current: Table
 
 
 def prepare(
@@ -336,18 +343,25 @@ def prepare(
     thresholds: Thresholds,
     streaming: bool = False,
     note: Callable[[str], None] = lambda _: None,
+    together: bool = False,
 ) -> Plan:
     """Plan the columns, check the names the user gave, and profile the reference (or take its
-    profile), leaving out ID-like columns: everything before the current data is counted."""
+    profile), leaving out ID-like columns: everything before the current data is counted.
+
+    With `together` (and reference data rather than a profile), the planned columns of both
+    sides are read into memory at once, so the two reads overlap.
+    """
     fitted = fitted_options(ref, options or Options())
     kinds, schema = plan_columns(ref, cur, columns, exclude, fitted.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
     if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
         raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
     note(f"profiling {reference_name(ref)}")
+    if together and kinds and isinstance(ref, Table):
+        ref, cur = profile.load([ref, cur], list(kinds))
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = _skip_high_cardinality(built, cur, fitted)
-    return Plan(ref_profile, fitted, [*schema, *skipped])
+    return Plan(ref_profile, fitted, [*schema, *skipped], cur)
 
 
 def assemble(
@@ -637,11 +651,10 @@ def plan_columns(
     return kinds, changes
 
 
-def too_large_for_memory(*tables: Table) -> bool:
-    """Whether these tables, decoded in memory, would take more than half of the RAM."""
+def memory_share(*tables: Table) -> float:
+    """The share of RAM these tables would take decoded in memory (frames already there: 0)."""
     in_memory = sum(t.memory or 0 for t in tables)
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return in_memory > ram * STREAMING_MEMORY_SHARE
+    return in_memory / (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 def _reference_kinds(ref: Table | profile.Profile) -> dict[str, Kind | None]:

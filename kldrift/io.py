@@ -86,6 +86,8 @@ class Table:
     #: Whether polars shares one scan among the queries of a collect_all. Parquet and Arrow
     #: scans are shared; CSV and NDJSON are parsed again for every query.
     shared_scans: bool = True
+    #: Whether `frame` is already in memory, so that queries on it read no file.
+    loaded: bool = False
 
 
 def scan_table(
@@ -94,7 +96,7 @@ def scan_table(
 ) -> Table:
     """Open `source` lazily and read its schema, raising InputError if it cannot be read."""
     if isinstance(source, pl.DataFrame):
-        return Table("<DataFrame>", source.lazy(), source.schema)
+        return Table("<DataFrame>", source.lazy(), source.schema, loaded=True)
     if isinstance(source, pl.LazyFrame):
         return Table("<LazyFrame>", source, _schema("<LazyFrame>", source))
     options = options or ReadOptions()

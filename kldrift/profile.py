@@ -14,10 +14,11 @@ Bins come from the reference only, so both sides share them:
 
 Numeric columns of a reference with more than FIT_SAMPLE_ROWS rows are fitted on an evenly spaced
 sample of that many rows (every k-th row): the quantile edges, and whether the column has few
-enough distinct values to be discrete. Each edge then lands within about 0.1% of its exact
-quantile (standard error sqrt(p(1-p)/n)), and a value too rare to be sampled falls in "(other)".
-This sorts a twentieth of the data at 10M rows. Category counts and all histograms use every
-row.
+enough distinct values to be discrete. Each edge then lands within about 0.2% of its exact
+quantile (standard error sqrt(p(1-p)/n) <= 0.0016), and a value too rare to be sampled falls in
+"(other)". Both sides share the bins, so a slightly unequal bin is still compared exactly; the
+sample only spares sorting every row (quantiles of 20 columns: 0.21 s on 500,000 rows, 0.05 s on
+100,000). Category counts and all histograms use every row.
 
 Temporal values are binned as numbers: microseconds since the epoch (dates, datetimes),
 microseconds (durations) or nanoseconds since midnight (times).
@@ -43,7 +44,7 @@ Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]
 
 #: Rows of the reference that quantile edges are estimated from (see the module docstring).
-FIT_SAMPLE_ROWS = 500_000
+FIT_SAMPLE_ROWS = 100_000
 
 NULL_LABEL = "(null)"
 OTHER_LABEL = "(other)"
@@ -212,10 +213,24 @@ def fit(
     return binnings, value_tables
 
 
-def _load(table: Table, columns: list[str]) -> Table:
-    """`table` with these columns read into memory, so later queries do not read the files."""
-    loaded = _collect(table, [pl.col(name) for name in columns], streaming=False)
-    return Table(table.name, loaded.lazy(), table.schema)
+def load(tables: Sequence[Table], columns: Sequence[str]) -> list[Table]:
+    """`tables` with these columns read into memory, so later queries do not read the files.
+
+    polars reads them side by side in one collect_all: at 1M Parquet rows a side, both take
+    0.23 s instead of 0.42 s one after the other.
+    """
+    if len(tables) > 1:
+        try:
+            frames = pl.collect_all([t.frame.select(columns) for t in tables])
+            return [_loaded(t, f) for t, f in zip(tables, frames, strict=True)]
+        except (pl.exceptions.PolarsError, OSError):
+            pass  # read them one at a time below, so that the error names its file
+    exprs = [pl.col(name) for name in columns]
+    return [_loaded(t, _collect(t, exprs, streaming=False)) for t in tables]
+
+
+def _loaded(table: Table, frame: pl.DataFrame) -> Table:
+    return Table(table.name, frame.lazy(), table.schema, loaded=True)
 
 
 def _every(table: Table, step: int) -> Table:
@@ -255,8 +270,8 @@ def count(
     column by a group-by (several times faster than value_counts inside a select). polars runs
     them together with `collect_all`, sharing one scan of the data.
     """
-    if binnings and not streaming and not table.shared_scans:
-        table = _load(table, list(binnings))  # parse a text file once, not once per query
+    if binnings and not streaming and not table.shared_scans and not table.loaded:
+        table = load([table], list(binnings))[0]  # parse a text file once, not once per query
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]
     exprs = [pl.len().alias("rows"), *_number_exprs(table, numbers)]
@@ -283,7 +298,8 @@ def build(
     """
     rows = None
     if kinds and not streaming:
-        table = _load(table, list(kinds))
+        if not table.loaded:
+            table = load([table], list(kinds))[0]
         rows = int(_collect(table, [pl.len()], streaming).item())
     binnings, value_tables = fit(table, kinds, options, rows, streaming)
     # The fit's category counts already are the reference histograms of categorical columns.

@@ -10,7 +10,7 @@ from scipy.stats import chi2, chi2_contingency, false_discovery_control
 from scipy.stats import entropy as scipy_entropy
 
 import kldrift
-from kldrift import Options, Status, Thresholds, drift, metrics, significance
+from kldrift import Options, Status, Thresholds, drift, metrics, profile, significance
 from kldrift.errors import ColumnError, InputError
 
 
@@ -191,17 +191,42 @@ def test_progress_names_each_step(pair):
     assert notes == ["profiling <DataFrame>", "counting <DataFrame>"]
 
 
-def test_streaming_is_chosen_for_files_larger_than_half_the_ram(tmp_path):
-    from kldrift.drift import too_large_for_memory
+def test_memory_share_estimates_the_decoded_size_against_the_ram():
+    from kldrift.drift import memory_share
     from kldrift.io import Table
 
     frame = pl.DataFrame({"x": [1.0]}).lazy()
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    small = Table("small", frame, frame.collect_schema(), memory=1_000)
+    small = Table("small", frame, frame.collect_schema(), memory=ram // 100)
     huge = Table("huge", frame, frame.collect_schema(), memory=ram // 2)
     in_memory = Table("<DataFrame>", frame, frame.collect_schema())
-    assert not too_large_for_memory(small, in_memory)
-    assert too_large_for_memory(small, huge)
+    assert memory_share(small, in_memory) == pytest.approx(0.01, abs=1e-6)
+    assert memory_share(small, huge) == pytest.approx(0.51, abs=1e-6)
+
+
+@pytest.mark.parametrize("share", [0.01, 0.3, 0.6])
+def test_reading_mode_follows_the_memory_share(monkeypatch, tmp_path, share):
+    """Small data: both sides read at once; medium: one after the other; large: streaming."""
+    from kldrift import drift
+
+    reference = pl.DataFrame({"x": [float(v) for v in range(100)], "s": ["a", "b"] * 50})
+    reference.write_parquet(tmp_path / "ref.parquet")
+    reference.write_parquet(tmp_path / "cur.parquet")
+    monkeypatch.setattr(drift, "memory_share", lambda *tables: share)
+    loads, engines = [], []
+    real_load, real_collect_all = profile.load, pl.collect_all
+
+    def collect_all(queries, **kwargs):
+        engines.append(kwargs.get("engine"))
+        return real_collect_all(queries, **kwargs)
+
+    monkeypatch.setattr(profile, "load", lambda t, c: loads.append(len(t)) or real_load(t, c))
+    monkeypatch.setattr(pl, "collect_all", collect_all)
+    report = kldrift.compare(tmp_path / "ref.parquet", tmp_path / "cur.parquet")
+    assert [c.kl for c in report.columns] == [0.0, 0.0]
+    expected = {0.01: ([2], "auto"), 0.3: ([1], "auto"), 0.6: ([], "streaming")}[share]
+    assert loads == expected[0]
+    assert set(engines) - {None} == {expected[1]}
 
 
 def _changes(report):

@@ -147,3 +147,25 @@ def test_histograms_sum_to_the_row_count():
 )
 def test_kind_of(dtype, kind):
     assert profile.kind_of(dtype) is kind
+
+
+def test_a_large_reference_is_fitted_on_every_kth_row_and_counted_on_all(monkeypatch):
+    monkeypatch.setattr(profile, "FIT_SAMPLE_ROWS", 1_000)
+    n = 10_000
+    rng = np.random.default_rng(7)
+    x = rng.lognormal(size=n)
+    # A value at rows 3, 13, 23, ...: never on a sampled row (0, 10, 20, ...).
+    k = np.where(np.arange(n) % 10 == 3, 99, np.arange(n) % 7)
+    built, rows, counts = _fit_and_count(
+        pl.DataFrame({"x": x, "k": k}), pl.DataFrame({"x": x, "k": k}), bins=4
+    )
+    sample = x[::10]
+    expected = np.quantile(sample, [0.25, 0.5, 0.75])
+    assert built.columns["x"].binning.edges == pytest.approx(tuple(expected), rel=1e-12)
+    assert sum(built.columns["x"].counts) == rows == n
+    # Discrete by the sample, so the unsampled 99 counts in "(other)" on both sides.
+    discrete = built.columns["k"].binning
+    assert discrete.method == "discrete" and discrete.values == (0, 1, 2, 3, 4, 5, 6)
+    per_value = [int((k == v).sum()) for v in range(7)]
+    assert built.columns["k"].counts == (*per_value, 1000, 0)
+    assert counts["k"] == list(built.columns["k"].counts)
