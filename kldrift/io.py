@@ -142,7 +142,8 @@ def polars_message(exc: BaseException) -> str:
 
 
 def _data_files(name: str) -> list[str]:
-    if _GLOB_CHARS & set(name):
+    # A file whose name holds "[" or "?" is read as itself, not as a pattern that misses it.
+    if _GLOB_CHARS & set(name) and not os.path.exists(name):
         files = sorted(f for f in glob.glob(name, recursive=True) if os.path.isfile(f))
         if not files:
             raise InputError(f"{name}: no files match this pattern")
@@ -237,6 +238,7 @@ def _scan_csv(name: str, files: list[str], separator: str, encoding: str) -> pl.
             scan = partial(
                 pl.scan_csv,
                 source,
+                glob=False,  # files are already expanded: a "[" in a name is literal
                 separator=separator,
                 encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
             )
@@ -307,10 +309,12 @@ def _scan(name: str, fmt: str, files: list[str]) -> pl.LazyFrame:
     source: str | list[str] = files[0] if len(files) == 1 else files
     try:
         if fmt == "parquet":
-            return pl.scan_parquet(source)
+            return pl.scan_parquet(source, glob=False)  # files are already expanded
         if fmt == "ndjson":
-            return pl.scan_ndjson(source, infer_schema_length=CSV_INFER_ROWS)
-        return pl.scan_ipc(source)
+            # scan_ndjson always globs, so a "[" in a file name is escaped instead.
+            escaped = [glob.escape(f) for f in files]
+            return pl.scan_ndjson(escaped, infer_schema_length=CSV_INFER_ROWS)
+        return pl.scan_ipc(source, glob=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{name}: cannot read as {fmt}: {polars_message(exc)}") from exc
 

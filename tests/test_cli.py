@@ -542,3 +542,31 @@ def test_unknown_show_metric_is_an_option_error():
     result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--show", "tv"])
     assert result.exit_code == 2
     assert "--show: unknown metric 'tv'" in result.stderr
+
+
+def test_names_that_look_like_rich_markup_are_printed_as_they_are(tmp_path):
+    # Column names, categories and file names are data: "[/b]" once raised rich's MarkupError.
+    path = tmp_path / "odd [b] name.csv"
+    pl.DataFrame(
+        {"a[/b]": [1.0, 2.0, 3.0] * 5, "[bold]c": ["[red]x", ":smile:", "y"] * 5}
+    ).write_csv(path)
+    result = runner.invoke(app, ["compare", str(path), str(path), "--explain"])
+    assert result.exit_code == 0, result.output
+    for text in ["a[/b]", "[bold]c", "odd [b] name.csv", "0 of 2 columns drifted"]:
+        assert text in result.stdout
+
+
+def test_the_spinner_shows_file_names_that_look_like_markup(monkeypatch):
+    import io
+
+    from kldrift.report.progress import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress() as note:
+        note("profiling odd [/b] name.csv")
+    assert "odd [/b] name.csv" in terminal.getvalue()

@@ -266,3 +266,19 @@ def test_memory_estimate_follows_the_format(tmp_path, frame):
     assert parquet.memory == 3 * (tmp_path / "d.parquet").stat().st_size
     assert csv.memory == (tmp_path / "d.csv").stat().st_size
     assert scan_table(frame).memory is None
+
+
+@pytest.mark.parametrize(
+    ("suffix", "writer"),
+    [
+        (".csv", lambda f, p: f.write_csv(p)),
+        (".parquet", lambda f, p: f.write_parquet(p)),
+        (".ndjson", lambda f, p: f.write_ndjson(p)),
+        (".arrow", lambda f, p: f.write_ipc(p)),
+    ],
+)
+def test_a_file_name_with_glob_characters_is_read_as_itself(tmp_path, frame, suffix, writer):
+    path = tmp_path / f"run [2024] v?{suffix}"
+    writer(frame, path)
+    (tmp_path / f"run 2 v1{suffix}").write_text("a pattern would match this file")
+    assert scan_table(path).frame.collect().equals(frame)

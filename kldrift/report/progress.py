@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.text import Text
 
 
 @contextmanager
@@ -19,5 +20,6 @@ def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
     if quiet or not sys.stderr.isatty():
         yield lambda _: None
         return
-    with Console(stderr=True).status("starting", spinner="dots") as status:
-        yield lambda note: status.update(note)
+    # Notes name files, which are data: Text, since rich reads a str status as markup.
+    with Console(stderr=True).status(Text("starting"), spinner="dots") as status:
+        yield lambda note: status.update(Text(note))

@@ -66,12 +66,21 @@ def sparkline(counts: tuple[int, ...], peak: float) -> str:
 
 
 def console(out: TextIO) -> Console:
-    """A rich console on `out`: plain text when it is not a terminal or NO_COLOR is set."""
+    """A rich console on `out`: plain text when it is not a terminal or NO_COLOR is set.
+
+    Strings are printed as they are: column names, categories and file names are data, and a
+    name such as "a[/b]" or ":x:" must not be read as rich markup or an emoji code.
+    """
     plain = bool(os.environ.get("NO_COLOR")) or not (hasattr(out, "isatty") and out.isatty())
-    if plain:
+    return Console(
+        file=out,
         # color_system=None makes rich emit no escape codes at all, bold and italic included.
-        return Console(file=out, color_system=None, width=PLAIN_WIDTH, highlight=False)
-    return Console(file=out, highlight=False)
+        color_system=None if plain else "auto",
+        width=PLAIN_WIDTH if plain else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 def _columns_table(report: DriftReport, show: Sequence[Metric]) -> Table:
