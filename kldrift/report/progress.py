@@ -6,9 +6,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.text import Text
-
 
 @contextmanager
 def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
@@ -20,6 +17,10 @@ def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
     if quiet or not sys.stderr.isatty():
         yield lambda _: None
         return
+    # Imported here: off a terminal (CI, cron, pipes) nothing of rich is needed for JSON output.
+    from rich.console import Console
+    from rich.text import Text
+
     # Notes name files, which are data: Text, since rich reads a str status as markup.
     with Console(stderr=True).status(Text("starting"), spinner="dots") as status:
         yield lambda note: status.update(Text(note))
