@@ -60,6 +60,7 @@ def test_csv_types_come_from_the_first_10000_rows_dates_included(tmp_path):
         {
             "day": ["2024-01-01"] * n,
             "stamp": ["2024-01-01T03:52:07.000000"] * n,
+            "zoned": ["2024-01-01T00:00:00+01:00", "2024-01-03T05:00:00Z"] * (n // 2),
             # Looks like dates in the first 100 rows, is not one at row 5,000: text.
             "late_text": ["2024-01-01"] * 5_000 + ["soon"] + ["2024-01-01"] * (n - 5_001),
             "late_float": ["1"] * 5_000 + ["1.5"] + ["2"] * (n - 5_001),
@@ -74,6 +75,7 @@ def test_csv_types_come_from_the_first_10000_rows_dates_included(tmp_path):
     assert dict(schema) == {
         "day": pl.Date,
         "stamp": pl.Datetime("us"),
+        "zoned": pl.Datetime("us", "UTC"),
         "late_text": pl.String,
         "late_float": pl.Float64,
         "name": pl.String,
