@@ -1,6 +1,7 @@
 """Benchmark harness: wall time, CPU time and peak RSS of whole processes, kldrift vs the floor.
 
-Every case runs as a child process, `--repeat` times; the table reports the median and minimum
+Every case runs as a child process, `--repeat` times, the cases of one dataset interleaved
+(floor, table, json, floor, ...); the table reports the median and minimum
 wall time, the median CPU time and the largest peak RSS over the repeats. Data comes from
 bench/generate.py.
 
@@ -139,20 +140,26 @@ class Measurement:
     inputs: tuple[Path, ...] = ()
 
 
-def repeat(case: str, rows: str, fmt: str, command: Command, times: int, timeout: float) -> Result:
-    """Measure the command `times` times and print a one-line summary."""
-    result = Result(case, rows, fmt, [], [], [])
+def rounds(group: Sequence[Measurement], times: int, timeout: float) -> list[Result]:
+    """Measure the cases of one dataset `times` times, round-robin: floor, table, json, floor, ...
+
+    Interleaving puts every case in the same stretches of a noisy machine, so the ratios to the
+    floor stay fair when the machine's speed drifts during the benchmark.
+    """
+    results = [Result(m.case, m.rows, m.format, [], [], []) for m in group]
     for _ in range(times):
-        wall, cpu, rss = measure(command, timeout)
-        result.walls.append(wall)
-        result.cpus.append(cpu)
-        result.peak_rss_kib.append(rss)
-    print(
-        f"{case:>14} {rows:>10} {fmt:>8}  median {statistics.median(result.walls):7.2f} s"
-        f"  peak {max(result.peak_rss_kib) / 1024:8,.0f} MiB",
-        file=sys.stderr,
-    )
-    return result
+        for m, result in zip(group, results, strict=True):
+            wall, cpu, rss = measure(m.command, timeout)
+            result.walls.append(wall)
+            result.cpus.append(cpu)
+            result.peak_rss_kib.append(rss)
+    for r in results:
+        print(
+            f"{r.case:>14} {r.rows:>10} {r.format:>8}  median {statistics.median(r.walls):7.2f} s"
+            f"  peak {max(r.peak_rss_kib) / 1024:8,.0f} MiB",
+            file=sys.stderr,
+        )
+    return results
 
 
 def warm_cache(path: Path) -> None:
@@ -365,14 +372,16 @@ def main() -> None:
     load = os.getloadavg()[0]
 
     results: list[Result] = []
-    warmed: set[Path] = set()
+    # The cases of one dataset (or the startup cases) run interleaved, see rounds().
+    groups: dict[tuple[str, str], list[Measurement]] = {}
+    for m in plan(args, kldrift):
+        groups.setdefault((m.rows, m.format), []).append(m)
     try:
-        for m in plan(args, kldrift):
-            for path in set(m.inputs) - warmed:
+        for (rows, _), group in groups.items():
+            for path in sorted({path for m in group for path in m.inputs}):
                 warm_cache(path)
-                warmed.add(path)
-            times = args.startup_repeat if m.rows == "-" else args.repeat
-            results.append(repeat(m.case, m.rows, m.format, m.command, times, args.timeout))
+            times = args.startup_repeat if rows == "-" else args.repeat
+            results += rounds(group, times, args.timeout)
     except RunError as exc:
         sys.exit(f"aborting: {exc}")
 
