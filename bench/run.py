@@ -64,10 +64,19 @@ class Result:
     walls: list[float]
     cpus: list[float]
     peak_rss_kib: list[int]
+    #: When the run.py invocation that measured it started: the cases of one dataset measured in
+    #: the same batch ran round-robin, so their i-th runs are pairs.
+    batch: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.case, self.rows, self.format)
+
+    def paired_ratio(self, floor: Result) -> float | None:
+        """Median over rounds of this case's wall time over the floor's in the same round."""
+        if not self.batch or self.batch != floor.batch or len(self.walls) != len(floor.walls):
+            return None
+        return statistics.median(w / f for w, f in zip(self.walls, floor.walls, strict=True))
 
 
 class RunError(Exception):
@@ -140,13 +149,13 @@ class Measurement:
     inputs: tuple[Path, ...] = ()
 
 
-def rounds(group: Sequence[Measurement], times: int, timeout: float) -> list[Result]:
+def rounds(group: Sequence[Measurement], times: int, timeout: float, batch: str) -> list[Result]:
     """Measure the cases of one dataset `times` times, round-robin: floor, table, json, floor, ...
 
     Interleaving puts every case in the same stretches of a noisy machine, so the ratios to the
     floor stay fair when the machine's speed drifts during the benchmark.
     """
-    results = [Result(m.case, m.rows, m.format, [], [], []) for m in group]
+    results = [Result(m.case, m.rows, m.format, [], [], [], batch) for m in group]
     for _ in range(times):
         for m, result in zip(group, results, strict=True):
             wall, cpu, rss = measure(m.command, timeout)
@@ -212,20 +221,23 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
         *(f"| {key} | {value} |" for key, value in setup.items()),
         "",
         "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
-        "| wall ×floor | RSS ×floor | runs |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| wall ×floor | paired ×floor | RSS ×floor | runs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(results, key=_order):
         median, peak = statistics.median(r.walls), max(r.peak_rss_kib)
         floor = floors.get((r.rows, r.format))
-        wall_x = rss_x = "–"
+        wall_x = paired_x = rss_x = "–"
         if floor is not None and floor is not r:
             wall_x = f"{median / statistics.median(floor.walls):.2f}"
+            paired = r.paired_ratio(floor)
+            paired_x = "–" if paired is None else f"{paired:.2f}"
             rss_x = f"{peak / max(floor.peak_rss_kib):.2f}"
         rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
         lines.append(
             f"| {r.case} | {rows} | {r.format} | {median:.3f} | {min(r.walls):.3f} "
-            f"| {statistics.median(r.cpus):.3f} | {peak / 1024:,.0f} | {wall_x} | {rss_x} "
+            f"| {statistics.median(r.cpus):.3f} | {peak / 1024:,.0f} | {wall_x} | {paired_x} "
+            f"| {rss_x} "
             f"| {len(r.walls)} |"
         )
     if not any(r.case.split()[0] in KLDRIFT_CASES for r in results):
@@ -372,6 +384,7 @@ def main() -> None:
     load = os.getloadavg()[0]
 
     results: list[Result] = []
+    batch = datetime.datetime.now().isoformat(timespec="seconds")
     # The cases of one dataset (or the startup cases) run interleaved, see rounds().
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in plan(args, kldrift):
@@ -381,7 +394,7 @@ def main() -> None:
             for path in sorted({path for m in group for path in m.inputs}):
                 warm_cache(path)
             times = args.startup_repeat if rows == "-" else args.repeat
-            results += rounds(group, times, args.timeout)
+            results += rounds(group, times, args.timeout, batch)
     except RunError as exc:
         sys.exit(f"aborting: {exc}")
 
