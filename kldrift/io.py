@@ -45,6 +45,10 @@ HEADER_BYTES = 1 << 16
 POLARS_ENCODINGS = ("utf8", "utf8-lossy")
 _NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
 _PARSE_ERROR = re.compile(r"could not parse `(.*)` as dtype `(.*)` at column '(.*)'")
+_CONVERSION_ERROR = re.compile(
+    r"conversion from `str` to `(.*)` failed in column '(.*)' for \d+ out of \d+ values: "
+    r"\[(.*?)[,\]]"
+)
 
 
 @dataclass(frozen=True)
@@ -122,14 +126,26 @@ def read_error(name: str, exc: BaseException) -> InputError:
         return InputError(f"{name}: {_NOT_UTF8}")
     if "more fields than defined" in message:
         return InputError(f"{name}: ragged CSV: a line has more fields than the header")
-    parse = _PARSE_ERROR.search(message)
-    if parse:
-        value, dtype, column = parse.groups()
+    unparsed = _unparsed_value(message)
+    if unparsed:
+        value, dtype, column = unparsed
         return InputError(
             f"{name}: column {column!r}: cannot parse {value!r} as {dtype} (the type polars "
             f"inferred from the first {CSV_INFER_ROWS} rows)"
         )
     return InputError(f"{name}: cannot read: {message}")
+
+
+def _unparsed_value(message: str) -> tuple[str, str, str] | None:
+    """(value, dtype, column) of a value polars could not parse, from its error message."""
+    if match := _PARSE_ERROR.search(message):
+        value, dtype, column = match.groups()
+        return value, dtype, column
+    if match := _CONVERSION_ERROR.search(message):
+        # Dates and times are read as text and parsed after (see _scan_csv).
+        dtype, column, value = match.groups()
+        return value.strip('"'), dtype, column
+    return None
 
 
 def polars_message(exc: BaseException) -> str:
@@ -242,8 +258,17 @@ def _scan_csv(name: str, files: list[str], separator: str, encoding: str) -> pl.
                 separator=separator,
                 encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
             )
+            schema = _csv_schema(scan)
+            # polars' CSV reader works out a date pattern value by value: one datetime column
+            # cost 0.5 s of a 1.5 s read of 1M rows x 26 columns. Read as text, such a column
+            # is parsed by str.strptime, which infers the pattern once: 0.1 s.
+            temporal = {name: dtype for name, dtype in schema.items() if dtype.is_temporal()}
+            text = {name: pl.String if name in temporal else t for name, t in schema.items()}
             # With the schema given, no query on the scan infers types again.
-            return scan(schema=_csv_schema(scan))
+            return scan(schema=text).with_columns(
+                pl.col(name).str.strptime(dtype)  # type: ignore[arg-type]
+                for name, dtype in temporal.items()
+            )
         # polars scans only UTF-8; other encodings are decoded here, in memory.
         frames = [
             pl.read_csv(

@@ -258,6 +258,16 @@ def test_unusable_files_are_one_line_errors_naming_the_file(tmp_path, make, name
     _one_line_error(runner.invoke(app, ["compare", *args]), *names)
 
 
+@pytest.mark.parametrize("side", ["reference", "current"])
+def test_a_late_non_date_in_a_date_column_is_a_one_line_error(tmp_path, side):
+    good, bad = tmp_path / "good.csv", tmp_path / "late_date.csv"
+    good.write_text("day\n2024-01-01\n2024-01-02\n")
+    bad.write_bytes(b"day\n" + b"2024-01-01\n" * 10_005 + b"soon\n")
+    args = [str(good), str(bad)] if side == "current" else [str(bad), str(good)]
+    result = runner.invoke(app, ["compare", *args])
+    _one_line_error(result, "late_date.csv", "column 'day'", "cannot parse 'soon' as date")
+
+
 def test_unreadable_file_is_a_one_line_error(tmp_path, monkeypatch):
     secret = tmp_path / "secret.csv"
     secret.write_text("x\n1\n")
