@@ -301,10 +301,15 @@ def compare(
     thresholds = thresholds or Thresholds()
     note = progress or (lambda _: None)
     ref, cur = open_reference(reference, read_options), scan_table(current, read_options)
-    share = memory_share(*(t for t in (ref, cur) if isinstance(t, Table)))
+    files = [t for t in (ref, cur) if isinstance(t, Table)]
+    share = memory_share(*files)
     if streaming is None:
         streaming = share > STREAMING_MEMORY_SHARE
-    together = not streaming and share < TOGETHER_MEMORY_SHARE
+    # Only files are read together: a frame has no size estimate, and a LazyFrame current is
+    # counted straight from its query.
+    together = (
+        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
+    )
     plan = prepare(ref, cur, columns, exclude, options, thresholds, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
@@ -356,9 +361,10 @@ def prepare(
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
     if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
         raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
-    note(f"profiling {reference_name(ref)}")
     if together and kinds and isinstance(ref, Table):
+        note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+    note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = _skip_high_cardinality(built, cur, fitted)
     return Plan(ref_profile, fitted, [*schema, *skipped], cur)
@@ -652,7 +658,8 @@ def plan_columns(
 
 
 def memory_share(*tables: Table) -> float:
-    """The share of RAM these tables would take decoded in memory (frames already there: 0)."""
+    """The share of RAM these tables would take decoded in memory (frames, which have no size
+    estimate, count 0)."""
     in_memory = sum(t.memory or 0 for t in tables)
     return in_memory / (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 

@@ -35,7 +35,7 @@ COMPRESSED = (".gz",)
 _GLOB_CHARS = set("*?[")
 #: Rows polars reads to infer CSV column types; the default (100) misses late type changes.
 CSV_INFER_ROWS = 10_000
-#: Rows in which a CSV text column must look like dates to be tried as dates (see _csv_schema).
+#: Non-null values of a CSV text column that must look like dates for it to be tried as dates.
 DATE_INFER_ROWS = 100
 #: Separators tried on a CSV header when --separator is not given, preferred in this order on ties.
 SNIFFED_SEPARATORS = (",", "\t", ";", "|")
@@ -47,7 +47,7 @@ _NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8
 _PARSE_ERROR = re.compile(r"could not parse `(.*)` as dtype `(.*)` at column '(.*)'")
 _CONVERSION_ERROR = re.compile(
     r"conversion from `str` to `(.*)` failed in column '(.*)' for \d+ out of \d+ values: "
-    r"\[(.*?)[,\]]"
+    r'\[("(?:[^"\\]|\\.)*"|[^,\]]*)'
 )
 
 
@@ -130,8 +130,8 @@ def read_error(name: str, exc: BaseException) -> InputError:
     if unparsed:
         value, dtype, column = unparsed
         return InputError(
-            f"{name}: column {column!r}: cannot parse {value!r} as {dtype} (the type polars "
-            f"inferred from the first {CSV_INFER_ROWS} rows)"
+            f"{name}: column {column!r}: cannot parse {value!r} as {dtype} (the type inferred "
+            f"from the first {CSV_INFER_ROWS} rows)"
         )
     return InputError(f"{name}: cannot read: {message}")
 
@@ -248,70 +248,80 @@ def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
 
 
 def _scan_csv(name: str, files: list[str], separator: str, encoding: str) -> pl.LazyFrame:
-    source: str | list[str] = files[0] if len(files) == 1 else files
     try:
         if encoding in POLARS_ENCODINGS:
-            scan = partial(
-                pl.scan_csv,
-                source,
-                glob=False,  # files are already expanded: a "[" in a name is literal
-                separator=separator,
-                encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
+            source: str | list[str] = files[0] if len(files) == 1 else files
+            return _typed_scan(
+                partial(
+                    pl.scan_csv,
+                    source,
+                    glob=False,  # files are already expanded: a "[" in a name is literal
+                    separator=separator,
+                    encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
+                )
             )
-            schema = _csv_schema(scan)
-            # polars' CSV reader works out a date pattern value by value: one datetime column
-            # cost 0.5 s of a 1.5 s read of 1M rows x 26 columns. Read as text, such a column
-            # is parsed by str.strptime, which infers the pattern once: 0.1 s.
-            temporal = {name: dtype for name, dtype in schema.items() if dtype.is_temporal()}
-            text = {name: pl.String if name in temporal else t for name, t in schema.items()}
-            # With the schema given, no query on the scan infers types again.
-            return scan(schema=text).with_columns(
-                pl.col(name).str.strptime(dtype)  # type: ignore[arg-type]
-                for name, dtype in temporal.items()
-            )
-        # polars scans only UTF-8; other encodings are decoded here, in memory.
+        # polars reads only UTF-8: other encodings are decoded here, into memory, file by file.
         frames = [
-            pl.read_csv(
-                _decoded(f, encoding),
-                separator=separator,
-                try_parse_dates=True,
-                infer_schema_length=CSV_INFER_ROWS,
-            )
+            _typed_scan(partial(pl.scan_csv, _decoded(f, encoding), separator=separator))
             for f in files
         ]
-        return pl.concat(frames, how="vertical").lazy()
+        return pl.concat(frames, how="vertical")
     except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
         raise read_error(name, exc) from exc
+
+
+def _typed_scan(scan: Callable[..., pl.LazyFrame]) -> pl.LazyFrame:
+    """The CSV scan with the column types of `_csv_schema`, given so that no query infers again.
+
+    polars' CSV reader works out a date pattern value by value: one datetime column cost 0.5 s
+    of a 1.5 s read of 1M rows x 26 columns. So dates and times are read as text and parsed by
+    str.strptime, which infers the pattern once per column: 0.1 s.
+    """
+    schema = _csv_schema(scan)
+    temporal = {column: dtype for column, dtype in schema.items() if dtype.is_temporal()}
+    text = {column: pl.String if column in temporal else t for column, t in schema.items()}
+    return scan(schema=text).with_columns(
+        pl.col(column).str.strptime(dtype)  # type: ignore[arg-type]
+        for column, dtype in temporal.items()
+    )
 
 
 def _csv_schema(scan: Callable[..., pl.LazyFrame]) -> pl.Schema:
     """Column types of a CSV scan from its first CSV_INFER_ROWS rows, dates and times included.
 
-    polars' own date inference (`try_parse_dates`) tries every pattern on every field and costs
-    about 0.3 s per 10,000 rows of 26 columns, as much as parsing 250,000 rows. So: types without
-    dates from CSV_INFER_ROWS rows; date candidates from polars' date inference over the first
-    DATE_INFER_ROWS rows of the columns left as text; and a candidate is kept only if all of its
-    first CSV_INFER_ROWS values parse as that type, which is what inferring over them would
-    have found.
+    polars' own date inference (`try_parse_dates`) tries every pattern on every field: 0.3 s per
+    10,000 rows of 26 columns, as much as parsing 250,000 rows. So types come from an inference
+    without dates, and a column left as text becomes a date (or datetime, or time) column when
+    polars reads its first DATE_INFER_ROWS non-null values as dates and all of its first
+    CSV_INFER_ROWS values parse as that type.
     """
     schema = scan(infer_schema_length=CSV_INFER_ROWS).collect_schema()
-    texts = [name for name, dtype in schema.items() if dtype == pl.String]
+    texts = [column for column, dtype in schema.items() if dtype == pl.String]
     if not texts:
         return schema
-    dated = scan(infer_schema_length=DATE_INFER_ROWS, try_parse_dates=True).collect_schema()
-    candidates = {name: dated[name] for name in texts if dated[name].is_temporal()}
-    if not candidates:
-        return schema
-    head = scan(infer_schema=False).select(list(candidates)).head(CSV_INFER_ROWS).collect()
-    for name, dtype in candidates.items():
-        values = head[name]
+    head = scan(infer_schema=False).select(texts).head(CSV_INFER_ROWS).collect()
+    for column, dtype in _date_candidates(head).items():
+        values = head[column]
         try:
             parsed = values.str.strptime(dtype, strict=False)  # type: ignore[arg-type]
         except pl.exceptions.PolarsError:
             continue
         if parsed.null_count() == values.null_count():
-            schema[name] = dtype
+            schema[column] = dtype
     return schema
+
+
+def _date_candidates(head: pl.DataFrame) -> dict[str, pl.DataType]:
+    """Columns of `head` (all text) whose first DATE_INFER_ROWS non-null values polars' CSV
+    date inference reads as dates or times, with the type it found. Leading empty values, as in
+    a mostly empty `closed_at`, do not hide a date column."""
+    firsts = [head[column].drop_nulls().head(DATE_INFER_ROWS) for column in head.columns]
+    rows = max(len(values) for values in firsts)
+    if rows == 0:
+        return {}
+    sample = pl.DataFrame([v.extend_constant(None, rows - len(v)) for v in firsts])
+    dated = pl.read_csv(sample.write_csv().encode(), try_parse_dates=True, infer_schema_length=rows)
+    return {column: dtype for column, dtype in dated.schema.items() if dtype.is_temporal()}
 
 
 def _decoded_per_file_byte(path: str, fmt: str) -> int:

@@ -204,6 +204,19 @@ def test_memory_share_estimates_the_decoded_size_against_the_ram():
     assert memory_share(small, huge) == pytest.approx(0.51, abs=1e-6)
 
 
+def test_a_lazyframe_current_is_counted_from_its_query_not_loaded(monkeypatch):
+    frame = pl.DataFrame({"x": [float(v) for v in range(100)]}).lazy()
+    loads, real_load = [], profile.load
+
+    def load(tables, columns):
+        loads.append([table.name for table in tables])
+        return real_load(tables, columns)
+
+    monkeypatch.setattr(profile, "load", load)
+    kldrift.compare(frame, frame)
+    assert loads == [["<LazyFrame>"]]  # the reference, to fit and count it
+
+
 @pytest.mark.parametrize("share", [0.01, 0.3, 0.6])
 def test_reading_mode_follows_the_memory_share(monkeypatch, tmp_path, share):
     """Small data: both sides read at once; medium: one after the other; large: streaming."""

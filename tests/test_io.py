@@ -1,5 +1,6 @@
 """Reading: formats, globs, directories, and one-line errors for files that cannot be read."""
 
+import datetime as dt
 import gzip
 import os
 
@@ -54,7 +55,7 @@ def test_csv_dates_are_parsed_as_dates(tmp_path):
 
 
 def test_csv_types_come_from_the_first_10000_rows_dates_included(tmp_path):
-    # The same types as polars' try_parse_dates over 10,000 rows, found more cheaply.
+    # On this data, the same types as polars' try_parse_dates over 10,000 rows gives.
     n = 10_000
     frame = pl.DataFrame(
         {
@@ -287,3 +288,26 @@ def test_a_file_name_with_glob_characters_is_read_as_itself(tmp_path, frame, suf
     writer(frame, path)
     (tmp_path / f"run 2 v1{suffix}").write_text("a pattern would match this file")
     assert scan_table(path).frame.collect().equals(frame)
+
+
+@pytest.mark.parametrize("encoding", ["utf8", "latin-1"])
+def test_a_date_column_that_starts_empty_is_still_a_date_column(tmp_path, encoding):
+    # A mostly empty `closed_at` has no date in its first 100 rows.
+    path = tmp_path / "d.csv"
+    lines = ["closed_at,name"] + [",é"] * 150 + ["2024-01-02,é", "2024-03-04,é"]
+    path.write_bytes("\n".join(lines).encode(encoding))
+    table = scan_table(path, ReadOptions(encoding=encoding))
+    assert table.schema["closed_at"] == pl.Date
+    assert table.frame.collect()["closed_at"].drop_nulls().to_list() == [
+        dt.date(2024, 1, 2),
+        dt.date(2024, 3, 4),
+    ]
+
+
+def test_a_value_with_a_comma_is_quoted_whole_in_a_parse_error(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("day\n" + "2024-01-01\n" * 10_005 + '"soon, later"\n')
+    with pytest.raises(pl.exceptions.PolarsError) as info:
+        scan_table(path).frame.collect()
+    message = str(read_error("d.csv", info.value))
+    assert message.startswith("d.csv: column 'day': cannot parse 'soon, later' as date")
