@@ -271,7 +271,7 @@ def count(
     column by a group-by (several times faster than value_counts inside a select). polars runs
     them together with `collect_all`, sharing one scan of the data.
     """
-    if binnings and not streaming and not table.shared_scans and not table.loaded:
+    if binnings and not streaming and not table.shared_scans:
         table = load([table], list(binnings))[0]  # parse a text file once, not once per query
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]

@@ -10,22 +10,22 @@ import pytest
 from kldrift.errors import InputError, OptionError
 from kldrift.io import ReadOptions, read_error, scan_table
 
+#: One writer per file type kldrift reads, by suffix.
+WRITERS = {
+    ".csv": lambda f, p: f.write_csv(p),
+    ".tsv": lambda f, p: f.write_csv(p, separator="\t"),
+    ".parquet": lambda f, p: f.write_parquet(p),
+    ".ndjson": lambda f, p: f.write_ndjson(p),
+    ".arrow": lambda f, p: f.write_ipc(p),
+}
+
 
 @pytest.fixture
 def frame():
     return pl.DataFrame({"x": [1.5, 2.5, 3.5], "s": ["a", "b", "a"]})
 
 
-@pytest.mark.parametrize(
-    ("suffix", "writer"),
-    [
-        (".csv", lambda f, p: f.write_csv(p)),
-        (".tsv", lambda f, p: f.write_csv(p, separator="\t")),
-        (".parquet", lambda f, p: f.write_parquet(p)),
-        (".ndjson", lambda f, p: f.write_ndjson(p)),
-        (".arrow", lambda f, p: f.write_ipc(p)),
-    ],
-)
+@pytest.mark.parametrize(("suffix", "writer"), WRITERS.items())
 def test_reads_every_format_by_extension(tmp_path, frame, suffix, writer):
     path = tmp_path / f"data{suffix}"
     writer(frame, path)
@@ -274,15 +274,7 @@ def test_memory_estimate_follows_the_format(tmp_path, frame):
     assert scan_table(frame).memory is None
 
 
-@pytest.mark.parametrize(
-    ("suffix", "writer"),
-    [
-        (".csv", lambda f, p: f.write_csv(p)),
-        (".parquet", lambda f, p: f.write_parquet(p)),
-        (".ndjson", lambda f, p: f.write_ndjson(p)),
-        (".arrow", lambda f, p: f.write_ipc(p)),
-    ],
-)
+@pytest.mark.parametrize(("suffix", "writer"), WRITERS.items())
 def test_a_file_name_with_glob_characters_is_read_as_itself(tmp_path, frame, suffix, writer):
     path = tmp_path / f"run [2024] v?{suffix}"
     writer(frame, path)
