@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -114,6 +114,8 @@ class Profile:
     columns: dict[str, ColumnProfile]
     options: Options | None = None
     schema: tuple[tuple[str, str], ...] = ()
+    #: Joint tables of named column pairs (X, Y) on the columns' bins, rows X (kldrift.pairs).
+    pairs: Mapping[tuple[str, str], tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
 
 def null_share(counts: tuple[int, ...]) -> float:
@@ -285,6 +287,30 @@ def count(
     for name, counts in zip(categories, frames[1:], strict=True):
         histograms[name] = _category_counts(binnings[name], counts)
     return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}
+
+
+def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
+    """Each row's bin number in `binning`'s bin order: the bin `count` puts the row in.
+
+    Quantile bins: the number of edges below the value; discrete values and categories: their
+    position, else "(other)" (and "(new)" for categories the reference never had); null and
+    NaN: the last bin, "(null)".
+    """
+    null = len(binning.labels) - 1
+    if binning.method == "categories":
+        top = len(binning.values)
+        index = {v: i for i, v in enumerate(binning.values)} | dict.fromkeys(binning.rest, top)
+        x = pl.col(name).cast(pl.String)
+        body = x.replace_strict(index, default=top + 1, return_dtype=pl.Int64)
+    else:
+        x = _as_number(name, dtype)
+        if binning.method == "quantile":
+            body = pl.sum_horizontal(*((x > e).cast(pl.Int64) for e in binning.edges), pl.lit(0))
+        else:
+            # Comparisons, as `count` makes them: == is what decides a discrete value's bin.
+            found = (pl.when(x == v).then(i) for i, v in enumerate(binning.values))
+            body = pl.coalesce(*found, pl.lit(len(binning.values)))
+    return pl.when(x.is_null()).then(null).otherwise(body).cast(pl.Int64).alias(name)
 
 
 def build(
