@@ -28,10 +28,9 @@ from kldrift.significance import DEFAULT_RESAMPLES, GTest, chi2_sf
 #: Conditioning on the rows (X, axis 0) or on the columns (Y, axis 1) of a table.
 Given = Literal[0, 1]
 
-# Cochran's rule for the asymptotic test, as in significance.g_test.
-_COCHRAN_MIN = 1.0
-_COCHRAN_SMALL = 5.0
-_COCHRAN_SHARE = 0.2
+#: Smallest expected count of a cell that the pooled G-test keeps apart (Cochran's rule).
+_MIN_EXPECTED = 5.0
+# numpy's multivariate_hypergeometric draws from at most this many items in all.
 _MAX_SIMULATED = 10**9
 
 
@@ -150,7 +149,7 @@ def conditional_g_test(
     given: Given = 0,
     *,
     williams: bool = True,
-    method: Literal["auto", "asymptotic", "permutation"] = "auto",
+    method: Literal["pooled", "asymptotic", "permutation"] = "pooled",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> GTest:
@@ -160,13 +159,18 @@ def conditional_g_test(
     independence is homogeneity within every stratum, so G is the sum of the strata's G-tests
     of homogeneity and dof = sum_i (l_i - 1), with l_i the occupied cells of stratum i (a
     stratum with rows on one side only carries no information: G_i = 0, no dof). For a full
-    table dof = k (l - 1). Each stratum's G is divided by its Williams' q. `given=1` tests
-    P_X|Y = Q_X|Y on the transposed table. Small expected counts (Cochran's rule on the whole
-    table) switch to a seeded Monte-Carlo test conditional on every stratum's margins, as in
-    `significance.g_test`.
+    table dof = k (l - 1). Each stratum's G is divided by its Williams' q and the p-value is
+    that of the chi-square. `given=1` tests P_X|Y = Q_X|Y on the transposed table.
+
+    With `method="pooled"` (the default), the cells of a stratum whose expected count on the
+    smaller side is below 5 are first added into one cell, which is dropped if it is still
+    below 5: the chi-square then holds (Cochran's rule), and since the pooling depends on the
+    margins only, the test keeps its level. "asymptotic" tests the table as it is;
+    "permutation" is a seeded Monte-Carlo test conditional on every stratum's margins, as in
+    `significance.g_test`, p >= 1 / (1 + n_resamples).
     """
-    if method not in ("auto", "asymptotic", "permutation"):
-        raise ValueError(f"unknown method {method!r}: use 'auto', 'asymptotic' or 'permutation'")
+    if method not in ("pooled", "asymptotic", "permutation"):
+        raise ValueError(f"unknown method {method!r}: use 'pooled', 'asymptotic' or 'permutation'")
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
     ref, cur = _tables(reference, current)
@@ -174,12 +178,16 @@ def conditional_g_test(
         raise ValueError("the G-test needs whole-number counts")
     if given == 1:
         ref, cur = ref.T, cur.T
+    label = "asymptotic chi-square" + (", Williams-corrected per stratum" if williams else "")
+    if method == "pooled":
+        ref, cur, pooled = _pool_sparse(ref, cur)
+        if pooled:
+            label += f", {pooled} sparse cells pooled"
     # Strata with rows on both sides, and their occupied cells.
     keep = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
     ref, cur = ref[keep], cur[keep]
     totals = ref + cur
-    occupied = totals > 0
-    cells_per_stratum = occupied.sum(axis=1)
+    cells_per_stratum = (totals > 0).sum(axis=1)
     dof = int(np.sum(cells_per_stratum - 1))
     if dof < 1:
         return GTest(
@@ -189,24 +197,9 @@ def conditional_g_test(
     q = _stratum_williams(n_ref, n_cur, totals, cells_per_stratum) if williams else None
     statistic = float(_stratified_g(cur[np.newaxis], totals, n_ref, n_cur, None)[0])
     scaled = float(_stratified_g(cur[np.newaxis], totals, n_ref, n_cur, q)[0])
-    informative = cells_per_stratum > 1
-    expected = np.concatenate(
-        [
-            (np.outer([r, c], t[o]) / (r + c)).ravel()
-            for r, c, t, o, i in zip(n_ref, n_cur, totals, occupied, informative, strict=True)
-            if i
-        ]
-    )
-    cochran = expected.min() >= _COCHRAN_MIN and np.mean(expected < _COCHRAN_SMALL) <= (
-        _COCHRAN_SHARE
-    )
-    simulable = float(totals.sum()) < _MAX_SIMULATED
-    label = "asymptotic chi-square" + (", Williams-corrected per stratum" if williams else "")
-    if method == "asymptotic" or (method == "auto" and (cochran or not simulable)):
-        if not (cochran or method == "asymptotic"):
-            label += " (small expected counts, but too many counts to simulate)"
+    if method != "permutation":
         return GTest(statistic, dof, chi2_sf(scaled, dof), label, _ratio(statistic, scaled))
-    if not simulable:
+    if float(totals.sum()) >= _MAX_SIMULATED:
         raise ValueError(f"a permutation test needs fewer than {_MAX_SIMULATED:.0e} counts in all")
     rng = np.random.default_rng(seed)
     tables = np.stack(
@@ -221,6 +214,22 @@ def conditional_g_test(
     p_value = (1 + at_least) / (1 + n_resamples)
     label = f"permutation: {n_resamples} Monte-Carlo tables with fixed stratum margins, seed {seed}"
     return GTest(statistic, dof, p_value, label, _ratio(statistic, scaled))
+
+
+def _pool_sparse(ref: FloatArray, cur: FloatArray) -> tuple[FloatArray, FloatArray, int]:
+    """Both tables with each stratum's sparse cells added into one extra cell (see
+    `conditional_g_test`), and how many cells were pooled."""
+    n_ref, n_cur = ref.sum(axis=1, keepdims=True), cur.sum(axis=1, keepdims=True)
+    totals = ref + cur
+    smaller = np.minimum(n_ref, n_cur) / np.maximum(n_ref + n_cur, 1.0)
+    sparse = (totals > 0) & (smaller * totals < _MIN_EXPECTED)
+    pooled_ref = np.where(sparse, ref, 0.0).sum(axis=1, keepdims=True)
+    pooled_cur = np.where(sparse, cur, 0.0).sum(axis=1, keepdims=True)
+    # The pooled cell stays only where it is itself well filled.
+    kept = smaller * (pooled_ref + pooled_cur) >= _MIN_EXPECTED
+    ref = np.hstack([np.where(sparse, 0.0, ref), np.where(kept, pooled_ref, 0.0)])
+    cur = np.hstack([np.where(sparse, 0.0, cur), np.where(kept, pooled_cur, 0.0)])
+    return ref, cur, int(sparse.sum())
 
 
 def coarsen(

@@ -157,29 +157,74 @@ def count_pairs(
 ) -> dict[Pair, PairTable]:
     """The k x l table of every pair on the columns' bins, from one query over `table`.
 
-    polars computes every involved column's bin numbers in one select (`profile.bin_index`);
-    numpy then counts each pair's combined code x * l + y with bincount, which at 1M rows and
-    325 pairs takes a quarter of the time of one polars group-by per pair.
+    polars computes every involved column's bin numbers in one select (`profile.bin_index`).
+    numpy then counts the joint table of a few columns at a time with one bincount of their
+    combined bin number and adds up its margins for each pair it holds (`_cover`): at 1M rows,
+    325 pairs cost 67 bincounts, 0.27 s of CPU, against 0.88 s for one bincount per pair and
+    2 s for one polars group-by per pair.
     """
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
     if not names:
         return {}
-    widest = max(len(binnings[n].labels) for n in names)
-    small = widest * widest <= np.iinfo(np.uint16).max
-    dtype = pl.UInt16 if small else pl.Int64
-    exprs = [profile.bin_index(n, table.schema[n], binnings[n]).cast(dtype) for n in names]
+    exprs = [profile.bin_index(n, table.schema[n], binnings[n]) for n in names]
     try:
         frame = table.frame.select(exprs).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
+    sizes = {n: len(binnings[n].labels) for n in names}
     index = {n: frame[n].to_numpy() for n in names}
     tables: dict[Pair, PairTable] = {}
-    for x, y in pairs:
-        rows, width = len(binnings[x].labels), len(binnings[y].labels)
-        scaled = index[x] * np.uint16(width) if small else index[x] * width
-        counts = np.bincount(scaled + index[y], minlength=rows * width)
-        tables[(x, y)] = counts.reshape(rows, width).astype(np.int64)
-    return tables
+    for group in _cover(pairs, sizes):
+        shape = tuple(sizes[n] for n in group)
+        # 32-bit codes halve the memory traffic wherever the group's table allows them.
+        wide = np.int64 if math.prod(shape) > np.iinfo(np.uint32).max else np.uint32
+        code = index[group[0]].astype(wide)
+        for name in group[1:]:
+            code *= wide(sizes[name])
+            code += index[name]
+        counts = np.bincount(code, minlength=math.prod(shape)).reshape(shape)
+        for x, y in pairs:
+            if (x, y) not in tables and x in group and y in group:
+                a, b = group.index(x), group.index(y)
+                other = tuple(k for k in range(len(group)) if k not in (a, b))
+                pair_table = counts.sum(axis=other) if other else counts
+                tables[(x, y)] = (pair_table if a < b else pair_table.T).astype(np.int64)
+    return {pair: tables[pair] for pair in pairs}
+
+
+#: Columns counted together by one bincount, and the most cells their joint table may have.
+_GROUP_WIDTH = 4
+_GROUP_CELLS = 2**18
+
+
+def _cover(pairs: Sequence[Pair], sizes: Mapping[str, int]) -> list[list[str]]:
+    """Groups of up to _GROUP_WIDTH columns whose joint tables hold every pair (greedily).
+
+    Each group starts from the first pair not yet held and adds, while the table stays within
+    _GROUP_CELLS cells, the column that brings the most such pairs along.
+    """
+    wanted = [frozenset(p) for p in pairs]
+    left = set(wanted)
+    candidates = list(sizes)
+    groups: list[list[str]] = []
+    for pair in wanted:
+        if pair not in left:
+            continue
+        group = sorted(pair, key=candidates.index)
+        while len(group) < _GROUP_WIDTH:
+            cells = math.prod(sizes[n] for n in group)
+            gains = [
+                (sum(frozenset((c, g)) in left for g in group), c)
+                for c in candidates
+                if c not in group and cells * sizes[c] <= _GROUP_CELLS
+            ]
+            best = max(gains, key=lambda gain: gain[0], default=(0, ""))
+            if best[0] == 0:
+                break
+            group.append(best[1])
+        groups.append(group)
+        left -= {frozenset(p) for p in itertools.combinations(group, 2)}
+    return groups
 
 
 def cell_limit(n_ref: int, n_cur: int) -> int:

@@ -290,27 +290,34 @@ def count(
 
 
 def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
-    """Each row's bin number in `binning`'s bin order: the bin `count` puts the row in.
+    """Each row's bin number (UInt32) in `binning`'s bin order: the bin `count` puts it in.
 
     Quantile bins: the number of edges below the value; discrete values and categories: their
     position, else "(other)" (and "(new)" for categories the reference never had); null and
     NaN: the last bin, "(null)".
     """
     null = len(binning.labels) - 1
+    small = pl.UInt8 if null < 2**8 else pl.UInt32  # summing UInt8 flags is ~4x faster
     if binning.method == "categories":
         top = len(binning.values)
         index = {v: i for i, v in enumerate(binning.values)} | dict.fromkeys(binning.rest, top)
         x = pl.col(name).cast(pl.String)
-        body = x.replace_strict(index, default=top + 1, return_dtype=pl.Int64)
+        body = x.replace_strict(index, default=top + 1, return_dtype=pl.UInt32)
     else:
-        x = _as_number(name, dtype)
+        # NaN is tested apart rather than turned into null first, which would copy the column.
+        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
         if binning.method == "quantile":
-            body = pl.sum_horizontal(*((x > e).cast(pl.Int64) for e in binning.edges), pl.lit(0))
+            body = pl.sum_horizontal(
+                *((x > e).cast(small) for e in binning.edges), pl.lit(0, small)
+            )
         else:
             # Comparisons, as `count` makes them: == is what decides a discrete value's bin.
-            found = (pl.when(x == v).then(i) for i, v in enumerate(binning.values))
-            body = pl.coalesce(*found, pl.lit(len(binning.values)))
-    return pl.when(x.is_null()).then(null).otherwise(body).cast(pl.Int64).alias(name)
+            found = (pl.when(x == v).then(pl.lit(i, small)) for i, v in enumerate(binning.values))
+            body = pl.coalesce(*found, pl.lit(len(binning.values), small))
+    missing = x.is_null() | x.is_nan() if dtype.is_float() else x.is_null()
+    return (
+        pl.when(missing).then(pl.lit(null, pl.UInt32)).otherwise(body).cast(pl.UInt32).alias(name)
+    )
 
 
 def build(

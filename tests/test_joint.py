@@ -191,14 +191,40 @@ def test_conditional_g_detects_a_changed_relationship():
     assert test.p_value < 1e-20 and test.dof == 2
 
 
-def test_small_tables_fall_back_to_a_seeded_monte_carlo_test():
+def test_sparse_cells_are_pooled_per_stratum_before_the_chi_square():
+    # Stratum 0: two sparse cells (expected about 3.5 and 3 on each side) pooled into one of
+    # 13 rows; stratum 1: one sparse cell whose pool is itself too small and is dropped.
+    ref, cur = [[20, 20, 4, 2], [30, 30, 1, 0]], [[15, 25, 3, 4], [30, 30, 0, 0]]
+    pooled = joint.conditional_g_test(ref, cur, williams=False)
+    assert pooled.method.endswith("3 sparse cells pooled")
+    # Stratum 0 becomes [20, 20, 6] vs [15, 25, 7]: dof 2; stratum 1 [30, 30]: dof 1.
+    assert pooled.dof == 3
+    expected = joint.conditional_g_test(
+        [[20, 20, 6], [30, 30, 0]], [[15, 25, 7], [30, 30, 0]], williams=False, method="asymptotic"
+    )
+    assert pooled.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert joint.conditional_g_test(ref, cur, method="asymptotic").dof == 5
+
+
+def test_pooled_test_holds_its_level_on_sparse_tables():
+    rng = np.random.default_rng(12)
+    shares = rng.dirichlet(np.ones(48) * 0.5).reshape(6, 8)
+    rejections, reps = 0, 400
+    for _ in range(reps):
+        ref = rng.multinomial(300, shares.ravel()).reshape(6, 8)
+        cur = rng.multinomial(300, shares.ravel()).reshape(6, 8)
+        rejections += joint.conditional_g_test(ref, cur).p_value < 0.05
+    assert rejections <= 35  # 5% of 400 = 20; beyond 35 has probability < 0.1%
+
+
+def test_the_permutation_test_is_seeded_and_never_below_its_floor():
     ref, cur = [[3, 1, 0], [1, 2, 2]], [[0, 2, 3], [2, 1, 1]]
-    first = joint.conditional_g_test(ref, cur, n_resamples=500, seed=1)
+    first = joint.conditional_g_test(ref, cur, method="permutation", n_resamples=500, seed=1)
     assert first.method.startswith("permutation")
-    assert first == joint.conditional_g_test(ref, cur, n_resamples=500, seed=1)
+    assert first == joint.conditional_g_test(
+        ref, cur, method="permutation", n_resamples=500, seed=1
+    )
     assert 1 / 501 <= first.p_value <= 1
-    asymptotic = joint.conditional_g_test(ref, cur, method="asymptotic")
-    assert asymptotic.method.startswith("asymptotic")
 
 
 def test_monte_carlo_p_value_matches_exact_enumeration_for_one_stratum():
