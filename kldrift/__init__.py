@@ -33,10 +33,16 @@ _EXPORTS = {
     "OptionError": "kldrift.errors",
     "OutputError": "kldrift.errors",
     "ReadOptions": "kldrift.io",
+    "CellShift": "kldrift.pairs",
+    "PairDrift": "kldrift.pairs",
+    "PairLevels": "kldrift.pairs",
+    "PairReport": "kldrift.pairs",
+    "compare_pairs": "kldrift.pairs",
 }
 
 __all__ = [
     "Adjustment",
+    "CellShift",
     "ColumnDrift",
     "ColumnError",
     "Decision",
@@ -52,12 +58,16 @@ __all__ = [
     "Options",
     "ReadOptions",
     "OutputError",
+    "PairDrift",
+    "PairLevels",
+    "PairReport",
     "SchemaChange",
     "Status",
     "Thresholds",
     "Verdict",
     "__version__",
     "compare",
+    "compare_pairs",
 ]
 
 if TYPE_CHECKING:
@@ -82,6 +92,7 @@ if TYPE_CHECKING:
         OutputError,
     )
     from kldrift.io import ReadOptions
+    from kldrift.pairs import CellShift, PairDrift, PairLevels, PairReport, compare_pairs
 
 
 def __getattr__(name: str) -> Any:

@@ -35,8 +35,8 @@ MIN_BINS = 3
 TOP_CELLS = 3
 #: Default relationship levels, in nats of bias-corrected conditional KL: chosen on
 #: bench/calibration_pairs.py (docs/calibration.md, "Pairs of columns").
-DEFAULT_PAIR_DRIFT = 0.02
-DEFAULT_PAIR_WARN = 0.01
+DEFAULT_PAIR_DRIFT = 0.03
+DEFAULT_PAIR_WARN = 0.015
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ KINDS = {
 # --- counting ---------------------------------------------------------------------------------
 
 
-def test_pair_tables_have_the_column_histograms_as_margins():
+@pytest.mark.parametrize("bins", [10, 1])
+def test_pair_tables_have_the_column_histograms_as_margins(bins):
     rng = np.random.default_rng(0)
     ref, cur = (
         _mixed(rng, 3000),
@@ -65,7 +66,7 @@ def test_pair_tables_have_the_column_histograms_as_margins():
             c=pl.when(pl.int_range(pl.len()) < 7).then(pl.lit("new")).otherwise("c")
         ),
     )
-    built = profile.build(scan_table(ref), KINDS, Options(top_k=3))
+    built = profile.build(scan_table(ref), KINDS, Options(bins=bins, top_k=3))
     binnings = {name: c.binning for name, c in built.columns.items()}
     assert built.columns["c"].binning.rest  # the top-3 cut leaves a tail: "(other)" and "(new)"
     for frame in (ref, cur):
