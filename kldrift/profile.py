@@ -433,8 +433,15 @@ def merge(profiles: Sequence[Profile]) -> Profile:
         )
         for name, column in first.columns.items()
     }
+    pairs = {
+        pair: tuple(
+            tuple(int(v) for v in row) for row in np.sum([p.pairs[pair] for p in profiles], axis=0)
+        )
+        for pair in first.pairs
+    }
     source = " + ".join(p.source for p in profiles)
-    return Profile(source, sum(p.rows for p in profiles), columns, first.options, first.schema)
+    rows = sum(p.rows for p in profiles)
+    return Profile(source, rows, columns, first.options, first.schema, pairs)
 
 
 def binning_options(options: Options | None) -> dict[str, object]:
@@ -460,6 +467,8 @@ def _check_mergeable(first: Profile, other: Profile) -> None:
     for name, column in first.columns.items():
         if column.binning != other.columns[name].binning:
             raise InputError(f"{why} column {name!r} has different bins; {hint}")
+    if set(first.pairs) != set(other.pairs):
+        raise InputError(f"{why} they store tables of different column pairs")
 
 
 def _schema_diff(first: Profile, other: Profile) -> str:

@@ -236,3 +236,17 @@ def test_pair_tables_that_do_not_fit_the_bins_are_refused(edit, message):
     edit(document["pairs"][0])
     with pytest.raises(kldrift.InputError, match=re.escape(message)):
         profile_file.loads(json.dumps(document))
+
+
+def test_merged_profiles_add_up_their_pair_tables():
+    rng = np.random.default_rng(9)
+    whole = _correlated(rng, 3000, 0.4)
+    built = kldrift.drift.profile_data(whole)
+    parts = [
+        pairs.with_pair_tables(profile.recount(scan_table(part), built), part, [("income", "age")])
+        for part in (whole.head(1000), whole.tail(2000))
+    ]
+    merged = profile.merge(parts)
+    assert merged.pairs == pairs.with_pair_tables(built, whole, [("income", "age")]).pairs
+    with pytest.raises(kldrift.InputError, match="tables of different column pairs"):
+        profile.merge([parts[0], profile.recount(scan_table(whole.tail(5)), built)])
