@@ -166,7 +166,8 @@ def count_pairs(
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
     if not names:
         return {}
-    exprs = [profile.bin_index(n, table.schema[n], binnings[n]) for n in names]
+    narrow = pl.UInt16 if max(len(binnings[n].labels) for n in names) <= 2**16 else pl.UInt32
+    exprs = [profile.bin_index(n, table.schema[n], binnings[n]).cast(narrow) for n in names]
     try:
         frame = table.frame.select(exprs).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -176,8 +177,11 @@ def count_pairs(
     tables: dict[Pair, PairTable] = {}
     for group in _cover(pairs, sizes):
         shape = tuple(sizes[n] for n in group)
-        # 32-bit codes halve the memory traffic wherever the group's table allows them.
-        wide = np.int64 if math.prod(shape) > np.iinfo(np.uint32).max else np.uint32
+        # The narrowest codes the group's table allows: less memory to stream through.
+        cells = math.prod(shape)
+        wide = next(t for t in (np.uint16, np.uint32, np.int64) if cells <= np.iinfo(t).max + 1)
+        if np.dtype(wide).itemsize < index[group[0]].dtype.itemsize:
+            wide = index[group[0]].dtype.type
         code = index[group[0]].astype(wide)
         for name in group[1:]:
             code *= wide(sizes[name])

@@ -307,9 +307,15 @@ def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
         # NaN is tested apart rather than turned into null first, which would copy the column.
         x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
         if binning.method == "quantile":
-            body = pl.sum_horizontal(
-                *((x > e).cast(small) for e in binning.edges), pl.lit(0, small)
-            )
+            flags = [(x > e).cast(small) for e in binning.edges]
+            if dtype.is_float():
+                # NaN sorts above every edge in polars, so one more step puts it in "(null)".
+                flags.append(x.is_nan().cast(small))
+            if not flags:  # a single value bin
+                return pl.when(x.is_null()).then(null).otherwise(0).cast(pl.UInt32).alias(name)
+            # A null anywhere makes the sum null: the cheapest way to send nulls to "(null)".
+            sums = pl.sum_horizontal(*flags, ignore_nulls=False)
+            return sums.fill_null(null).cast(pl.UInt32).alias(name)
         else:
             # Comparisons, as `count` makes them: == is what decides a discrete value's bin.
             found = (pl.when(x == v).then(pl.lit(i, small)) for i, v in enumerate(binning.values))

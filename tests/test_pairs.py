@@ -34,13 +34,13 @@ def _mixed(rng, n):
     x[:3] = [np.inf, -np.inf, np.nan]
     return pl.DataFrame(
         {
-            "x": x,
+            "x": pl.Series(x).scatter([10, 11], None),  # nulls and NaN, both to "(null)"
             "n": pl.Series(rng.poisson(2, n)).scatter([5, 6], None),
             "c": pl.Series(rng.choice(["a", "b", "c", "d", "e"], n, p=[0.4, 0.3, 0.2, 0.07, 0.03])),
             "flag": rng.random(n) < 0.3,
             "day": pl.date_range(
                 dt.date(2024, 1, 1), dt.date(2024, 1, 1) + dt.timedelta(n - 1), eager=True
-            ),
+            ).scatter([0, 7], None),
         }
     )
 
