@@ -17,15 +17,15 @@ _EXPORTS = {
     "SchemaChange": "kldrift.drift",
     "Verdict": "kldrift.drift",
     "compare": "kldrift.drift",
-    "Adjustment": "kldrift.config",
-    "Decision": "kldrift.config",
-    "FailOn": "kldrift.config",
-    "Gate": "kldrift.config",
-    "Kind": "kldrift.config",
-    "Metric": "kldrift.config",
-    "Options": "kldrift.config",
-    "Status": "kldrift.config",
-    "Thresholds": "kldrift.config",
+    "Adjustment": "kldrift.options",
+    "Decision": "kldrift.options",
+    "FailOn": "kldrift.options",
+    "Gate": "kldrift.options",
+    "Kind": "kldrift.options",
+    "Metric": "kldrift.options",
+    "Options": "kldrift.options",
+    "Status": "kldrift.options",
+    "Thresholds": "kldrift.options",
     "ColumnError": "kldrift.errors",
     "ConfigError": "kldrift.errors",
     "InputError": "kldrift.errors",
@@ -61,17 +61,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from kldrift.config import (
-        Adjustment,
-        Decision,
-        FailOn,
-        Gate,
-        Kind,
-        Metric,
-        Options,
-        Status,
-        Thresholds,
-    )
     from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, Verdict, compare
     from kldrift.errors import (
         ColumnError,
@@ -82,6 +71,17 @@ if TYPE_CHECKING:
         OutputError,
     )
     from kldrift.io import ReadOptions
+    from kldrift.options import (
+        Adjustment,
+        Decision,
+        FailOn,
+        Gate,
+        Kind,
+        Metric,
+        Options,
+        Status,
+        Thresholds,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from kldrift import __version__
-from kldrift.config import (
+from kldrift.errors import KldriftError, OptionError
+from kldrift.options import (
     DEFAULT_ALPHA,
     DEFAULT_BINS,
     DEFAULT_SMOOTHING,
@@ -27,11 +28,10 @@ from kldrift.config import (
     Metric,
     Status,
 )
-from kldrift.errors import KldriftError, OptionError
 
 if TYPE_CHECKING:  # these import polars; the CLI must start without it
+    from kldrift.configfile import Settings
     from kldrift.drift import DriftReport
-    from kldrift.settings import Settings
     from kldrift.windows import WindowReport
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -236,8 +236,9 @@ def compare(
     pyproject.toml), then defaults. Exit code 0: pass; 1: drift, by the gate in force
     (--fail-on, --max-drifted); 2: bad input, options or config.
     """
-    from kldrift import report, settings
-    from kldrift.config import parse_metrics
+    from kldrift import configfile as settings
+    from kldrift import report
+    from kldrift.options import parse_metrics
     from kldrift.report.progress import progress
 
     try:
@@ -315,7 +316,8 @@ def explain_column(
     The column is scored within the full comparison, so its p-value is adjusted as in
     `kldrift compare` and the exit code is that column's: 0 ok or warn, 1 drift, 2 error.
     """
-    from kldrift import report, settings
+    from kldrift import configfile as settings
+    from kldrift import report
 
     try:
         if top < 1:
@@ -371,7 +373,8 @@ def profile_command(
     reading DATA again. Parts of one dataset profiled with --bins-from the same profile can be
     added up with --merge. Exit code 0: written; 2: bad input or options.
     """
-    from kldrift import drift, profile, profile_file, settings
+    from kldrift import configfile as settings
+    from kldrift import drift, profile, profile_file
 
     try:
         if merge:
@@ -461,7 +464,9 @@ def monitor(
     and with --webhook a drift alert is posted; a failed alert is reported on stderr and does not
     change the exit code. Exit code 0: no drift; 1: drift; 2: bad input, options or history.
     """
-    from kldrift import alerts, history, report, settings
+    from kldrift import alerts, report
+    from kldrift import configfile as settings
+    from kldrift import historydb as history
     from kldrift.report import windows as window_report
 
     results: tuple[DriftReport, ...] | tuple[WindowReport, ...]
@@ -540,7 +545,7 @@ def history_command(
 
     Exit code 0: shown; 2: bad input or options.
     """
-    from kldrift import history
+    from kldrift import historydb as history
     from kldrift.report import history as history_report
 
     try:
@@ -568,7 +573,8 @@ def _flags(
     **values: Any,
 ) -> Settings:
     """The settings the flags give; lists may repeat the option or comma-separate names."""
-    from kldrift import config, settings
+    from kldrift import configfile as settings
+    from kldrift import options as config
 
     levels = config.parse_column_thresholds(column_threshold or [])
     return settings.Settings(

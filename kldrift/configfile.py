@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kldrift import drift
-from kldrift.config import (
+from kldrift.errors import ColumnError, ConfigError, KldriftError, OptionError
+from kldrift.io import ReadOptions, scan_table
+from kldrift.options import (
     DEFAULT_ALPHA,
     UNSET,
     Adjustment,
@@ -27,8 +29,6 @@ from kldrift.config import (
     Options,
     Thresholds,
 )
-from kldrift.errors import ColumnError, ConfigError, KldriftError, OptionError
-from kldrift.io import ReadOptions, scan_table
 
 if sys.version_info >= (3, 11):
     import tomllib

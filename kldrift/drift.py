@@ -12,9 +12,9 @@ from typing import Literal
 import polars as pl
 
 from kldrift import metrics, profile, profile_file, significance
-from kldrift.config import Adjustment, FailOn, Gate, Kind, Metric, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
+from kldrift.options import Adjustment, FailOn, Gate, Kind, Metric, Options, Status, Thresholds
 
 #: Without an explicit choice, stream when the data would take more than this share of RAM.
 STREAMING_MEMORY_SHARE = 0.5

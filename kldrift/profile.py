@@ -36,9 +36,9 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from kldrift.config import Kind, Options
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_error
+from kldrift.options import Kind, Options
 
 Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]

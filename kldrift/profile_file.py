@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from kldrift import __version__
-from kldrift.config import Kind, Options
 from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
+from kldrift.options import Kind, Options
 from kldrift.profile import Binning, ColumnProfile, Profile
 
 FORMAT = "kldrift-profile"

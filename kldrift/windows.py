@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from kldrift import drift, profile
-from kldrift.config import Gate, Options, Thresholds
 from kldrift.drift import DataSource, DriftReport, ReferenceSource
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, polars_message, scan_table
+from kldrift.options import Gate, Options, Thresholds
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 import kldrift
-from kldrift import settings
+from kldrift import configfile as settings
 from kldrift.cli import app
-from kldrift.config import FailOn, Format, Kind
 from kldrift.errors import ConfigError
+from kldrift.options import FailOn, Format, Kind
 
 from .conftest import SAMPLE
 

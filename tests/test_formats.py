@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 import kldrift
 from kldrift import Gate
 from kldrift.cli import app
-from kldrift.config import Format
 from kldrift.errors import OutputError
+from kldrift.options import Format
 from kldrift.report import append_step_summary, render, write_file
 from kldrift.report.csv import HEADER
 from kldrift.report.markdown import number

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 import kldrift
 from kldrift.cli import app
-from kldrift.config import FailOn, Gate
 from kldrift.drift import apply_gate
 from kldrift.errors import OptionError
+from kldrift.options import FailOn, Gate
 
 runner = CliRunner()
 ROWS = 100

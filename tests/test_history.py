@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 import pytest
 
-from kldrift import drift, history
+from kldrift import drift
+from kldrift import historydb as history
 from kldrift.errors import ColumnError, InputError
 from kldrift.windows import WindowReport
 

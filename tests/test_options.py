@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from kldrift.config import (
+from kldrift.errors import OptionError
+from kldrift.options import (
     METRIC_LEVELS,
     UNSET,
     Adjustment,
@@ -15,7 +16,6 @@ from kldrift.config import (
     decide,
     parse_metrics,
 )
-from kldrift.errors import OptionError
 
 
 @pytest.mark.parametrize("metric", list(Metric))

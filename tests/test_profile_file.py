@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from kldrift import drift, profile, profile_file
-from kldrift.config import Options, Thresholds
 from kldrift.errors import InputError, OptionError
+from kldrift.options import Options, Thresholds
 
 from .conftest import SAMPLE
 

@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kldrift import __version__
-from kldrift.config import HistoryFormat, Status
-from kldrift.history import Run
+from kldrift.historydb import Run
 from kldrift.jsonvalues import json_value
+from kldrift.options import HistoryFormat, Status
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 

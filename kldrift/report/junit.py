@@ -6,8 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from kldrift.config import Metric, Status
 from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.options import Metric, Status
 from kldrift.report.text import METRIC_LABELS, column_reason, p_value, score
 
 #: Characters XML 1.0 cannot hold at all, even escaped.

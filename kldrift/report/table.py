@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.config import Gate, Metric, Status
 from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.options import Gate, Metric, Status
 
 # The pure-text helpers live in text.py so the other formats need not load rich; the "as" form
 # re-exports them, as explain.py and older callers reach them through this module.

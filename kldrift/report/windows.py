@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from kldrift import __version__
-from kldrift.config import Format, Status
 from kldrift.jsonvalues import json_value
+from kldrift.options import Format, Status
 from kldrift.report import json as json_report
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import score
