@@ -111,7 +111,7 @@ RULES: dict[str, Callable[[kldrift.ColumnDrift, Thresholds], bool]] = {
         decide(Decision.threshold, t.for_column(c.name), t.alpha, c.kl_corrected, c.p_adjusted)
         is Status.drift
     ),
-    "fixed threshold (plain KL >= 0.1)": lambda c, t: c.kl >= t.drift,
+    "fixed threshold (plain KL >= 0.1)": lambda c, t: c.kl >= t.drift_level,
 }
 
 

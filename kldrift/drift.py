@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -15,6 +15,7 @@ from kldrift import metrics, profile, profile_file, significance
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
 from kldrift.options import Adjustment, FailOn, Gate, Kind, Metric, Options, Status, Thresholds
+from kldrift.spec import Spec, with_changes
 
 #: Without an explicit choice, stream when the data would take more than this share of RAM.
 STREAMING_MEMORY_SHARE = 0.5
@@ -184,8 +185,19 @@ class SchemaChange:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A time window [start, end) of the current data, as ISO dates or datetimes."""
+
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
 class DriftReport:
-    """Result of comparing a current dataset with a reference, column by column."""
+    """Result of comparing a current dataset with a reference, column by column.
+
+    `window` is set when the current data is one time window of a larger dataset.
+    """
 
     reference: str
     current: str
@@ -196,6 +208,7 @@ class DriftReport:
     columns: tuple[ColumnDrift, ...]
     schema: tuple[SchemaChange, ...] = field(default=())
     gate: Gate = field(default=Gate())
+    window: Window | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -208,9 +221,11 @@ class DriftReport:
             if column.name == name:
                 return column
         change = next((s for s in self.schema if s.column == name), None)
+        where = f"{self.reference} or {self.current}"
         if change is not None:
-            raise ColumnError(f"--column: {name!r} was not scored: {change.description}")
-        raise ColumnError(f"--column: no column {name!r} in {self.reference} or {self.current}")
+            problem = f"{name!r} was not scored: {change.description}"
+            raise ColumnError(name, where, setting="column", problem=problem)
+        raise ColumnError(name, where, setting="column")
 
     @property
     def drifted_columns(self) -> tuple[ColumnDrift, ...]:
@@ -280,37 +295,28 @@ class DriftReport:
 def compare(
     reference: ReferenceSource,
     current: DataSource,
+    spec: Spec | None = None,
     *,
-    columns: Sequence[str] | None = None,
-    exclude: Sequence[str] = (),
-    options: Options | None = None,
-    thresholds: Thresholds | None = None,
-    streaming: bool | None = None,
     progress: Callable[[str], None] | None = None,
-    read_options: ReadOptions | None = None,
-    gate: Gate | None = None,
+    **changes: Any,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
+    `spec` (see `kldrift.spec.resolve`) says which columns, how to bin and decide; keyword
+    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...).
     REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
-    reference data, and its binning options replace those in `options` (see `fitted_options`).
+    reference data, and its binning options replace those not given (see `fitted_options`).
     `streaming` runs every query on polars' streaming engine in bounded memory; None chooses it
     when the files look too large for memory. `progress` is called with a short note as each
     step starts.
     """
-    thresholds = thresholds or Thresholds()
+    spec = with_changes(spec, changes)
     note = progress or (lambda _: None)
-    ref, cur = open_reference(reference, read_options), scan_table(current, read_options)
+    ref = open_reference(reference, spec.read_options)
+    cur = scan_table(current, spec.read_options)
     files = [t for t in (ref, cur) if isinstance(t, Table)]
-    share = memory_share(*files)
-    if streaming is None:
-        streaming = share > STREAMING_MEMORY_SHARE
-    # Only files are read together: a frame has no size estimate, and a LazyFrame current is
-    # counted straight from its query.
-    together = (
-        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
-    )
-    plan = prepare(ref, cur, columns, exclude, options, thresholds, streaming, note, together)
+    streaming, together = read_policy(files, spec.streaming)
+    plan = prepare(ref, cur, spec, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
@@ -321,9 +327,9 @@ def compare(
         cur_rows,
         cur_counts,
         plan.options,
-        thresholds,
+        spec.thresholds,
         plan.schema,
-        gate,
+        spec.gate,
     )
 
 
@@ -342,10 +348,7 @@ class Plan:
 def prepare(
     ref: Table | profile.Profile,
     cur: Table,
-    columns: Sequence[str] | None,
-    exclude: Sequence[str],
-    options: Options | None,
-    thresholds: Thresholds,
+    spec: Spec,
     streaming: bool = False,
     note: Callable[[str], None] = lambda _: None,
     together: bool = False,
@@ -356,11 +359,13 @@ def prepare(
     With `together` (and reference data rather than a profile), the planned columns of both
     sides are read into memory at once, so the two reads overlap.
     """
-    fitted = fitted_options(ref, options or Options())
-    kinds, schema = plan_columns(ref, cur, columns, exclude, fitted.categorical)
-    _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
+    fitted = fitted_options(ref, spec.options, spec.given)
+    kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
+    _check_named_columns(ref, cur, spec.thresholds.columns, "column_threshold")
     if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
-        raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
+        raise ColumnError(
+            None, cur.name, problem=f"{cur.name}: no column in common with {reference_name(ref)}"
+        )
     if together and kinds and isinstance(ref, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
@@ -380,6 +385,7 @@ def assemble(
     thresholds: Thresholds,
     schema: Sequence[SchemaChange],
     gate: Gate | None = None,
+    window: Window | None = None,
 ) -> DriftReport:
     """Score every column of `reference` against the current histograms, most drifted first."""
     for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
@@ -403,6 +409,7 @@ def assemble(
         columns=tuple(results),
         schema=tuple(schema),
         gate=gate or Gate(),
+        window=window,
     )
 
 
@@ -419,24 +426,26 @@ def open_reference(
     return scan_table(reference, read_options)
 
 
-def fitted_options(reference: Table | profile.Profile, options: Options) -> Options:
+def fitted_options(
+    reference: Table | profile.Profile, options: Options, given: Iterable[str] = ()
+) -> Options:
     """`options` with a profile's binning options (bins, top_k, discrete_max, categorical).
 
-    An option left at its default takes the profile's value; one set to another value than the
-    profile was fitted with raises OptionError, since the bins cannot be refitted. Smoothing and
-    base are scoring options and may differ.
+    A binning option not in `given` takes the profile's value; one given with another value than
+    the profile was fitted with raises OptionError, since the bins cannot be refitted. Smoothing
+    and base are scoring options and may differ.
     """
     if not isinstance(reference, profile.Profile):
         return options
     fitted = profile.binning_options(reference.options)
-    given = profile.binning_options(options)
-    default = profile.binning_options(Options())
-    for key, value in given.items():
-        if value != fitted[key] and value != default[key]:
-            flag = "--" + key.replace("_", "-")
+    chosen = profile.binning_options(options)
+    for key in set(given) & set(chosen):
+        if chosen[key] != fitted[key]:
             raise OptionError(
-                f"{reference.source}: profile was fitted with {flag} {_show(fitted[key])}, "
-                f"not {_show(value)}; bins cannot be refitted from a profile"
+                key,
+                chosen[key],
+                f"cannot be refitted: {reference.source} was fitted with {_show(fitted[key])}",
+                shown=_show(chosen[key]),
             )
     used = reference.options or Options()
     return replace(
@@ -446,6 +455,21 @@ def fitted_options(reference: Table | profile.Profile, options: Options) -> Opti
         discrete_max=used.discrete_max,
         categorical=used.categorical,
     )
+
+
+def read_policy(files: Sequence[Table], streaming: bool | None) -> tuple[bool, bool]:
+    """(streaming, together): how to read these files, `streaming` None choosing by their size.
+
+    Only files are read together: a frame has no size estimate, and a LazyFrame current is
+    counted straight from its query.
+    """
+    share = memory_share(*files)
+    if streaming is None:
+        streaming = share > STREAMING_MEMORY_SHARE
+    together = (
+        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
+    )
+    return streaming, together
 
 
 def reference_profile(
@@ -622,9 +646,9 @@ def plan_columns(
     categorical: Sequence[str],
 ) -> tuple[dict[str, Kind], list[SchemaChange]]:
     """Which columns to compare and how to bin them, and the schema changes found on the way."""
-    _check_named_columns(ref, cur, columns or (), "--columns")
-    _check_named_columns(ref, cur, exclude, "--exclude")
-    _check_named_columns(ref, cur, categorical, "--categorical")
+    _check_named_columns(ref, cur, columns or (), "columns")
+    _check_named_columns(ref, cur, exclude, "exclude")
+    _check_named_columns(ref, cur, categorical, "categorical")
     wanted = set(columns) if columns else set(dict(ref.schema)) | set(cur.schema)
     wanted -= set(exclude)
 
@@ -729,14 +753,12 @@ def _short(text: str, width: int = 40) -> str:
 
 
 def _check_named_columns(
-    ref: Table | profile.Profile, cur: Table, names: Iterable[str], option: str
+    ref: Table | profile.Profile, cur: Table, names: Iterable[str], setting: str
 ) -> None:
     ref_names = _reference_kinds(ref)
     for name in names:
         if name not in ref_names and name not in cur.schema:
-            raise ColumnError(
-                f"{option}: no column {name!r} in {reference_name(ref)} or {cur.name}"
-            )
+            raise ColumnError(name, f"{reference_name(ref)} or {cur.name}", setting=setting)
 
 
 @dataclass(frozen=True)
@@ -766,18 +788,16 @@ def apply_gate(report: DriftReport, gate: Gate) -> Verdict:
     noun = "drifted or warned" if gate.fail_on is FailOn.warn else "drifted"
     found = f"{len(failing)} {noun} column{'' if len(failing) == 1 else 's'} of {considered}"
     if gate.fail_on is FailOn.never:
-        reason = f"{found}; --fail-on never reports drift but never fails"
+        reason = f"{found}; {gate.named('fail_on')} reports drift but never fails"
         return Verdict(True, "fail_on_never", gate.fail_on, failing, considered, None, reason)
 
     limits: list[tuple[int, str, str]] = []
     if gate.max_drifted is not None:
-        limits.append((gate.max_drifted, "max_drifted", f"--max-drifted {gate.max_drifted}"))
+        limits.append((gate.max_drifted, "max_drifted", gate.named("max_drifted")))
     if gate.max_drifted_share is not None:
         # A count above share * considered fails; the epsilon keeps 0.29 * 100 from becoming 28.
         allowed = math.floor(gate.max_drifted_share * considered + 1e-9)
-        limits.append(
-            (allowed, "max_drifted_share", f"--max-drifted-share {gate.max_drifted_share:g}")
-        )
+        limits.append((allowed, "max_drifted_share", gate.named("max_drifted_share")))
     if not limits:
         passed = not failing
         reason = f"{found}; any {noun} column fails"
@@ -787,3 +807,8 @@ def apply_gate(report: DriftReport, gate: Gate) -> Verdict:
     relation = "within" if passed else "more than"
     reason = f"{found}, {relation} the {allowed} allowed by {limit}"
     return Verdict(passed, rule, gate.fail_on, failing, considered, allowed, reason)
+
+
+def passed(reports: Sequence[DriftReport]) -> bool:
+    """Whether a run of reports (e.g. one per time window) passes: every one passes its gate."""
+    return all(r.verdict.passed for r in reports)

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from kldrift import __version__
 from kldrift.drift import DriftReport
 from kldrift.errors import ColumnError, InputError
-from kldrift.windows import WindowReport
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
 SCHEMA_VERSION = 2
@@ -79,16 +78,15 @@ class Run:
 
 
 def record(
-    path: str | os.PathLike[str], reports: Sequence[DriftReport | WindowReport]
+    path: str | os.PathLike[str], reports: Sequence[DriftReport]
 ) -> list[int]:
     """Append one run per report (per window for window reports) in one transaction; their ids."""
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
     def write(conn: sqlite3.Connection) -> list[int]:
         ids = []
-        for i, item in enumerate(reports):
-            window = (item.start, item.end) if isinstance(item, WindowReport) else (None, None)
-            report = item.report if isinstance(item, WindowReport) else item
+        for i, report in enumerate(reports):
+            window = (report.window.start, report.window.end) if report.window else (None, None)
             ids.append(_insert_run(conn, now, report, window, pause=i == 0))
         return ids
 
@@ -123,7 +121,7 @@ def read(
             known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
             for name in columns:
                 if name not in known:
-                    raise ColumnError(f"--column: no column {name!r} in {os.fspath(path)}")
+                    raise ColumnError(name, os.fspath(path), setting="columns")
         return tuple(_run(conn, row, columns) for row in runs)
 
     return _transaction(path, query)
@@ -269,8 +267,8 @@ def _insert_run(
                     "decision": thresholds.decision.value,
                     "alpha": thresholds.alpha,
                     "adjustment": thresholds.adjustment.value,
-                    "drift": thresholds.drift,
-                    "warn": thresholds.warn,
+                    "drift": thresholds.drift_level,
+                    "warn": thresholds.warn_level,
                     "columns": thresholds.columns,
                 }
             ),

@@ -64,18 +64,28 @@ class ReadOptions:
     encoding: str = "utf8"
 
     def __post_init__(self) -> None:
-        if self.separator is not None and len(self.separator.encode()) != 1:
+        separator = self.separator
+        if separator is not None and (len(separator.encode()) != 1 or separator in _NOT_SEPARATORS):
             raise OptionError(
-                f"--separator must be a single one-byte character, got {self.separator!r}"
+                "separator", separator, "must be one one-byte character, not a quote or line end"
             )
         if self.encoding not in POLARS_ENCODINGS:
             try:
-                codec = codecs.lookup(self.encoding).name
+                codec = codecs.lookup(self.encoding)
             except LookupError:
-                raise OptionError(f"--encoding: unknown encoding {self.encoding!r}") from None
-            if codec == "utf-8":
+                raise OptionError("encoding", self.encoding, "is not a known encoding") from None
+            # rot13, base64 and the like map bytes to bytes; idna and punycode encode host names.
+            if not codec._is_text_encoding or codec.name in _NOT_TEXT_CODECS:
+                raise OptionError("encoding", self.encoding, "is not a text encoding")
+            if codec.name == "utf-8":
                 # Any spelling of UTF-8 gets polars' own lazy reader.
                 object.__setattr__(self, "encoding", "utf8")
+
+
+#: One-byte separators a CSV cannot use: they end a line or quote a field.
+_NOT_SEPARATORS = frozenset({"\n", "\r", '"'})
+#: Codecs Python lists as text encodings that do not decode a file's text.
+_NOT_TEXT_CODECS = frozenset({"idna", "punycode"})
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,15 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import polars as pl
 import pytest
 
 from kldrift import drift
 from kldrift import historydb as history
+from kldrift.drift import Window
 from kldrift.errors import ColumnError, InputError
-from kldrift.windows import WindowReport
 
 
 def _report(shift: float = 0.0):
@@ -59,7 +60,7 @@ def test_last_since_and_column_filters(tmp_path):
 def test_window_runs_keep_their_window(tmp_path):
     db = tmp_path / "drift.db"
     report = _report()
-    history.record(db, [WindowReport("2026-01-01", "2026-01-02", report)] * 2)
+    history.record(db, [replace(report, window=Window("2026-01-01", "2026-01-02"))] * 2)
     runs = history.read(db)
     assert [(r.window_start, r.window_end) for r in runs] == [("2026-01-01", "2026-01-02")] * 2
 

@@ -51,8 +51,8 @@ def document(report: DriftReport) -> dict[str, Any]:
         "thresholds": {
             "metric": thresholds.metric.value,
             "unit": "none" if thresholds.metric is Metric.hellinger else "nats",
-            "warn": thresholds.warn,
-            "drift": thresholds.drift,
+            "warn": thresholds.warn_level,
+            "drift": thresholds.drift_level,
             "columns": dict(thresholds.columns),
         },
         "schema": schema(report),

@@ -42,12 +42,12 @@ def decision_text(report: DriftReport) -> str:
     significant = f"{adjustment}-adjusted p < {t.alpha:g}"
     if t.decision is Decision.significance:
         return f"Decision: significance; drift when {significant}."
-    drift = f"{effect} >= {t.drift:g}"
+    drift = f"{effect} >= {t.drift_level:g}"
     if t.decision is Decision.threshold:
-        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn:g}."
+        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn_level:g}."
     return (
         f"Decision: both; drift when {drift} and {significant}; "
-        f"warn when >= {t.warn:g} and p < {t.alpha:g}."
+        f"warn when >= {t.warn_level:g} and p < {t.alpha:g}."
     )
 
 
