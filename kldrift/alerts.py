@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.drift import DriftReport
 from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.errors import KldriftError, OptionError, WebhookError
 from kldrift.options import (
     DEFAULT_ALPHA,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.drift import DriftReport
 from kldrift.errors import ColumnError, InputError
 

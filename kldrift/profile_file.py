@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
 from kldrift.options import Kind, Options

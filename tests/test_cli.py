@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.cli import app
 
 from .conftest import SAMPLE
@@ -25,6 +25,7 @@ def _json(result):
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_readme_command_flags_the_drifted_sample_columns():
     # The exact README command, as a separate process, so the console entry point works too.
     proc = subprocess.run(

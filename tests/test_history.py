@@ -142,6 +142,7 @@ def _monitor_args(tmp_path, db):
             str(db), "-f", "json"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_concurrent_monitor_processes_all_get_recorded(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)
@@ -165,6 +166,7 @@ def test_many_writers_at_once_lose_no_run(tmp_path):
     assert len(history.read(db, last=1000)) == 80
 
 
+@pytest.mark.slow
 def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.table import Table
 from rich.text import Text
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.historydb import Run
 from kldrift.jsonvalues import json_value
 from kldrift.options import HistoryFormat, Status

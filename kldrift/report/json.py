@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.drift import ColumnDrift, DriftReport
 from kldrift.jsonvalues import json_value
 from kldrift.options import Metric

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rich.table import Table
 from rich.text import Text
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.drift import DriftReport, Window, passed
 from kldrift.jsonvalues import json_value
 from kldrift.options import Format, Status
