@@ -15,13 +15,13 @@ from kldrift.__version__ import __version__
 
 #: Public name -> "module" that defines it under that name, or "module:name".
 _EXPORTS = {
-    "ColumnDrift": "kldrift.drift",
-    "DriftReport": "kldrift.drift",
-    "SchemaChange": "kldrift.drift",
-    "Verdict": "kldrift.drift",
-    "Window": "kldrift.drift",
+    "ColumnDrift": "kldrift.result",
+    "DriftReport": "kldrift.result",
+    "SchemaChange": "kldrift.result",
+    "Verdict": "kldrift.gate",
+    "Window": "kldrift.result",
     "compare": "kldrift.drift",
-    "profile_data": "kldrift.drift",
+    "profile_data": "kldrift.reference",
     "compare_windows": "kldrift.windows",
     "Profile": "kldrift.profile",
     "load_profile": "kldrift.profile_file:load",
@@ -95,15 +95,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from kldrift.configfile import load as load_config
-    from kldrift.drift import (
-        ColumnDrift,
-        DriftReport,
-        SchemaChange,
-        Verdict,
-        Window,
-        compare,
-        profile_data,
-    )
+    from kldrift.drift import compare
     from kldrift.errors import (
         ColumnError,
         ConfigError,
@@ -113,6 +105,7 @@ if TYPE_CHECKING:
         OutputError,
         WebhookError,
     )
+    from kldrift.gate import Verdict
     from kldrift.historydb import Run
     from kldrift.historydb import read as read_runs
     from kldrift.historydb import record as record_runs
@@ -131,6 +124,8 @@ if TYPE_CHECKING:
     from kldrift.profile import Profile
     from kldrift.profile_file import load as load_profile
     from kldrift.profile_file import save as save_profile
+    from kldrift.reference import profile_data
+    from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
     from kldrift.spec import NOT_GIVEN, ConfigFile, Spec, resolve
     from kldrift.windows import compare_windows
 

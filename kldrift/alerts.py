@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kldrift.__version__ import __version__
-from kldrift.drift import DriftReport
 from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
+from kldrift.result import DriftReport
 
 #: Environment variable holding a token sent as "Authorization: Bearer <token>".
 TOKEN_ENV = "KLDRIFT_WEBHOOK_TOKEN"

@@ -37,7 +37,7 @@ from kldrift.options import (
 )
 
 if TYPE_CHECKING:  # these import polars; the CLI must start without it
-    from kldrift.drift import DriftReport
+    from kldrift.result import DriftReport
     from kldrift.spec import Spec
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -325,7 +325,7 @@ def compare(
     pyproject.toml), then defaults. Exit code 0: pass; 1: drift, by the gate in force
     (--fail-on, --max-drifted); 2: bad input, options or config.
     """
-    from kldrift import drift, report
+    from kldrift import drift, gate, report
     from kldrift.options import parse_metrics
     from kldrift.report.progress import progress
 
@@ -340,7 +340,7 @@ def compare(
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
             _render_windows(windows, spec)
-            raise typer.Exit(EXIT_OK if drift.passed(windows) else EXIT_DRIFT)
+            raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
             result = drift.compare(reference, current, spec, progress=note)
@@ -413,7 +413,8 @@ def profile_command(
     reading DATA again. Parts of one dataset profiled with --bins-from the same profile can be
     added up with --merge. Exit code 0: written; 2: bad input or options.
     """
-    from kldrift import drift, profile, profile_file
+    from kldrift import profile, profile_file
+    from kldrift import reference as reference_side
 
     spec = None
     try:
@@ -435,7 +436,7 @@ def profile_command(
                     "takes the columns and bins from the profile; drop column and bin options",
                 )
             spec = given.spec()
-            result = drift.profile_data(
+            result = reference_side.profile_data(
                 sources[0],
                 columns=spec.columns,
                 exclude=spec.exclude,
@@ -483,7 +484,7 @@ def monitor(
     change the exit code. The gate (--fail-on, --max-drifted) decides as in `kldrift compare`.
     Exit code 0: no drift; 1: drift; 2: bad input, options or history.
     """
-    from kldrift import alerts, drift, report
+    from kldrift import alerts, drift, gate, report
     from kldrift import historydb as history
     from kldrift.report.progress import progress
 
@@ -512,7 +513,7 @@ def monitor(
             report.print_message(report.summary_line(results[0]))
     except KldriftError as exc:
         _fail(exc, spec)
-    drifted = not drift.passed(results)
+    drifted = not gate.passed(results)
     if drifted and webhook is not None:
         try:
             alerts.post(

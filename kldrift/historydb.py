@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kldrift.__version__ import __version__
-from kldrift.drift import DriftReport
 from kldrift.errors import ColumnError, InputError
+from kldrift.result import DriftReport
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
 SCHEMA_VERSION = 2

@@ -9,7 +9,7 @@ import gzip
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -373,3 +373,34 @@ def _schema(name: str, frame: pl.LazyFrame) -> pl.Schema:
 
 def _known_suffixes() -> str:
     return ", ".join([*FORMATS, ".csv.gz", ".tsv.gz", ".ndjson.gz"])
+
+
+#: Without an explicit choice, stream when the data would take more than this share of RAM.
+STREAMING_MEMORY_SHARE = 0.5
+
+
+#: Below this share of RAM, reference and current are read at once, so the reads overlap; above
+#: it, one after the other, which halves peak memory when memory starts to matter.
+TOGETHER_MEMORY_SHARE = 0.125
+
+
+def read_policy(files: Sequence[Table], streaming: bool | None) -> tuple[bool, bool]:
+    """(streaming, together): how to read these files, `streaming` None choosing by their size.
+
+    Only files are read together: a frame has no size estimate, and a LazyFrame current is
+    counted straight from its query.
+    """
+    share = memory_share(*files)
+    if streaming is None:
+        streaming = share > STREAMING_MEMORY_SHARE
+    together = (
+        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
+    )
+    return streaming, together
+
+
+def memory_share(*tables: Table) -> float:
+    """The share of RAM these tables would take decoded in memory (frames, which have no size
+    estimate, count 0)."""
+    in_memory = sum(t.memory or 0 for t in tables)
+    return in_memory / (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))

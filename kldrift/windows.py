@@ -9,9 +9,11 @@ from typing import Any
 import polars as pl
 
 from kldrift import drift, profile
-from kldrift.drift import DataSource, DriftReport, ReferenceSource, Window
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import polars_message, scan_table
+from kldrift.plan import reference_name
+from kldrift.reference import DataSource, ReferenceSource, open_reference
+from kldrift.result import DriftReport, Window
 from kldrift.spec import Spec, with_changes
 
 
@@ -34,7 +36,7 @@ def compare_windows(
     for `kldrift.compare`.
     """
     spec = with_changes(spec, changes)
-    ref = drift.open_reference(reference, spec.read_options)
+    ref = open_reference(reference, spec.read_options)
     cur = scan_table(current, spec.read_options)
     dtype = cur.schema.get(time_column)
     if dtype is None:
@@ -53,7 +55,7 @@ def compare_windows(
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
     starts = pl.Series([start for start, _, _ in groups], dtype=dtype)
     ends = starts.dt.offset_by(every).to_list()
-    ref_name = drift.reference_name(ref)
+    ref_name = reference_name(ref)
     return tuple(
         drift.assemble(
             ref_name,

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 import kldrift
 from kldrift.cli import app
-from kldrift.drift import apply_gate
 from kldrift.errors import OptionError
+from kldrift.gate import apply_gate
 from kldrift.options import FailOn, Gate
 
 runner = CliRunner()

@@ -15,8 +15,8 @@ import pytest
 
 from kldrift import drift
 from kldrift import historydb as history
-from kldrift.drift import Window
 from kldrift.errors import ColumnError, InputError
+from kldrift.result import Window
 
 
 def _report(shift: float = 0.0):

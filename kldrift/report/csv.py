@@ -6,7 +6,7 @@ import csv
 import io
 from typing import TextIO
 
-from kldrift.drift import DriftReport
+from kldrift.result import DriftReport
 
 #: New columns go at the end, so readers that index columns by position keep working.
 HEADER = (

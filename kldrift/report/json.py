@@ -6,9 +6,9 @@ import json
 from typing import Any, TextIO
 
 from kldrift.__version__ import __version__
-from kldrift.drift import ColumnDrift, DriftReport
 from kldrift.jsonvalues import json_value
 from kldrift.options import Metric
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 #: 2: "schema" became an object of change groups (it was a flat list).

@@ -6,9 +6,9 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from kldrift.drift import ColumnDrift, DriftReport
 from kldrift.options import Metric, Status
 from kldrift.report.text import METRIC_LABELS, column_reason, p_value, score
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.drift import ColumnDrift, DriftReport
 from kldrift.options import Gate, Metric, Status
 
 # The pure-text helpers live in text.py so the other formats need not load rich; the "as" form
@@ -20,6 +19,7 @@ from kldrift.report.text import METRIC_LABELS as METRIC_LABELS
 from kldrift.report.text import decision_text as decision_text
 from kldrift.report.text import p_value as p_value
 from kldrift.report.text import score as score
+from kldrift.result import ColumnDrift, DriftReport
 
 STATUS_STYLE = {Status.ok: "green", Status.warn: "yellow", Status.drift: "bold red"}
 BARS = " ▁▂▃▄▅▆▇█"

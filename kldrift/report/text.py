@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from kldrift.drift import ColumnDrift, DriftReport
 from kldrift.options import Adjustment, Decision, Metric
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Column headers of the metrics, as the reports show them.
 METRIC_LABELS = {

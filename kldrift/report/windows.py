@@ -11,12 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from kldrift.__version__ import __version__
-from kldrift.drift import DriftReport, Window, passed
+from kldrift.gate import passed
 from kldrift.jsonvalues import json_value
 from kldrift.options import Format, Status
 from kldrift.report import json as json_report
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import score
+from kldrift.result import DriftReport, Window
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
