@@ -39,7 +39,7 @@ _EXPORTS = {
     "FailOn": "kldrift.options",
     "Gate": "kldrift.options",
     "Kind": "kldrift.options",
-    "Metric": "kldrift.options",
+    "Metric": "kldrift.registry",
     "Options": "kldrift.options",
     "Status": "kldrift.options",
     "Thresholds": "kldrift.options",
@@ -116,7 +116,6 @@ if TYPE_CHECKING:
         FailOn,
         Gate,
         Kind,
-        Metric,
         Options,
         Status,
         Thresholds,
@@ -125,6 +124,7 @@ if TYPE_CHECKING:
     from kldrift.profile_file import load as load_profile
     from kldrift.profile_file import save as save_profile
     from kldrift.reference import profile_data
+    from kldrift.registry import Metric
     from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
     from kldrift.spec import NOT_GIVEN, ConfigFile, Spec, resolve
     from kldrift.windows import compare_windows

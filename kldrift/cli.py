@@ -32,9 +32,9 @@ from kldrift.options import (
     FailOn,
     Format,
     HistoryFormat,
-    Metric,
     Status,
 )
+from kldrift.registry import Metric
 
 if TYPE_CHECKING:  # these import polars; the CLI must start without it
     from kldrift.result import DriftReport

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kldrift.errors import ConfigError
-from kldrift.options import Adjustment, Decision, FailOn, Format, Kind, Metric
+from kldrift.options import Adjustment, Decision, FailOn, Format, Kind
+from kldrift.registry import Metric
 from kldrift.spec import ColumnSettings, ConfigFile, resolve
 
 if sys.version_info >= (3, 11):

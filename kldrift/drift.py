@@ -30,6 +30,7 @@ from kldrift.reference import (
     open_reference,
     reference_profile,
 )
+from kldrift.registry import METRICS
 from kldrift.result import BinContribution, ColumnDrift, DriftReport, SchemaChange, Window
 from kldrift.spec import Spec, with_changes
 
@@ -188,14 +189,8 @@ def score_column(
         binning=reference.binning,
         reference_counts=reference.counts,
         current_counts=current_counts,
-        kl_corrected=(
-            significance.miller_madow_kl(ref, cur, smoothing, base) if n_ref and n_cur else 0.0
-        ),
+        scores={m: info.score(ref, cur, smoothing, base) for m, info in METRICS.items()},
         noise_floor=floor,
-        js_divergence=metrics.js_divergence(ref, cur, smoothing, base),
-        js_distance=metrics.js_distance(ref, cur, smoothing, base),
-        psi=metrics.psi(ref, cur, smoothing, base),
-        hellinger=metrics.hellinger(ref, cur, smoothing, base),
         g_statistic=test.statistic,
         dof=test.dof,
         p_value=test.p_value,

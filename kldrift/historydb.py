@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 
 from kldrift.__version__ import __version__
 from kldrift.errors import ColumnError, InputError
+from kldrift.registry import METRICS
 from kldrift.result import DriftReport
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
 #: Test hook, read only here: when set to a path, `record` creates that file after writing part
@@ -56,6 +57,8 @@ class ColumnResult:
     psi: float | None = None
     js_divergence: float | None = None
     hellinger: float | None = None
+    #: Added in schema version 3 (None in older runs).
+    js_distance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -239,8 +242,24 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
 
 
+#: The scores recorded per column: version 2's, then each registered metric's not among them
+#: (js_distance since version 3), so every metric a run can decide by is in its history.
+_SCORES = (*_V2_SCORES, *(i.field for i in METRICS.values() if i.field not in _V2_SCORES))
+
+
+def _add_metric_columns(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(column_results)")}
+    for score in _SCORES:
+        if score not in present:
+            conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
+
+
 #: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1, 2: _migrate_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _create_v1,
+    2: _migrate_v2,
+    3: _add_metric_columns,
+}
 
 
 def _insert_run(
@@ -288,7 +307,7 @@ def _insert_run(
         conn.execute(
             "INSERT INTO column_results (run_id, column_name, kind, dtype, status, kl,"
             " cross_entropy, entropy, null_share_reference, null_share_current, warn, threshold,"
-            f" {', '.join(_V2_SCORES)}) VALUES ({', '.join('?' * (12 + len(_V2_SCORES)))})",
+            f" {', '.join(_SCORES)}) VALUES ({', '.join('?' * (12 + len(_SCORES)))})",
             (
                 run_id,
                 c.name,
@@ -302,7 +321,7 @@ def _insert_run(
                 c.null_share_current,
                 c.warn,
                 c.threshold,
-                *(getattr(c, score) for score in _V2_SCORES),
+                *(getattr(c, score) for score in _SCORES),
             ),
         )
         if pause and i == 0:
@@ -351,7 +370,7 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
             null_share_current=r["null_share_current"],
             warn=r["warn"],
             threshold=r["threshold"],
-            **{score: r[score] for score in _V2_SCORES},
+            **{score: r[score] for score in _SCORES},
         )
         for r in conn.execute(sql + " ORDER BY column_name", params)
     )

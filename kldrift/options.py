@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from kldrift.errors import OptionError
+from kldrift.registry import METRICS, Metric
 
 #: Quantile bins per numeric column (deciles, as PSI practice uses).
 DEFAULT_BINS = 10
@@ -17,11 +18,6 @@ DEFAULT_TOP_K = 20
 DEFAULT_DISCRETE_MAX = 20
 #: Pseudocount added to every bin of both histograms (Jeffreys / Krichevsky-Trofimov prior).
 DEFAULT_SMOOTHING = 0.5
-#: Bias-corrected KL, in nats, at or above which a (significant) column drifts: METRIC_LEVELS
-#: holds these and the other metrics' default levels.
-DEFAULT_THRESHOLD = 0.1
-#: Bias-corrected KL, in nats, at or above which a (significant) column warns.
-DEFAULT_WARN = 0.05
 #: Significance level for the adjusted G-test p-value of a column.
 DEFAULT_ALPHA = 0.05
 #: Largest bin count (bins, top_k, discrete_max): far beyond what a histogram can resolve, and
@@ -73,16 +69,6 @@ class Decision(str, Enum):
     both = "both"
 
 
-class Metric(str, Enum):
-    """The score whose thresholds decide drift."""
-
-    kl = "kl"
-    js_divergence = "js_divergence"
-    js_distance = "js_distance"
-    psi = "psi"
-    hellinger = "hellinger"
-
-
 class Adjustment(str, Enum):
     """How p-values are adjusted for testing every column at once."""
 
@@ -90,17 +76,8 @@ class Adjustment(str, Enum):
     bonferroni = "bonferroni"
 
 
-#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit). KL's are the
-#: historical ones; PSI's are the customary 0.25 / 0.1 bands; JS divergence, JS distance and
-#: Hellinger get the values that match KL's for small shifts (JS ~ H^2 ~ KL / 4): see
-#: docs/statistics.md.
-METRIC_LEVELS: dict[Metric, tuple[float, float]] = {
-    Metric.kl: (DEFAULT_THRESHOLD, DEFAULT_WARN),
-    Metric.js_divergence: (0.025, 0.0125),
-    Metric.js_distance: (0.16, 0.11),
-    Metric.psi: (0.25, 0.1),
-    Metric.hellinger: (0.16, 0.11),
-}
+#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit): see kldrift.registry.
+METRIC_LEVELS: dict[Metric, tuple[float, float]] = {m: i.levels for m, i in METRICS.items()}
 
 
 @dataclass(frozen=True)

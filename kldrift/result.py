@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -10,7 +10,8 @@ import polars as pl
 from kldrift import profile
 from kldrift.errors import ColumnError
 from kldrift.gate import Verdict, apply_gate
-from kldrift.options import Gate, Kind, Metric, Options, Status, Thresholds
+from kldrift.options import Gate, Kind, Options, Status, Thresholds
+from kldrift.registry import METRICS, Metric
 
 #: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
 #: or can no longer be read the same way.
@@ -21,8 +22,9 @@ BREAKING_CHANGES = frozenset({"missing_in_current", "kind_changed"})
 class ColumnDrift:
     """Scores and verdict for one column, with the two histograms they came from.
 
-    `kl`, `cross_entropy`, `entropy`, `kl_corrected`, `noise_floor`, `js_divergence`,
-    `js_distance` and `psi` are in units of the report's log base (`hellinger` has no unit);
+    `scores` holds every registered metric (kldrift.registry), also readable by its field name
+    (`column.psi`). `kl`, `cross_entropy`, `entropy`, `noise_floor` and the divergences are in
+    units of the report's log base (Hellinger has no unit);
     `warn` and `threshold` are the levels applied to the chosen metric, in nats. The G-test
     fields describe the test on the raw counts; `p_adjusted` is adjusted across the report's
     columns.
@@ -40,12 +42,8 @@ class ColumnDrift:
     binning: profile.Binning
     reference_counts: tuple[int, ...]
     current_counts: tuple[int, ...]
-    kl_corrected: float = 0.0
+    scores: Mapping[Metric, float] = field(default_factory=dict)
     noise_floor: float = 0.0
-    js_divergence: float = 0.0
-    js_distance: float = 0.0
-    psi: float = 0.0
-    hellinger: float = 0.0
     g_statistic: float = 0.0
     dof: int = 0
     p_value: float = 1.0
@@ -54,26 +52,19 @@ class ColumnDrift:
 
     def score(self, metric: Metric) -> float:
         """The value of `metric` in the report's units (bias-corrected for KL)."""
-        return {
-            Metric.kl: self.kl_corrected,
-            Metric.js_divergence: self.js_divergence,
-            Metric.js_distance: self.js_distance,
-            Metric.psi: self.psi,
-            Metric.hellinger: self.hellinger,
-        }[metric]
+        return self.scores.get(metric, 0.0)
 
     def effect(self, metric: Metric, base: float) -> float:
-        """The effect size compared with the thresholds: `score(metric)` in nats.
+        """The effect size compared with the thresholds: `score(metric)` in nats."""
+        return METRICS[metric].in_nats(self.score(metric), base)
 
-        JS distance is the square root of a divergence, so it scales with the root of ln(base);
-        Hellinger has no unit.
-        """
-        value = self.score(metric)
-        if metric is Metric.hellinger:
-            return value
-        if metric is Metric.js_distance:
-            return value * math.sqrt(math.log(base))
-        return value * math.log(base)
+    def __getattr__(self, name: str) -> float:
+        # Each metric's score by its field name too (column.psi, column.kl_corrected).
+        if name != "scores":
+            for metric, info in METRICS.items():
+                if info.field == name:
+                    return self.score(metric)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def labels(self) -> tuple[str, ...]:

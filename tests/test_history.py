@@ -107,7 +107,7 @@ def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
     assert old.columns[0].kl == 0.01 and old.columns[0].p_adjusted is None
     assert new.columns[0].p_adjusted is not None and new.columns[0].kl_corrected is not None
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
     conn.close()
 
 

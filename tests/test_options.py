@@ -10,12 +10,12 @@ from kldrift.options import (
     METRIC_LEVELS,
     Adjustment,
     Decision,
-    Metric,
     Status,
     Thresholds,
     decide,
     parse_metrics,
 )
+from kldrift.registry import Metric
 
 
 @pytest.mark.parametrize("metric", list(Metric))

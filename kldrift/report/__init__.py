@@ -14,7 +14,7 @@ from kldrift.errors import OutputError
 from kldrift.options import Format
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
-    from kldrift.options import Metric
+    from kldrift.registry import Metric
     from kldrift.result import ColumnDrift, DriftReport
 
 #: Set by GitHub Actions: a Markdown file shown on the run's summary page.

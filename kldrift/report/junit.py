@@ -6,7 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from kldrift.options import Metric, Status
+from kldrift.options import Status
+from kldrift.registry import METRICS
 from kldrift.report.text import METRIC_LABELS, column_reason, p_value, score
 from kldrift.result import ColumnDrift, DriftReport
 
@@ -87,7 +88,7 @@ def _detail(report: DriftReport, column: ColumnDrift) -> str:
         f"p adj. {p_value(column.p_adjusted)}; "
         f"null share {column.null_share_reference:.1%} -> {column.null_share_current:.1%}; "
         f"warn at {column.warn:g}, drift at {column.threshold:g}"
-        f"{'' if metric is Metric.hellinger else ' nats'}, alpha {report.thresholds.alpha:g}"
+        f"{' nats' if METRICS[metric].unit == 'nats' else ''}, alpha {report.thresholds.alpha:g}"
     )
 
 

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.options import Gate, Metric, Status
+from kldrift.options import Gate, Status
+from kldrift.registry import Metric
 
 # The pure-text helpers live in text.py so the other formats need not load rich; the "as" form
 # re-exports them, as explain.py and older callers reach them through this module.
