@@ -7,7 +7,6 @@ credentials, query string or fragment.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import urllib.error
@@ -16,6 +15,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
@@ -111,7 +111,7 @@ def post(
     backoff, 2*backoff, ... seconds; other answers are final. Raises WebhookError when no attempt
     succeeded, with a message that holds neither the URL's secrets nor the token.
     """
-    data = json.dumps(body, allow_nan=False).encode()
+    data = jsonvalues.dumps(body, ascii_only=True).encode()
     headers = {"Content-Type": "application/json", "User-Agent": f"kldrift/{__version__}"}
     token = os.environ.get(TOKEN_ENV)
     if token:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.errors import ColumnError, InputError
 from kldrift.registry import METRICS
@@ -279,8 +280,8 @@ def _insert_run(
             report.reference,
             report.current,
             *window,
-            json.dumps(options.as_dict()),
-            json.dumps(
+            jsonvalues.dumps(options.as_dict(), ascii_only=True),
+            jsonvalues.dumps(
                 {
                     "metric": thresholds.metric.value,
                     "decision": thresholds.decision.value,
@@ -289,7 +290,8 @@ def _insert_run(
                     "drift": thresholds.drift_level,
                     "warn": thresholds.warn_level,
                     "columns": thresholds.columns,
-                }
+                },
+                ascii_only=True,
             ),
             report.status.value,
             int(report.drifted),

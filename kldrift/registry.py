@@ -58,7 +58,12 @@ class MetricInfo:
     def score(
         self, reference: ArrayLike, current: ArrayLike, smoothing: float, base: float
     ) -> float:
-        """The metric of the two histograms, in the report's units."""
+        """The metric of the two histograms, in the report's units; 0 when a side has no rows
+        (there is nothing to compare, and KL's bias correction would divide by zero)."""
+        import numpy as np
+
+        if not (np.sum(reference) and np.sum(current)):
+            return 0.0
         module, _, name = self.function.partition(":")
         compute = cast(Score, getattr(importlib.import_module(module), name))
         return float(compute(reference, current, smoothing, base))
@@ -82,7 +87,7 @@ METRICS: dict[Metric, MetricInfo] = {
         "nats",
         "log",
         (DEFAULT_THRESHOLD, DEFAULT_WARN),
-        "kldrift.registry:corrected_kl",
+        "kldrift.significance:miller_madow_kl",
     ),
     Metric.js_divergence: MetricInfo(
         "JS", "js_divergence", "nats", "log", (0.025, 0.0125), "kldrift.metrics:js_divergence"
@@ -95,17 +100,6 @@ METRICS: dict[Metric, MetricInfo] = {
         "Hellinger", "hellinger", "none", "none", (0.16, 0.11), "kldrift.metrics:hellinger"
     ),
 }
-
-
-def corrected_kl(reference: ArrayLike, current: ArrayLike, smoothing: float, base: float) -> float:
-    """Miller-Madow bias-corrected KL; 0 when either side has no rows (nothing to correct)."""
-    import numpy as np
-
-    from kldrift import significance
-
-    if not (np.sum(reference) and np.sum(current)):
-        return 0.0
-    return significance.miller_madow_kl(reference, current, smoothing, base)
 
 
 def info(metric: Metric) -> MetricInfo:

@@ -1,5 +1,6 @@
 """The public API: what `import kldrift` offers, and what it costs to start."""
 
+import ast
 import importlib
 import subprocess
 import sys
@@ -44,3 +45,61 @@ def test_profiling_windows_and_monitoring_are_public():
         assert callable(getattr(kldrift, name))
     assert callable(kldrift.record_runs) and callable(kldrift.read_runs)
     assert kldrift.resolve({"bins": 5}).options.bins == 5
+
+
+#: The layers data flows through, lowest first: a module imports only from its layer or below
+#: (imports for type checking only are exempt).
+LAYERS = [
+    {"__version__", "errors", "registry", "jsonvalues"},
+    {"options"},
+    {"io"},
+    {"spec", "metrics", "significance"},
+    {"profile"},
+    {"profile_file"},
+    {"gate", "result"},
+    {"plan"},
+    {"reference"},
+    {"drift"},
+    {"windows"},
+    {"historydb", "alerts", "configfile"},
+    {"report"},
+    {"cli"},
+    {"__main__"},
+]
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text())
+    skipped = {
+        id(node)
+        for guard in ast.walk(tree)
+        if isinstance(guard, ast.If) and "TYPE_CHECKING" in ast.unparse(guard.test)
+        for node in ast.walk(guard)
+    }
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kldrift"):
+            parts = node.module.split(".")
+            if len(parts) == 1:
+                yield from (alias.name for alias in node.names)
+            else:
+                yield parts[1]
+        elif isinstance(node, ast.Import):
+            yield from (a.name.split(".")[1] for a in node.names if a.name.startswith("kldrift."))
+
+
+def test_modules_import_only_along_the_flow():
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    for path in (ROOT / "kldrift").rglob("*.py"):
+        if path.name == "__init__.py" and path.parent.name == "kldrift":
+            continue
+        module = "report" if path.parent.name == "report" else path.stem
+        for imported in _imports(path):
+            assert layer[imported] <= layer[module], f"{path.name} imports {imported}"
+
+
+def test_every_json_writer_uses_the_one_strict_dump():
+    for path in (ROOT / "kldrift").rglob("*.py"):
+        if path.name != "jsonvalues.py":
+            assert "json.dumps(" not in path.read_text(), path

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
+from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.jsonvalues import json_value
 from kldrift.registry import METRICS, Metric
@@ -19,7 +19,7 @@ INFINITY = "inf"
 
 def dumps(report: DriftReport) -> str:
     """The report as a JSON document (strict: no NaN or Infinity tokens), newline-terminated."""
-    return json.dumps(document(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return jsonvalues.dumps(document(report), indent=2) + "\n"
 
 
 def document(report: DriftReport) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -10,6 +9,7 @@ from typing import Any, TextIO
 from rich.table import Table
 from rich.text import Text
 
+from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.gate import passed
 from kldrift.jsonvalues import json_value
@@ -27,7 +27,7 @@ def render(windows: Sequence[DriftReport], fmt: Format, out: TextIO | None = Non
     """Write the per-window comparison to `out` (stdout by default) in format `fmt`."""
     out = out or sys.stdout
     if fmt is Format.json:
-        out.write(json.dumps(document(windows), indent=2, allow_nan=False, ensure_ascii=False))
+        out.write(jsonvalues.dumps(document(windows), indent=2))
         out.write("\n")
     else:
         write_table(windows, out)
