@@ -31,8 +31,10 @@ from kldrift.options import (
     Decision,
     FailOn,
     Format,
+    Gate,
     HistoryFormat,
     Status,
+    Thresholds,
 )
 from kldrift.registry import Metric
 
@@ -69,6 +71,8 @@ Output = Annotated[
         "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
     ),
 ]
+
+_DEFAULT_THRESHOLDS = Thresholds()
 
 #: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
 #: comparing command takes all of them (`_comparing`). None means "not given", so the config
@@ -131,11 +135,19 @@ SETTING_OPTIONS: dict[str, Any] = {
     ],
     "metric": Annotated[
         Metric | None,
-        typer.Option("--metric", help="Effect size the thresholds apply to.", show_default="kl"),
+        typer.Option(
+            "--metric",
+            help="Effect size the thresholds apply to.",
+            show_default=_DEFAULT_THRESHOLDS.metric.value,
+        ),
     ],
     "decision": Annotated[
         Decision | None,
-        typer.Option("--decision", help="Gates a drift needs.", show_default="both"),
+        typer.Option(
+            "--decision",
+            help="Gates a drift needs.",
+            show_default=_DEFAULT_THRESHOLDS.decision.value,
+        ),
     ],
     "alpha": Annotated[
         float | None,
@@ -147,11 +159,17 @@ SETTING_OPTIONS: dict[str, Any] = {
     ],
     "adjustment": Annotated[
         Adjustment | None,
-        typer.Option("--adjustment", help="p-value adjustment across columns.", show_default="bh"),
+        typer.Option(
+            "--adjustment",
+            help="p-value adjustment across columns.",
+            show_default=_DEFAULT_THRESHOLDS.adjustment.value,
+        ),
     ],
     "fail_on": Annotated[
         FailOn | None,
-        typer.Option(help="Column statuses that fail the dataset.", show_default="drift"),
+        typer.Option(
+            help="Column statuses that fail the dataset.", show_default=Gate().fail_on.value
+        ),
     ],
     "max_drifted": Annotated[
         int | None, typer.Option(metavar="N", help="Pass with up to N failing columns.")

@@ -109,6 +109,12 @@ def prepare(
         raise ColumnError(
             None, cur.name, problem=f"{cur.name}: no column in common with {reference_name(ref)}"
         )
+    unsupported = [c for c in schema if c.change == "unsupported"]
+    if not kinds and unsupported and not any(c.breaking for c in schema):
+        # Nothing could be compared: exit code 0 would claim "no drift" about data never read.
+        types = ", ".join(f"{c.column} ({c.reference_dtype})" for c in unsupported[:5])
+        problem = f"{reference_name(ref)}: no column of a type kldrift can bin: {types}"
+        raise ColumnError(None, reference_name(ref), problem=problem)
     if together and kinds and isinstance(ref, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))

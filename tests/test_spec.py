@@ -16,6 +16,7 @@ from kldrift.options import MAX_BINS, MAX_SMOOTHING, Options
 from kldrift.spec import NOT_GIVEN, SETTINGS, ConfigFile, Spec, resolve
 
 from .conftest import SAMPLE
+from .test_cli_monitor import _timed
 
 runner = CliRunner()
 REF_CSV, CUR_CSV = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
@@ -35,21 +36,6 @@ def profile20(tmp_path):
     result = runner.invoke(app, ["profile", REF_CSV, "--bins", "20", "-o", path])
     assert result.exit_code == 0, result.stderr
     return path
-
-
-def _timed(tmp_path):
-    import polars as pl
-
-    reference = pl.DataFrame({"x": [float(i % 30) for i in range(300)]})
-    current = pl.DataFrame(
-        {
-            "day": [f"2026-05-0{1 + i % 3}" for i in range(300)],
-            "x": [float(i % 30) + (50 if i % 3 == 2 else 0) for i in range(300)],
-        }
-    ).with_columns(pl.col("day").str.to_date())
-    reference.write_parquet(tmp_path / "ref.parquet")
-    current.write_parquet(tmp_path / "cur.parquet")
-    return str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")
 
 
 # --- resolve: precedence and "not given" ---------------------------------------------------
@@ -112,9 +98,7 @@ def test_a_bin_option_equal_to_the_default_is_still_checked_against_a_profile(pr
     assert runner.invoke(app, ["compare", profile20, CUR_CSV]).exit_code == 1
 
 
-def test_a_config_format_monitor_cannot_write_leaves_monitor_and_windows_working(
-    project, tmp_path
-):
+def test_a_config_format_monitor_cannot_write_leaves_monitor_and_windows_working(project, tmp_path):
     # Failed before: format = "junit" in kldrift.toml broke every monitor and windows run with
     # an error blaming a --format flag nobody typed.
     (project / "kldrift.toml").write_text('format = "junit"\n')
@@ -259,3 +243,17 @@ def test_config_file_paths_resolve_relative_to_the_working_directory(project):
     (project / "ci.toml").write_text("bins = 3\n")
     found = configfile.load(Path("ci.toml"))
     assert found.source == "ci.toml" and resolve(file=found).options.bins == 3
+
+
+def test_data_whose_every_column_is_of_an_unsupported_type_is_an_error(tmp_path):
+    # Failed before: nothing was compared and the exit code 0 said "no drift".
+    import polars as pl
+
+    frame = pl.DataFrame({"tags": [["a"], ["b", "c"]], "blob": [b"x", b"y"]})
+    frame.write_parquet(tmp_path / "ref.parquet")
+    frame.write_parquet(tmp_path / "cur.parquet")
+    result = runner.invoke(
+        app, ["compare", str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")]
+    )
+    assert result.exit_code == 2, result.stdout
+    assert "no column of a type kldrift can bin: tags (List(String))" in result.stderr
