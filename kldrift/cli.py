@@ -351,10 +351,10 @@ def compare(
     try:
         spec = given.spec()
         if time_column is not None or every is not None:
-            for value, flag in [(output, "--output"), (show, "--show"), (explain, "--explain")]:
+            for value, name in [(output, "output"), (show, "show"), (explain, "explain")]:
                 if value:
                     raise OptionError(
-                        flag[2:], value, "applies to a single comparison, not windows"
+                        name, value, "applies to a single comparison, not windows", shown=""
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
             _render_windows(windows, spec)
@@ -444,14 +444,13 @@ def profile_command(
             result = profile.merge([profile_file.load(source) for source in sources])
         else:
             if len(sources) != 1:
-                raise OptionError(
-                    "sources", len(sources), "must be one DATA source (or use --merge)"
-                )
+                raise OptionError("DATA", len(sources), "must be one source (or use --merge)")
             if bins_from and any(given.given(n) for n in _PROFILE_SETTINGS[:5]):
                 raise OptionError(
                     "bins_from",
                     bins_from,
                     "takes the columns and bins from the profile; drop column and bin options",
+                    shown="",
                 )
             spec = given.spec()
             result = reference_side.profile_data(
@@ -515,7 +514,9 @@ def monitor(
                 raise OptionError("webhook_timeout", webhook_timeout, "must be > 0 seconds")
         windowed = time_column is not None or every is not None
         if windowed and output is not None:
-            raise OptionError("output", output, "applies to a single comparison, not windows")
+            raise OptionError(
+                "output", output, "applies to a single comparison, not windows", shown=""
+            )
         if windowed:
             results = _windows(reference, current, spec, time_column, every, given.quiet)
         else:
@@ -644,7 +645,8 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
         if setting.startswith("column.") and setting.endswith(".threshold"):
             column = setting.removeprefix("column.").removesuffix(".threshold")
             return f"--column-threshold {column}"
-        return "--" + setting.replace("_", "-")
+        # An argument (DATA) is named as the help shows it; a setting by its flag.
+        return setting if setting.isupper() else "--" + setting.replace("_", "-")
 
     table = None
     if isinstance(exc, ColumnError) and exc.column and spec is not None:
