@@ -469,7 +469,7 @@ def profile_command(
 
 
 @app.command()
-@_comparing()
+@_comparing(skip=("step_summary",))
 def monitor(
     current: Current,
     reference: Annotated[str, typer.Option("--reference", "-r", help="Reference profile or data.")],
