@@ -13,7 +13,7 @@ together):
   independent on both sides and count as more same-distribution pairs.
 
 The default rule is the report's status; the other drift levels are applied to the same scores
-with `kldrift.config.decide`, the function `compare_pairs` uses, so the table shows how the
+with `kldrift.options.decide`, the function `compare_pairs` uses, so the table shows how the
 default levels were chosen.
 
     python bench/calibration_pairs.py            # full run, markdown tables to stdout
@@ -38,7 +38,7 @@ from calibration import upper_bound  # noqa: E402
 
 import kldrift  # noqa: E402
 from kldrift import pairs  # noqa: E402
-from kldrift.config import Decision, Status, Thresholds, decide  # noqa: E402
+from kldrift.options import Decision, Status, Thresholds, decide  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 #: Datasets per sample size; fewer at 1M, where each costs seconds.

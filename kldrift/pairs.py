@@ -19,9 +19,13 @@ import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
 from kldrift import drift, joint, profile, significance
-from kldrift.config import Adjustment, Gate, Options, Status, Thresholds, decide
-from kldrift.errors import ColumnError, InputError
-from kldrift.io import ReadOptions, Table, read_error, scan_table
+from kldrift.errors import ColumnError, InputError, OptionError
+from kldrift.io import Table, read_error, scan_table
+from kldrift.options import Adjustment, Options, Status, Thresholds, decide
+from kldrift.plan import plan_columns, reference_name
+from kldrift.reference import DataSource, ReferenceSource, fitted_options, open_reference
+from kldrift.result import DriftReport
+from kldrift.spec import Spec, with_changes
 
 Pair = tuple[str, str]
 PairTable = NDArray[np.int64]
@@ -51,13 +55,11 @@ class PairLevels:
     warn: float = DEFAULT_PAIR_WARN
 
     def __post_init__(self) -> None:
-        for name, value in (("pair drift level", self.drift), ("pair warn level", self.warn)):
+        for name, value in (("pair_drift", self.drift), ("pair_warn", self.warn)):
             if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value}")
+                raise OptionError(name, value, "must be a finite number > 0")
         if self.warn > self.drift:
-            raise ValueError(
-                f"pair warn level {self.warn:g} is above the drift level {self.drift:g}"
-            )
+            raise OptionError("pair_warn", self.warn, "must not be above {pair_drift}")
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class PairDrift:
 class PairReport:
     """The per-column report and the pairs' relationship drift, most drifted first."""
 
-    columns: drift.DriftReport
+    columns: DriftReport
     pairs: tuple[PairDrift, ...]
 
     @property
@@ -141,11 +143,14 @@ def resolve_pairs(pairs: Sequence[Sequence[str]] | None, columns: Sequence[str])
         return all_pairs(columns)
     known, resolved, seen = set(columns), [], set()
     for pair in pairs:
+        shown = ",".join(pair)
         if len(pair) != 2 or pair[0] == pair[1]:
-            raise ColumnError(f"pair {','.join(pair)!r}: expected two different columns")
+            problem = f"{shown!r} is not two different columns"
+            raise ColumnError(None, "", setting="pairs", problem=problem)
         for name in pair:
             if name not in known:
-                raise ColumnError(f"pair {','.join(pair)!r}: {name!r} is not a compared column")
+                problem = f"{shown!r}: {name!r} is not a compared column"
+                raise ColumnError(name, "", setting="pairs", problem=problem)
         if frozenset(pair) not in seen:
             seen.add(frozenset(pair))
             resolved.append((pair[0], pair[1]))
@@ -371,47 +376,44 @@ def score_pairs(
 
 
 def compare_pairs(
-    reference: drift.ReferenceSource,
-    current: drift.DataSource,
+    reference: ReferenceSource,
+    current: DataSource,
     pairs: Sequence[Sequence[str]] | None = None,
+    spec: Spec | None = None,
     *,
-    columns: Sequence[str] | None = None,
-    exclude: Sequence[str] = (),
-    options: Options | None = None,
-    thresholds: Thresholds | None = None,
     levels: PairLevels | None = None,
-    read_options: ReadOptions | None = None,
-    gate: Gate | None = None,
+    **changes: object,
 ) -> PairReport:
     """Compare CURRENT with REFERENCE column by column and pair by pair, reading each once.
 
-    `pairs` are (X, Y) column names; None scores every pair of compared columns. A profile
-    reference must store the table of every pair asked for (`with_pair_tables`). Both sides'
-    compared columns are read into memory (no streaming).
+    `pairs` are (X, Y) column names; None scores every pair of compared columns. `spec` and
+    keyword arguments are those of `kldrift.compare`. A profile reference must store the table
+    of every pair asked for (`with_pair_tables`). Both sides' compared columns are read into
+    memory (no streaming).
     """
-    thresholds = thresholds or Thresholds()
-    ref = drift.open_reference(reference, read_options)
-    cur = scan_table(current, read_options)
-    fitted = drift.fitted_options(ref, options or Options())
-    kinds, _ = drift.plan_columns(ref, cur, columns, exclude, fitted.categorical)
+    spec = with_changes(spec, changes)
+    ref = open_reference(reference, spec.read_options)
+    cur = scan_table(current, spec.read_options)
+    fitted = fitted_options(ref, spec.options, spec.given)
+    kinds, _ = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
     if kinds:
         if isinstance(ref, Table):
             ref, cur = profile.load([ref, cur], list(kinds))
         else:
             cur = profile.load([cur], list(kinds))[0]
-    plan = drift.prepare(ref, cur, columns, exclude, options, thresholds)
+    plan = drift.prepare(ref, cur, spec)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     cur_rows, cur_counts = profile.count(plan.current, binnings)
     report = drift.assemble(
-        drift.reference_name(ref),
+        reference_name(ref),
         plan.reference,
         cur.name,
         cur_rows,
         cur_counts,
         plan.options,
-        thresholds,
+        spec.thresholds,
         plan.schema,
-        gate,
+        spec.gate,
     )
     wanted = resolve_pairs(pairs, list(plan.reference.columns))
     if isinstance(ref, profile.Profile):
@@ -426,14 +428,14 @@ def compare_pairs(
         report.reference_rows,
         report.current_rows,
         plan.options,
-        thresholds,
+        spec.thresholds,
         levels or PairLevels(),
     )
     return PairReport(report, results)
 
 
 def with_pair_tables(
-    built: profile.Profile, source: drift.DataSource, pairs: Sequence[Sequence[str]] | None = None
+    built: profile.Profile, source: DataSource, pairs: Sequence[Sequence[str]] | None = None
 ) -> profile.Profile:
     """`built` (a profile of `source`) with the tables of `pairs` (None: all pairs) stored in it,
     so that it can stand in for `source` as the reference of `compare_pairs`."""

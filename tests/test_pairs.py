@@ -11,8 +11,8 @@ import pytest
 
 import kldrift
 from kldrift import pairs, profile, profile_file
-from kldrift.config import Kind, Options, Status
 from kldrift.io import scan_table
+from kldrift.options import Kind, Options, Status
 
 
 def _correlated(rng, n, rho):
@@ -95,7 +95,7 @@ def test_resolve_pairs_checks_names_and_drops_repeats():
     assert pairs.resolve_pairs([("b", "a"), ("a", "b")], ["a", "b"]) == [("b", "a")]
     with pytest.raises(kldrift.ColumnError, match="'z' is not a compared column"):
         pairs.resolve_pairs([("a", "z")], ["a", "b"])
-    with pytest.raises(kldrift.ColumnError, match="two different columns"):
+    with pytest.raises(kldrift.ColumnError, match="not two different columns"):
         pairs.resolve_pairs([("a", "a")], ["a", "b"])
 
 
@@ -197,7 +197,7 @@ def test_small_samples_coarsen_both_columns_the_same_way():
 def test_a_profile_with_stored_pair_tables_stands_in_for_the_reference(tmp_path):
     rng = np.random.default_rng(6)
     ref, cur = _correlated(rng, 5000, 0.5), _correlated(rng, 5000, -0.2)
-    built = kldrift.drift.profile_data(ref)
+    built = kldrift.profile_data(ref)
     stored = pairs.with_pair_tables(built, ref, [("age", "income")])
     path = tmp_path / "ref.kldrift.json"
     profile_file.save(stored, path)
@@ -213,7 +213,7 @@ def test_a_profile_with_stored_pair_tables_stands_in_for_the_reference(tmp_path)
 
 def test_profiles_without_pairs_still_load(tmp_path):
     rng = np.random.default_rng(7)
-    built = kldrift.drift.profile_data(_correlated(rng, 100, 0.0))
+    built = kldrift.profile_data(_correlated(rng, 100, 0.0))
     text = profile_file.dumps(built).replace(',\n "pairs": []', "")
     assert '"pairs"' not in text
     assert profile_file.loads(text).pairs == {}
@@ -230,7 +230,7 @@ def test_profiles_without_pairs_still_load(tmp_path):
 )
 def test_pair_tables_that_do_not_fit_the_bins_are_refused(edit, message):
     rng = np.random.default_rng(8)
-    built = kldrift.drift.profile_data(_correlated(rng, 100, 0.0))
+    built = kldrift.profile_data(_correlated(rng, 100, 0.0))
     stored = pairs.with_pair_tables(built, _correlated(rng, 100, 0.0), [("income", "age")])
     document = json.loads(profile_file.dumps(stored))
     edit(document["pairs"][0])
@@ -241,7 +241,7 @@ def test_pair_tables_that_do_not_fit_the_bins_are_refused(edit, message):
 def test_merged_profiles_add_up_their_pair_tables():
     rng = np.random.default_rng(9)
     whole = _correlated(rng, 3000, 0.4)
-    built = kldrift.drift.profile_data(whole)
+    built = kldrift.profile_data(whole)
     parts = [
         pairs.with_pair_tables(profile.recount(scan_table(part), built), part, [("income", "age")])
         for part in (whole.head(1000), whole.tail(2000))
@@ -250,3 +250,11 @@ def test_merged_profiles_add_up_their_pair_tables():
     assert merged.pairs == pairs.with_pair_tables(built, whole, [("income", "age")]).pairs
     with pytest.raises(kldrift.InputError, match="tables of different column pairs"):
         profile.merge([parts[0], profile.recount(scan_table(whole.tail(5)), built)])
+
+
+def test_pair_levels_are_checked_like_the_column_levels():
+    assert pairs.PairLevels().drift == pairs.DEFAULT_PAIR_DRIFT
+    with pytest.raises(kldrift.OptionError, match="pair_drift must be a finite number > 0"):
+        pairs.PairLevels(drift=0.0)
+    with pytest.raises(kldrift.OptionError, match="pair_warn must not be above pair_drift"):
+        pairs.PairLevels(drift=0.01, warn=0.02)
