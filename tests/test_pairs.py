@@ -37,7 +37,9 @@ def _mixed(rng, n):
             "x": pl.Series(x).scatter([10, 11], None),  # nulls and NaN, both to "(null)"
             "n": pl.Series(rng.poisson(2, n)).scatter([5, 6], None),
             "c": pl.Series(rng.choice(["a", "b", "c", "d", "e"], n, p=[0.4, 0.3, 0.2, 0.07, 0.03])),
-            "flag": rng.random(n) < 0.3,
+            "flag": pl.Series(rng.random(n) < 0.3).scatter([3], None),
+            # All true in a reference-sized sample, some false in current: "(new)" for false.
+            "on": rng.random(n) < (1.0 if n == 3000 else 0.9),
             "day": pl.date_range(
                 dt.date(2024, 1, 1), dt.date(2024, 1, 1) + dt.timedelta(n - 1), eager=True
             ).scatter([0, 7], None),
@@ -50,6 +52,7 @@ KINDS = {
     "n": Kind.numeric,
     "c": Kind.categorical,
     "flag": Kind.categorical,
+    "on": Kind.categorical,
     "day": Kind.temporal,
 }
 
@@ -73,7 +76,7 @@ def test_pair_tables_have_the_column_histograms_as_margins(bins):
         table = scan_table(frame)
         _, histograms = profile.count(table, binnings)
         tables = pairs.count_pairs(table, binnings, pairs.all_pairs(list(KINDS)))
-        assert len(tables) == 10
+        assert len(tables) == 15
         for (x, y), counts in tables.items():
             assert counts.sum(axis=1).tolist() == histograms[x].tolist(), (x, y)
             assert counts.sum(axis=0).tolist() == histograms[y].tolist(), (x, y)
