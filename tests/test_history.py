@@ -97,9 +97,8 @@ def test_a_column_with_several_changes_in_one_run_is_recorded(tmp_path):
     assert stored == changes
 
 
-def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
-    db = tmp_path / "old.db"
-    conn = sqlite3.connect(db, isolation_level=None)
+def _v1_database(path):
+    conn = sqlite3.connect(path, isolation_level=None)
     history.MIGRATIONS[1](conn)
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
@@ -111,6 +110,11 @@ def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
         " 1.99, 0.0, 0.0, 0.05, 0.1)"
     )
     conn.close()
+
+
+def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
+    db = tmp_path / "old.db"
+    _v1_database(db)
     history.record(db, [_report(shift=20.0)])
     old, new = history.read(db)
     assert old.columns[0].kl == 0.01 and old.columns[0].p_adjusted is None
@@ -289,21 +293,6 @@ def test_a_corrupted_page_is_a_one_line_error(tmp_path):
         with pytest.raises(InputError, match="history database is corrupt") as caught:
             attempt()
         assert str(db) in str(caught.value) and "\n" not in str(caught.value)
-
-
-def _v1_database(path):
-    conn = sqlite3.connect(path, isolation_level=None)
-    history.MIGRATIONS[1](conn)
-    conn.execute("PRAGMA user_version = 1")
-    conn.execute(
-        "INSERT INTO runs VALUES (1, '2026-01-01T00:00:00+00:00', 'r', 'c', NULL, NULL, '{}',"
-        " '{}', 'ok', 0, '0 of 1 columns drifted', 10, 10, 1, 0, '0.0.1')"
-    )
-    conn.execute(
-        "INSERT INTO column_results VALUES (1, 'x', 'numeric', 'Float64', 'ok', 0.01, 2.0,"
-        " 1.99, 0.0, 0.0, 0.05, 0.1)"
-    )
-    conn.close()
 
 
 def test_reading_an_old_history_does_not_migrate_or_change_it(tmp_path):
