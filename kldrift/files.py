@@ -4,9 +4,9 @@ Every file kldrift writes goes through `write_text` (replace) or `append_text` (
 docs/output.md. A regular target is replaced atomically: the text goes to a temporary file with
 an unpredictable name, created exclusively next to the target, which is flushed to disk, given
 the mode a plain `open(path, "w")` would give, and renamed over the target. A FIFO or character
-device (`/dev/stdout`, `/dev/null`) is written through, as a shell redirection would; a
-symbolic link, a directory, a block device or a socket is refused, so a link planted at the
-target (or at any name kldrift would use) never redirects the write.
+device (`/dev/null`, `/dev/stdout`) is written through, as a shell redirection would; any
+other symbolic link, a directory, a block device or a socket is refused, so a link planted at
+the target (or at any name kldrift would use) never redirects the write to a file.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
     except OSError as exc:
         raise _error(target, exc) from None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        if any(test(existing.st_mode) for test in _STREAMS):
-            _write_through(target, data, append=False)
+        if _is_stream(target, existing):
+            _write_through(target, data, append=False, follow=stat.S_ISLNK(existing.st_mode))
             return
         raise OutputError(f"{target}: cannot write: {_kind(existing.st_mode)}, not a regular file")
     # Keep an existing file's permissions, as open(path, "w") would; a new file gets the umask's.
@@ -65,14 +65,35 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def append_text(path: str | os.PathLike[str], text: str) -> None:
     """Append `text` (UTF-8) to `path`, creating it with the umask's mode; never through a link."""
     target = Path(path)
-    _write_through(target, text.encode("utf-8"), append=True)
+    try:
+        follow = _is_stream(target, os.lstat(target))
+    except OSError:
+        follow = False
+    _write_through(target, text.encode("utf-8"), append=True, follow=follow)
 
 
-def _write_through(target: Path, data: bytes, *, append: bool) -> None:
+def _is_stream(target: Path, existing: os.stat_result) -> bool:
+    """Whether `target` is a FIFO or character device, itself or as a link's final target.
+
+    A link is followed only to such a file (`/dev/stdout`, `/proc/self/fd/2`): the danger of a
+    planted link, overwriting the file it points to, needs a regular file there.
+    """
+    mode = existing.st_mode
+    if stat.S_ISLNK(mode):
+        try:
+            mode = os.stat(target).st_mode
+        except OSError:
+            return False
+    return any(test(mode) for test in _STREAMS)
+
+
+def _write_through(target: Path, data: bytes, *, append: bool, follow: bool) -> None:
     # O_NONBLOCK: a FIFO nobody reads is an error now rather than a hang; cleared once open.
-    flags = os.O_WRONLY | _flag("O_NOFOLLOW") | _flag("O_NONBLOCK") | _flag("O_CLOEXEC")
+    flags = os.O_WRONLY | _flag("O_NONBLOCK") | _flag("O_CLOEXEC")
+    if not follow:
+        flags |= _flag("O_NOFOLLOW")
     if append:
-        flags |= os.O_APPEND | os.O_CREAT
+        flags |= os.O_APPEND | (0 if follow else os.O_CREAT)
     try:
         fd = os.open(target, flags, 0o666)
     except OSError as exc:
@@ -81,7 +102,9 @@ def _write_through(target: Path, data: bytes, *, append: bool) -> None:
         raise _error(target, exc) from None
     try:
         mode = os.fstat(fd).st_mode
-        if not (stat.S_ISREG(mode) and append) and not any(test(mode) for test in _STREAMS):
+        # Checked on what was opened, so a file swapped in since the lstat is never written.
+        regular_ok = append and not follow
+        if not (stat.S_ISREG(mode) and regular_ok) and not any(test(mode) for test in _STREAMS):
             raise OutputError(f"{target}: cannot write: {_kind(mode)}, not a regular file")
         os.set_blocking(fd, True)
         _write_all(fd, data)

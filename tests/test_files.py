@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import polars as pl
@@ -129,6 +131,22 @@ def test_devices_are_written_through_not_replaced():
     with pytest.raises(OutputError, match="/dev/full: cannot write: No space left on device"):
         files.write_text("/dev/full", "report\n")
     assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+
+
+@pytest.mark.parametrize("write", [files.write_text, files.append_text])
+def test_a_link_to_a_device_is_written_through(tmp_path, write):
+    link = tmp_path / "null"
+    link.symlink_to("/dev/null")
+    write(link, "report\n")
+    assert link.is_symlink() and stat.S_ISCHR(os.stat(link).st_mode)
+
+
+def test_dev_stdout_on_a_pipe_gets_the_report():
+    script = "from kldrift import files; files.write_text('/dev/stdout', 'hi')"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "hi", "")
 
 
 def test_a_directory_or_a_socket_is_refused(tmp_path):
