@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import math
 import os
 import ssl
@@ -22,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kldrift import __version__
-from kldrift.drift import DriftReport
-from kldrift.errors import KldriftError, OptionError
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
+from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
+from kldrift.result import DriftReport
 from kldrift.retry import Backoff, retry
-from kldrift.windows import WindowReport
 
 #: Environment variable holding a token sent as "Authorization: Bearer <token>".
 TOKEN_ENV = "KLDRIFT_WEBHOOK_TOKEN"
@@ -42,19 +41,13 @@ DEFAULT_BACKOFF = 1.0
 MAX_REDIRECTS = 5
 
 
-class WebhookError(KldriftError):
-    """The webhook could not be reached or refused the alert after every attempt."""
-
-
 def check(url: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES) -> None:
     """Raise OptionError unless the webhook URL, timeout and retry count can be used."""
     check_url(url)
     if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
-        raise OptionError(
-            f"--webhook-timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}], got {timeout}"
-        )
+        raise OptionError("webhook_timeout", timeout, f"must be seconds in (0, {MAX_TIMEOUT:g}]")
     if not 0 <= retries <= MAX_RETRIES:
-        raise OptionError(f"--webhook-retries must be 0 to {MAX_RETRIES}, got {retries}")
+        raise OptionError("webhook_retries", retries, f"must be 0 to {MAX_RETRIES}")
 
 
 def check_url(url: str) -> None:
@@ -67,10 +60,15 @@ def check_url(url: str) -> None:
     except ValueError:  # urlsplit refuses some malformed URLs outright, e.g. "http://[x"
         valid = False
     if not valid:
-        raise OptionError(f"--webhook {redact(url)!r}: expected an http:// or https:// URL")
+        raise OptionError(
+            "webhook", redact(url), "must be an http:// or https:// URL", shown=repr(redact(url))
+        )
     if parts.username is not None and os.environ.get(TOKEN_ENV):
         raise OptionError(
-            f"--webhook {redact(url)!r}: credentials in the URL and in ${TOKEN_ENV}; give one"
+            "webhook",
+            redact(url),
+            f"must not hold credentials when ${TOKEN_ENV} is set too: give one",
+            shown=repr(redact(url)),
         )
 
 
@@ -92,16 +90,15 @@ def redact(url: str) -> str:
 
 
 def payload(
-    reports: Sequence[DriftReport | WindowReport], run_ids: Sequence[int] = ()
+    reports: Sequence[DriftReport], run_ids: Sequence[int] = ()
 ) -> dict[str, Any]:
     """The alert body: overall status and, per run, the drifted columns and breaking changes.
 
     `text` holds a one-line summary, which chat webhooks (Slack, Mattermost) display as is.
     """
     runs = []
-    for i, item in enumerate(reports):
-        report = item.report if isinstance(item, WindowReport) else item
-        window = {"start": item.start, "end": item.end} if isinstance(item, WindowReport) else None
+    for i, report in enumerate(reports):
+        window = report.window and {"start": report.window.start, "end": report.window.end}
         runs.append(
             {
                 "run_id": run_ids[i] if i < len(run_ids) else None,
@@ -117,7 +114,7 @@ def payload(
                 ],
             }
         )
-    first = reports[0].report if isinstance(reports[0], WindowReport) else reports[0]
+    first = reports[0]
     drifted = [r for r in runs if r["status"] == "drift"]
     where = f" in {len(drifted)} of {len(runs)} windows" if len(runs) > 1 else ""
     return {
@@ -151,7 +148,7 @@ def post(
     succeeded, with a message that holds neither the URL's secrets nor the token.
     """
     check(url, timeout=timeout, retries=retries)
-    data = json.dumps(body, allow_nan=False).encode()
+    data = jsonvalues.dumps(body, ascii_only=True).encode()
     token = os.environ.get(TOKEN_ENV)
     target = _Target.of(url, token)
     attempts = 0

@@ -183,7 +183,7 @@ def test_credentials_in_the_url_and_a_token_at_once_are_refused(monkeypatch):
 
 @pytest.mark.parametrize("timeout", [float("inf"), float("nan"), 0.0, -1.0, 1e9])
 def test_unusable_timeouts_are_refused(timeout):
-    with pytest.raises(OptionError, match="--webhook-timeout"):
+    with pytest.raises(OptionError, match="webhook_timeout must be seconds in"):
         alerts.check("https://hooks.example/x", timeout=timeout)
 
 

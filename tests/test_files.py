@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from kldrift import drift, files, profile_file
+import kldrift
+from kldrift import files, profile_file
 from kldrift.cli import app
 from kldrift.errors import OutputError
 
@@ -56,7 +57,7 @@ def test_report_and_profile_files_get_the_umasks_mode_from_the_cli(tmp_path, uma
 
 
 def _profile():
-    return drift.profile_data(pl.DataFrame({"x": [1.0, 2.0, 3.0]}))
+    return kldrift.profile_data(pl.DataFrame({"x": [1.0, 2.0, 3.0]}))
 
 
 def test_a_link_planted_at_the_old_predictable_temporary_name_is_not_followed(tmp_path):
@@ -141,6 +142,7 @@ def test_a_link_to_a_device_is_written_through(tmp_path, write):
     assert link.is_symlink() and stat.S_ISCHR(os.stat(link).st_mode)
 
 
+@pytest.mark.slow
 def test_dev_stdout_on_a_pipe_gets_the_report():
     script = "from kldrift import files; files.write_text('/dev/stdout', 'hi')"
     proc = subprocess.run(

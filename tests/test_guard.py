@@ -64,6 +64,7 @@ def test_the_console_script_and_python_m_go_through_the_guard():
     assert script.value == "kldrift.cli:run"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "code"), [([REF, CUR], 1), ([REF, REF], 0)])
 def test_a_reader_that_went_away_leaves_the_verdicts_exit_code_and_no_message(args, code):
     read, write = os.pipe()
@@ -79,6 +80,7 @@ def test_a_reader_that_went_away_leaves_the_verdicts_exit_code_and_no_message(ar
     assert proc.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_pipe_to_head_keeps_the_verdict():
     script = f'{" ".join(KLDRIFT)} compare {REF} {CUR} | head -c 10 >/dev/null; echo "$?"'
     shell = subprocess.run(
@@ -87,6 +89,7 @@ def test_a_pipe_to_head_keeps_the_verdict():
     assert shell.stdout.strip() == "1" and shell.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_full_stdout_is_a_one_line_error_with_exit_2():
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
@@ -97,6 +100,7 @@ def test_a_full_stdout_is_a_one_line_error_with_exit_2():
     assert proc.stderr == "kldrift: error: cannot write to stdout: No space left on device\n"
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_is_a_one_line_error_unless_nothing_goes_to_stdout(tmp_path):
     def closed(*args):
         return subprocess.run(

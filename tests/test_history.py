@@ -2,7 +2,6 @@
 
 import contextlib
 import csv
-import dataclasses
 import datetime as dt
 import io
 import json
@@ -16,16 +15,18 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from kldrift import drift, history
+from kldrift import drift
+from kldrift import historydb as history
 from kldrift.cli import app
 from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.windows import WindowReport
+from kldrift.result import Window
 
 
 def _report(shift: float = 0.0):
@@ -69,7 +70,7 @@ def test_last_since_and_column_filters(tmp_path):
 def test_window_runs_keep_their_window(tmp_path):
     db = tmp_path / "drift.db"
     report = _report()
-    history.record(db, [WindowReport("2026-01-01", "2026-01-02", report)] * 2)
+    history.record(db, [replace(report, window=Window("2026-01-01", "2026-01-02"))] * 2)
     runs = history.read(db)
     assert [(r.window_start, r.window_end) for r in runs] == [("2026-01-01", "2026-01-02")] * 2
 
@@ -120,7 +121,7 @@ def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
     assert old.columns[0].kl == 0.01 and old.columns[0].p_adjusted is None
     assert new.columns[0].p_adjusted is not None and new.columns[0].kl_corrected is not None
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
     conn.close()
 
 
@@ -155,6 +156,7 @@ def _monitor_args(tmp_path, db):
             str(db), "-f", "json"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_concurrent_monitor_processes_all_get_recorded(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)
@@ -198,6 +200,7 @@ run()
 """
 
 
+@pytest.mark.slow
 def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)
@@ -229,9 +232,9 @@ def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
 
 @pytest.mark.parametrize("path", ["", " ", ":memory:", "file:drift.db?mode=memory"])
 def test_a_history_that_is_not_a_file_is_refused(path):
-    with pytest.raises(OptionError, match="expected the path of a database file"):
+    with pytest.raises(OptionError, match="history must be the path of a database file"):
         history.record(path, [_report()])
-    with pytest.raises(OptionError, match="expected the path of a database file"):
+    with pytest.raises(OptionError, match="history must be the path of a database file"):
         history.read(path)
 
 
@@ -369,7 +372,7 @@ def test_a_read_only_history_can_be_read(layout):
 def test_history_csv_defuses_formula_like_text(tmp_path):
     db = tmp_path / "drift.db"
     hostile = '=HYPERLINK("http://evil.example","x")'
-    report = dataclasses.replace(_report(), reference=hostile, current="@SUM(1+1)")
+    report = replace(_report(), reference=hostile, current="@SUM(1+1)")
     frame = pl.DataFrame({"-2+3": [1.0, 2.0] * 50, "+cmd": ["a", "b"] * 50})
     named = drift.compare(frame, frame)
     history.record(db, [report, named])
