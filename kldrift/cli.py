@@ -162,9 +162,7 @@ def compare(
     current: Current,
     fmt: Annotated[
         Format | None,
-        typer.Option(
-            "--format", "-f", help="table, json, markdown, junit or csv.", show_default="table"
-        ),
+        typer.Option("--format", "-f", help="table, json, markdown, junit, csv or html."),
     ] = None,
     columns: Columns = None,
     exclude: Exclude = None,
@@ -203,6 +201,9 @@ def compare(
         typer.Option(
             "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
         ),
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", metavar="FILE", help="Also write HTML to FILE.")
     ] = None,
     step_summary: Annotated[
         bool | None,
@@ -271,7 +272,7 @@ def compare(
             for given, flag in [(output, "--output"), (show, "--show"), (explain, "--explain")]:
                 if given:
                     raise OptionError(f"{flag} applies to a single comparison, not to windows")
-            _compare_windows(reference, current, merged, chosen, time_column, every)
+            _compare_windows(reference, current, merged, chosen, time_column, every, html_path)
         shown = parse_metrics(_split(show))
         with progress(quiet) as note:
             result = settings.compare(
@@ -282,6 +283,8 @@ def compare(
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
             report.print_message(report.summary_line(result))
+        if html_path is not None:
+            report.write_file(result, Format.html, html_path)
         if merged.step_summary is not False:
             report.append_step_summary(result)
     except KldriftError as exc:
@@ -421,7 +424,11 @@ def monitor(
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
     fmt: Annotated[
-        Format | None, typer.Option("--format", "-f", help="table or json.", show_default="table")
+        Format | None,
+        typer.Option("--format", "-f", help="table, json or html.", show_default="table"),
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", metavar="FILE", help="Also write HTML to FILE.")
     ] = None,
     columns: Columns = None,
     exclude: Exclude = None,
@@ -501,6 +508,10 @@ def monitor(
             drifted = not single.verdict.passed
             results = (single,)
         run_ids = history.record(history_path, results)
+        if html_path is not None and time_column is None and every is None:
+            report.write_file(single, Format.html, html_path)
+        elif html_path is not None:
+            window_report.write_file(windows, Format.html, html_path)
     except KldriftError as exc:
         _fail(exc)
 
@@ -535,6 +546,9 @@ def history_command(
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE (atomically).")
+    ] = None,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
@@ -553,9 +567,12 @@ def history_command(
                 f"--since {since!r}: expected an ISO date such as 2026-01-31"
             ) from None
         runs = history.read(database, last=last, since=start, columns=_split(column))
+        if output is not None:
+            history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
         _fail(exc)
-    history_report.render(runs, fmt)
+    if output is None:
+        history_report.render(runs, fmt)
     raise typer.Exit(EXIT_OK)
 
 
@@ -587,10 +604,13 @@ def _compare_windows(
     fmt: Format,
     time_column: str | None,
     every: str | None,
+    html_path: Path | None,
 ) -> NoReturn:
     from kldrift.report import windows as window_report
 
     windows = _windows(reference, current, merged, time_column, every)
+    if html_path is not None:
+        window_report.write_file(windows, Format.html, html_path)
     window_report.render(windows, _table_or_json(fmt))
     raise typer.Exit(EXIT_OK if window_report.passed(windows) else EXIT_DRIFT)
 
@@ -621,8 +641,8 @@ def _windows(
 
 
 def _table_or_json(fmt: Format | None) -> Format:
-    if fmt not in (None, Format.table, Format.json):
-        raise OptionError(f"--format {fmt.value}: time windows and monitor write table or json")
+    if fmt not in (None, Format.table, Format.json, Format.html):
+        raise OptionError(f"--format {fmt.value}: windows and monitor write table, json or html")
     return fmt or Format.table
 
 

@@ -45,6 +45,7 @@ class Format(str, Enum):
     markdown = "markdown"
     junit = "junit"
     csv = "csv"
+    html = "html"
 
 
 class HistoryFormat(str, Enum):
@@ -53,6 +54,7 @@ class HistoryFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class Status(str, Enum):

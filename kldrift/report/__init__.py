@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
@@ -71,6 +71,11 @@ def write_file(
     explain: bool = False,
 ) -> None:
     """Write `report` to `path` atomically: readers see the old file or the whole new one."""
+    write_atomic(path, lambda out: render(report, fmt, out, show, explain))
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) -> None:
+    """Call `write` on a temporary file next to `path`, then rename it over `path`."""
     target = Path(path)
     try:
         # The temporary file sits next to the target, so os.replace is a rename on one filesystem.
@@ -79,7 +84,7 @@ def write_file(
         raise OutputError(f"{target}: cannot write here: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            render(report, fmt, out, show, explain)
+            write(out)
         os.replace(tmp, target)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None

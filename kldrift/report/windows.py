@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -14,6 +15,7 @@ from kldrift import __version__
 from kldrift.config import Format, Status
 from kldrift.jsonvalues import json_value
 from kldrift.report import json as json_report
+from kldrift.report import write_atomic
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import score
 from kldrift.windows import WindowReport
@@ -28,8 +30,17 @@ def render(windows: Sequence[WindowReport], fmt: Format, out: TextIO | None = No
     if fmt is Format.json:
         out.write(json.dumps(document(windows), indent=2, allow_nan=False, ensure_ascii=False))
         out.write("\n")
+    elif fmt is Format.html:
+        from kldrift.report import html
+
+        html.write_windows(windows, out)
     else:
         write_table(windows, out)
+
+
+def write_file(windows: Sequence[WindowReport], fmt: Format, path: str | os.PathLike[str]) -> None:
+    """Write the per-window comparison to `path` atomically."""
+    write_atomic(path, lambda out: render(windows, fmt, out))
 
 
 def passed(windows: Sequence[WindowReport]) -> bool:
