@@ -56,7 +56,7 @@ main,footer{max-width:1100px;margin:0 auto;padding:0 20px}
 h1{font-size:1.35rem;margin:.3em 0}h2{font-size:1.15rem;margin:1.6em 0 .5em;
 border-bottom:1px solid var(--bd);padding-bottom:.2em}h3{font-size:1rem}
 a{color:var(--ref)}.mu{color:var(--mu)}code{font:.9em ui-monospace,monospace}
-header.banner{margin:16px max(20px,calc((100% - 1060px)/2)) 0;box-sizing:border-box;
+header.banner{margin:16px max(20px,calc((100% - 1100px)/2)) 0;box-sizing:border-box;
 border:1px solid var(--bd);border-left:6px solid var(--ok);
 border-radius:6px;background:var(--card);padding:10px 20px}
 header.st-warn{border-left-color:var(--warn)}header.st-drift{border-left-color:var(--drift)}
@@ -72,7 +72,9 @@ nav.cards b{display:block;font-size:1.5rem}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid var(--bd);text-align:left;vertical-align:middle}
 td.n,th.n{text-align:right;white-space:nowrap}thead th{position:sticky;top:0;background:var(--bg)}
-.wrap{overflow-x:auto;max-width:100%}
+.wrap{overflow-x:auto;max-width:100%}table.grid td,table.grid th{white-space:nowrap}
+.trends{display:flex;flex-wrap:wrap;gap:8px 28px}.trends section{width:340px}
+.trends figure{margin:0}.trends h3{margin:.6em 0 .2em}
 button.sort{all:unset;cursor:pointer}button.sort:focus-visible{outline:2px solid var(--ref)}
 th[aria-sort=ascending] button.sort::after{content:" ▲"}
 th[aria-sort=descending] button.sort::after{content:" ▼"}
@@ -326,7 +328,7 @@ def dumps_history(runs: Sequence[Run]) -> str:
     ]
     if runs:
         banner.append(
-            f"<p>From {_e(runs[0].time[:19])} to {_e(runs[-1].time[:19])} UTC. Latest: "
+            f"<p>From {_e(_when(runs[0]))} to {_e(_when(runs[-1]))} UTC. Latest: "
             f"<code>{_e(runs[-1].current)}</code> against <code>{_e(runs[-1].reference)}</code>"
             f": {_e(runs[-1].summary)}.</p>"
         )
@@ -352,7 +354,7 @@ def dumps_history(runs: Sequence[Run]) -> str:
         window = f" {_e(run.window_start)}" if run.window_start else ""
         st = Status(run.status)
         rows.append(
-            f'<tr><th scope="row">{run.id}</th><td>{_e(run.time[:19].replace("T", " "))}'
+            f'<tr><th scope="row">{run.id}</th><td>{_e(_when(run))}'
             f"{window}</td><td><code>{_e(run.current)}</code></td>"
             f'<td class="st-{st.value}">{_status(st)}</td>{"".join(cells)}</tr>'
         )
@@ -369,10 +371,11 @@ def dumps_history(runs: Sequence[Run]) -> str:
         '<p class="mu">KL corr. in nats per run, oldest first, with the column\'s warn and drift '
         "levels (dashed); each point is coloured and shaped by that run's status.</p>",
     ]
+    body.append('<div class="trends">')
     for name in names:
         results = [next((c for c in run.columns if c.name == name), None) for run in runs]
-        body.append(f"<h3>{_e(name)}</h3>")
-        body.append(_trend(name, runs, results))
+        body.append(f"<section><h3>{_e(name)}</h3>{_trend(name, runs, results)}</section>")
+    body.append("</div>")
     data = [("kldrift-history", history_report.document(runs))]
     return _page("kldrift history", latest, banner, body, data)
 
@@ -835,6 +838,10 @@ def _trend(name: str, runs: Sequence[Run], results: Sequence[Any]) -> str:
         f"max {score(max(finite, default=0.0))} over {len(present)} runs"
     )
     return f"<figure>{''.join(out)}<figcaption>{_e(text)}</figcaption></figure>"
+
+
+def _when(run: Run) -> str:
+    return run.time[:16].replace("T", " ")
 
 
 def _history_value(run: Run, c: Any) -> float:
