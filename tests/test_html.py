@@ -282,3 +282,10 @@ def test_lean_data_has_labels_shares_and_parts_per_column(sample):
     assert len(labels) == len(ref) == len(cur) == len(parts)
     assert sum(ref) == pytest.approx(1, abs=1e-3) and sum(cur) == pytest.approx(1, abs=1e-3)
     assert min(parts) >= 0
+
+
+def test_readme_states_the_sample_page_size():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"For the sample data the page is ([\d,]+) bytes", readme)
+    assert stated is not None
+    assert int(stated.group(1).replace(",", "")) == len(GOLDEN.read_bytes())
