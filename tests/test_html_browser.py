@@ -9,6 +9,7 @@ every name to nothing, so nothing leaves 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
 import kldrift
+from kldrift import history
 from kldrift.report import html
+from kldrift.windows import compare_windows
 
 from .test_html import wide_report
 
@@ -249,6 +252,29 @@ def test_lean_page_draws_a_chart_when_a_section_opens(browser, sample_report):
         assert errors == []
     finally:
         page.close()
+
+
+def test_windows_and_history_pages_load_clean(browser, sample_report, tmp_path):
+    windows = compare_windows(
+        ROOT / "sample_data/reference.csv",
+        ROOT / "sample_data/current.csv",
+        time_column="signup_date",
+        every="3mo",
+    )
+    db = tmp_path / "h.sqlite"
+    history.record(db, [dataclasses.replace(sample_report, columns=sample_report.columns[:4])])
+    history.record(db, windows)
+    pages = [("windows.html", html.dumps_windows(windows), len(windows)),
+             ("history.html", html.dumps_history(history.read(db)), 1 + len(windows))]  # fmt: skip
+    for name, body, rows in pages:
+        page, errors = open_report(browser, name, body)
+        try:
+            assert errors == []
+            assert browser[1].requests == [f"{ORIGIN}/{name}"]
+            assert page.locator("table.grid tbody tr").count() == rows
+            assert page.locator("header .verdict").is_visible()
+        finally:
+            page.close()
 
 
 def screenshot(page: Page, path: Path) -> bytes:

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,7 +25,7 @@ from kldrift.report import json as json_report
 from kldrift.report.text import METRIC_LABELS, column_reason, decision_text, p_value, score
 
 if TYPE_CHECKING:
-    from kldrift.history import Run
+    from kldrift.history import ColumnResult, Run
     from kldrift.windows import WindowReport
 
 #: Above this many columns the page is lean: per-column charts are drawn by the script, on
@@ -210,7 +210,7 @@ def dumps(report: DriftReport) -> str:
     body = [
         _cards(counts),
         '<h2 id="overview">Effect size by column</h2>',
-        _overview(report, by_effect, ids),
+        _overview(report, by_effect),
         '<h2 id="columns">Columns</h2>',
         _controls(report),
         _column_table(report, by_effect, ids, histograms=not lean),
@@ -298,8 +298,7 @@ def dumps_windows(windows: Sequence[WindowReport]) -> str:
             f'<details class="col" id="w{i}"{is_open}><summary>{_status(w.report.status)} '
             f"{_e(w.start)} – {_e(w.end)}: {_e(w.report.summary)}</summary>"
         )
-        ids = {c.name: "" for c in w.report.columns}
-        body.append(_column_table(w.report, _most_drifted(w.report), ids, histograms=False))
+        body.append(_column_table(w.report, _most_drifted(w.report), {}, histograms=False))
         body.append("</details>")
     structural = [s for s in first.schema if s.change not in _PER_WINDOW]
     body += _schema_sections(
@@ -422,7 +421,7 @@ def _cards(counts: Sequence[tuple[int, str, str, Status | None]]) -> str:
     return f'<nav class="cards" aria-label="Counts">{cards}</nav>'
 
 
-def _overview(report: DriftReport, columns: Sequence[ColumnDrift], ids: dict[str, str]) -> str:
+def _overview(report: DriftReport, columns: Sequence[ColumnDrift]) -> str:
     """One bar per column (most drifted first) against the warn and drift levels."""
     if not columns:
         return '<p class="mu">No column was compared.</p>'
@@ -499,7 +498,7 @@ def _controls(report: DriftReport) -> str:
 def _column_table(
     report: DriftReport,
     columns: Sequence[ColumnDrift],
-    ids: dict[str, str],
+    ids: dict[str, str],  # column -> id of its section, for the names that have one
     *,
     histograms: bool,
 ) -> str:
@@ -790,7 +789,7 @@ def _options(report: DriftReport) -> list[str]:
     return ['<h2 id="options">Options</h2>', f'<dl class="kv">{rows}</dl>']
 
 
-def _trend(name: str, runs: Sequence[Run], results: Sequence[Any]) -> str:
+def _trend(name: str, runs: Sequence[Run], results: Sequence[ColumnResult | None]) -> str:
     values = [_history_value(r, c) if c else None for r, c in zip(runs, results, strict=True)]
     present = [c for c in results if c is not None]
     levels = (present[-1].warn, present[-1].threshold)
@@ -844,7 +843,7 @@ def _when(run: Run) -> str:
     return run.time[:16].replace("T", " ")
 
 
-def _history_value(run: Run, c: Any) -> float:
+def _history_value(run: Run, c: ColumnResult) -> float:
     """A recorded column's KL corr. in nats (plain KL for runs recorded before it was kept)."""
     value = c.kl_corrected if c.kl_corrected is not None else c.kl
     base = run.options.get("base", math.e)
@@ -937,7 +936,7 @@ def _hline(x1: float, x2: float, y: float, cls: str, colour: str) -> str:
     )
 
 
-def _scaler(lo: float, hi: float, out_lo: float, out_hi: float) -> Any:
+def _scaler(lo: float, hi: float, out_lo: float, out_hi: float) -> Callable[[float], float]:
     span = (hi - lo) or 1.0
 
     def scale(v: float) -> float:
