@@ -31,9 +31,8 @@ if TYPE_CHECKING:
 #: Above this many columns the page is lean: per-column charts are drawn by the script, on
 #: demand, from the embedded data, which keeps 1,000 columns to a few MB.
 LEAN_COLUMNS = 300
-#: Status as icon and word, never colour alone.
+#: Status as icon and word (its value), never colour alone.
 ICON = {Status.ok: "✔", Status.warn: "▲", Status.drift: "✖"}
-WORD = {Status.ok: "ok", Status.warn: "warn", Status.drift: "drift"}
 #: Okabe-Ito blue and vermillion: a pair colour-blind readers tell apart. Light-scheme values;
 #: the style block swaps in lighter ones for dark.
 REF, CUR, PART = "#0072b2", "#d55e00", "#7a4a9a"
@@ -332,7 +331,7 @@ def dumps_history(runs: Sequence[Run]) -> str:
             f": {_e(runs[-1].summary)}.</p>"
         )
     counts = [
-        (sum(r.status == s.value for r in runs), f"runs {WORD[s]}", "#runs", s)
+        (sum(r.status == s.value for r in runs), f"runs {s.value}", "#runs", s)
         for s in (Status.drift, Status.warn, Status.ok)
     ]
     head = "".join(f'<th scope="col">{_e(n)}</th>' for n in names)
@@ -833,7 +832,7 @@ def _trend(name: str, runs: Sequence[Run], results: Sequence[ColumnResult | None
     latest = present[-1]
     text = (
         f"latest {score(values[-1] if values[-1] is not None else math.nan)}, "
-        f"{WORD[Status(latest.status)]}; min {score(min(finite, default=0.0))}, "
+        f"{latest.status}; min {score(min(finite, default=0.0))}, "
         f"max {score(max(finite, default=0.0))} over {len(present)} runs"
     )
     return f"<figure>{''.join(out)}<figcaption>{_e(text)}</figcaption></figure>"
@@ -911,7 +910,7 @@ def _worst(statuses: Iterable[Status]) -> Status:
 
 def _status(status: Status) -> str:
     icon = f'<span class="icon">{ICON[status]}</span>'
-    return f'<span class="st st-{status.value}">{icon} {WORD[status]}</span>'
+    return f'<span class="st st-{status.value}">{icon} {status.value}</span>'
 
 
 def _svg_open(width: float, height: float, label: str) -> str:
