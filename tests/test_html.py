@@ -17,11 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 import kldrift
-from kldrift import drift, history, metrics
+from kldrift import drift, metrics
+from kldrift import historydb as history
 from kldrift.cli import app
-from kldrift.config import Options, Status
+from kldrift.options import Options, Status
 from kldrift.report import html
 from kldrift.report import json as json_report
+from kldrift.result import DriftReport
 
 from .conftest import ROOT
 
@@ -35,7 +37,7 @@ _DATA = re.compile(r'(<script type="application/json" id="kldrift-report">)(.*?)
 
 
 @pytest.fixture(scope="module")
-def sample() -> drift.DriftReport:
+def sample() -> DriftReport:
     here = os.getcwd()
     os.chdir(ROOT)  # relative source names, as the README's command gives them
     try:
@@ -44,7 +46,7 @@ def sample() -> drift.DriftReport:
         os.chdir(here)
 
 
-def wide_report(base: drift.DriftReport, n: int) -> drift.DriftReport:
+def wide_report(base: DriftReport, n: int) -> DriftReport:
     """`base` with its columns repeated under new names up to `n` columns."""
     columns = tuple(
         dataclasses.replace(c, name=f"{c.name}_{i}")

@@ -19,7 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
 import kldrift
-from kldrift import history
+from kldrift import historydb as history
 from kldrift.report import html
 from kldrift.windows import compare_windows
 

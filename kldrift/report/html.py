@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kldrift import __version__
-from kldrift.config import Kind, Metric, Status
-from kldrift.drift import ColumnDrift, DriftReport, SchemaChange, explain, scored_bins
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
+from kldrift.drift import explain, scored_bins
+from kldrift.gate import passed
+from kldrift.options import Kind, Status
 from kldrift.profile import format_value
+from kldrift.registry import METRICS, Metric
 from kldrift.report import json as json_report
 from kldrift.report.text import METRIC_LABELS, column_reason, decision_text, p_value, score
+from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
 
 if TYPE_CHECKING:
-    from kldrift.history import ColumnResult, Run
-    from kldrift.windows import WindowReport
+    from kldrift.historydb import ColumnResult, Run
 
 #: Above this many columns the page is lean: per-column charts are drawn by the script, on
 #: demand, from the embedded data, which keeps 1,000 columns to a few MB.
@@ -240,31 +242,31 @@ def write(report: DriftReport, out: TextIO) -> None:
     out.write(dumps(report))
 
 
-def dumps_windows(windows: Sequence[WindowReport]) -> str:
+def dumps_windows(windows: Sequence[DriftReport]) -> str:
     """Per-window comparisons as one HTML page: a windows x columns status grid, then each
     window's column table."""
     from kldrift.report import windows as window_report
 
-    first = windows[0].report
-    overall = _worst(w.report.status for w in windows)
+    first = windows[0]
+    overall = _worst(w.status for w in windows)
     worst: dict[str, float] = {}
     for w in windows:
-        for c in w.report.columns:
-            worst[c.name] = max(worst.get(c.name, -1.0), _effect(w.report, c))
+        for c in w.columns:
+            worst[c.name] = max(worst.get(c.name, -1.0), _effect(w, c))
     names = sorted(worst, key=lambda n: (-worst[n], n))
-    passed = window_report.passed(windows)
+    gate = "passed" if passed(windows) else "failed"
     banner = [
-        f'<p class="verdict">{_status(overall)} · gate {"passed" if passed else "failed"}</p>',
+        f'<p class="verdict">{_status(overall)} · gate {gate}</p>',
         f"<h1>kldrift: {_e(window_report.summary(windows))}</h1>",
         '<dl class="kv">',
         f"<dt>Reference</dt><dd><code>{_e(first.reference)}</code> "
         f"({first.reference_rows:,} rows)</dd>",
         f"<dt>Current</dt><dd><code>{_e(first.current)}</code> "
-        f"({sum(w.report.current_rows for w in windows):,} rows in {len(windows)} windows)</dd>",
+        f"({sum(w.current_rows for w in windows):,} rows in {len(windows)} windows)</dd>",
         "</dl>",
         f"<p>{_e(decision_text(first))} Each window is compared with the whole reference.</p>",
     ]
-    by_status = [sum(w.report.status is s for w in windows) for s in Status]
+    by_status = [sum(w.status is s for w in windows) for s in Status]
     counts = [
         (by_status[2], "windows drifted", "#windows", Status.drift),
         (by_status[1], "windows warned", "#windows", Status.warn),
@@ -272,13 +274,14 @@ def dumps_windows(windows: Sequence[WindowReport]) -> str:
     ]
     head = "".join(f'<th scope="col">{_e(n)}</th>' for n in names)
     rows = []
+    spans = [w.window or Window("", "") for w in windows]
     for i, w in enumerate(windows):
-        cols = {c.name: c for c in w.report.columns}
-        cells = "".join(_grid_cell(cols.get(n), w.report) for n in names)
+        cols = {c.name: c for c in w.columns}
+        cells = "".join(_grid_cell(cols.get(n), w) for n in names)
         rows.append(
-            f'<tr><th scope="row"><a href="#w{i}">{_e(w.start)}</a></th>'
-            f'<td class="n">{w.report.current_rows:,}</td>'
-            f'<td class="st-{w.report.status.value}">{_status(w.report.status)}</td>{cells}</tr>'
+            f'<tr><th scope="row"><a href="#w{i}">{_e(spans[i].start)}</a></th>'
+            f'<td class="n">{w.current_rows:,}</td>'
+            f'<td class="st-{w.status.value}">{_status(w.status)}</td>{cells}</tr>'
         )
     body = [
         _cards(counts),
@@ -292,12 +295,12 @@ def dumps_windows(windows: Sequence[WindowReport]) -> str:
         '<h2 id="details">Windows</h2>',
     ]
     for i, w in enumerate(windows):
-        is_open = " open" if w.report.status is not Status.ok else ""
+        is_open = " open" if w.status is not Status.ok else ""
         body.append(
-            f'<details class="col" id="w{i}"{is_open}><summary>{_status(w.report.status)} '
-            f"{_e(w.start)} – {_e(w.end)}: {_e(w.report.summary)}</summary>"
+            f'<details class="col" id="w{i}"{is_open}><summary>{_status(w.status)} '
+            f"{_e(spans[i].start)} – {_e(spans[i].end)}: {_e(w.summary)}</summary>"
         )
-        body.append(_column_table(w.report, _most_drifted(w.report), {}, histograms=False))
+        body.append(_column_table(w, _most_drifted(w), {}, histograms=False))
         body.append("</details>")
     structural = [s for s in first.schema if s.change not in _PER_WINDOW]
     body += _schema_sections(
@@ -308,7 +311,7 @@ def dumps_windows(windows: Sequence[WindowReport]) -> str:
     return _page(f"kldrift: {window_report.summary(windows)}", overall, banner, body, data)
 
 
-def write_windows(windows: Sequence[WindowReport], out: TextIO) -> None:
+def write_windows(windows: Sequence[DriftReport], out: TextIO) -> None:
     """Write the per-window HTML page to `out`."""
     out.write(dumps_windows(windows))
 
@@ -460,7 +463,7 @@ def _overview(report: DriftReport, columns: Sequence[ColumnDrift]) -> str:
         if show_floor and c.noise_floor:
             parts.append(_vline(x(min(c.noise_floor * math.log(base), scale)), y + 1, y + 18,
                                 "fl", FG))  # fmt: skip
-    tw, td = report.thresholds.warn, report.thresholds.drift
+    tw, td = report.thresholds.warn_level, report.thresholds.drift_level
     parts.append(
         f'<text x="{_f(x(tw))}" y="14" text-anchor="middle" class="mu" fill="{MUTED}">warn {tw:g}'
         f'</text><text x="{_f(x(td))}" y="14" text-anchor="middle" class="mu" fill="{MUTED}">'
@@ -779,7 +782,7 @@ def _options(report: DriftReport) -> list[str]:
     items: list[tuple[str, object]] = [
         *report.options.as_dict().items(),
         ("metric", t.metric.value), ("decision", t.decision.value), ("alpha", t.alpha),
-        ("adjustment", t.adjustment.value), ("warn", t.warn), ("drift", t.drift),
+        ("adjustment", t.adjustment.value), ("warn", t.warn_level), ("drift", t.drift_level),
         *((f"drift level of {k}", v) for k, v in sorted(t.columns.items())),
         ("fail on", g.fail_on.value), ("max drifted", g.max_drifted),
         ("max drifted share", g.max_drifted_share),
@@ -900,7 +903,7 @@ def _effect(report: DriftReport, c: ColumnDrift) -> float:
 
 def _effect_label(report: DriftReport) -> str:
     metric = report.thresholds.metric
-    return METRIC_LABELS[metric] + ("" if metric is Metric.hellinger else " (nats)")
+    return METRIC_LABELS[metric] + (" (nats)" if METRICS[metric].unit == "nats" else "")
 
 
 def _worst(statuses: Iterable[Status]) -> Status:
@@ -992,5 +995,5 @@ def _e(text: str) -> str:
 
 def _json(value: Any) -> str:
     """JSON that cannot end its script element or open a comment in it."""
-    text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    text = jsonvalues.dumps(value)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
