@@ -572,7 +572,8 @@ def history_command(
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to FILE (atomically).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
     ] = None,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
