@@ -254,7 +254,7 @@ def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> C
 def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...]:
     """The bins behind a column's KL, largest |contribution| first (in the report's units).
 
-    Contributions are the terms p_i log(p_i / q_i) on the smoothed bins the score uses (bins
+    Contributions are the parts p log(p/q) + q - p >= 0 on the smoothed bins the score uses (bins
     empty on both sides are left out), so they sum to `column.kl`; the shares are the raw ones.
     """
     bins = scored_bins(column.binning, column.reference_counts, column.current_counts)

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import jsonvalues
+from kldrift import files, jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.errors import InputError, OutputError
+from kldrift.errors import InputError
 from kldrift.jsonvalues import json_value
 from kldrift.options import Kind, Options
 from kldrift.profile import Binning, ColumnProfile, Profile
@@ -55,14 +55,7 @@ def dumps(profile: Profile) -> str:
 
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:
     """Write the profile to `path`, replacing it atomically so a reader never sees half a file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(dumps(profile), encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
+    files.write_text(path, dumps(profile))
 
 
 def load(path: str | os.PathLike[str]) -> Profile:

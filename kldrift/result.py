@@ -109,7 +109,7 @@ class ColumnDrift:
 
 @dataclass(frozen=True)
 class BinContribution:
-    """One bin's part in a column's KL: raw shares of each side and its term p log(p/q)."""
+    """One bin's part in a column's KL: raw shares of each side and its part (>= 0)."""
 
     label: str
     reference_share: float

@@ -525,12 +525,12 @@ def test_explain_command_shows_the_bins_and_exits_with_the_columns_status():
     assert result.exit_code == 1, result.stderr
     out = result.stdout
     assert "country: drift" in out and "contribution" in out
-    # KL weighs bins by their reference share: the biggest term is US losing share to the new
-    # category (JP), whose own bin, empty in the reference, adds a small negative term.
+    # Each bin's part p log(p/q) + q - p is >= 0: the new category (JP), empty in the
+    # reference, carries the most (its q - p), then US losing share to it.
     rows = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
-    assert [cell.strip() for cell in rows[0][:3]] == ["US", "35.6%", "29.6%"]
-    new = next(row for row in rows if row[0].strip() == "(new)")
-    assert new[1].strip() == "0.0%" and float(new[3]) < 0
+    assert [cell.strip() for cell in rows[0][:3]] == ["(new)", "0.0%", "13.2%"]
+    assert [cell.strip() for cell in rows[1][:3]] == ["US", "35.6%", "29.6%"]
+    assert all(float(row[3]) >= 0 for row in rows)
     calm = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "score"])
     assert calm.exit_code == 0
     assert "score: ok" in calm.stdout
