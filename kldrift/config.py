@@ -17,11 +17,12 @@ DEFAULT_TOP_K = 20
 DEFAULT_DISCRETE_MAX = 20
 #: Pseudocount added to every bin of both histograms (Jeffreys / Krichevsky-Trofimov prior).
 DEFAULT_SMOOTHING = 0.5
-#: Bias-corrected KL, in nats, at or above which a (significant) column drifts: METRIC_LEVELS
-#: holds these and the other metrics' default levels.
-DEFAULT_THRESHOLD = 0.1
-#: Bias-corrected KL, in nats, at or above which a (significant) column warns.
-DEFAULT_WARN = 0.05
+#: Bias-corrected KL, in nats, at or above which a (significant) column drifts: a 0.1 sd mean
+#: shift of a normal distribution (KL = d^2 / 2). Chosen with bench/calibration.py (see
+#: docs/calibration.md); METRIC_LEVELS holds these and the other metrics' default levels.
+DEFAULT_THRESHOLD = 0.005
+#: Bias-corrected KL, in nats, at or above which a (significant) column warns (a 0.07 sd shift).
+DEFAULT_WARN = 0.0025
 #: Significance level for the adjusted G-test p-value of a column.
 DEFAULT_ALPHA = 0.05
 #: Marks a level left to the chosen metric's default (compared by identity, so a NaN the user
@@ -88,16 +89,16 @@ class Adjustment(str, Enum):
     bonferroni = "bonferroni"
 
 
-#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit). KL's are the
-#: historical ones; PSI's are the customary 0.25 / 0.1 bands; JS divergence, JS distance and
+#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit). KL's come from the
+#: calibration; PSI's are the customary 0.25 / 0.1 bands; JS divergence, JS distance and
 #: Hellinger get the values that match KL's for small shifts (JS ~ H^2 ~ KL / 4): see
 #: docs/statistics.md.
 METRIC_LEVELS: dict[Metric, tuple[float, float]] = {
     Metric.kl: (DEFAULT_THRESHOLD, DEFAULT_WARN),
-    Metric.js_divergence: (0.025, 0.0125),
-    Metric.js_distance: (0.16, 0.11),
+    Metric.js_divergence: (0.00125, 0.000625),
+    Metric.js_distance: (0.035, 0.025),
     Metric.psi: (0.25, 0.1),
-    Metric.hellinger: (0.16, 0.11),
+    Metric.hellinger: (0.035, 0.025),
 }
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-from kldrift import metrics, profile, profile_file, significance
+from kldrift import metrics, profile, profile_file, sequence, significance
 from kldrift.config import Adjustment, FailOn, Gate, Kind, Metric, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
@@ -44,7 +44,11 @@ class ColumnDrift:
     `js_distance` and `psi` are in units of the report's log base (`hellinger` has no unit);
     `warn` and `threshold` are the levels applied to the chosen metric, in nats. The G-test
     fields describe the test on the raw counts; `p_adjusted` is adjusted across the report's
-    columns.
+    columns. `reference_singletons` is the reference profile's count of tail categories seen
+    once (see `scored_bins`); `detectable` is the smallest KL (report units) the G-test would
+    detect with 95% power at these sizes and bins, were this the only drifted column
+    (`significance.minimum_detectable_effect`). `new_categories` are the largest current
+    categories the reference never had, as (value, rows).
     """
 
     name: str
@@ -70,6 +74,9 @@ class ColumnDrift:
     p_value: float = 1.0
     p_adjusted: float = 1.0
     test_method: str = ""
+    reference_singletons: int | None = None
+    detectable: float = math.inf
+    new_categories: tuple[tuple[str, int], ...] = ()
 
     def score(self, metric: Metric) -> float:
         """The value of `metric` in the report's units (bias-corrected for KL)."""
@@ -122,6 +129,17 @@ class ColumnDrift:
         return self.new_category_rows / (sum(self.current_counts) or 1)
 
     @property
+    def predicted_new_share(self) -> float | None:
+        """Share of current rows the reference predicts in categories it never saw (Good-Turing:
+        tail singletons / reference rows); None when not a categorical column with a tail or
+        when the profile does not know its singletons."""
+        if self.binning.method != "categories" or not self.binning.rest:
+            return None
+        if self.reference_singletons is None:
+            return None
+        return self.reference_singletons / (sum(self.reference_counts) or 1)
+
+    @property
     def gone_categories(self) -> tuple[str, ...]:
         """Top-K reference categories that have no current rows, in bin order."""
         if self.binning.method != "categories":
@@ -137,7 +155,7 @@ class ColumnDrift:
 
 @dataclass(frozen=True)
 class BinContribution:
-    """One bin's part in a column's KL: raw shares of each side and its term p log(p/q)."""
+    """One bin's part in a column's KL: raw shares of each side and its part p log(p/q) + q - p."""
 
     label: str
     reference_share: float
@@ -163,7 +181,7 @@ class SchemaChange:
     @property
     def skipped(self) -> bool:
         """Whether the column was left out of the comparison because of this change."""
-        return self.change in ("unsupported", "high_cardinality")
+        return self.change in ("unsupported", "high_cardinality", "event_time", "increasing_id")
 
     @property
     def description(self) -> str:
@@ -180,6 +198,8 @@ class SchemaChange:
             "null_rate_changed": f"null share {self.detail}",
             "new_categories": f"new categories: {self.detail}",
             "gone_categories": f"categories gone from current: {self.detail}",
+            "event_time": f"event time, not scored: {self.detail}",
+            "increasing_id": f"increasing ID, not scored: {self.detail}",
         }[self.change]
 
 
@@ -314,6 +334,8 @@ def compare(
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
+    with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
+    new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
     return assemble(
         reference_name(ref),
         plan.reference,
@@ -324,7 +346,14 @@ def compare(
         thresholds,
         plan.schema,
         gate,
+        new,
     )
+
+
+def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
+    if binning.method != "categories":
+        return 0
+    return int(counts[binning.labels.index(profile.NEW_LABEL)])
 
 
 @dataclass(frozen=True)
@@ -364,6 +393,9 @@ def prepare(
     if together and kinds and isinstance(ref, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+    if isinstance(ref, Table):
+        kinds, sequences = _leave_out_sequences(ref, cur, kinds, columns or ())
+        schema += sequences
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = _skip_high_cardinality(built, cur, fitted)
@@ -380,14 +412,23 @@ def assemble(
     thresholds: Thresholds,
     schema: Sequence[SchemaChange],
     gate: Gate | None = None,
+    new_categories: Mapping[str, tuple[tuple[str, int], ...]] | None = None,
 ) -> DriftReport:
-    """Score every column of `reference` against the current histograms, most drifted first."""
+    """Score every column of `reference` against the current histograms, most drifted first.
+
+    `new_categories` names the largest categories of current columns that the reference never
+    had (value, rows), as `profile.new_categories` gives them.
+    """
     for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
         if rows == 0:
             raise InputError(f"{name}: no rows to compare")
 
+    new = new_categories or {}
     results = [
-        score_column(p, tuple(current_counts[name].tolist()), options, thresholds)
+        replace(
+            score_column(p, tuple(current_counts[name].tolist()), options, thresholds),
+            new_categories=new.get(name, ()),
+        )
         for name, p in reference.columns.items()
     ]
     results = adjust(results, options, thresholds)
@@ -504,7 +545,9 @@ def score_column(
     The status uses the column's own p-value; `compare` re-decides it once the p-values of all
     columns are adjusted together (`adjust`).
     """
-    _, merged_ref, merged_cur = scored_bins(reference.binning, reference.counts, current_counts)
+    _, merged_ref, merged_cur = scored_bins(
+        reference.binning, reference.counts, current_counts, reference.singletons
+    )
     ref, cur = metrics.drop_empty_bins(merged_ref, merged_cur)
     smoothing, base = options.smoothing, options.base
     scores = metrics.divergences(ref, cur, smoothing, base)
@@ -539,25 +582,40 @@ def score_column(
         p_value=test.p_value,
         p_adjusted=test.p_value,
         test_method=test.method,
+        reference_singletons=reference.singletons,
     )
     return _decided(column, options, thresholds)
 
 
 def scored_bins(
-    binning: profile.Binning, reference: Sequence[int], current: Sequence[int]
+    binning: profile.Binning,
+    reference: Sequence[int],
+    current: Sequence[int],
+    singletons: int | None = None,
 ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
     """Labels and both histograms on the bins that are scored and tested.
 
-    These are the binning's bins, except that a categorical column whose reference has a tail
-    (an "(other)" bin) scores "(new)" together with "(other)": the reference's top-K and tail
-    split is random, and a tail that the reference sampled only in part puts unseen but ordinary
-    categories into "(new)" (always empty in the reference), which alone would flag a long-tailed
-    column as drifted on samples of one distribution.
+    These are the binning's bins, except for a categorical column whose reference has a tail (an
+    "(other)" bin). A tail the reference sampled only in part puts ordinary but unseen categories
+    into "(new)", which is always empty in the reference; compared with that 0, a long-tailed
+    column would drift on samples of one distribution. By Good-Turing, singletons / N (tail
+    categories seen once in the N reference rows) estimates the share of rows in categories the
+    reference never saw, and the rest of the tail balances: categories seen r times carry about
+    (r + 1) f(r+1) / N of the mass. So when the current's "(new)" share exceeds that estimate,
+    the reference's "(new)" count becomes its `singletons`, taken out of its "(other)", and the
+    excess is scored and tested. Otherwise, or with `singletons` unknown (None), "(new)" is
+    merged into "(other)": fewer new categories than a sample predicts is no drift (and data
+    compared with itself has none).
     """
     labels = binning.labels
     if binning.method != "categories" or not binning.rest:
         return labels, tuple(reference), tuple(current)
     other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
+    n_ref, n_cur = sum(reference), sum(current)
+    if singletons is not None and current[other + 1] * n_ref > singletons * n_cur:
+        moved = min(singletons, reference[other])
+        shifted = (*reference[:other], reference[other] - moved, moved, *reference[other + 2 :])
+        return labels, shifted, tuple(current)
 
     def merge(counts: Sequence[int]) -> tuple[int, ...]:
         return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
@@ -576,10 +634,24 @@ def adjust(
         "bonferroni" if thresholds.adjustment is Adjustment.bonferroni else "bh"
     )
     adjusted = significance.adjust_p_values([c.p_value for c in columns], method)
+    # A lone drifted column must reach p < alpha / m under either adjustment: the detectable
+    # effect is quoted at that level, so it holds however many columns drift.
+    level = thresholds.alpha / len(columns)
     return [
-        _decided(dataclasses.replace(c, p_adjusted=p), options, thresholds)
+        _decided(
+            dataclasses.replace(c, p_adjusted=p, detectable=_detectable(c, level, options.base)),
+            options,
+            thresholds,
+        )
         for c, p in zip(columns, adjusted, strict=True)
     ]
+
+
+def _detectable(column: ColumnDrift, alpha: float, base: float) -> float:
+    n_ref, n_cur = sum(column.reference_counts), sum(column.current_counts)
+    if not (n_ref and n_cur):
+        return math.inf
+    return significance.minimum_detectable_effect(column.dof + 1, n_ref, n_cur, alpha, base=base)
 
 
 def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> ColumnDrift:
@@ -589,12 +661,15 @@ def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> C
 
 
 def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...]:
-    """The bins behind a column's KL, largest |contribution| first (in the report's units).
+    """The bins behind a column's KL, largest contribution first (in the report's units).
 
-    Contributions are the terms p_i log(p_i / q_i) on the smoothed bins the score uses (bins
-    empty on both sides are left out), so they sum to `column.kl`; the shares are the raw ones.
+    Contributions are the non-negative parts p_i log(p_i / q_i) + q_i - p_i of the KL on the
+    smoothed bins the score uses (bins empty on both sides are left out; see
+    `metrics.kl_contributions`), so they sum to `column.kl`; the shares are the raw ones.
     """
-    bins = scored_bins(column.binning, column.reference_counts, column.current_counts)
+    bins = scored_bins(
+        column.binning, column.reference_counts, column.current_counts, column.reference_singletons
+    )
     kept = [(label, r, c) for label, r, c in zip(*bins, strict=True) if r or c]
     if not kept:
         return ()
@@ -611,7 +686,7 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
         for label, r, c, term in zip(labels, ref, cur, terms, strict=True)
     ]
     # A stable sort keeps bin order among equal contributions.
-    return tuple(sorted(contributions, key=lambda b: -abs(b.contribution)))
+    return tuple(sorted(contributions, key=lambda b: -b.contribution))
 
 
 def plan_columns(
@@ -694,8 +769,16 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
             detail = f"{ref_null:.1%} -> {cur_null:.1%}"
             changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
         if c.new_category_rows:
-            share = c.new_category_share
+            share, predicted = c.new_category_share, c.predicted_new_share
             detail = f"{c.new_category_rows} current rows ({share:.1%}) not in reference"
+            if predicted is not None:
+                detail += f" (the reference's unseen tail predicts {predicted:.1%})"
+            if c.new_categories:
+                total = sum(c.current_counts) or 1
+                largest = ", ".join(f"{_short(v)} {n / total:.1%}" for v, n in c.new_categories)
+                listed = sum(n for _, n in c.new_categories)
+                prefix = "largest " if listed < c.new_category_rows else ""
+                detail += f"; {prefix}{largest}"
             changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
         gone = c.gone_categories
         if gone:
@@ -722,6 +805,21 @@ def _skip_high_cardinality(
     skipped = {change.column for change in changes}
     kept = {name: c for name, c in ref_profile.columns.items() if name not in skipped}
     return replace(ref_profile, columns=kept), changes
+
+
+def _leave_out_sequences(
+    ref: Table, cur: Table, kinds: dict[str, Kind], named: Sequence[str]
+) -> tuple[dict[str, Kind], list[SchemaChange]]:
+    """`kinds` without the event-time and increasing-ID columns the user did not name."""
+    found = [s for s in sequence.detect(ref, cur, kinds) if s.column not in named]
+    changes = [
+        SchemaChange(
+            s.column, s.kind, str(ref.schema[s.column]), str(cur.schema[s.column]), s.detail
+        )
+        for s in found
+    ]
+    left_out = {s.column for s in found}
+    return {n: k for n, k in kinds.items() if n not in left_out}, changes
 
 
 def _short(text: str, width: int = 40) -> str:

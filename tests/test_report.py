@@ -43,9 +43,10 @@ def test_json_is_strict_and_writes_infinity_as_a_string(infinite_report):
     assert doc["thresholds"] == {
         "metric": "kl",
         "unit": "nats",
-        "warn": 0.05,
-        "drift": 0.1,
+        "warn": 0.0025,
+        "drift": 0.005,
         "columns": {},
+        "defaults": {"drift": 0.005, "warn": 0.0025},
     }
 
 

@@ -153,7 +153,7 @@ def test_the_config_reaches_the_report(project):
         ("", [], lambda d: d["options"]["bins"] == 10),
         ("bins = 5", [], lambda d: d["options"]["bins"] == 5),
         ("bins = 5", ["--bins", "7"], lambda d: d["options"]["bins"] == 7),
-        ("", [], lambda d: d["thresholds"]["drift"] == 0.1),
+        ("", [], lambda d: d["thresholds"]["drift"] == 0.005),
         ("threshold = 0.3", [], lambda d: d["thresholds"]["drift"] == 0.3),
         ("threshold = 0.3", ["--threshold", "0.4"], lambda d: d["thresholds"]["drift"] == 0.4),
         ("base = 2", [], lambda d: d["options"]["unit"] == "bits"),

@@ -6,7 +6,7 @@ import json
 from typing import Any, TextIO
 
 from kldrift import __version__
-from kldrift.config import Metric
+from kldrift.config import METRIC_LEVELS, Metric
 from kldrift.drift import ColumnDrift, DriftReport
 from kldrift.jsonvalues import json_value
 
@@ -54,6 +54,7 @@ def document(report: DriftReport) -> dict[str, Any]:
             "warn": thresholds.warn,
             "drift": thresholds.drift,
             "columns": dict(thresholds.columns),
+            "defaults": dict(zip(("drift", "warn"), METRIC_LEVELS[thresholds.metric], strict=True)),
         },
         "schema": schema(report),
         "columns": [_column(c) for c in report.columns],
@@ -70,6 +71,7 @@ def schema(report: DriftReport) -> dict[str, Any]:
         "null_rate_changed": [],
         "categories": {},
         "skipped": [],
+        "sequences": [],
     }
     for change in report.schema:
         kind, name = change.change, change.column
@@ -98,11 +100,26 @@ def schema(report: DriftReport) -> dict[str, Any]:
             )
         elif kind in ("new_categories", "gone_categories"):
             column = columns[name]
+            total = sum(column.current_counts) or 1
             groups["categories"][name] = {
                 "new_rows": column.new_category_rows,
                 "new_share": column.new_category_share,
+                "predicted_new_share": column.predicted_new_share,
+                "largest_new": [
+                    {"value": value, "rows": rows, "share": rows / total}
+                    for value, rows in column.new_categories
+                ],
                 "gone": list(column.gone_categories),
             }
+        elif kind in ("event_time", "increasing_id"):
+            groups["sequences"].append(
+                {
+                    "column": name,
+                    "kind": kind,
+                    "dtype": change.reference_dtype,
+                    "detail": change.detail,
+                }
+            )
         else:
             groups["skipped"].append(
                 {
@@ -146,6 +163,7 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
         "js_distance": column.js_distance,
         "psi": json_value(column.psi),
         "hellinger": column.hellinger,
+        "detectable_kl": json_value(column.detectable),
         "significance": {
             "statistic": column.g_statistic,
             "dof": column.dof,
