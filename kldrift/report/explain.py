@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kldrift.drift import ColumnDrift, DriftReport, explain
+from kldrift.profile import NEW_LABEL
 from kldrift.report import table as table_report
 
 #: Bins listed in the contributions table; the overlay shows every bin.
@@ -60,12 +61,13 @@ def _new_categories(column: ColumnDrift) -> Text:
 def _contributions(report: DriftReport, column: ColumnDrift, top: int) -> Table:
     bins = explain(column, report.options)
     shown = bins[:top]
-    table = Table(
-        caption=(
-            f"contribution = p log(p/q) + q - p on the smoothed bins, in {report.options.unit}: "
-            f"each >= 0, they sum to KL. Top {len(shown)} of {len(bins)} bins by contribution."
-        )
+    caption = (
+        f"contribution = p log(p/q) + q - p on the smoothed bins, in {report.options.unit}: "
+        f"each >= 0, they sum to KL. Top {len(shown)} of {len(bins)} bins by contribution."
     )
+    if any(b.label == NEW_LABEL for b in bins) and column.predicted_new_share is not None:
+        caption += " The reference share of (new) is what its unseen tail predicts (Good-Turing)."
+    table = Table(caption=caption)
     table.add_column("bin", overflow="fold")
     table.add_column("reference", justify="right")
     table.add_column("current", justify="right")
