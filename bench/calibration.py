@@ -16,7 +16,7 @@ the other rows' bin counts directly from the multinomial their bins give, and ca
 counts from the multinomial over the levels. That is the same distribution of histograms, at a
 cost that does not grow with n; the histograms then go through `kldrift.drift.assemble`, the
 scoring and decision step of `compare`. The report's status is the default rule (both gates);
-the other rules are applied to the same scores with `kldrift.config.decide`.
+the other rules are applied to the same scores with `kldrift.options.decide`.
 
     python bench/calibration.py            # full run, writes the markdown tables to stdout
     python bench/calibration.py --quick    # a smoke run with few pairs
@@ -41,8 +41,8 @@ import polars as pl  # noqa: E402
 
 import kldrift  # noqa: E402
 from kldrift import drift, profile  # noqa: E402
-from kldrift.config import Decision, Kind, Options, Status, Thresholds, decide  # noqa: E402
 from kldrift.io import scan_table  # noqa: E402
+from kldrift.options import Decision, Kind, Options, Status, Thresholds, decide  # noqa: E402
 
 SIZES = (100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 #: Pairs per sample size: the one-sided 95% bound of 0 false alarms in 400 is 0.75%.
@@ -343,8 +343,9 @@ def main() -> None:
     thresholds = Thresholds(alpha=ALPHA)
     out = sys.stdout
     out.write(
-        f"kldrift {kldrift.__version__}, default options (KL corr. drift >= {thresholds.drift:g}, "
-        f"warn >= {thresholds.warn:g} nats, alpha {ALPHA}), seed {SEED}; {pairs} pairs of each "
+        f"kldrift {kldrift.__version__}, default options (KL corr. drift >= "
+        f"{thresholds.drift_level:g}, warn >= {thresholds.warn_level:g} nats, alpha {ALPHA}), "
+        f"seed {SEED}; {pairs} pairs of each "
         f"kind per size, {len(tasks)} in all, in {elapsed:.0f} s on {args.workers} workers.\n\n"
     )
     drift_only, flagged = {Status.drift}, {Status.drift, Status.warn}
