@@ -105,6 +105,7 @@ def _column(column: ColumnProfile) -> dict[str, Any]:
         # For people reading the file; ignored when it is read back.
         "labels": list(binning.labels),
         "counts": list(column.counts),
+        "singletons": column.singletons,
     }
 
 
@@ -164,7 +165,10 @@ def _column_profile(raw: dict[str, Any]) -> ColumnProfile:
     counts = tuple(raw["counts"])
     if len(counts) != len(binning.labels) or not all(isinstance(c, int) and c >= 0 for c in counts):
         raise ValueError(f"column {name!r}: expected {len(binning.labels)} counts")
-    return ColumnProfile(name, str(raw["dtype"]), binning, counts)
+    singletons = raw.get("singletons")  # absent from profiles older than this field
+    if singletons is not None and not (isinstance(singletons, int) and singletons >= 0):
+        raise ValueError(f"column {name!r}: singletons must be a count, got {singletons!r}")
+    return ColumnProfile(name, str(raw["dtype"]), binning, counts, singletons)
 
 
 def _float(value: object) -> float:
