@@ -39,8 +39,8 @@ MIN_BINS = 3
 TOP_CELLS = 3
 #: Default relationship levels, in nats of bias-corrected conditional KL: chosen on
 #: bench/calibration_pairs.py (docs/calibration.md, "Pairs of columns").
-DEFAULT_PAIR_DRIFT = 0.03
-DEFAULT_PAIR_WARN = 0.015
+DEFAULT_PAIR_DRIFT = 0.01
+DEFAULT_PAIR_WARN = 0.005
 
 
 @dataclass(frozen=True)
