@@ -90,6 +90,12 @@ SETTING_OPTIONS: dict[str, Any] = {
     "exclude": Annotated[
         list[str] | None, typer.Option(metavar="COLS", help="Leave these columns out.")
     ],
+    "pairs": Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="A,B|all", help="Also score how A and B move together; all: every pair."
+        ),
+    ],
     "categorical": Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Bin this column as categorical.")
     ],
@@ -251,7 +257,7 @@ class Given:
     def spec(self) -> Spec:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
-        from kldrift.options import parse_column_thresholds
+        from kldrift.options import parse_column_thresholds, parse_pairs
         from kldrift.spec import NOT_GIVEN, resolve
 
         settings: dict[str, object] = {}
@@ -260,6 +266,8 @@ class Given:
                 value = tuple(_split(value)) or None
             elif name == "column_threshold" and value is not None:
                 value = parse_column_thresholds(value)
+            elif name == "pairs" and value is not None:
+                value = parse_pairs(value)
             settings[name] = NOT_GIVEN if value is None else value
         return resolve(settings, configfile.load(self.config_file), given_by="command line")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kldrift import metrics, profile, sequence, significance
+from kldrift import metrics, pairs, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_policy, scan_table
 from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
@@ -25,6 +25,7 @@ from kldrift.plan import (
     reference_name,
     skip_high_cardinality,
 )
+from kldrift.profile import scored_bins
 from kldrift.reference import (
     DataSource,
     ReferenceSource,
@@ -63,11 +64,14 @@ def compare(
     streaming, together = read_policy(files, spec.streaming)
     plan = prepare(ref, cur, spec, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
+    if spec.pairs is not None and not streaming and not plan.current.loaded:
+        # Counted twice (columns, then pairs): read once.
+        plan = dataclasses.replace(plan, current=profile.load([plan.current], list(binnings))[0])
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
     with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
     new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
-    return assemble(
+    report = assemble(
         reference_name(ref),
         plan.reference,
         cur.name,
@@ -79,6 +83,21 @@ def compare(
         spec.gate,
         new_categories=new,
     )
+    if spec.pairs is None:
+        return report
+    note("scoring pairs")
+    scored = pairs.relationships(
+        plan.source,
+        plan.current,
+        plan.reference,
+        cur_rows,
+        spec.pairs,
+        plan.options,
+        spec.thresholds,
+        spec.pair_levels,
+        streaming=streaming,
+    )
+    return dataclasses.replace(report, pairs=scored)
 
 
 def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
@@ -91,12 +110,14 @@ def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
 class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
     fitted with, the schema changes found on the way, and the current data to count (read into
-    memory already when the plan read both sides at once)."""
+    memory already when the plan read both sides at once). `source` is what the reference
+    profile came from (the data, in memory as read, or the profile given)."""
 
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
     current: Table
+    source: Table | profile.Profile
 
 
 def prepare(
@@ -135,7 +156,7 @@ def prepare(
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
-    return Plan(ref_profile, fitted, [*schema, *skipped], cur)
+    return Plan(ref_profile, fitted, [*schema, *skipped], cur, ref)
 
 
 def assemble(
@@ -230,43 +251,6 @@ def score_column(
         reference_singletons=reference.singletons,
     )
     return _decided(column, options, thresholds)
-
-
-def scored_bins(
-    binning: profile.Binning,
-    reference: Sequence[int],
-    current: Sequence[int],
-    singletons: int | None = None,
-) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
-    """Labels and both histograms on the bins that are scored and tested.
-
-    These are the binning's bins, except for a categorical column whose reference has a tail (an
-    "(other)" bin). A tail the reference sampled only in part puts ordinary but unseen categories
-    into "(new)", which is always empty in the reference; compared with that 0, a long-tailed
-    column would drift on samples of one distribution. By Good-Turing, singletons / N (tail
-    categories seen once in the N reference rows) estimates the share of rows in categories the
-    reference never saw, and the rest of the tail balances: categories seen r times carry about
-    (r + 1) f(r+1) / N of the mass. So when the current's "(new)" share exceeds that estimate,
-    the reference's "(new)" count becomes its `singletons`, taken out of its "(other)", and the
-    excess is scored and tested. Otherwise, or with `singletons` unknown (None), "(new)" is
-    merged into "(other)": fewer new categories than a sample predicts is no drift (and data
-    compared with itself has none).
-    """
-    labels = binning.labels
-    if binning.method != "categories" or not binning.rest:
-        return labels, tuple(reference), tuple(current)
-    other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
-    n_ref, n_cur = sum(reference), sum(current)
-    if singletons is not None and current[other + 1] * n_ref > singletons * n_cur:
-        moved = min(singletons, reference[other])
-        shifted = (*reference[:other], reference[other] - moved, moved, *reference[other + 2 :])
-        return labels, shifted, tuple(current)
-
-    def merge(counts: Sequence[int]) -> tuple[int, ...]:
-        return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
-
-    merged = (*labels[:other], f"{profile.OTHER_LABEL[:-1]} or new)", *labels[other + 2 :])
-    return merged, merge(reference), merge(current)
 
 
 def adjust(

@@ -11,21 +11,27 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
-from kldrift import drift, joint, profile, significance
-from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.io import Table, read_error, scan_table
-from kldrift.options import Adjustment, Options, Status, Thresholds, decide
-from kldrift.plan import plan_columns, reference_name
-from kldrift.reference import DataSource, ReferenceSource, fitted_options, open_reference
-from kldrift.result import DriftReport
-from kldrift.spec import Spec, with_changes
+from kldrift import joint, profile, significance
+from kldrift.errors import ColumnError, InputError
+from kldrift.io import Table, read_error
+from kldrift.options import (
+    ALL_PAIRS,
+    Adjustment,
+    Options,
+    PairLevels,
+    PairsSetting,
+    Status,
+    Thresholds,
+    decide,
+)
+from kldrift.result import CellShift, PairDrift
 
 Pair = tuple[str, str]
 PairTable = NDArray[np.int64]
@@ -37,95 +43,43 @@ MIN_CELL_ROWS = 5
 MIN_BINS = 3
 #: Cells listed per pair, largest share of the conditional KL first.
 TOP_CELLS = 3
-#: Default relationship levels, in nats of bias-corrected conditional KL: chosen on
-#: bench/calibration_pairs.py (docs/calibration.md, "Pairs of columns").
-DEFAULT_PAIR_DRIFT = 0.01
-DEFAULT_PAIR_WARN = 0.005
 
 
-@dataclass(frozen=True)
-class PairLevels:
-    """Drift and warn levels of a pair's relationship score, in nats.
+def relationships(
+    reference: Table | profile.Profile,
+    current: Table,
+    built: profile.Profile,
+    current_rows: int,
+    wanted: PairsSetting,
+    options: Options,
+    thresholds: Thresholds,
+    levels: PairLevels,
+    *,
+    streaming: bool = False,
+) -> tuple[PairDrift, ...]:
+    """Relationship drift of the `wanted` pairs of `built`'s columns, most drifted first.
 
-    Significance (alpha, decision rule, adjustment) comes from the column `Thresholds`; pairs are
-    adjusted as their own family, so asking for pairs never changes a column's verdict.
+    `built` is the reference profile the columns were scored on (reference data profiled, or a
+    profile given as the reference, which must store the table of every pair wanted); `current`
+    is counted on its bins.
     """
-
-    drift: float = DEFAULT_PAIR_DRIFT
-    warn: float = DEFAULT_PAIR_WARN
-
-    def __post_init__(self) -> None:
-        for name, value in (("pair_drift", self.drift), ("pair_warn", self.warn)):
-            if not (math.isfinite(value) and value > 0):
-                raise OptionError(name, value, "must be a finite number > 0")
-        if self.warn > self.drift:
-            raise OptionError("pair_warn", self.warn, "must not be above {pair_drift}")
-
-
-@dataclass(frozen=True)
-class CellShift:
-    """One cell of a pair's coarsened table: raw joint shares and its conditional-KL term."""
-
-    x: str
-    y: str
-    reference_share: float
-    current_share: float
-    contribution: float
-
-
-@dataclass(frozen=True)
-class PairDrift:
-    """Relationship drift of one pair of columns (X, Y) = `columns`.
-
-    `kl`, `noise_floor` and `kl_corrected` hold the joint, marginal and conditional KLs (plug-in
-    with smoothing, the noise floor, and plug-in minus floor clipped at 0), in the report's log
-    base. `relationship` is the smaller bias-corrected conditional KL, the score the levels
-    (`warn`, `threshold`, in nats) apply to; `given` names the column it conditions on. The test
-    is the conditional G-test in that direction's partner with the larger p-value (both must
-    reject: an intersection-union test); `p_adjusted` is BH (or Bonferroni) across the pairs.
-    `cells` are the cells carrying most of that conditional KL.
-    """
-
-    columns: Pair
-    status: Status
-    kl: joint.JointDivergences
-    noise_floor: joint.JointDivergences
-    kl_corrected: joint.JointDivergences
-    relationship: float
-    given: str
-    shape: tuple[int, int]
-    warn: float
-    threshold: float
-    g_statistic: float
-    dof: int
-    p_value: float
-    p_adjusted: float
-    test_method: str
-    cells: tuple[CellShift, ...]
-
-    def describe(self, cell: CellShift) -> str:
-        """One line for people, e.g. "income > 61000 x age <= 31: 4% -> 19%"."""
-        x, y = self.columns
-        before, after = _percent(cell.reference_share), _percent(cell.current_share)
-        return f"{x} {cell.x} x {y} {cell.y}: {before} -> {after}"
-
-
-@dataclass(frozen=True)
-class PairReport:
-    """The per-column report and the pairs' relationship drift, most drifted first."""
-
-    columns: DriftReport
-    pairs: tuple[PairDrift, ...]
-
-    @property
-    def drifted_pairs(self) -> tuple[PairDrift, ...]:
-        """Pairs whose status is drift."""
-        return tuple(p for p in self.pairs if p.status is Status.drift)
-
-    @property
-    def drifted(self) -> bool:
-        """True when a column or a pair drifted (or a column went missing or changed type)."""
-        return self.columns.drifted or bool(self.drifted_pairs)
+    chosen = resolve_pairs(None if wanted == ALL_PAIRS else wanted, list(built.columns))
+    binnings = {name: c.binning for name, c in built.columns.items()}
+    if isinstance(reference, profile.Profile):
+        ref_tables = stored_tables(reference, chosen)
+    else:
+        ref_tables = count_pairs(reference, binnings, chosen, streaming=streaming)
+    cur_tables = count_pairs(current, binnings, chosen, streaming=streaming)
+    return score_pairs(
+        ref_tables,
+        cur_tables,
+        built.columns,
+        built.rows,
+        current_rows,
+        options,
+        thresholds,
+        levels,
+    )
 
 
 def all_pairs(columns: Sequence[str]) -> list[Pair]:
@@ -158,7 +112,11 @@ def resolve_pairs(pairs: Sequence[Sequence[str]] | None, columns: Sequence[str])
 
 
 def count_pairs(
-    table: Table, binnings: Mapping[str, profile.Binning], pairs: Sequence[Pair]
+    table: Table,
+    binnings: Mapping[str, profile.Binning],
+    pairs: Sequence[Pair],
+    *,
+    streaming: bool = False,
 ) -> dict[Pair, PairTable]:
     """The k x l table of every pair on the columns' bins, from one query over `table`.
 
@@ -174,7 +132,7 @@ def count_pairs(
     narrow = pl.UInt16 if max(len(binnings[n].labels) for n in names) <= 2**16 else pl.UInt32
     exprs = [profile.bin_index(n, table.schema[n], binnings[n]).cast(narrow) for n in names]
     try:
-        frame = table.frame.select(exprs).collect()
+        frame = table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
     sizes = {n: len(binnings[n].labels) for n in names}
@@ -247,7 +205,7 @@ def groups(
     """Which coarse bin each of a column's bins goes to, and the coarse bins' labels.
 
     First "(new)" joins "(other)" where the reference has a tail, as in the per-column score
-    (`drift.scored_bins`). Then, if more than `limit` bins are left, "(null)" keeps its own bin
+    (`profile.scored_bins`). Then, if more than `limit` bins are left, "(null)" keeps its own bin
     and the value bins are merged into `limit - 1`: quantile bins into runs of neighbours holding
     about equal reference shares, other bins by keeping the `limit - 2` with the most reference
     rows and pooling the rest. `reference` is the column's reference histogram.
@@ -257,7 +215,7 @@ def groups(
     if binning.method == "categories" and binning.rest:
         other = labels.index(profile.OTHER_LABEL)
         base = [b if b <= other else b - 1 for b in base]
-    names, _, _ = drift.scored_bins(binning, reference, reference)
+    names, _, _ = profile.scored_bins(binning, reference, reference)
     merged = np.bincount(base, weights=np.asarray(reference, dtype=np.float64))
     values = len(merged) - 1  # the last bin is "(null)"
     if values + 1 <= limit:
@@ -375,71 +333,11 @@ def score_pairs(
     return tuple(sorted(decided, key=lambda p: (-p.relationship, p.columns)))
 
 
-def compare_pairs(
-    reference: ReferenceSource,
-    current: DataSource,
-    pairs: Sequence[Sequence[str]] | None = None,
-    spec: Spec | None = None,
-    *,
-    levels: PairLevels | None = None,
-    **changes: object,
-) -> PairReport:
-    """Compare CURRENT with REFERENCE column by column and pair by pair, reading each once.
-
-    `pairs` are (X, Y) column names; None scores every pair of compared columns. `spec` and
-    keyword arguments are those of `kldrift.compare`. A profile reference must store the table
-    of every pair asked for (`with_pair_tables`). Both sides' compared columns are read into
-    memory (no streaming).
-    """
-    spec = with_changes(spec, changes)
-    ref = open_reference(reference, spec.read_options)
-    cur = scan_table(current, spec.read_options)
-    fitted = fitted_options(ref, spec.options, spec.given)
-    kinds, _ = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
-    if kinds:
-        if isinstance(ref, Table):
-            ref, cur = profile.load([ref, cur], list(kinds))
-        else:
-            cur = profile.load([cur], list(kinds))[0]
-    plan = drift.prepare(ref, cur, spec)
-    binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    cur_rows, cur_counts = profile.count(plan.current, binnings)
-    report = drift.assemble(
-        reference_name(ref),
-        plan.reference,
-        cur.name,
-        cur_rows,
-        cur_counts,
-        plan.options,
-        spec.thresholds,
-        plan.schema,
-        spec.gate,
-    )
-    wanted = resolve_pairs(pairs, list(plan.reference.columns))
-    if isinstance(ref, profile.Profile):
-        ref_tables = stored_tables(ref, wanted)
-    else:
-        ref_tables = count_pairs(ref, binnings, wanted)
-    cur_tables = count_pairs(plan.current, binnings, wanted)
-    results = score_pairs(
-        ref_tables,
-        cur_tables,
-        plan.reference.columns,
-        report.reference_rows,
-        report.current_rows,
-        plan.options,
-        spec.thresholds,
-        levels or PairLevels(),
-    )
-    return PairReport(report, results)
-
-
 def with_pair_tables(
-    built: profile.Profile, source: DataSource, pairs: Sequence[Sequence[str]] | None = None
+    built: profile.Profile, table: Table, pairs: Sequence[Sequence[str]] | None = None
 ) -> profile.Profile:
-    """`built` (a profile of `source`) with the tables of `pairs` (None: all pairs) stored in it,
-    so that it can stand in for `source` as the reference of `compare_pairs`."""
-    table = scan_table(source)
+    """`built` (a profile of `table`) with the tables of `pairs` (None: all pairs) stored in it,
+    so that it can stand in for `table` as the reference of a comparison with pairs."""
     wanted = resolve_pairs(pairs, list(built.columns))
     binnings = {name: c.binning for name, c in built.columns.items()}
     tables = count_pairs(table, binnings, wanted)
@@ -457,7 +355,8 @@ def stored_tables(reference: profile.Profile, pairs: Sequence[Pair]) -> dict[Pai
             tables[(x, y)] = np.array(reference.pairs[(y, x)], dtype=np.int64).T
         else:
             raise InputError(
-                f"{reference.source}: the profile stores no table for the pair {x},{y}"
+                f"{reference.source}: the profile stores no table for the pair {x},{y}; "
+                f"make it with `kldrift profile DATA --pairs {x},{y}`"
             )
     return tables
 
@@ -475,7 +374,3 @@ def _interval(binning: profile.Binning, bins: NDArray[np.int64]) -> str:
     if upper is None:
         return f"> {lower}"
     return f"({lower}, {upper}]"
-
-
-def _percent(share: float) -> str:
-    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.1%}"

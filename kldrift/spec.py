@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from kldrift.errors import ConfigError, OptionError
 from kldrift.io import ReadOptions
-from kldrift.options import Format, Gate, Kind, Options, Thresholds
+from kldrift.options import Format, Gate, Kind, Options, PairLevels, PairsSetting, Thresholds
 
 
 class NotGiven:
@@ -64,6 +64,7 @@ class ConfigFile:
 SETTINGS: Final[Mapping[str, tuple[str, str]]] = {
     "columns": ("spec", "columns"),
     "exclude": ("spec", "exclude"),
+    "pairs": ("spec", "pairs"),
     "categorical": ("options", "categorical"),
     "bins": ("options", "bins"),
     "top_k": ("options", "top_k"),
@@ -95,11 +96,15 @@ class Spec:
     reference, a binning option not given takes the profile's value. `sources` maps a setting
     (or "column.NAME", for a column's table in the file) to where it came from, e.g.
     "kldrift.toml". `streaming` None chooses by the data's size;
-    `format` None and `step_summary` None leave it to the front end.
+    `format` None and `step_summary` None leave it to the front end. `pairs` asks for the
+    relationship drift of these column pairs, or "all" of them (None: no pairs), decided by
+    `pair_levels`.
     """
 
     columns: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
+    pairs: PairsSetting | None = None
+    pair_levels: PairLevels = PairLevels()
     options: Options = Options()
     thresholds: Thresholds = Thresholds()
     gate: Gate = Gate()
@@ -186,6 +191,7 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
     return Spec(
         columns=tuple(top["columns"]) if top.get("columns") else None,
         exclude=tuple(top.get("exclude") or ()),
+        pairs=top.get("pairs"),
         options=Options(**parts.get("options", {})),
         thresholds=Thresholds(**parts.get("thresholds", {})),
         gate=Gate(**parts.get("gate", {}), sources=gate_sources),

@@ -36,6 +36,8 @@ def compare_windows(
     for `kldrift.compare`.
     """
     spec = with_changes(spec, changes)
+    if spec.pairs is not None:
+        raise OptionError("pairs", spec.pairs, "applies to a single comparison, not windows")
     ref = open_reference(reference, spec.read_options)
     cur = scan_table(current, spec.read_options)
     dtype = cur.schema.get(time_column)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.drift import explain, scored_bins
+from kldrift.drift import explain
 from kldrift.gate import passed
 from kldrift.options import Kind, Status
-from kldrift.profile import format_value
+from kldrift.profile import format_value, scored_bins
 from kldrift.registry import METRICS, Metric
 from kldrift.report import json as json_report
 from kldrift.report.text import METRIC_LABELS, column_reason, decision_text, p_value, score

@@ -42,6 +42,10 @@ def write(
         printer.print(_columns_table(report, show))
     if report.schema:
         printer.print(_schema_table(report))
+    if report.pairs:
+        from kldrift.report import pairs_table
+
+        pairs_table.print_pairs(printer, report)
     if explain:
         from kldrift.report import explain as explain_report
 
