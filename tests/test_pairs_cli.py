@@ -1,7 +1,11 @@
 """Relationship drift through the front ends: --pairs, the pairs config key and the gate."""
 
+import csv
+import io
 import json
 import math
+import re
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import polars as pl
@@ -128,3 +132,78 @@ def test_the_python_api_takes_pairs_in_the_spec(flipped):
     assert "1 of 1 pairs drifted" in report.summary
     with pytest.raises(kldrift.ColumnError, match="the pair age,city was not scored"):
         report.pair("age", "city")
+
+
+def _report(flipped, fmt, *extra):
+    result = runner.invoke(app, ["compare", *flipped, "--pairs", "all", "-f", fmt, "-q", *extra])
+    assert result.exit_code == 1, result.stderr
+    return result.stdout
+
+
+def test_table_lists_the_drifted_pair_with_its_cells(flipped):
+    out = _report(flipped, "table")
+    section = out[out.index("relationships") :]
+    assert "income × age" in section and "age given income" in section
+    assert re.search(r"income <= [\d.]+ × age <= [\d.]+: \d+% → 0\.\d%", section)
+    assert "relationships: 2 pairs ok" in out
+    assert out.rstrip().endswith("0 of 3 columns drifted; 1 of 3 pairs drifted")
+
+
+def test_json_relationships_section(flipped):
+    document = json.loads(_report(flipped, "json"))
+    section = document["relationships"]
+    assert (section["pairs_scored"], section["pairs_drifted"], section["pairs_warned"]) == (3, 1, 0)
+    first = section["pairs"][0]
+    assert first["name"] == "income × age" and first["status"] == "drift"
+    assert first["given"] == "income"
+    assert first["relationship"] == first["kl_corrected"]["conditional_y_given_x"]
+    kl = first["kl"]
+    assert kl["joint"] == pytest.approx(kl["marginal_x"] + kl["conditional_y_given_x"], abs=1e-12)
+    assert first["significance"]["p_adjusted"] < 1e-100
+    assert first["shape"] == [11, 11]
+    cell = first["cells"][0]
+    assert cell["text"].startswith("income ") and " → " in cell["text"]
+    scores = [p["relationship"] for p in section["pairs"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_markdown_relationships_section(flipped):
+    out = _report(flipped, "markdown")
+    assert "**Relationships**: 1 of 3 pairs drifted." in out
+    row = next(line for line in out.splitlines() if "`income × age`" in line)
+    assert row.startswith("| ❌ |") and "age given income" in row and "<br>" in row
+
+
+def test_junit_has_a_testcase_per_pair_failing_with_the_gate(flipped):
+    root = ET.fromstring(_report(flipped, "junit"))
+    cases = root.findall(".//testcase[@classname='kldrift.relationships']")
+    assert len(cases) == 3
+    failing = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failing] == ["income × age"]
+    message = failing[0].find("failure").get("message")
+    assert message.startswith("drift: relationship ") and "p adj. <1e-16 < 0.05" in message
+    assert root.find("testsuite").get("failures") == "1"
+    flags = ["--pairs", "all", "-f", "junit", "--max-drifted", "1", "-q"]
+    result = runner.invoke(app, ["compare", *flipped, *flags])
+    assert result.exit_code == 0, result.stderr
+    case = ET.fromstring(result.stdout).find(".//testcase[@name='income × age']")
+    assert case.find("failure") is None
+    assert case.find("system-out").text.startswith("tolerated by the gate: drift: relationship")
+
+
+def test_csv_has_a_row_per_pair_after_the_columns(flipped):
+    rows = list(csv.DictReader(io.StringIO(_report(flipped, "csv"))))
+    assert [r["kind"] for r in rows] == ["numeric", "numeric", "categorical"] + ["pair"] * 3
+    pair = rows[3]
+    assert pair["column"] == "income × age" and pair["status"] == "drift"
+    assert float(pair["relationship"]) > 0.4 and pair["given"] == "income"
+    assert pair["cells"].count(" → ") == 3
+    assert rows[0]["relationship"] == "" and pair["psi"] == ""
+
+
+def test_html_relationships_section(flipped):
+    page = _report(flipped, "html")
+    section = page[page.index('<h2 id="relationships">') : page.index('<h2 id="schema">')]
+    assert "1 of 3 pairs drifted" in section
+    assert "<th scope=row>income × age</th>" in section and "age given income" in section
+    assert section.count("<tr>") == 2  # the header and the one drifted pair

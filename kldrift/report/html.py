@@ -24,6 +24,7 @@ from kldrift.options import Kind, Status
 from kldrift.profile import format_value, scored_bins
 from kldrift.registry import METRICS, Metric
 from kldrift.report import json as json_report
+from kldrift.report import relationships
 from kldrift.report.text import METRIC_LABELS, column_reason, decision_text, p_value, score
 from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
 
@@ -228,6 +229,8 @@ def dumps(report: DriftReport) -> str:
         if not group:
             body.append('<p class="mu">None.</p>')
         body.append("</section>")
+    if report.pairs:
+        body += _relationships(report)
     body += _schema_sections(changes, skipped)
     body += _options(report)
     data: list[tuple[str, Any]] = [("kldrift-report", json_report.document(report))]
@@ -743,6 +746,33 @@ def _bins_table(
         "<th scope=col class=n>cur. share</th><th scope=col class=n>KL part</th>"
         f"<th scope=col class=n>of KL</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _relationships(report: DriftReport) -> list[str]:
+    """The pairs that drifted or warn, with the cells that carry their conditional KL."""
+    out = [
+        '<h2 id="relationships">Relationships</h2>',
+        f"<p>{_e(report.pairs_summary)}. In {_e(report.options.unit)}; "
+        f"{_e(relationships.CAPTION)}</p>",
+    ]
+    shown = relationships.flagged(report)
+    if not shown:
+        out.append('<p class="mu">No pair drifted or warned.</p>')
+        return out
+    out.append(
+        "<table><thead><tr><th scope=col>pair</th><th scope=col>scored as</th>"
+        "<th scope=col>relationship</th><th scope=col>noise</th><th scope=col>p adj.</th>"
+        "<th scope=col>status</th><th scope=col>cells that moved most</th></tr></thead><tbody>"
+        + "".join(
+            f"<tr><th scope=row>{_e(p.name)}</th><td>{_e(relationships.given_text(p))}</td>"
+            f"<td>{score(p.relationship)}</td><td>{score(p.conditional(p.noise_floor))}</td>"
+            f"<td>{p_value(p.p_adjusted)}</td><td>{_status(p.status)}</td>"
+            f"<td>{'<br>'.join(_e(c) for c in relationships.cells(p))}</td></tr>"
+            for p in shown
+        )
+        + "</tbody></table>"
+    )
+    return out
 
 
 def _schema_sections(changes: Sequence[SchemaChange], skipped: Sequence[SchemaChange]) -> list[str]:

@@ -6,9 +6,9 @@ from typing import Any, TextIO
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
+from kldrift.joint import JointDivergences
 from kldrift.jsonvalues import json_value
 from kldrift.registry import METRICS, Metric
-from kldrift.joint import JointDivergences
 from kldrift.result import ColumnDrift, DriftReport, PairDrift
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
