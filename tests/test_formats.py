@@ -171,6 +171,7 @@ def test_csv_appends_the_decision_fields_after_the_original_columns(at_root):
     assert header[len(original) :] == [
         "kl_corrected", "noise_floor", "js_divergence", "js_distance", "psi", "hellinger",
         "g_statistic", "dof", "p_value", "p_adjusted", "test_method",
+        "relationship", "given", "cells",
     ]  # fmt: skip
     assert tuple(header) == HEADER
     report = kldrift.compare("sample_data/reference.csv", "sample_data/current.csv")
