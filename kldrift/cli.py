@@ -397,32 +397,53 @@ def compare(
 def explain_column(
     reference: Reference,
     current: Current,
-    column: Annotated[str, typer.Option("--column", help="The column to explain.")],
-    top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
+    column: Annotated[str | None, typer.Option("--column", help="The column to explain.")] = None,
+    pair: Annotated[
+        str | None, typer.Option("--pair", metavar="A,B", help="Or the pair of columns to explain.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Bins (or cells) listed by contribution.")] = 10,
     *,
     given: Given,
 ) -> None:
-    """Explain one column: the bins that drive its KL, and both histograms side by side.
+    """Explain one column (--column): the bins that drive its KL and both histograms; or one pair
+    (--pair A,B): both joint tables side by side and the cells that drive its relationship score.
 
-    The column is scored within the full comparison (of the columns --columns and --exclude
-    leave), so its p-value is adjusted as in `kldrift compare` and the exit code is that
-    column's: 0 ok or warn, 1 drift, 2 error.
+    The column or pair is scored within the full comparison (of the columns --columns and
+    --exclude leave, and the pairs --pairs asks for), so its p-value is adjusted as in
+    `kldrift compare` and the exit code is its own: 0 ok or warn, 1 drift, 2 error.
     """
+    from dataclasses import replace
+
     from kldrift import drift, report
+    from kldrift.options import ALL_PAIRS, parse_pairs, with_pair
     from kldrift.report.progress import progress
 
     spec = None
     try:
         if top < 1:
             raise OptionError("top", top, "must be at least 1")
+        if (column is None) == (pair is None):
+            raise OptionError("column", column, "or {pair}: give exactly one", shown="")
         spec = given.spec()
+        wanted = parse_pairs([pair]) if pair is not None else ()
+        if wanted == ALL_PAIRS:
+            raise OptionError("pair", pair, "names one pair of columns, A,B")
+        if wanted:
+            spec = replace(spec, pairs=with_pair(spec.pairs, wanted[0]))
         with progress(given.quiet) as note:
             result = drift.compare(reference, current, spec, progress=note)
-        scored = result.column(column)
+        if wanted:
+            scored_pair = result.pair(*wanted[0])
+            status = scored_pair.status
+            show = functools.partial(report.render_pair_explanation, result, scored_pair, top=top)
+        else:
+            scored = result.column(cast(str, column))
+            status = scored.status
+            show = functools.partial(report.render_explanation, result, scored, top=top)
     except KldriftError as exc:
         _fail(exc, spec)
-    report.render_explanation(result, scored, top=top)
-    raise typer.Exit(EXIT_DRIFT if scored.status is Status.drift else EXIT_OK)
+    show()
+    raise typer.Exit(EXIT_DRIFT if status is Status.drift else EXIT_OK)
 
 
 @app.command("profile")

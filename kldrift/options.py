@@ -340,3 +340,13 @@ def parse_pairs(items: list[str]) -> PairsSetting:
             raise OptionError("pairs", item, "expects two column names, A,B (or all)")
         parsed.append((names[0], names[1]))
     return tuple(parsed)
+
+
+def with_pair(setting: PairsSetting | None, pair: tuple[str, str]) -> PairsSetting:
+    """The `pairs` setting extended to score `pair` too (unchanged if it already does)."""
+    if setting == ALL_PAIRS:
+        return ALL_PAIRS
+    named = setting or ()
+    if any(set(p) == set(pair) for p in named):
+        return named
+    return (*named, pair)

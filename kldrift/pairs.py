@@ -261,20 +261,7 @@ def score_pair(
     given: joint.Given = 0 if fixed.conditional_y_given_x <= fixed.conditional_x_given_y else 1
     tests = [joint.conditional_g_test(ref, cur, d) for d in (0, 1)]
     binding = max(tests, key=lambda t: t.p_value)  # both must reject: intersection-union
-    terms = joint.conditional_contributions(ref, cur, given, smoothing, base)
-    n_ref, n_cur = ref.sum(), cur.sum()
-    order = np.argsort(-np.abs(terms), axis=None, kind="stable")[:TOP_CELLS]
-    cells = tuple(
-        CellShift(
-            x=labels[0][i],
-            y=labels[1][j],
-            reference_share=float(ref[i, j] / n_ref),
-            current_share=float(cur[i, j] / n_cur),
-            contribution=float(terms[i, j]),
-        )
-        for i, j in (np.unravel_index(o, terms.shape) for o in order)
-        if ref[i, j] or cur[i, j]
-    )
+    cells = _cells(ref, cur, labels, given, options)[:TOP_CELLS]
     return PairDrift(
         columns=columns,
         status=Status.ok,
@@ -292,7 +279,50 @@ def score_pair(
         p_adjusted=binding.p_value,
         test_method=binding.method,
         cells=cells,
+        labels=labels,
+        reference_table=_as_tuples(ref),
+        current_table=_as_tuples(cur),
     )
+
+
+def explain(pair: PairDrift, options: Options) -> tuple[CellShift, ...]:
+    """Every occupied cell of `pair`'s scored tables, largest part of its conditional KL first.
+
+    The parts are those of the conditional KL given `pair.given` on the smoothed tables
+    (`joint.conditional_contributions`); the shares are the raw joint shares.
+    """
+    given: joint.Given = 0 if pair.given == pair.columns[0] else 1
+    ref = np.asarray(pair.reference_table, dtype=np.float64)
+    cur = np.asarray(pair.current_table, dtype=np.float64)
+    return _cells(ref, cur, pair.labels, given, options)
+
+
+def _cells(
+    ref: NDArray[np.float64],
+    cur: NDArray[np.float64],
+    labels: tuple[tuple[str, ...], tuple[str, ...]],
+    given: joint.Given,
+    options: Options,
+) -> tuple[CellShift, ...]:
+    terms = joint.conditional_contributions(ref, cur, given, options.smoothing, options.base)
+    n_ref, n_cur = ref.sum() or 1.0, cur.sum() or 1.0
+    # A stable sort keeps table order among equal parts.
+    order = np.argsort(-np.abs(terms), axis=None, kind="stable")
+    return tuple(
+        CellShift(
+            x=labels[0][i],
+            y=labels[1][j],
+            reference_share=float(ref[i, j] / n_ref),
+            current_share=float(cur[i, j] / n_cur),
+            contribution=float(terms[i, j]),
+        )
+        for i, j in (np.unravel_index(o, terms.shape) for o in order)
+        if ref[i, j] or cur[i, j]
+    )
+
+
+def _as_tuples(table: NDArray[np.float64]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(v) for v in row) for row in table)
 
 
 def score_pairs(

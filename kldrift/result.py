@@ -197,7 +197,8 @@ class PairDrift:
     (`warn`, `threshold`, in nats) apply to; `given` names the column it conditions on. The test
     is the conditional G-test in that direction's partner with the larger p-value (both must
     reject: an intersection-union test); `p_adjusted` is BH (or Bonferroni) across the pairs.
-    `cells` are the cells carrying most of that conditional KL.
+    `cells` are the cells carrying most of that conditional KL. `labels` name the rows (X) and
+    columns (Y) of the scored (coarsened) tables, `reference_table` and `current_table`.
     """
 
     columns: tuple[str, str]
@@ -216,6 +217,9 @@ class PairDrift:
     p_adjusted: float
     test_method: str
     cells: tuple[CellShift, ...]
+    labels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    reference_table: tuple[tuple[int, ...], ...] = ()
+    current_table: tuple[tuple[int, ...], ...] = ()
 
     def conditional(self, divergences: joint.JointDivergences) -> float:
         """The conditional KL of `divergences` in the direction scored (given `given`)."""

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kldrift
+from kldrift import pairs
 from kldrift.cli import app
 
 runner = CliRunner()
@@ -207,3 +208,53 @@ def test_html_relationships_section(flipped):
     assert "1 of 3 pairs drifted" in section
     assert "<th scope=row>income × age</th>" in section and "age given income" in section
     assert section.count("<tr>") == 2  # the header and the one drifted pair
+
+
+def test_explain_pair_shows_both_joint_tables_and_the_top_cells(flipped):
+    flags = ["--pair", "income,age", "--top", "4", "-q"]
+    result = runner.invoke(app, ["explain", *flipped, *flags])
+    assert result.exit_code == 1, result.stderr
+    out = result.stdout
+    assert out.startswith("income × age: drift  age given income: relationship ")
+    # Both sides' tables on the same lines, and each side's cells add up to 100%.
+    header = next(line for line in out.splitlines() if "reference, % of rows" in line)
+    assert "current, % of rows" in header
+    rows = [line for line in out.splitlines() if line.lstrip().startswith("<= ")]
+    ref_cells, cur_cells = (rows[0].split("<= ")[k].split()[1:] for k in (1, 2))
+    assert float(ref_cells[0]) > 2 and float(cur_cells[0]) < 0.5  # the emptied corner
+    assert "age bins: 1 <= " in out
+    assert "Top 4 of 100 cells" in " ".join(out.split())
+
+
+def test_explain_pair_parts_sum_to_the_conditional_kl(flipped):
+    report = kldrift.compare(*flipped, pairs=[("income", "age")])
+    (pair,) = report.pairs
+    parts = pairs.explain(pair, report.options)
+    assert sum(c.contribution for c in parts) == pytest.approx(
+        pair.conditional(pair.kl), abs=1e-12
+    )
+    assert parts[: len(pair.cells)] == pair.cells
+    total = sum(map(sum, pair.reference_table))
+    assert total == report.reference_rows
+    assert sum(c.reference_share for c in parts) == pytest.approx(1.0)
+
+
+def test_explain_pair_of_an_unchanged_pair_exits_0(flipped):
+    result = runner.invoke(app, ["explain", *flipped, "--pair", "city,age", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("city × age: ok")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ([], "--column or --pair: give exactly one"),
+        (["--column", "age", "--pair", "income,age"], "--column or --pair: give exactly one"),
+        (["--pair", "all"], "--pair names one pair of columns, A,B"),
+        (["--pair", "income,nope"], "'nope' is not a compared column"),
+    ],
+)
+def test_explain_needs_one_column_or_one_pair(flipped, flags, message):
+    result = runner.invoke(app, ["explain", *flipped, *flags, "-q"])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ from kldrift.options import Format
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
     from kldrift.registry import Metric
-    from kldrift.result import ColumnDrift, DriftReport
+    from kldrift.result import ColumnDrift, DriftReport, PairDrift
 
 #: Set by GitHub Actions: a Markdown file shown on the run's summary page.
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -61,6 +61,15 @@ def render_explanation(
     from kldrift.report import explain
 
     explain.write(report, column, out or sys.stdout, top)
+
+
+def render_pair_explanation(
+    report: DriftReport, pair: PairDrift, out: TextIO | None = None, top: int = 10
+) -> None:
+    """Write both joint tables of `pair` and the cells behind its score (stdout by default)."""
+    from kldrift.report import pair_explain
+
+    pair_explain.write(report, pair, out or sys.stdout, top)
 
 
 def write_file(
