@@ -1,4 +1,4 @@
-"""Run history in SQLite: a row per run and per column result, safe for overlapping cron runs.
+"""Run history in SQLite: a row per run, column result and pair result, safe for overlapping runs.
 
 Concurrency: the database is in WAL mode; a run is written in one `BEGIN IMMEDIATE` transaction,
 so it is all there or not at all (a process killed midway leaves nothing behind), and writers
@@ -30,7 +30,7 @@ from kldrift.result import DriftReport
 from kldrift.retry import Backoff, retry
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
 #: `PRAGMA application_id` of a kldrift history ("KLDH"), so another program's file is told apart.
@@ -70,6 +70,31 @@ class ColumnResult:
 
 
 @dataclass(frozen=True)
+class PairResult:
+    """One column pair's relationship drift in one run (schema version 4).
+
+    `relationship` and `kl` (the joint KL) are in the run's log base; levels in nats. `cells`
+    describe the cells carrying the score, e.g. "income > 61000 × age <= 31: 4% → 19%".
+    """
+
+    x: str
+    y: str
+    status: str
+    relationship: float
+    given: str
+    kl: float
+    p_adjusted: float
+    warn: float
+    threshold: float
+    cells: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The pair as reports name it: "income × age"."""
+        return f"{self.x} × {self.y}"
+
+
+@dataclass(frozen=True)
 class Run:
     """One recorded comparison; `time` is when it was recorded, UTC, ISO 8601."""
 
@@ -86,6 +111,8 @@ class Run:
     current_rows: int
     options: dict[str, Any]
     columns: tuple[ColumnResult, ...]
+    #: Column pairs scored in the run (schema version 4; empty in older runs).
+    pairs: tuple[PairResult, ...] = ()
 
 
 def record(
@@ -280,11 +307,33 @@ def _add_metric_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
 
 
+def _add_pair_results(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE pair_results (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            x TEXT NOT NULL,
+            y TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'warn', 'drift')),
+            relationship REAL NOT NULL,
+            given TEXT NOT NULL,
+            kl REAL NOT NULL,
+            p_adjusted REAL NOT NULL,
+            warn REAL NOT NULL,
+            threshold REAL NOT NULL,
+            cells TEXT NOT NULL,
+            PRIMARY KEY (run_id, x, y)
+        )
+        """
+    )
+
+
 #: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1,
     2: _migrate_v2,
     3: _add_metric_columns,
+    4: _add_pair_results,
 }
 
 
@@ -365,6 +414,24 @@ def _insert_run(
             for s in report.schema
         ],
     )
+    conn.executemany(
+        "INSERT INTO pair_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                *p.columns,
+                p.status.value,
+                p.relationship,
+                p.given,
+                p.kl.joint,
+                p.p_adjusted,
+                p.warn,
+                p.threshold,
+                jsonvalues.dumps([p.describe(c) for c in p.cells], ascii_only=True),
+            )
+            for p in report.pairs
+        ],
+    )
     return run_id
 
 
@@ -406,6 +473,36 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
         current_rows=row["current_rows"],
         options=json.loads(row["options"]),
         columns=results,
+        pairs=_pairs(conn, row["id"], columns),
+    )
+
+
+def _pairs(conn: sqlite3.Connection, run_id: int, columns: Sequence[str]) -> tuple[PairResult, ...]:
+    """The run's pair results (those with a column among `columns`, if given), most drifted
+    first; none from an older layout, read as it is."""
+    present = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pair_results'"
+    ).fetchone()
+    if present is None:
+        return ()
+    rows = conn.execute(
+        "SELECT * FROM pair_results WHERE run_id = ? ORDER BY relationship DESC, x, y", [run_id]
+    )
+    return tuple(
+        PairResult(
+            x=r["x"],
+            y=r["y"],
+            status=r["status"],
+            relationship=r["relationship"],
+            given=r["given"],
+            kl=r["kl"],
+            p_adjusted=r["p_adjusted"],
+            warn=r["warn"],
+            threshold=r["threshold"],
+            cells=tuple(json.loads(r["cells"])),
+        )
+        for r in rows
+        if not columns or r["x"] in columns or r["y"] in columns
     )
 
 

@@ -5,7 +5,9 @@ import io
 import json
 import math
 import re
+import sqlite3
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -13,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kldrift
+from kldrift import historydb as history
 from kldrift import pairs
 from kldrift.cli import app
 
@@ -230,9 +233,7 @@ def test_explain_pair_parts_sum_to_the_conditional_kl(flipped):
     report = kldrift.compare(*flipped, pairs=[("income", "age")])
     (pair,) = report.pairs
     parts = pairs.explain(pair, report.options)
-    assert sum(c.contribution for c in parts) == pytest.approx(
-        pair.conditional(pair.kl), abs=1e-12
-    )
+    assert sum(c.contribution for c in parts) == pytest.approx(pair.conditional(pair.kl), abs=1e-12)
     assert parts[: len(pair.cells)] == pair.cells
     total = sum(map(sum, pair.reference_table))
     assert total == report.reference_rows
@@ -258,3 +259,67 @@ def test_explain_needs_one_column_or_one_pair(flipped, flags, message):
     result = runner.invoke(app, ["explain", *flipped, *flags, "-q"])
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def _v3_history(path):
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in (1, 2, 3):
+        history.MIGRATIONS[step](conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+
+
+def test_history_records_pair_results_and_shows_them(flipped, tmp_path):
+    ref, cur = flipped
+    db = str(tmp_path / "h.db")
+    for current in (ref, cur):
+        flags = ["-r", ref, "--history", db, "--pairs", "all", "-q"]
+        runner.invoke(app, ["monitor", current, *flags])
+    same, flipped_run = history.read(db)
+    assert [p.status for p in same.pairs] == ["ok"] * 3
+    top = flipped_run.pairs[0]
+    assert (top.name, top.status, top.given) == ("income × age", "drift", "income")
+    assert top.relationship > 0.4 and len(top.cells) == 3 and " → " in top.cells[0]
+    assert "1 of 3 pairs drifted" in flipped_run.summary
+    shown = runner.invoke(app, ["history", db])
+    assert shown.exit_code == 0, shown.stderr
+    assert "relationship per column pair" in shown.stdout
+    row = next(line for line in shown.stdout.splitlines() if "income × age" in line)
+    assert "drift" in row and "%" in row
+    document = json.loads(runner.invoke(app, ["history", db, "-f", "json"]).stdout)
+    assert document["runs"][1]["pairs"][0]["x"] == "income"
+    rows = list(
+        csv.DictReader(io.StringIO(runner.invoke(app, ["history", db, "-f", "csv"]).stdout))
+    )
+    pair_rows = [r for r in rows if r["kind"] == "pair"]
+    assert len(pair_rows) == 6 and pair_rows[3]["column"] == "income × age"
+    only_city = history.read(db, columns=["city"])[1]
+    assert {p.name for p in only_city.pairs} == {"income × city", "age × city"}
+
+
+def test_a_version_3_history_is_read_as_it_is_and_migrated_by_the_next_run(flipped, tmp_path):
+    db = tmp_path / "old.db"
+    _v3_history(db)
+    assert history.read(db) == ()
+    report = kldrift.compare(*flipped, pairs="all")
+    history.record(db, [kldrift.compare(*flipped), report])
+    without, with_pairs = history.read(db)
+    assert without.pairs == () and len(with_pairs.pairs) == 3
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 4
+    conn.close()
+
+
+def test_a_failed_run_leaves_neither_rows_nor_the_migration(flipped, tmp_path):
+    db = tmp_path / "old.db"
+    _v3_history(db)
+    report = kldrift.compare(*flipped, pairs="all")
+    twice = replace(report, pairs=(report.pairs[0], report.pairs[0]))  # breaks the table's key
+    with pytest.raises(kldrift.InputError, match="history database refused the run"):
+        history.record(db, [report, twice])
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "pair_results" not in tables
+    assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    conn.close()

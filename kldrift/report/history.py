@@ -63,8 +63,9 @@ def document(runs: Sequence[Run]) -> dict[str, Any]:
         "kldrift_version": __version__,
         "runs": [
             {
-                **{k: v for k, v in asdict(run).items() if k != "columns"},
+                **{k: v for k, v in asdict(run).items() if k not in ("columns", "pairs")},
                 "columns": [{k: json_value(v) for k, v in asdict(c).items()} for c in run.columns],
+                "pairs": [{k: json_value(v) for k, v in asdict(p).items()} for p in run.pairs],
             }
             for run in runs
         ],
@@ -135,6 +136,34 @@ def write_table(runs: Sequence[Run], out: TextIO) -> None:
             Text(latest.status, style=style),
         )
     printer.print(trends)
+    if any(run.pairs for run in runs):
+        printer.print(_pair_trends(runs))
+
+
+def _pair_trends(runs: Sequence[Run]) -> Table:
+    """One row per column pair scored in these runs: its relationship score over them."""
+    names = sorted({p.name for run in runs for p in run.pairs})
+    trends = Table(title="relationship per column pair, oldest run -> latest")
+    trends.add_column("pair", overflow="fold")
+    trends.add_column("trend", no_wrap=True)
+    trends.add_column("max", justify="right")
+    trends.add_column("latest", justify="right")
+    trends.add_column("latest status")
+    trends.add_column("latest cells that moved most")
+    for name in names:
+        results = [next((p for p in run.pairs if p.name == name), None) for run in runs]
+        values = [r.relationship if r else None for r in results]
+        latest = next(r for r in reversed(results) if r is not None)
+        style = STATUS_STYLE[Status(latest.status)]
+        trends.add_row(
+            name,
+            Text(trend(values, latest.threshold), style=style),
+            score(max(v for v in values if v is not None)),
+            score(latest.relationship),
+            Text(latest.status, style=style),
+            "\n".join(latest.cells) if latest.status != Status.ok.value else "",
+        )
+    return trends
 
 
 def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
@@ -161,6 +190,24 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
                     c.warn,
                     c.threshold,
                     c.status,
+                ]  # fmt: skip
+            )
+        # A pair's row: kind "pair", its relationship score in kl and its levels (docs/history.md).
+        for p in run.pairs:
+            rows.append(
+                head
+                + [
+                    text(p.name),
+                    "pair",
+                    "",
+                    repr(p.relationship),
+                    "",
+                    "",
+                    "",
+                    "",
+                    p.warn,
+                    p.threshold,
+                    p.status,
                 ]  # fmt: skip
             )
     return rows
