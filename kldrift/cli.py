@@ -237,7 +237,16 @@ _RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
 #: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
-_PROFILE_SETTINGS = ("columns", "exclude", "categorical", "bins", "top_k", "separator", "encoding")
+_PROFILE_SETTINGS = (
+    "columns",
+    "exclude",
+    "categorical",
+    "bins",
+    "top_k",
+    "separator",
+    "encoding",
+    "pairs",
+)
 #: Settings whose value is a list, given by repeating the flag or comma-separating.
 _LISTS = ("columns", "exclude", "categorical")
 
@@ -466,8 +475,10 @@ def profile_command(
     """Write DATA's bins and counts to a profile (-o NAME.kldrift.json), a stand-in reference.
 
     `kldrift compare PROFILE CURRENT` then gives the same result as comparing with DATA, without
-    reading DATA again. Parts of one dataset profiled with --bins-from the same profile can be
-    added up with --merge. Exit code 0: written; 2: bad input or options.
+    reading DATA again. With --pairs, the profile stores those pairs' joint tables, for
+    `kldrift compare PROFILE CURRENT --pairs ...`. Parts of one dataset profiled with --bins-from
+    the same profile (which count its pair tables too) can be added up with --merge.
+    Exit code 0: written; 2: bad input or options.
     """
     from kldrift import profile, profile_file
     from kldrift import reference as reference_side
@@ -475,7 +486,9 @@ def profile_command(
     spec = None
     try:
         if merge:
-            if bins_from or any(given.given(n) for n in ("columns", "exclude", "categorical")):
+            if bins_from or any(
+                given.given(n) for n in ("columns", "exclude", "categorical", "pairs")
+            ):
                 raise OptionError(
                     "merge", True, "takes profiles only, without column or bin options", shown=""
                 )
@@ -498,11 +511,13 @@ def profile_command(
                 options=spec.options,
                 bins_from=bins_from,
                 read_options=spec.read_options,
+                pairs=spec.pairs,
             )
         profile_file.save(result, output)
     except KldriftError as exc:
         _fail(exc, spec)
-    typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
+    stored = f", {len(result.pairs)} pair tables" if result.pairs else ""
+    typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows{stored}")
     raise typer.Exit(EXIT_OK)
 
 

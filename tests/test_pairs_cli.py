@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import kldrift
 from kldrift import historydb as history
-from kldrift import pairs
+from kldrift import pairs, profile_file
 from kldrift.cli import app
 
 runner = CliRunner()
@@ -323,3 +323,52 @@ def test_a_failed_run_leaves_neither_rows_nor_the_migration(flipped, tmp_path):
     assert "pair_results" not in tables
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
     conn.close()
+
+
+def test_a_profile_made_with_pairs_is_the_reference_of_a_cron_run(flipped, tmp_path):
+    ref, cur = flipped
+    stored = str(tmp_path / "ref.kldrift.json")
+    made = runner.invoke(app, ["profile", ref, "-o", stored, "--pairs", "income,age"])
+    assert made.exit_code == 0, made.stderr
+    assert made.stdout.strip().endswith("3 columns, 20000 rows, 1 pair tables")
+    flags = ["--pairs", "income,age", "-f", "json", "-q"]
+    via_profile = runner.invoke(app, ["compare", stored, cur, *flags])
+    via_data = runner.invoke(app, ["compare", ref, cur, *flags])
+    assert via_profile.exit_code == via_data.exit_code == 1
+    pairs_of = [_json(r)["relationships"]["pairs"] for r in (via_profile, via_data)]
+    assert pairs_of[0] == pairs_of[1]
+    missing = runner.invoke(app, ["compare", stored, cur, "--pairs", "all", "-q"])
+    assert missing.exit_code == 2
+    assert "stores no table for the pair income,city" in missing.stderr
+    assert "kldrift profile DATA --pairs income,city" in missing.stderr
+
+
+def test_profiles_counted_on_stored_bins_keep_the_pair_tables_and_merge(flipped, tmp_path):
+    ref, _ = flipped
+    whole = pl.read_parquet(ref)
+    bins = str(tmp_path / "bins.kldrift.json")
+    runner.invoke(app, ["profile", ref, "-o", bins, "--pairs", "all"])
+    parts = []
+    for i, part in enumerate((whole.head(5000), whole.tail(15000))):
+        path = tmp_path / f"part{i}.parquet"
+        part.write_parquet(path)
+        out = str(tmp_path / f"part{i}.kldrift.json")
+        result = runner.invoke(app, ["profile", str(path), "-o", out, "--bins-from", bins])
+        assert result.exit_code == 0, result.stderr
+        assert "3 pair tables" in result.stdout
+        parts.append(out)
+    merged = str(tmp_path / "merged.kldrift.json")
+    result = runner.invoke(app, ["profile", *parts, "--merge", "-o", merged])
+    assert result.exit_code == 0, result.stderr
+    assert profile_file.load(merged).pairs == profile_file.load(bins).pairs
+    refused = runner.invoke(app, ["profile", *parts, "--merge", "-o", merged, "--pairs", "all"])
+    assert refused.exit_code == 2 and "--merge takes profiles only" in refused.stderr
+
+
+def test_recount_adds_named_pairs_to_the_stored_ones(flipped):
+    ref, _ = flipped
+    bins = kldrift.profile_data(ref, pairs=(("income", "age"),))
+    recounted = kldrift.profile_data(ref, bins_from=bins, pairs=(("age", "city"),))
+    assert set(recounted.pairs) == {("income", "age"), ("age", "city")}
+    assert recounted.pairs[("income", "age")] == bins.pairs[("income", "age")]
+    assert set(kldrift.profile_data(ref, bins_from=bins).pairs) == {("income", "age")}
