@@ -81,7 +81,6 @@ class PairResult:
     y: str
     status: str
     relationship: float
-    given: str
     kl: float
     p_adjusted: float
     warn: float
@@ -316,7 +315,6 @@ def _add_pair_results(conn: sqlite3.Connection) -> None:
             y TEXT NOT NULL,
             status TEXT NOT NULL CHECK (status IN ('ok', 'warn', 'drift')),
             relationship REAL NOT NULL,
-            given TEXT NOT NULL,
             kl REAL NOT NULL,
             p_adjusted REAL NOT NULL,
             warn REAL NOT NULL,
@@ -415,14 +413,13 @@ def _insert_run(
         ],
     )
     conn.executemany(
-        "INSERT INTO pair_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pair_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 run_id,
                 *p.columns,
                 p.status.value,
                 p.relationship,
-                p.given,
                 p.kl.joint,
                 p.p_adjusted,
                 p.warn,
@@ -494,7 +491,6 @@ def _pairs(conn: sqlite3.Connection, run_id: int, columns: Sequence[str]) -> tup
             y=r["y"],
             status=r["status"],
             relationship=r["relationship"],
-            given=r["given"],
             kl=r["kl"],
             p_adjusted=r["p_adjusted"],
             warn=r["warn"],

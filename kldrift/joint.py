@@ -30,6 +30,10 @@ Given = Literal[0, 1]
 
 #: Smallest expected count of a cell that the pooled G-test keeps apart (Cochran's rule).
 _MIN_EXPECTED = 5.0
+#: Iterative proportional fitting: at most this many rounds, stopped once no fitted count moves
+#: by more than the tolerance (counts are whole rows, so 1e-6 is far below what G can resolve).
+_IPF_ROUNDS = 500
+_IPF_TOLERANCE = 1e-6
 # numpy's multivariate_hypergeometric draws from at most this many items in all.
 _MAX_SIMULATED = 10**9
 
@@ -49,13 +53,16 @@ class JointDivergences:
 
     @property
     def relationship(self) -> float:
-        """The smaller conditional KL: the joint drift left after the larger marginal drift.
+        """The joint drift left after both marginal drifts: joint - marginal_x - marginal_y.
 
-        If either conditional distribution is unchanged, the pair's change is explained by the
-        drift of one column alone, so the relationship score is min of the two conditionals,
-        which equals joint - max(marginal_x, marginal_y).
+        It is the conditional KL beyond the other column's own drift, the same both ways
+        (conditional_y_given_x - marginal_y = conditional_x_given_y - marginal_x), and equals
+        E_P[PMI_P(x, y) - PMI_Q(x, y)], the change of the pointwise mutual information
+        log p(x, y) / (p(x) p(y)) weighted by the reference. Two columns that drift apart from
+        each other, independent on both sides, score 0, and so does a covariate shift (X moves,
+        Y given X does not; then it is negative). It can be negative in general.
         """
-        return min(self.conditional_y_given_x, self.conditional_x_given_y)
+        return self.joint - self.marginal_x - self.marginal_y
 
 
 def joint_divergences(
@@ -109,6 +116,58 @@ def conditional_contributions(
     with np.errstate(divide="ignore"):
         terms[support] = p[support] * np.log(p_cond[support] / q_cond[support]) / math.log(base)
     return terms
+
+
+def interaction_contributions(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> FloatArray:
+    """Each cell's term p_ij (log p_ij / (p_i p_j) - log q_ij / (q_i q_j)); they sum to the
+    relationship score joint - marginal_x - marginal_y. Positive where the current pair is
+    less tied together in the cell than the reference, negative where it is more."""
+    p, q = _pair(reference, current, smoothing)
+    terms = np.zeros_like(p)
+    support = p > 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty lines: 0 / 0, never used
+        pmi_p = np.log(p / (p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)))
+        pmi_q = np.log(q / (q.sum(axis=1, keepdims=True) * q.sum(axis=0, keepdims=True)))
+    terms[support] = p[support] * (pmi_p[support] - pmi_q[support]) / math.log(base)
+    return terms
+
+
+def interaction_g_test(reference: ArrayLike, current: ArrayLike) -> GTest:
+    """G-test that the pair's association is the same in both datasets (no three-way interaction).
+
+    On the 2 x k x l table (dataset x X x Y), the model [DX][DY][XY] lets both marginals change
+    between the datasets but keeps every odds ratio of X and Y; it is fitted by iterative
+    proportional fitting and G = 2 sum n log(n / m). Rows and columns occupied on one side only
+    carry no information about the association and are dropped; dof = (k - 1)(l - 1) less the
+    cells empty in both datasets. The p-value is the chi-square's (asymptotic: the coarsening in
+    kldrift.pairs keeps about 5 expected rows per cell).
+    """
+    ref, cur = _tables(reference, current)
+    if not (np.all(ref == np.floor(ref)) and np.all(cur == np.floor(cur))):
+        raise ValueError("the G-test needs whole-number counts")
+    rows = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
+    columns = (ref.sum(axis=0) > 0) & (cur.sum(axis=0) > 0)
+    observed = np.stack([ref, cur])[:, rows][:, :, columns]
+    k, m = observed.shape[1:]
+    dof = (k - 1) * (m - 1) - int(np.count_nonzero(observed.sum(axis=0) == 0))
+    if k < 2 or m < 2 or dof < 1:
+        return GTest(0.0, 0, 1.0, "degenerate: no association both datasets can show", 1.0)
+    fitted = np.ones_like(observed)
+    for _ in range(_IPF_ROUNDS):
+        before = fitted.copy()
+        for axis in (2, 1, 0):  # the [DX], [DY] and [XY] margins in turn
+            target = observed.sum(axis=axis, keepdims=True)
+            now = fitted.sum(axis=axis, keepdims=True)
+            fitted *= np.where(now > 0, target / np.where(now > 0, now, 1.0), 0.0)
+        if np.max(np.abs(fitted - before)) < _IPF_TOLERANCE:
+            break
+    filled = observed > 0
+    statistic = 2 * float(np.sum(observed[filled] * np.log(observed[filled] / fitted[filled])))
+    statistic = max(statistic, 0.0)
+    label = "asymptotic chi-square, no three-way interaction (IPF)"
+    return GTest(statistic, dof, chi2_sf(statistic, dof), label, 1.0)
 
 
 def noise_floors(

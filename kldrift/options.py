@@ -26,7 +26,7 @@ DEFAULT_ALPHA = 0.05
 MAX_BINS = 10_000
 #: Largest pseudocount per bin: beyond it every histogram is flat and every score zero.
 MAX_SMOOTHING = 1e6
-#: Default relationship levels, in nats of bias-corrected conditional KL: chosen on
+#: Default relationship levels, in nats of the bias-corrected relationship score: chosen on
 #: bench/calibration_pairs.py (docs/calibration.md, "Pairs of columns").
 DEFAULT_PAIR_DRIFT = 0.01
 DEFAULT_PAIR_WARN = 0.005

@@ -243,6 +243,67 @@ def groups(
     return tuple(mapping), (*coarse_names, profile.NULL_LABEL)
 
 
+def merge_sparse(
+    binning: profile.Binning,
+    mapping: Sequence[int],
+    names: Sequence[str],
+    sides: Sequence[ArrayLike],
+    limit: int,
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """`groups`' mapping with value bins that hold under 1 / `limit` of the rows on either side
+    merged, so that no row of a pair's table is sparse on one side: a shifted column would
+    otherwise leave a few current rows in the reference's outer bins, where sampling noise
+    looks like a changed relationship. Ordered bins merge into runs of neighbours, categories
+    into one pooled bin; "(null)" stays. `sides` are the column's histograms (on its own bins)
+    in both datasets. The merge depends on the margins only, so the test keeps its level.
+    """
+    null = len(names) - 1
+    least = 1 / limit
+    shares = []
+    for counts in sides:
+        coarse = np.bincount(
+            mapping, weights=np.asarray(counts, dtype=np.float64), minlength=null + 1
+        )
+        shares.append(coarse[:null] / max(coarse[:null].sum(), 1.0))
+    thin = np.minimum(*shares) < least
+    if not thin.any():
+        return tuple(mapping), tuple(names)
+    if binning.method == "categories":
+        kept = [g for g in range(null) if not thin[g]]
+        if len(kept) >= null - 1:  # one thin category has nothing to pool with
+            return tuple(mapping), tuple(names)
+        pooled = [names[g] for g in range(null) if thin[g]]
+        renumber = {g: i for i, g in enumerate(kept)}
+        new_group = [renumber.get(g, len(kept)) for g in range(null)]
+        new_names = [names[g] for g in kept] + [f"({len(pooled)} bins pooled)"]
+    else:
+        new_group, group, held = [], 0, np.zeros(2)
+        for g in range(null):
+            new_group.append(group)
+            held += [shares[0][g], shares[1][g]]
+            if held.min() >= least:
+                group, held = group + 1, np.zeros(2)
+        if held.any() and group > 0:  # a thin run left at the end joins the run before it
+            new_group = [min(g, group - 1) for g in new_group]
+        runs = int(max(new_group)) + 1
+        if binning.method == "quantile":
+            original = np.asarray(mapping)
+            new_names = [
+                _interval(
+                    binning,
+                    np.flatnonzero(
+                        np.isin(original, [g for g in range(null) if new_group[g] == r])
+                    ),
+                )
+                for r in range(runs)
+            ]
+        else:
+            members = [[names[g] for g in range(null) if new_group[g] == r] for r in range(runs)]
+            new_names = [m[0] if len(m) == 1 else f"{m[0]} .. {m[-1]}" for m in members]
+    remapped = [len(new_names) if g == null else new_group[g] for g in mapping]
+    return tuple(remapped), (*new_names, profile.NULL_LABEL)
+
+
 def score_pair(
     columns: Pair,
     reference: ArrayLike,
@@ -256,28 +317,23 @@ def score_pair(
     smoothing, base = options.smoothing, options.base
     plug_in = joint.joint_divergences(ref, cur, smoothing, base)
     floors = joint.noise_floors(ref, cur, base)
-    fixed = joint.corrected(plug_in, floors)
-    # The relationship is the smaller conditional; its direction picks the cells shown.
-    given: joint.Given = 0 if fixed.conditional_y_given_x <= fixed.conditional_x_given_y else 1
-    tests = [joint.conditional_g_test(ref, cur, d) for d in (0, 1)]
-    binding = max(tests, key=lambda t: t.p_value)  # both must reject: intersection-union
-    cells = _cells(ref, cur, labels, given, options)[:TOP_CELLS]
+    test = joint.interaction_g_test(ref, cur)
+    cells = _cells(ref, cur, labels, options)[:TOP_CELLS]
     return PairDrift(
         columns=columns,
         status=Status.ok,
         kl=plug_in,
         noise_floor=floors,
-        kl_corrected=fixed,
-        relationship=fixed.relationship,
-        given=columns[given],
+        kl_corrected=joint.corrected(plug_in, floors),
+        relationship=max(plug_in.relationship - floors.relationship, 0.0),
         shape=(int(ref.shape[0]), int(ref.shape[1])),
         warn=levels.warn,
         threshold=levels.drift,
-        g_statistic=binding.statistic,
-        dof=binding.dof,
-        p_value=binding.p_value,
-        p_adjusted=binding.p_value,
-        test_method=binding.method,
+        g_statistic=test.statistic,
+        dof=test.dof,
+        p_value=test.p_value,
+        p_adjusted=test.p_value,
+        test_method=test.method,
         cells=cells,
         labels=labels,
         reference_table=_as_tuples(ref),
@@ -286,25 +342,24 @@ def score_pair(
 
 
 def explain(pair: PairDrift, options: Options) -> tuple[CellShift, ...]:
-    """Every occupied cell of `pair`'s scored tables, largest part of its conditional KL first.
+    """Every occupied cell of `pair`'s scored tables, largest part of its relationship first.
 
-    The parts are those of the conditional KL given `pair.given` on the smoothed tables
-    (`joint.conditional_contributions`); the shares are the raw joint shares.
+    The parts are the cells' changes of pointwise mutual information, weighted by the reference
+    (`joint.interaction_contributions`, on the smoothed tables: they sum to the plug-in score);
+    the shares are the raw joint shares.
     """
-    given: joint.Given = 0 if pair.given == pair.columns[0] else 1
     ref = np.asarray(pair.reference_table, dtype=np.float64)
     cur = np.asarray(pair.current_table, dtype=np.float64)
-    return _cells(ref, cur, pair.labels, given, options)
+    return _cells(ref, cur, pair.labels, options)
 
 
 def _cells(
     ref: NDArray[np.float64],
     cur: NDArray[np.float64],
     labels: tuple[tuple[str, ...], tuple[str, ...]],
-    given: joint.Given,
     options: Options,
 ) -> tuple[CellShift, ...]:
-    terms = joint.conditional_contributions(ref, cur, given, options.smoothing, options.base)
+    terms = joint.interaction_contributions(ref, cur, options.smoothing, options.base)
     n_ref, n_cur = ref.sum() or 1.0, cur.sum() or 1.0
     # A stable sort keeps table order among equal parts.
     order = np.argsort(-np.abs(terms), axis=None, kind="stable")
@@ -343,9 +398,19 @@ def score_pairs(
     limit = cell_limit(n_ref, n_cur)
     scored = []
     for (x, y), ref in reference.items():
-        (gx, lx), (gy, ly) = (groups(columns[c].binning, columns[c].counts, limit) for c in (x, y))
+        cur = current[(x, y)]
+        margins = {x: (ref.sum(axis=1), cur.sum(axis=1)), y: (ref.sum(axis=0), cur.sum(axis=0))}
+        (gx, lx), (gy, ly) = (
+            merge_sparse(
+                columns[c].binning,
+                *groups(columns[c].binning, columns[c].counts, limit),
+                margins[c],
+                limit,
+            )
+            for c in (x, y)
+        )
         coarse_ref = joint.coarsen(ref, gx, gy)
-        coarse_cur = joint.coarsen(current[(x, y)], gx, gy)
+        coarse_cur = joint.coarsen(cur, gx, gy)
         scored.append(score_pair((x, y), coarse_ref, coarse_cur, (lx, ly), options, levels))
     if not scored:
         return ()

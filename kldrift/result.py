@@ -193,11 +193,12 @@ class PairDrift:
 
     `kl`, `noise_floor` and `kl_corrected` hold the joint, marginal and conditional KLs (plug-in
     with smoothing, the noise floor, and plug-in minus floor clipped at 0), in the report's log
-    base. `relationship` is the smaller bias-corrected conditional KL, the score the levels
-    (`warn`, `threshold`, in nats) apply to; `given` names the column it conditions on. The test
-    is the conditional G-test in that direction's partner with the larger p-value (both must
-    reject: an intersection-union test); `p_adjusted` is BH (or Bonferroni) across the pairs.
-    `cells` are the cells carrying most of that conditional KL. `labels` name the rows (X) and
+    base. `relationship` is the bias-corrected joint KL left after both marginal KLs (joint -
+    marginal_x - marginal_y less its noise floor, clipped at 0: see
+    `joint.JointDivergences.relationship`), the score the levels (`warn`, `threshold`, in nats)
+    apply to. The test is the G-test of no three-way interaction on the 2 x k x l table
+    (`joint.interaction_g_test`); `p_adjusted` is BH (or Bonferroni) across the pairs. `cells`
+    are the cells carrying most of the score. `labels` name the rows (X) and
     columns (Y) of the scored (coarsened) tables, `reference_table` and `current_table`.
     """
 
@@ -207,7 +208,6 @@ class PairDrift:
     noise_floor: joint.JointDivergences
     kl_corrected: joint.JointDivergences
     relationship: float
-    given: str
     shape: tuple[int, int]
     warn: float
     threshold: float
@@ -220,12 +220,6 @@ class PairDrift:
     labels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     reference_table: tuple[tuple[int, ...], ...] = ()
     current_table: tuple[tuple[int, ...], ...] = ()
-
-    def conditional(self, divergences: joint.JointDivergences) -> float:
-        """The conditional KL of `divergences` in the direction scored (given `given`)."""
-        if self.given == self.columns[0]:
-            return divergences.conditional_y_given_x
-        return divergences.conditional_x_given_y
 
     @property
     def name(self) -> str:

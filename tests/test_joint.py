@@ -24,7 +24,11 @@ def test_chain_rule_holds_both_ways_on_random_tables(seed, smoothing):
     d = joint.joint_divergences(ref, cur, smoothing)
     assert d.joint == pytest.approx(d.marginal_x + d.conditional_y_given_x, abs=1e-12)
     assert d.joint == pytest.approx(d.marginal_y + d.conditional_x_given_y, abs=1e-12)
-    assert d.relationship == pytest.approx(d.joint - max(d.marginal_x, d.marginal_y), abs=1e-12)
+    # The relationship is either conditional beyond the other column's own drift.
+    assert d.relationship == pytest.approx(d.conditional_y_given_x - d.marginal_y, abs=1e-12)
+    assert d.relationship == pytest.approx(d.conditional_x_given_y - d.marginal_x, abs=1e-12)
+    terms = joint.interaction_contributions(ref, cur, smoothing)
+    assert terms.sum() == pytest.approx(d.relationship, abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -60,8 +64,43 @@ def test_marginal_shift_with_unchanged_conditional_is_no_relationship_drift():
     d = joint.joint_divergences(ref, cur)
     assert d.conditional_y_given_x == pytest.approx(0.0, abs=1e-15)
     assert d.conditional_x_given_y > 0.05
-    assert d.relationship == pytest.approx(0.0, abs=1e-15)
+    # Y's marginal moved only through X: the score is -marginal_y, below 0 (clipped when scored).
+    assert d.relationship == pytest.approx(-d.marginal_y, abs=1e-15) and d.relationship < 0
     assert d.joint == pytest.approx(d.marginal_x, abs=1e-15)
+
+
+def test_two_columns_drifting_apart_from_each_other_have_no_relationship_drift():
+    # Independent on both sides, both marginals moved: every conditional changed, the
+    # relationship did not.
+    ref = np.outer([5, 3, 2], [6, 4]) * 20
+    cur = np.outer([2, 3, 5], [1, 9]) * 20
+    d = joint.joint_divergences(ref, cur)
+    assert d.conditional_y_given_x > 0.3 and d.conditional_x_given_y > 0.2
+    assert d.relationship == pytest.approx(0.0, abs=1e-12)
+    test = joint.interaction_g_test(ref, cur)
+    assert test.dof == 2 and test.statistic == pytest.approx(0.0, abs=1e-6)
+    assert test.p_value == pytest.approx(1.0, abs=1e-6)
+
+
+def test_interaction_g_test_keeps_odds_ratios_and_catches_a_flip():
+    # The same odds ratio (16) at other margins fits the model exactly; a flip does not.
+    ref = np.array([[400, 100], [100, 400]])
+    same_odds = np.array([[160, 40], [160, 640]])
+    assert joint.interaction_g_test(ref, same_odds).statistic == pytest.approx(0.0, abs=1e-6)
+    flipped = joint.interaction_g_test(ref, ref[::-1])
+    assert flipped.dof == 1 and flipped.p_value < 1e-100
+    # By hand: the model [DX][DY][XY] of these two tables is uniform, 250 per cell.
+    expected = 2 * 4 * (400 * math.log(400 / 250) + 100 * math.log(100 / 250))
+    assert flipped.statistic == pytest.approx(expected, rel=1e-9)
+
+
+def test_interaction_g_test_on_rows_seen_on_one_side_only():
+    ref = np.array([[30, 10], [10, 30], [0, 0]])
+    cur = np.array([[30, 10], [10, 30], [20, 20]])
+    test = joint.interaction_g_test(ref, cur)
+    assert test.dof == 1 and test.statistic == pytest.approx(0.0, abs=1e-6)
+    degenerate = joint.interaction_g_test([[5, 0], [0, 0]], [[5, 0], [0, 0]])
+    assert degenerate.dof == 0 and degenerate.p_value == 1.0
 
 
 def test_contributions_sum_to_the_conditional_kl_and_point_at_the_moved_cells():

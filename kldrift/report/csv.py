@@ -42,10 +42,9 @@ HEADER = (
     "p_value",
     "p_adjusted",
     "test_method",
-    # Pairs of columns (kind "pair", after the columns): the relationship score, the column it
-    # conditions on and the cells that carry it; empty on a column's row.
+    # Pairs of columns (kind "pair", after the columns): the relationship score and the cells
+    # that carry it; empty on a column's row.
     "relationship",
-    "given",
     "cells",
 )
 #: A text cell starting with one of these is run as a formula by spreadsheet programs (tab and
@@ -94,7 +93,6 @@ def write(report: DriftReport, out: TextIO) -> None:
                 text(c.test_method),
                 "",
                 "",
-                "",
             ]
         )
     for p in report.pairs:
@@ -122,7 +120,6 @@ def write(report: DriftReport, out: TextIO) -> None:
                 repr(p.p_adjusted),
                 text(p.test_method),
                 repr(p.relationship),
-                text(p.given),
                 text("; ".join(p.describe(cell) for cell in p.cells)),
             ]
         )

@@ -760,12 +760,12 @@ def _relationships(report: DriftReport) -> list[str]:
         out.append('<p class="mu">No pair drifted or warned.</p>')
         return out
     out.append(
-        "<table><thead><tr><th scope=col>pair</th><th scope=col>scored as</th>"
+        "<table><thead><tr><th scope=col>pair</th>"
         "<th scope=col>relationship</th><th scope=col>noise</th><th scope=col>p adj.</th>"
         "<th scope=col>status</th><th scope=col>cells that moved most</th></tr></thead><tbody>"
         + "".join(
-            f"<tr><th scope=row>{_e(p.name)}</th><td>{_e(relationships.given_text(p))}</td>"
-            f"<td>{score(p.relationship)}</td><td>{score(p.conditional(p.noise_floor))}</td>"
+            f"<tr><th scope=row>{_e(p.name)}</th>"
+            f"<td>{score(p.relationship)}</td><td>{score(p.noise_floor.relationship)}</td>"
             f"<td>{p_value(p.p_adjusted)}</td><td>{_status(p.status)}</td>"
             f"<td>{'<br>'.join(_e(c) for c in relationships.cells(p))}</td></tr>"
             for p in shown

@@ -213,7 +213,6 @@ def _pair(pair: PairDrift) -> dict[str, Any]:
         "name": pair.name,
         "status": pair.status.value,
         "relationship": json_value(pair.relationship),
-        "given": pair.given,
         "kl": parts(pair.kl),
         "noise_floor": parts(pair.noise_floor),
         "kl_corrected": parts(pair.kl_corrected),

@@ -106,9 +106,9 @@ def _detail(report: DriftReport, column: ColumnDrift) -> str:
 
 def _pair_detail(report: DriftReport, pair: PairDrift) -> str:
     lines = [
-        f"{pair.name}: {relationships.given_text(pair)}, relationship "
-        f"{score(pair.relationship)} (noise {score(pair.conditional(pair.noise_floor))}), "
-        f"joint KL {score(pair.kl.joint)} {report.options.unit}; conditional G-test "
+        f"{pair.name}: relationship {score(pair.relationship)} "
+        f"(noise {score(pair.noise_floor.relationship)}), joint KL {score(pair.kl.joint)} "
+        f"{report.options.unit}; G-test of the association "
         f"p {p_value(pair.p_value)}, p adj. {p_value(pair.p_adjusted)}; "
         f"warn at {pair.warn:g}, drift at {pair.threshold:g} nats",
         *relationships.cells(pair),

@@ -91,12 +91,12 @@ def _relationships(report: DriftReport) -> list[str]:
     if shown:
         lines += [
             "",
-            "| | pair | scored as | relationship | noise | p adj. | cells that moved most |",
-            "|---|---|---|--:|--:|--:|---|",
+            "| | pair | relationship | noise | p adj. | cells that moved most |",
+            "|---|---|--:|--:|--:|---|",
         ]
         lines += [
-            f"| {EMOJI[p.status]} | {_code(p.name)} | {_escape(relationships.given_text(p))} "
-            f"| {number(p.relationship)} | {number(p.conditional(p.noise_floor))} "
+            f"| {EMOJI[p.status]} | {_code(p.name)} "
+            f"| {number(p.relationship)} | {number(p.noise_floor.relationship)} "
             f"| {p_value(p.p_adjusted)} "
             f"| {'<br>'.join(_escape(c) for c in relationships.cells(p))} |"
             for p in shown

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from kldrift.pairs import explain
 from kldrift.report import table as table_report
-from kldrift.report.relationships import given_text, reason
+from kldrift.report.relationships import reason
 from kldrift.result import DriftReport, PairDrift, percent
 
 
@@ -37,10 +37,10 @@ def _header(report: DriftReport, pair: PairDrift) -> Text:
     text.append(pair.status.value, style=table_report.STATUS_STYLE[pair.status])
     unit = report.options.unit
     text.append(
-        f"  {given_text(pair)}: relationship {score(pair.relationship)} {unit} "
-        f"(noise {score(pair.conditional(pair.noise_floor))}); joint KL {score(pair.kl.joint)} = "
-        f"{pair.columns[0]} {score(pair.kl.marginal_x)} + {pair.columns[1]} given "
-        f"{pair.columns[0]} {score(pair.kl.conditional_y_given_x)}. {reason(report, pair)}"
+        f"  relationship {score(pair.relationship)} {unit} "
+        f"(noise {score(pair.noise_floor.relationship)}) = joint KL {score(pair.kl.joint)} - "
+        f"{pair.columns[0]} {score(pair.kl.marginal_x)} - {pair.columns[1]} "
+        f"{score(pair.kl.marginal_y)} - noise. {reason(report, pair)}"
     )
     return text
 
@@ -69,9 +69,10 @@ def _cells(report: DriftReport, pair: PairDrift, top: int) -> Table:
     shown = cells[:top]
     table = Table(
         caption=(
-            f"part = p(x, y) log(p(·|given) / q(·|given)) of the conditional KL, in "
-            f"{report.options.unit} (they sum to it; negative where the current conditional "
-            f"share is larger). Top {len(shown)} of {len(cells)} cells."
+            f"part = p(x, y) (PMI_ref - PMI_cur), PMI = log p(x, y) / (p(x) p(y)), in "
+            f"{report.options.unit}: they sum to the relationship before the noise is taken off; "
+            f"negative where the columns go together more than before. "
+            f"Top {len(shown)} of {len(cells)} cells."
         )
     )
     table.add_column("cell", overflow="fold")

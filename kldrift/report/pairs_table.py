@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.report.relationships import CAPTION, cells, flagged, given_text
+from kldrift.report.relationships import CAPTION, cells, flagged
 from kldrift.report.table import STATUS_STYLE
 from kldrift.report.text import p_value, score
 from kldrift.result import DriftReport
@@ -18,7 +18,6 @@ def print_pairs(printer: Console, report: DriftReport) -> None:
     if shown:
         table = Table(title="relationships", caption=f"In {report.options.unit}. {CAPTION}")
         table.add_column("pair", overflow="fold")
-        table.add_column("scored as")
         table.add_column("relationship", justify="right")
         table.add_column("noise", justify="right")
         table.add_column("p adj.", justify="right")
@@ -27,9 +26,8 @@ def print_pairs(printer: Console, report: DriftReport) -> None:
         for pair in shown:
             table.add_row(
                 pair.name,
-                given_text(pair),
                 score(pair.relationship),
-                score(pair.conditional(pair.noise_floor)),
+                score(pair.noise_floor.relationship),
                 p_value(pair.p_adjusted),
                 Text(pair.status.value, style=STATUS_STYLE[pair.status]),
                 "\n".join(cells(pair)),

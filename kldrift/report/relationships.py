@@ -10,8 +10,8 @@ from kldrift.result import DriftReport, PairDrift
 
 #: What the section's numbers are, in one sentence.
 CAPTION = (
-    "relationship = bias-corrected conditional KL, the drift of how the two columns move "
-    "together beyond their own drift; cells: share of rows, reference → current."
+    "relationship = joint KL - both columns' own KLs, bias-corrected: the drift of how the two "
+    "columns move together beyond their own drift; cells: share of rows, reference → current."
 )
 
 
@@ -46,9 +46,3 @@ def reason(report: DriftReport, pair: PairDrift) -> str:
     if t.decision is Decision.threshold:
         return gate
     return f"{gate} {'and' if passed is significant else 'but'} {p}"
-
-
-def given_text(pair: PairDrift) -> str:
-    """Which conditional the score is: "age given income"."""
-    other = pair.columns[1] if pair.given == pair.columns[0] else pair.columns[0]
-    return f"{other} given {pair.given}"
