@@ -4,10 +4,12 @@ import csv
 import io
 import json
 import math
+import os
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -373,3 +375,36 @@ def test_recount_adds_named_pairs_to_the_stored_ones(flipped):
     assert set(recounted.pairs) == {("income", "age"), ("age", "city")}
     assert recounted.pairs[("income", "age")] == bins.pairs[("income", "age")]
     assert set(kldrift.profile_data(ref, bins_from=bins).pairs) == {("income", "age")}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS_GOLDEN = ROOT / "tests" / "golden" / "sample-pairs.md"
+
+
+def test_sample_pairs_report_matches_its_golden_file(monkeypatch):
+    # The sample's changed relationship, and only it, among all 66 pairs (tests/golden/README.md).
+    monkeypatch.chdir(ROOT)
+    args = ["compare", "sample_data/reference.csv", "sample_data/current.csv", "--pairs", "all"]
+    result = runner.invoke(app, [*args, "-f", "markdown"])
+    assert result.exit_code == 1, result.stderr
+    actual = re.sub(r"-?\d+\.\d{8,}(?:e-?\d+)?", lambda m: f"{float(m.group()):.10g}", result.stdout)
+    if os.environ.get("KLDRIFT_REGEN_GOLDEN") == "1":
+        PAIRS_GOLDEN.write_text(actual, encoding="utf-8")
+    assert actual == PAIRS_GOLDEN.read_text(encoding="utf-8")
+    report = kldrift.compare("sample_data/reference.csv", "sample_data/current.csv", pairs="all")
+    assert [p.name for p in report.drifted_pairs] == ["order_value × discount_pct"]
+    assert report.column("order_value").status is report.column("discount_pct").status
+    assert report.column("order_value").status.value == "ok"
+    assert {c.name for c in report.drifted_columns} == {"income", "latency_ms", "country"}
+
+
+def test_readme_shows_the_sample_relationships_section(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    args = ["compare", "sample_data/reference.csv", "sample_data/current.csv", "--pairs", "all"]
+    out = runner.invoke(app, args).stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Relationships between columns") :]
+    block = section[section.index("```\n") + 4 : section.index("\n```", section.index("```\n") + 4)]
+    lines = [line.rstrip() for line in out.splitlines()]
+    for line in block.splitlines():
+        assert line.rstrip() in lines, line
