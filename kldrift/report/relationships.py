@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from kldrift.options import Decision, Status
-from kldrift.report.text import p_value, score
+from kldrift.options import Status
+from kldrift.report.text import gate_reason
 from kldrift.result import DriftReport, PairDrift
 
 #: What the section's numbers are, in one sentence.
@@ -30,19 +30,6 @@ def reason(report: DriftReport, pair: PairDrift) -> str:
 
     The score is in nats, like the levels, whatever the report's unit.
     """
-    t = report.thresholds
-    significant = pair.p_adjusted < t.alpha
-    p = f"p adj. {p_value(pair.p_adjusted)} {'<' if significant else '>='} {t.alpha:g}"
-    if t.decision is Decision.significance:
-        return p
     effect = pair.relationship * math.log(report.options.base)
     label = "relationship" + (" (nats)" if report.options.unit != "nats" else "")
-    if effect >= pair.threshold:
-        passed, gate = True, f"{label} {score(effect)} >= {pair.threshold:g}"
-    elif effect >= pair.warn:
-        passed, gate = True, f"{label} {score(effect)} >= warn level {pair.warn:g}"
-    else:
-        passed, gate = False, f"{label} {score(effect)} < warn level {pair.warn:g}"
-    if t.decision is Decision.threshold:
-        return gate
-    return f"{gate} {'and' if passed is significant else 'but'} {p}"
+    return gate_reason(report, label, effect, (pair.warn, pair.threshold), pair.p_adjusted)
