@@ -132,6 +132,10 @@ TimeColumn = Annotated[
 Every = Annotated[
     str | None, typer.Option(metavar="DURATION", help="Window length: 1d, 6h, 1w, 1mo.")
 ]
+StorageOption = Annotated[
+    list[str] | None,
+    typer.Option(metavar="KEY=VALUE", help="Object-store option for s3:// gs:// az:// https://."),
+]
 ConfigFile = Annotated[
     Path | None,
     typer.Option(
@@ -216,6 +220,7 @@ def compare(
     every: Every = None,
     separator: Separator = None,
     encoding: Encoding = None,
+    storage_option: StorageOption = None,
     streaming: Annotated[
         bool | None,
         typer.Option(
@@ -263,6 +268,7 @@ def compare(
             step_summary=step_summary,
             separator=separator,
             encoding=encoding,
+            storage_option=storage_option,
         )
         conf = settings.load(config_file)
         merged = flags.over(conf)
@@ -308,6 +314,7 @@ def explain_column(
     adjustment: AdjustmentOption = None,
     separator: Separator = None,
     encoding: Encoding = None,
+    storage_option: StorageOption = None,
     config_file: ConfigFile = None,
 ) -> None:
     """Explain one column: the bins that drive its KL, and both histograms side by side.
@@ -334,6 +341,7 @@ def explain_column(
             adjustment=adjustment,
             separator=separator,
             encoding=encoding,
+            storage_option=storage_option,
         )
         result = settings.compare(reference, current, flags, settings.load(config_file))
         scored = result.column(column)
@@ -363,6 +371,7 @@ def profile_command(
     top_k: TopK = None,
     separator: Separator = None,
     encoding: Encoding = None,
+    storage_option: StorageOption = None,
     config_file: ConfigFile = None,
 ) -> None:
     """Write DATA's bins and counts to a profile (-o NAME.kldrift.json), a stand-in reference.
@@ -396,6 +405,7 @@ def profile_command(
                 top_k=top_k,
                 separator=separator,
                 encoding=encoding,
+                storage_option=storage_option,
             )
             merged = flags.over(settings.load(config_file))
             result = drift.profile_data(
@@ -453,6 +463,7 @@ def monitor(
     ] = 3,
     separator: Separator = None,
     encoding: Encoding = None,
+    storage_option: StorageOption = None,
     config_file: ConfigFile = None,
 ) -> None:
     """Compare CURRENT with REFERENCE and append the run to the --history database.
@@ -484,6 +495,7 @@ def monitor(
             format=fmt,
             separator=separator,
             encoding=encoding,
+            storage_option=storage_option,
         )
         conf = settings.load(config_file)
         merged = flags.over(conf)
@@ -565,17 +577,23 @@ def _flags(
     exclude: list[str] | None = None,
     categorical: list[str] | None = None,
     column_threshold: list[str] | None = None,
+    storage_option: list[str] | None = None,
     **values: Any,
 ) -> Settings:
     """The settings the flags give; lists may repeat the option or comma-separate names."""
-    from kldrift import config, settings
+    from kldrift import config, remote, settings
 
     levels = config.parse_column_thresholds(column_threshold or [])
+    try:
+        storage = remote.parse_storage_options(storage_option) if storage_option else None
+    except ValueError as exc:
+        raise OptionError(f"--storage-option: {exc}") from None
     return settings.Settings(
         columns=tuple(_split(columns)) or None,
         exclude=tuple(_split(exclude)) or None,
         categorical=tuple(_split(categorical)) or None,
         column={name: settings.ColumnSettings(level) for name, level in levels.items()},
+        storage_options=storage,
         **values,
     )
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from kldrift import metrics, profile, profile_file, significance
@@ -279,7 +280,7 @@ class DriftReport:
 
 def compare(
     reference: ReferenceSource,
-    current: DataSource,
+    current: ReferenceSource,
     *,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
@@ -294,13 +295,15 @@ def compare(
 
     REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
     reference data, and its binning options replace those in `options` (see `fitted_options`).
+    CURRENT may be a profile too, counted on the reference's bins (`kldrift profile --bins-from`):
+    its counts are compared as they are, so both sides can be counted elsewhere (Spark).
     `streaming` runs every query on polars' streaming engine in bounded memory; None chooses it
     when the files look too large for memory. `progress` is called with a short note as each
     step starts.
     """
     thresholds = thresholds or Thresholds()
     note = progress or (lambda _: None)
-    ref, cur = open_reference(reference, read_options), scan_table(current, read_options)
+    ref, cur = open_reference(reference, read_options), open_reference(current, read_options)
     files = [t for t in (ref, cur) if isinstance(t, Table)]
     share = memory_share(*files)
     if streaming is None:
@@ -312,12 +315,15 @@ def compare(
     )
     plan = prepare(ref, cur, columns, exclude, options, thresholds, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    note(f"counting {cur.name}")
-    cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
+    if isinstance(plan.current, profile.Profile):
+        cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
+    else:
+        note(f"counting {plan.current.name}")
+        cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
     return assemble(
         reference_name(ref),
         plan.reference,
-        cur.name,
+        reference_name(cur),
         cur_rows,
         cur_counts,
         plan.options,
@@ -336,12 +342,28 @@ class Plan:
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
-    current: Table
+    current: Table | profile.Profile
+
+
+def profile_counts(
+    current: profile.Profile, binnings: Mapping[str, profile.Binning], reference: str
+) -> tuple[int, dict[str, profile.Counts]]:
+    """The rows and counts of a CURRENT profile, which must be counted on the reference's bins."""
+    counts: dict[str, profile.Counts] = {}
+    for name, binning in binnings.items():
+        column = current.columns.get(name)
+        if column is None or column.binning != binning:
+            raise InputError(
+                f"{current.source}: column {name!r} is not counted on the bins of {reference}; "
+                f"profile CURRENT with --bins-from {reference}"
+            )
+        counts[name] = np.asarray(column.counts, dtype=np.int64)
+    return current.rows, counts
 
 
 def prepare(
     ref: Table | profile.Profile,
-    cur: Table,
+    cur: Table | profile.Profile,
     columns: Sequence[str] | None,
     exclude: Sequence[str],
     options: Options | None,
@@ -359,9 +381,9 @@ def prepare(
     fitted = fitted_options(ref, options or Options())
     kinds, schema = plan_columns(ref, cur, columns, exclude, fitted.categorical)
     _check_named_columns(ref, cur, thresholds.columns, "--column-threshold")
-    if not kinds and not set(_reference_kinds(ref)) & set(cur.schema):
-        raise ColumnError(f"{cur.name}: no column in common with {reference_name(ref)}")
-    if together and kinds and isinstance(ref, Table):
+    if not kinds and not set(_reference_kinds(ref)) & set(dict(cur.schema)):
+        raise ColumnError(f"{reference_name(cur)}: no column in common with {reference_name(ref)}")
+    if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
     note(f"profiling {reference_name(ref)}")
@@ -487,7 +509,7 @@ def profile_data(
     built = profile.build(table, kinds, options)
     if built.rows == 0:
         raise InputError(f"{table.name}: no rows to profile")
-    wanted = set(columns) if columns else set(table.schema)
+    wanted = set(columns) if columns else set(table.schema) - set(table.partitions)
     wanted -= set(exclude)
     schema = tuple((name, str(dtype)) for name, dtype in table.schema.items() if name in wanted)
     return replace(built, options=options, schema=schema)
@@ -616,29 +638,35 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
 
 def plan_columns(
     ref: Table | profile.Profile,
-    cur: Table,
+    cur: Table | profile.Profile,
     columns: Sequence[str] | None,
     exclude: Sequence[str],
     categorical: Sequence[str],
 ) -> tuple[dict[str, Kind], list[SchemaChange]]:
-    """Which columns to compare and how to bin them, and the schema changes found on the way."""
+    """Which columns to compare and how to bin them, and the schema changes found on the way.
+
+    Hive partition keys (date=... in the paths) are compared only when named in `columns`.
+    """
     _check_named_columns(ref, cur, columns or (), "--columns")
     _check_named_columns(ref, cur, exclude, "--exclude")
     _check_named_columns(ref, cur, categorical, "--categorical")
-    wanted = set(columns) if columns else set(dict(ref.schema)) | set(cur.schema)
+    cur_schema = dict(cur.schema)
+    wanted = set(columns) if columns else set(dict(ref.schema)) | set(cur_schema)
     wanted -= set(exclude)
+    if not columns:
+        wanted -= {key for t in (ref, cur) if isinstance(t, Table) for key in t.partitions}
 
     kinds: dict[str, Kind] = {}
     changes: list[SchemaChange] = []
-    ref_kinds = _reference_kinds(ref)
+    ref_kinds, cur_kinds = _reference_kinds(ref), _reference_kinds(cur)
     for name, ref_dtype in dict(ref.schema).items():
         if name not in wanted:
             continue
-        if name not in cur.schema:
+        if name not in cur_schema:
             changes.append(SchemaChange(name, "missing_in_current", str(ref_dtype), None))
             continue
-        cur_dtype = cur.schema[name]
-        ref_kind, cur_kind = ref_kinds[name], profile.kind_of(cur_dtype)
+        cur_dtype = cur_schema[name]
+        ref_kind, cur_kind = ref_kinds[name], cur_kinds[name]
         if name in categorical and ref_kind is not None and cur_kind is not None:
             kinds[name] = Kind.categorical
         elif ref_kind is None:
@@ -651,7 +679,7 @@ def plan_columns(
             changes.append(SchemaChange(name, "dtype_changed", str(ref_dtype), str(cur_dtype)))
     changes += [
         SchemaChange(name, "new_in_current", None, str(dtype))
-        for name, dtype in cur.schema.items()
+        for name, dtype in cur_schema.items()
         if name in wanted and name not in ref_kinds
     ]
     return kinds, changes
@@ -707,7 +735,7 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
 
 
 def _skip_high_cardinality(
-    ref_profile: profile.Profile, cur: Table, options: Options
+    ref_profile: profile.Profile, cur: Table | profile.Profile, options: Options
 ) -> tuple[profile.Profile, list[SchemaChange]]:
     """`ref_profile` without its ID-like categorical columns (unless forced with --categorical)."""
     changes: list[SchemaChange] = []
@@ -717,7 +745,9 @@ def _skip_high_cardinality(
             continue
         detail = f"high cardinality ({found[0]} distinct of {found[1]} rows)"
         changes.append(
-            SchemaChange(name, "high_cardinality", column.dtype, str(cur.schema[name]), detail)
+            SchemaChange(
+                name, "high_cardinality", column.dtype, str(dict(cur.schema)[name]), detail
+            )
         )
     skipped = {change.column for change in changes}
     kept = {name: c for name, c in ref_profile.columns.items() if name not in skipped}
@@ -729,13 +759,13 @@ def _short(text: str, width: int = 40) -> str:
 
 
 def _check_named_columns(
-    ref: Table | profile.Profile, cur: Table, names: Iterable[str], option: str
+    ref: Table | profile.Profile, cur: Table | profile.Profile, names: Iterable[str], option: str
 ) -> None:
-    ref_names = _reference_kinds(ref)
+    ref_names, cur_names = _reference_kinds(ref), dict(cur.schema)
     for name in names:
-        if name not in ref_names and name not in cur.schema:
+        if name not in ref_names and name not in cur_names:
             raise ColumnError(
-                f"{option}: no column {name!r} in {reference_name(ref)} or {cur.name}"
+                f"{option}: no column {name!r} in {reference_name(ref)} or {reference_name(cur)}"
             )
 
 

@@ -79,6 +79,7 @@ class Settings:
     adjustment: Adjustment | None = None
     separator: str | None = None
     encoding: str | None = None
+    storage_options: tuple[tuple[str, str], ...] | None = None
     source: str | None = None
 
     def over(self, fallback: Settings) -> Settings:
@@ -141,7 +142,11 @@ class Settings:
     def read_options(self) -> ReadOptions:
         """How CSV files are read; "tab" and "\\t" stand for a tab, awkward to type in a shell."""
         separator = "\t" if self.separator in ("tab", "\\t") else self.separator
-        return ReadOptions(separator=separator, encoding=_first(self.encoding, "utf8"))
+        return ReadOptions(
+            separator=separator,
+            encoding=_first(self.encoding, "utf8"),
+            storage_options=self.storage_options or (),
+        )
 
     def gate(self) -> Gate:
         """The dataset-level rule, built-in defaults for what is unset."""
@@ -320,6 +325,15 @@ def _kind(value: object) -> Kind | None:
     return Kind.categorical
 
 
+def _storage_options(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or any(isinstance(v, (dict, list)) for v in value.values()):
+        raise _Expected("a table of KEY = VALUE")
+    # TOML true/false become "true"/"false", as object stores spell them (aws_allow_http).
+    return tuple(
+        (str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()
+    )
+
+
 _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "threshold": _number,
     "warn": _number,
@@ -341,6 +355,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "adjustment": _choice(Adjustment),
     "separator": _text,
     "encoding": _text,
+    "storage_options": _storage_options,
 }
 _COLUMN_CONVERTERS: dict[str, Callable[[object], Any]] = {"threshold": _number, "kind": _kind}
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from kldrift import drift, profile
+from kldrift import drift, profile, profile_file
 from kldrift.config import Gate, Options, Thresholds
 from kldrift.drift import DataSource, DriftReport, ReferenceSource
 from kldrift.errors import ColumnError, InputError, OptionError
@@ -45,6 +45,10 @@ def compare_windows(
     reference is fitted (or loaded) once and every window is counted in one query.
     """
     thresholds = thresholds or Thresholds()
+    if profile_file.is_profile_source(current):
+        raise OptionError(
+            f"{current}: a profile has no rows to cut into time windows; give CURRENT as data"
+        )
     ref = drift.open_reference(reference, read_options)
     cur = scan_table(current, read_options)
     dtype = cur.schema.get(time_column)

@@ -1,0 +1,172 @@
+"""Remote sources: object-store and HTTP(S) URIs, their storage options, and their errors.
+
+polars reads these itself (its Rust object_store client), with credentials from the standard
+environment variables (AWS_*, GOOGLE_*, AZURE_*) and any storage options given. Names shown in
+messages and reports never carry credentials: see `redact`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+
+from kldrift.errors import InputError, OptionError
+
+#: URI schemes polars reads natively; anything else with "://" is refused rather than guessed.
+SCHEMES = ("s3", "s3a", "gs", "gcs", "az", "azure", "abfs", "abfss", "adl", "http", "https")
+#: Storage options polars itself takes (not the cloud client's); polars wants numbers for them.
+_POLARS_KEYS = frozenset(
+    {
+        "file_cache_ttl",
+        "max_retries",
+        "retry_timeout_ms",
+        "retry_init_backoff_ms",
+        "retry_max_backoff_ms",
+        "retry_base_multiplier",
+    }
+)
+#: polars retries a failed request up to 8 times over 2-4 s by default (10 over longer for HTTP,
+#: where polars 2.1 ignores these options). One quick retry still rides out a dropped
+#: connection, and a missing key or a refused connection is reported at once.
+DEFAULT_RETRIES: Mapping[str, int] = {
+    "max_retries": 1,
+    "retry_init_backoff_ms": 100,
+    "retry_max_backoff_ms": 500,
+}
+_NOT_FOUND = re.compile(r"not found|NoSuchKey|NoSuchBucket|404", re.IGNORECASE)
+_DENIED = re.compile(
+    r"403|401|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden|Unauthorized|"
+    r"ExpiredToken|AuthorizationFailure|privileges|permission",
+    re.IGNORECASE,
+)
+_UNREACHABLE = re.compile(
+    r"connection refused|error sending request|dns error|failed to lookup|timed out|"
+    r"tcp connect|certificate|connection reset",
+    re.IGNORECASE,
+)
+
+
+def is_remote(source: object) -> bool:
+    """Whether `source` is a URI with a scheme ("s3://...", "https://..."), not a local path."""
+    return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
+
+
+def check_scheme(uri: str) -> None:
+    """Raise InputError for a URI whose scheme polars cannot read."""
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme == "file":
+        return
+    if scheme not in SCHEMES:
+        raise InputError(
+            f"{redact(uri)}: unsupported URI scheme {scheme!r}; expected one of "
+            + ", ".join(f"{s}://" for s in SCHEMES)
+        )
+
+
+def redact(uri: str) -> str:
+    """`uri` without credentials: no user:password@, no query string (SAS tokens, signatures)."""
+    if not is_remote(uri):
+        return uri
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    query = "…" if parts.query else ""
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def parse_storage_options(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """KEY=VALUE pairs, in order; a later KEY wins. ValueError names a malformed item (without
+    its value, which may be a secret)."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {key or item[:20]!r}")
+        pairs[key] = value
+    return tuple(pairs.items())
+
+
+def storage_options(given: Iterable[tuple[str, str]]) -> dict[str, object]:
+    """The storage options polars gets: kldrift's quick retries, overridden by `given`."""
+    options: dict[str, object] = dict(DEFAULT_RETRIES)
+    for key, value in given:
+        options[key] = _number(key, value) if key in _POLARS_KEYS else value
+    return options
+
+
+def _number(key: str, value: str) -> int | float:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            raise OptionError(f"storage option {key}: expected a number, got {value!r}") from None
+
+
+def read_error(uri: str, exc: BaseException) -> InputError | None:
+    """A one-line InputError for a failure to reach or read `uri`, or None if `exc` is about the
+    data rather than the store (a parse error, worded by the caller)."""
+    text = str(exc)
+    name = redact(uri)
+    # Denial first: "The AWS Access Key Id you provided does not exist" is no missing object.
+    if isinstance(exc, PermissionError) or ("object-store error" in text and _DENIED.search(text)):
+        return InputError(f"{name}: access denied (check the credentials and their permissions)")
+    if isinstance(exc, FileNotFoundError) or (
+        "object-store error" in text and _NOT_FOUND.search(text)
+    ):
+        what = "bucket" if "NoSuchBucket" in text or "ContainerNotFound" in text else "key"
+        if uri.lower().startswith(("http://", "https://")):
+            what = "file"
+        return InputError(f"{name}: no such {what} (not found on the server)")
+    if "expanded paths were empty" in text:
+        return InputError(f"{name}: no files match this pattern or prefix")
+    if isinstance(exc, (ConnectionError, TimeoutError)) or _UNREACHABLE.search(text):
+        reason = "invalid certificate" if "certificate" in text else "unreachable endpoint"
+        return InputError(f"{name}: cannot connect ({reason}{_endpoint(text)})")
+    if "object-store error" in text or isinstance(exc, OSError):
+        return InputError(f"{name}: cannot read: {_first_line(text)}")
+    return None
+
+
+def _endpoint(text: str) -> str:
+    # "Error performing GET http://127.0.0.1:1/bucket/key ..." -> the endpoint, without the path.
+    match = re.search(r"performing \w+ (\w+://[^/\s]+)", text)
+    return f": {redact(match.group(1))}" if match else ""
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    line = re.sub(r"<\?xml.*", "", line).strip()
+    return re.sub(r"\w+://\S+", lambda m: redact(m.group(0)), line)
+
+
+def header_lines(uri: str, options: Mapping[str, object], lines: int, encoding: str) -> str:
+    """The first `lines` lines of a remote text file (its first, for a glob), as polars reads them.
+
+    polars reads the object in chunks and stops after `lines` rows, so a large file is not
+    fetched whole. Lines are read with no quoting and a separator that text never holds.
+    """
+    frame = pl.scan_csv(
+        uri,
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        n_rows=lines,
+        infer_schema=False,
+        encoding="utf8-lossy" if encoding != "utf8" else "utf8",
+        storage_options=dict(options),
+        truncate_ragged_lines=True,
+    )
+    try:
+        head = frame.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise read_error(uri, exc) or InputError(f"{redact(uri)}: cannot read: {exc}") from None
+    if head.width == 0:
+        return ""
+    return "\n".join(v if v is not None else "" for v in head.to_series(0).to_list())

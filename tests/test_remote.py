@@ -1,0 +1,529 @@
+"""Reading from object stores and URLs: a local S3 server (moto) and a local HTTPS server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import http.server
+import ipaddress
+import json
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import numpy as np
+import polars as pl
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from moto.server import ThreadedMotoServer
+from typer.testing import CliRunner
+
+from kldrift import remote
+from kldrift.cli import app
+from kldrift.errors import InputError
+from kldrift.io import ReadOptions, scan_table
+
+BUCKET = "kldrift-test"
+REGION = "us-east-1"
+#: A failure must be reported well before polars' default retries (2-4 s) would give up.
+FAST = 1.5
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(15)
+    n = 2_000
+
+    def frame(shift: float, countries: list[str], start: dt.date) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "income": rng.lognormal(10 + shift, 0.5, n),
+                "age": rng.integers(18, 90, n),
+                "country": rng.choice(countries, n),
+                "signup": [start + dt.timedelta(days=int(d)) for d in rng.integers(0, 300, n)],
+            }
+        )
+
+    ref = frame(0.0, ["DE", "FR", "US"], dt.date(2025, 1, 1))
+    cur = frame(0.3, ["DE", "FR", "US", "BR"], dt.date(2025, 3, 1))
+    return ref, cur
+
+
+@dataclass(frozen=True)
+class Store:
+    """The local S3 server, the files put on it (also kept locally) and its credentials."""
+
+    endpoint: str
+    local: Path
+    key_id: str
+    secret: str
+    denied_key_id: str
+    denied_secret: str
+
+
+def _write_local(root: Path) -> None:
+    ref, cur = _frames()
+    for name, frame in [("ref", ref), ("cur", cur)]:
+        frame.write_parquet(root / f"{name}.parquet")
+        frame.write_csv(root / f"{name}.csv", separator=";")
+        parts = root / f"{name}-parts"
+        parts.mkdir()
+        for i, chunk in enumerate(frame.iter_slices(700)):
+            chunk.write_parquet(parts / f"part-{i}.parquet")
+        # A Hive tree: one directory per day, the day only in the path.
+        days = pl.int_range(0, pl.len()) % 3
+        dated = frame.with_columns(day=pl.date(2026, 11, 1) + pl.duration(days=days))
+        for (day,), part in dated.partition_by("day", as_dict=True).items():
+            folder = root / f"{name}-hive" / f"day={day}"
+            folder.mkdir(parents=True)
+            part.drop("day").write_parquet(folder / "part-0.parquet")
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """moto's S3 server on a free loopback port, with IAM checks on: one user may read the
+    bucket, another may not."""
+    local = tmp_path_factory.mktemp("s3-data")
+    _write_local(local)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    admin = {"aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
+    try:
+        iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, **admin)
+        keys = {}
+        for user, actions in [("reader", ["s3:*"]), ("stranger", ["sqs:ListQueues"])]:
+            iam.create_user(UserName=user)
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+            }
+            iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
+            keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+        client = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **admin)
+        client.create_bucket(Bucket=BUCKET)
+        for path in sorted(local.rglob("*")):
+            if path.is_file():
+                client.upload_file(str(path), BUCKET, path.relative_to(local).as_posix())
+        # From here on every request must be signed by a known key with the right policy.
+        requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=5).raise_for_status()
+        yield Store(
+            endpoint,
+            local,
+            keys["reader"]["AccessKeyId"],
+            keys["reader"]["SecretAccessKey"],
+            keys["stranger"]["AccessKeyId"],
+            keys["stranger"]["SecretAccessKey"],
+        )
+    finally:
+        requests.post(f"{endpoint}/moto-api/reset-auth", data=b"inf", timeout=5)
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(s3: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """The standard AWS_* variables pointing at the local server, nothing else from the host."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return s3
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _report(*args: str) -> dict[str, object]:
+    code, out, err = _run("compare", *args, "-f", "json")
+    assert code in (0, 1), err
+    document: dict[str, object] = json.loads(out)
+    return document
+
+
+def _without_sources(document: dict[str, object]) -> dict[str, object]:
+    text = json.dumps(document)
+    for side in ("reference", "current"):
+        source = document[side]["source"]  # type: ignore[index]
+        text = text.replace(json.dumps(source), '"<source>"')
+    result: dict[str, object] = json.loads(text)
+    return result
+
+
+def _same_report(remote_args: list[str], local_args: list[str]) -> dict[str, object]:
+    on_s3, on_disk = _report(*remote_args), _report(*local_args)
+    assert on_s3["reference"]["source"] == remote_args[0]  # type: ignore[index]
+    assert _without_sources(on_s3) == _without_sources(on_disk)
+    return on_s3
+
+
+def _columns(document: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {c["name"]: c for c in document["columns"]}  # type: ignore[attr-defined]
+
+
+def test_parquet_on_s3_gives_the_local_report(aws_env: Store) -> None:
+    local = aws_env.local
+    document = _same_report(
+        [f"s3://{BUCKET}/ref.parquet", f"s3://{BUCKET}/cur.parquet"],
+        [str(local / "ref.parquet"), str(local / "cur.parquet")],
+    )
+    assert set(_columns(document)) == {"income", "age", "country", "signup"}
+    assert _columns(document)["income"]["status"] == "drift"
+
+
+def test_csv_on_s3_is_sniffed_and_dated_as_locally(aws_env: Store) -> None:
+    local = aws_env.local
+    document = _same_report(
+        [f"s3://{BUCKET}/ref.csv", f"s3://{BUCKET}/cur.csv"],
+        [str(local / "ref.csv"), str(local / "cur.csv")],
+    )
+    # ";" was sniffed (else one column), and the dates were read as dates, binned by quantile.
+    assert set(_columns(document)) == {"income", "age", "country", "signup"}
+    table = scan_table(f"s3://{BUCKET}/ref.csv")
+    assert table.schema["signup"] == pl.Date
+
+
+def test_glob_and_prefix_on_s3(aws_env: Store) -> None:
+    local = aws_env.local
+    _same_report(
+        [f"s3://{BUCKET}/ref-parts/*.parquet", f"s3://{BUCKET}/cur-parts/"],
+        [str(local / "ref-parts"), str(local / "cur-parts/*.parquet")],
+    )
+    assert scan_table(f"s3://{BUCKET}/ref-parts").frame.select(pl.len()).collect().item() == 2000
+
+
+def test_hive_tree_on_s3_reads_keys_without_comparing_them(aws_env: Store) -> None:
+    local = aws_env.local
+    table = scan_table(f"s3://{BUCKET}/cur-hive/")
+    assert table.schema["day"] == pl.Date
+    assert table.partitions == ("day",)
+    document = _same_report(
+        [f"s3://{BUCKET}/ref-hive/", f"s3://{BUCKET}/cur-hive/"],
+        [str(local / "ref-hive"), str(local / "cur-hive")],
+    )
+    assert "day" not in _columns(document)
+    code, out, err = _run(
+        "compare",
+        f"s3://{BUCKET}/ref.parquet",
+        f"s3://{BUCKET}/cur-hive/",
+        "--time-column",
+        "day",
+        "--every",
+        "1d",
+        "-f",
+        "json",
+    )
+    assert code in (0, 1), err
+    windows = json.loads(out)["windows"]
+    assert [w["start"] for w in windows] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert sum(w["rows"] for w in windows) == 2000
+    assert "day" not in windows[0]["columns"]
+
+
+def test_profile_of_s3_data_stands_in_for_it(aws_env: Store, tmp_path: Path) -> None:
+    out = tmp_path / "ref.kldrift.json"
+    code, _, err = _run("profile", f"s3://{BUCKET}/ref.parquet", "-o", str(out))
+    assert code == 0, err
+    assert json.loads(out.read_text())["source"] == f"s3://{BUCKET}/ref.parquet"
+    from_profile = _report(str(out), f"s3://{BUCKET}/cur.parquet")
+    from_data = _report(f"s3://{BUCKET}/ref.parquet", f"s3://{BUCKET}/cur.parquet")
+    assert _without_sources(from_profile) == _without_sources(from_data)
+
+
+def test_storage_options_replace_the_environment(
+    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    flags = [
+        f"--storage-option=aws_endpoint_url={s3.endpoint}",
+        "--storage-option=aws_allow_http=true",
+        f"--storage-option=aws_access_key_id={s3.key_id}",
+        f"--storage-option=aws_secret_access_key={s3.secret}",
+    ]
+    ref, cur = f"s3://{BUCKET}/ref.parquet", f"s3://{BUCKET}/cur.parquet"
+    code, _, err = _run("compare", ref, cur, *flags)
+    assert code == 1, err
+    # The same from the config file.
+    (tmp_path / "kldrift.toml").write_text(
+        "[storage_options]\n"
+        f'aws_endpoint_url = "{s3.endpoint}"\n'
+        "aws_allow_http = true\n"
+        f'aws_access_key_id = "{s3.key_id}"\n'
+        f'aws_secret_access_key = "{s3.secret}"\n'
+    )
+    code, _, err = _run("compare", ref, cur, "--config", str(tmp_path / "kldrift.toml"))
+    assert code == 1, err
+
+
+def _error(*args: str) -> str:
+    start = time.perf_counter()
+    code, out, err = _run(*args)
+    elapsed = time.perf_counter() - start
+    assert code == 2, (out, err)
+    assert elapsed < FAST, f"{elapsed:.1f} s"
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_missing_key_and_bucket(aws_env: Store) -> None:
+    uri = f"s3://{BUCKET}/nope.parquet"
+    assert (
+        _error("compare", uri, f"s3://{BUCKET}/cur.parquet")
+        == f"kldrift: error: {uri}: no such key (not found on the server)"
+    )
+    other = "s3://no-such-bucket/ref.parquet"
+    assert "no such bucket" in _error("compare", f"s3://{BUCKET}/ref.parquet", other)
+    assert "no files match" in _error("compare", f"s3://{BUCKET}/nothing-here/", other)
+
+
+def test_bad_and_insufficient_credentials(aws_env: Store) -> None:
+    uri = f"s3://{BUCKET}/ref.parquet"
+    # Given as storage options: polars keeps a client per set of options within a process.
+    unknown = [
+        "--storage-option=aws_access_key_id=AKIANOSUCHKEY",
+        "--storage-option=aws_secret_access_key=x",
+    ]
+    message = _error("compare", uri, uri, *unknown)
+    assert (
+        message
+        == f"kldrift: error: {uri}: access denied (check the credentials and their permissions)"
+    )
+    denied = [
+        f"--storage-option=aws_access_key_id={aws_env.denied_key_id}",
+        f"--storage-option=aws_secret_access_key={aws_env.denied_secret}",
+    ]
+    message = _error("compare", uri, uri, *denied)
+    assert "access denied" in message and aws_env.denied_secret not in message
+
+
+def test_bad_credentials_from_the_environment(aws_env: Store) -> None:
+    uri = f"s3://{BUCKET}/ref.parquet"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIANOSUCHKEY", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}
+    run = subprocess.run(
+        [sys.executable, "-m", "kldrift", "compare", uri, uri],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        run.stderr
+        == f"kldrift: error: {uri}: access denied (check the credentials and their permissions)\n"
+    )
+
+
+def test_unreachable_endpoint_is_reported_at_once(aws_env: Store) -> None:
+    closed = f"http://127.0.0.1:{_free_port()}"
+    message = _error(
+        "compare",
+        f"s3://{BUCKET}/ref.csv",
+        f"s3://{BUCKET}/cur.parquet",
+        f"--storage-option=aws_endpoint_url={closed}",
+    )
+    assert (
+        message
+        == f"kldrift: error: s3://{BUCKET}/ref.csv: cannot connect (unreachable endpoint: {closed})"
+    )
+
+
+def test_storage_option_errors(aws_env: Store) -> None:
+    uri = f"s3://{BUCKET}/ref.parquet"
+    assert "expected KEY=VALUE" in _error("compare", uri, uri, "--storage-option", "oops")
+    message = _error("compare", uri, uri, "--storage-option", "max_retries=many")
+    assert message == "kldrift: error: storage option max_retries: expected a number, got 'many'"
+
+
+def test_unsupported_scheme_and_remote_encoding() -> None:
+    assert "unsupported URI scheme 'ftp'" in _error("compare", "ftp://host/a.csv", "b.csv")
+    with pytest.raises(Exception, match="read from local files only"):
+        scan_table("s3://bucket/a.csv", ReadOptions(encoding="latin-1"))
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        (
+            "https://user:pa55@example.org/data.csv?sig=s3cr3t&se=1",
+            "https://example.org/data.csv?…",
+        ),
+        ("az://container/path/x.parquet", "az://container/path/x.parquet"),
+        ("s3://key:secret@bucket/x.parquet", "s3://bucket/x.parquet"),
+        ("data/local.csv", "data/local.csv"),
+    ],
+)
+def test_redact_drops_credentials(uri: str, shown: str) -> None:
+    assert remote.redact(uri) == shown
+
+
+def test_error_names_the_uri_without_credentials() -> None:
+    uri = "https://user:pa55@127.0.0.1:9/data.parquet?sig=s3cr3t"
+    error = remote.read_error(uri, FileNotFoundError("object-store error: not found"))
+    assert isinstance(error, InputError)
+    assert (
+        str(error) == "https://127.0.0.1:9/data.parquet?…: no such file (not found on the server)"
+    )
+
+
+# HTTPS: a range-capable server with a certificate signed by a CA made for the test, trusted
+# through SSL_CERT_FILE (read by polars' TLS client), with verification left on.
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files with byte ranges (bytes=A-B, A-, -N), as object stores and CDNs do."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = self.translate_path(self.path)
+        if not os.path.isfile(path):
+            self.send_error(404)
+            return None
+        size = os.path.getsize(path)
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the base class after copyfile
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", ""))
+        if match:
+            first, last = match.groups()
+            start = max(size - int(last), 0) if not first else int(first)
+            end = min(int(last), size - 1) if first and last else size - 1
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            handle.seek(start)
+            self.length = end - start + 1
+        else:
+            self.send_response(200)
+            self.length = size
+        self.send_header("Content-Length", str(self.length))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return handle
+
+    def copyfile(self, source, outputfile):  # type: ignore[no-untyped-def]
+        outputfile.write(source.read(self.length))
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA certificate, and a certificate and key for 127.0.0.1 signed by it."""
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def build(subject: str, issuer: str, public, signer, ca: bool):  # type: ignore[no-untyped-def]
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            ).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("kldrift test CA", "kldrift test CA", ca_key.public_key(), ca_key, True)
+    leaf = build("127.0.0.1", "kldrift test CA", key.public_key(), ca_key, False)
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    local: Path
+    ca: Path
+
+
+@pytest.fixture(scope="session")
+def https_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    local = tmp_path_factory.mktemp("https-data")
+    _write_local(local)
+    ca, cert, key = _certificates(tmp_path_factory.mktemp("tls"))
+    handler = functools.partial(_RangeHandler, directory=str(local))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(f"https://127.0.0.1:{server.server_address[1]}", local, ca)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def trusted(https_site: Site, monkeypatch: pytest.MonkeyPatch) -> Site:
+    monkeypatch.setenv("SSL_CERT_FILE", str(https_site.ca))
+    return https_site
+
+
+def test_https_range_server_serves_ranges(trusted: Site) -> None:
+    response = requests.get(
+        f"{trusted.url}/ref.csv", headers={"Range": "bytes=0-5"}, verify=trusted.ca, timeout=5
+    )
+    assert response.status_code == 206
+    assert response.content == (trusted.local / "ref.csv").read_bytes()[:6]
+
+
+@pytest.mark.parametrize("name", ["parquet", "csv"])
+def test_https_gives_the_local_report(trusted: Site, name: str) -> None:
+    ref, cur = f"ref.{name}", f"cur.{name}"
+    _same_report(
+        [f"{trusted.url}/{ref}", f"{trusted.url}/{cur}"],
+        [str(trusted.local / ref), str(trusted.local / cur)],
+    )
+
+
+def test_https_missing_file(trusted: Site) -> None:
+    uri = f"{trusted.url}/nope.parquet"
+    assert (
+        _error("compare", uri, uri)
+        == f"kldrift: error: {uri}: no such file (not found on the server)"
+    )
