@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from kldrift import metrics, profile, profile_file, significance
+from kldrift import metrics, profile, profile_file, remote, significance
 from kldrift.config import Adjustment, FailOn, Gate, Kind, Metric, Options, Status, Thresholds
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
@@ -435,9 +435,10 @@ def open_reference(
     if isinstance(reference, profile.Profile):
         return reference
     if profile_file.is_profile_source(reference):
-        loaded = profile_file.load(reference)
+        storage = read_options.storage_options if read_options else ()
+        loaded = profile_file.load(reference, storage)
         # Reports and history name the file the user gave, not the data it was made from.
-        return replace(loaded, source=os.fspath(reference))
+        return replace(loaded, source=remote.redact(os.fspath(reference)))
     return scan_table(reference, read_options)
 
 
@@ -501,7 +502,9 @@ def profile_data(
     table = scan_table(source, read_options)
     if bins_from is not None:
         reference = (
-            bins_from if isinstance(bins_from, profile.Profile) else profile_file.load(bins_from)
+            bins_from
+            if isinstance(bins_from, profile.Profile)
+            else profile_file.load(bins_from, read_options.storage_options if read_options else ())
         )
         return profile.recount(table, reference)
     options = options or Options()

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import __version__
+from kldrift import __version__, remote
 from kldrift.config import Kind, Options
 from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
@@ -60,9 +60,16 @@ def save(profile: Profile, path: str | os.PathLike[str]) -> None:
         raise OutputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
 
 
-def load(path: str | os.PathLike[str]) -> Profile:
-    """Read a profile file, raising InputError if it is missing or not a kldrift profile."""
+def load(
+    path: str | os.PathLike[str], storage_options: tuple[tuple[str, str], ...] = ()
+) -> Profile:
+    """Read a profile file (or s3://, https://... URI), raising InputError if it is missing or not
+    a kldrift profile."""
     name = os.fspath(path)
+    if remote.is_remote(name):
+        remote.check_scheme(name)
+        text = remote.read_text(name, remote.storage_options(storage_options))
+        return loads(text, remote.redact(name))
     try:
         text = Path(name).read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -146,8 +146,13 @@ def _first_line(text: str) -> str:
     return re.sub(r"\w+://\S+", lambda m: redact(m.group(0)), line)
 
 
-def header_lines(uri: str, options: Mapping[str, object], lines: int, encoding: str) -> str:
-    """The first `lines` lines of a remote text file (its first, for a glob), as polars reads them.
+def read_text(uri: str, options: Mapping[str, object]) -> str:
+    """The whole of a small remote text file, such as a profile."""
+    return header_lines(uri, options, None, "utf8")
+
+
+def header_lines(uri: str, options: Mapping[str, object], lines: int | None, encoding: str) -> str:
+    """The first `lines` lines (None: all) of a remote text file (the first file of a glob).
 
     polars fetches the object in byte ranges and drops the ranges it prefetched once it has the
     lines: of an 80 MB CSV on a local HTTPS server it asked for the first 256 KiB, plus

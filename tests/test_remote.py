@@ -252,6 +252,23 @@ def test_profile_of_s3_data_stands_in_for_it(aws_env: Store, tmp_path: Path) -> 
     from_profile = _report(str(out), f"s3://{BUCKET}/cur.parquet")
     from_data = _report(f"s3://{BUCKET}/ref.parquet", f"s3://{BUCKET}/cur.parquet")
     assert _without_sources(from_profile) == _without_sources(from_data)
+    # Profiles kept on the store: as REFERENCE, as --bins-from, and as CURRENT.
+    client = boto3.client(
+        "s3",
+        endpoint_url=aws_env.endpoint,
+        region_name=REGION,
+        aws_access_key_id=aws_env.key_id,
+        aws_secret_access_key=aws_env.secret,
+    )
+    client.upload_file(str(out), BUCKET, "profiles/ref.kldrift.json")
+    ref = f"s3://{BUCKET}/profiles/ref.kldrift.json"
+    cur = tmp_path / "cur.kldrift.json"
+    code, _, err = _run("profile", f"s3://{BUCKET}/cur.csv", "--bins-from", ref, "-o", str(cur))
+    assert code == 0, err
+    client.upload_file(str(cur), BUCKET, "profiles/cur.kldrift.json")
+    both = _report(ref, f"s3://{BUCKET}/profiles/cur.kldrift.json")
+    assert both["reference"]["source"] == ref  # type: ignore[index]
+    assert _without_sources(both) == _without_sources(from_data)
 
 
 def test_storage_options_replace_the_environment(
