@@ -413,6 +413,11 @@ def with_dates(frame: pl.LazyFrame) -> pl.LazyFrame:
 def _scan_uri(uri: str, options: ReadOptions) -> Table:
     """Open an object-store or HTTP(S) URI: a file, a glob, or a prefix (read as a Parquet,
     possibly Hive-partitioned, dataset). polars lists, fetches and globs the objects itself."""
+    with remote.region_lookup():  # polars builds (and keeps) its client on the first read
+        return _opened_uri(uri, options)
+
+
+def _opened_uri(uri: str, options: ReadOptions) -> Table:
     remote.check_scheme(uri)
     name = remote.redact(uri)
     storage = remote.storage_options(options.storage_options)

@@ -8,7 +8,9 @@ messages and reports never carry credentials: see `redact`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
@@ -47,6 +49,17 @@ _UNREACHABLE = re.compile(
     r"tcp connect|certificate|connection reset",
     re.IGNORECASE,
 )
+
+
+@contextmanager
+def region_lookup() -> Iterator[None]:
+    """Silence polars' multi-line warning that it asks an S3 bucket for its region when none is
+    set (AWS_REGION or aws_region): it finds the region, and the warning is not one line."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"'\(default_\)region' not set", category=UserWarning
+        )
+        yield
 
 
 def is_remote(source: object) -> bool:
@@ -136,7 +149,7 @@ def read_error(uri: str, exc: BaseException) -> InputError | None:
 
 def _endpoint(text: str) -> str:
     # "Error performing GET http://127.0.0.1:1/bucket/key ..." -> the endpoint, without the path.
-    match = re.search(r"performing \w+ (\w+://[^/\s]+)", text)
+    match = re.search(r"(?:performing \w+ |for url \()(\w+://[^/\s)]+)", text)
     return f": {redact(match.group(1))}" if match else ""
 
 
@@ -170,7 +183,8 @@ def header_lines(uri: str, options: Mapping[str, object], lines: int | None, enc
         truncate_ragged_lines=True,
     )
     try:
-        head = frame.collect()
+        with region_lookup():
+            head = frame.collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(uri, exc) or InputError(f"{redact(uri)}: cannot read: {exc}") from None
     if head.width == 0:

@@ -28,7 +28,7 @@ from kldrift.config import (
     Thresholds,
 )
 from kldrift.errors import ColumnError, ConfigError, KldriftError, OptionError
-from kldrift.io import ReadOptions, scan_table
+from kldrift.io import ReadOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -169,7 +169,7 @@ def _first(value: T | None, fallback: T) -> T:
 
 def compare(
     reference: drift.ReferenceSource,
-    current: drift.DataSource,
+    current: drift.ReferenceSource,
     flags: Settings,
     config: Settings,
     **run: Any,
@@ -416,15 +416,18 @@ def _without_flag(exc: KldriftError) -> str:
 
 
 def _check_config_columns(
-    reference: drift.ReferenceSource, current: drift.DataSource, flags: Settings, config: Settings
+    reference: drift.ReferenceSource,
+    current: drift.ReferenceSource,
+    flags: Settings,
+    config: Settings,
 ) -> None:
     """Raise a ConfigError naming the key if a column named only in the config does not exist."""
     if config.source is None:
         return
     read_options = flags.over(config).read_options()
     ref = drift.open_reference(reference, read_options)
-    cur = scan_table(current, read_options)
-    known = set(dict(ref.schema)) | set(cur.schema)
+    cur = drift.open_reference(current, read_options)  # data or a profile, as compare takes
+    known = set(dict(ref.schema)) | set(dict(cur.schema))
     named: list[tuple[str, Iterable[str]]] = [
         ("columns", (config.columns or ()) if flags.columns is None else ()),
         ("exclude", (config.exclude or ()) if flags.exclude is None else ()),
@@ -437,7 +440,8 @@ def _check_config_columns(
             if name not in known:
                 where = f"{config.source}: {prefix}{key}"
                 source = drift.reference_name(ref)
-                raise ConfigError(f"{where}: no column {name!r} in {source} or {cur.name}")
+                current_name = drift.reference_name(cur)
+                raise ConfigError(f"{where}: no column {name!r} in {source} or {current_name}")
 
 
 def _read(path: Path, source: str) -> dict[str, Any]:

@@ -8,31 +8,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
 import kldrift
-from kldrift.cli import app
 from kldrift.io import scan_table
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, compare_json, run_cli
 
 REF, CUR = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def _json(*args: str) -> dict[str, object]:
-    code, out, err = _run("compare", *args, "-f", "json")
-    assert code in (0, 1), err
-    document: dict[str, object] = json.loads(out)
-    return document
-
-
 def _profile(source: str, out: Path, *extra: str) -> str:
-    code, _, err = _run("profile", source, "-o", str(out), *extra)
+    code, _, err = run_cli("profile", source, "-o", str(out), *extra)
     assert code == 0, err
     return str(out)
 
@@ -47,8 +33,8 @@ def profiles(tmp_path: Path) -> tuple[str, str]:
 
 def test_profile_as_current_gives_the_data_report(profiles: tuple[str, str]) -> None:
     ref, cur = profiles
-    both = _json(ref, cur)
-    from_data = _json(ref, CUR)
+    both = compare_json(ref, cur)
+    from_data = compare_json(ref, CUR)
     assert both["current"] == {"source": cur, "rows": 3000}  # type: ignore[comparison-overlap]
     both["current"] = from_data["current"]
     # Same counts in, so every score, p-value, schema change and the verdict are the same.
@@ -59,7 +45,7 @@ def test_profile_as_current_gives_the_data_report(profiles: tuple[str, str]) -> 
 def test_profile_as_current_against_reference_data(profiles: tuple[str, str]) -> None:
     # Data fitted anew gives the same bins as the profile made from it, so this works too.
     _, cur = profiles
-    document = _json(REF, cur)
+    document = compare_json(REF, cur)
     assert document["reference"]["source"] == REF  # type: ignore[index]
     assert document["summary"]["columns_compared"] == 10  # type: ignore[index]
 
@@ -69,7 +55,7 @@ def test_profile_as_current_on_other_bins_is_refused(
 ) -> None:
     ref, _ = profiles
     own = _profile(CUR, tmp_path / "own.kldrift.json")  # fitted on its own data
-    code, out, err = _run("compare", ref, own)
+    code, out, err = run_cli("compare", ref, own)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
     assert own in err and f"--bins-from {ref}" in err
@@ -83,7 +69,7 @@ def test_profile_as_current_with_fewer_columns(profiles: tuple[str, str], tmp_pa
     document["columns"] = [c for c in document["columns"] if c["name"] != "income"]
     document["schema"] = [c for c in document["schema"] if c["name"] != "income"]
     Path(cur).write_text(json.dumps(document))
-    code, out, err = _run("compare", ref, cur, "-f", "json")
+    code, out, err = run_cli("compare", ref, cur, "-f", "json")
     assert code == 1, err
     report = json.loads(out)
     assert [c["column"] for c in report["schema"]["removed"]] == ["income"]
@@ -93,9 +79,9 @@ def test_profile_as_current_with_fewer_columns(profiles: tuple[str, str], tmp_pa
 def test_monitor_takes_a_profile_as_current(profiles: tuple[str, str], tmp_path: Path) -> None:
     ref, cur = profiles
     history = str(tmp_path / "history.db")
-    code, _, err = _run("monitor", cur, "--reference", ref, "--history", history)
+    code, _, err = run_cli("monitor", cur, "--reference", ref, "--history", history)
     assert code == 1, err
-    code, out, err = _run("history", history, "-f", "json")
+    code, out, err = run_cli("history", history, "-f", "json")
     assert code == 0, err
     assert cur in out
 
@@ -106,7 +92,7 @@ def test_time_windows_refuse_a_profile_as_current(profiles: tuple[str, str]) -> 
         ["compare", ref, cur],
         ["monitor", cur, "--reference", ref, "--history", "unused.db"],
     ):
-        code, _, err = _run(*command, "--time-column", "signup_date", "--every", "1mo")
+        code, _, err = run_cli(*command, "--time-column", "signup_date", "--every", "1mo")
         assert code == 2
         assert err == (
             f"kldrift: error: {cur}: a profile has no rows to cut into time windows; "
@@ -138,18 +124,18 @@ def test_hive_tree_keys_are_read_not_compared(tmp_path: Path) -> None:
     table = scan_table(ref)
     assert table.schema == pl.Schema({"x": pl.Float64, "g": pl.String, "date": pl.Date})
     assert table.partitions == ("date",)
-    document = _json(str(ref), str(cur))
+    document = compare_json(str(ref), str(cur))
     assert {c["name"] for c in document["columns"]} == {"x", "g"}  # type: ignore[attr-defined]
     assert document["schema"]["added"] == []  # type: ignore[index]
     # Named, a key is compared like any column.
-    named = _json(str(ref), str(cur), "--columns", "x,date")
+    named = compare_json(str(ref), str(cur), "--columns", "x,date")
     assert {c["name"] for c in named["columns"]} == {"x", "date"}  # type: ignore[attr-defined]
 
 
 def test_hive_key_as_time_column(tmp_path: Path) -> None:
     ref = _hive(tmp_path / "ref", [dt.date(2026, 10, 1)], 0.0)
     cur = _hive(tmp_path / "cur", [dt.date(2026, 11, 1), dt.date(2026, 11, 2)], 0.0)
-    code, out, err = _run(
+    code, out, err = run_cli(
         "compare", str(ref), str(cur), "--time-column", "date", "--every", "1d", "-f", "json"
     )
     assert code in (0, 1), err
