@@ -423,6 +423,7 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
     storage = remote.storage_options(options.storage_options)
     pattern = bool(_GLOB_CHARS & set(uri.split("?", 1)[0].split("://", 1)[1]))
     fmt = _format_name(uri.split("?", 1)[0])
+    prefix = fmt is None
     if fmt is None:
         if uri.lower().startswith(("http://", "https://")):
             raise InputError(f"{name}: unknown file type; expected one of {_known_suffixes()}")
@@ -452,7 +453,14 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
         hive = True if pattern else None
         reader = pl.scan_parquet if fmt == "parquet" else pl.scan_ipc
         frame = reader(uri, hive_partitioning=hive, storage_options=storage)
-    schema = _schema(name, frame)
+    try:
+        schema = _schema(name, frame)
+    except InputError as exc:
+        if not prefix or "parquet" not in str(exc):
+            raise
+        glob_hint = remote.redact(uri) + "*.csv"
+        hint = f"a prefix is read as Parquet; for other files give a glob: {glob_hint}"
+        raise InputError(f"{exc} ({hint})") from None
     keys: tuple[str, ...] = ()
     if pattern and fmt in ("parquet", "ipc"):
         reader = pl.scan_parquet if fmt == "parquet" else pl.scan_ipc

@@ -50,6 +50,11 @@ def dumps(profile: Profile) -> str:
 
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:
     """Write the profile to `path`, replacing it atomically so a reader never sees half a file."""
+    if remote.is_remote(os.fspath(path)):
+        raise OutputError(
+            f"{remote.redact(os.fspath(path))}: profiles are written to local files; "
+            "upload the file to the store after"
+        )
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

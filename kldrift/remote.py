@@ -19,6 +19,8 @@ from kldrift.errors import InputError, OptionError
 
 #: URI schemes polars reads natively; anything else with "://" is refused rather than guessed.
 SCHEMES = ("s3", "s3a", "gs", "gcs", "az", "azure", "abfs", "abfss", "adl", "http", "https")
+#: Azure schemes whose user part names the container (abfss://container@account.dfs...).
+_CONTAINER_AT_ACCOUNT = ("abfs", "abfss")
 #: Storage options polars itself takes (not the cloud client's); polars wants numbers for them.
 _POLARS_KEYS = frozenset(
     {
@@ -85,6 +87,8 @@ def redact(uri: str) -> str:
         return uri
     parts = urlsplit(uri)
     host = parts.hostname or ""
+    if parts.scheme.lower() in _CONTAINER_AT_ACCOUNT and parts.password is None and parts.username:
+        host = f"{parts.username}@{host}"  # abfss://container@account...: a name, not a secret
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     query = "…" if parts.query else ""

@@ -85,6 +85,8 @@ def _write_local(root: Path) -> None:
     for name, frame in [("ref", ref), ("cur", cur)]:
         frame.write_parquet(root / f"{name}.parquet")
         frame.write_csv(root / f"{name}.csv", separator=";")
+        (root / "csv-parts").mkdir(exist_ok=True)
+        frame.write_csv(root / "csv-parts" / f"{name}.csv")
         parts = root / f"{name}-parts"
         parts.mkdir()
         for i, chunk in enumerate(frame.iter_slices(700)):
@@ -383,6 +385,9 @@ def test_unsupported_scheme_and_remote_encoding() -> None:
         ),
         ("az://container/path/x.parquet", "az://container/path/x.parquet"),
         ("s3://key:secret@bucket/x.parquet", "s3://bucket/x.parquet"),
+        ("abfss://fs@acct.dfs.core.windows.net/x/", "abfss://fs@acct.dfs.core.windows.net/x/"),
+        ("abfss://fs:key@acct.dfs.core.windows.net/x", "abfss://acct.dfs.core.windows.net/x"),
+        ("https://token@example.org/x.csv", "https://example.org/x.csv"),
         ("data/local.csv", "data/local.csv"),
     ],
 )
@@ -548,3 +553,32 @@ def test_region_lookup_silences_only_polars_region_warning() -> None:
         )
     with pytest.raises(UserWarning), remote.region_lookup():
         warnings.warn("another warning", UserWarning, stacklevel=1)
+
+
+def test_azure_uri_reaches_its_endpoint(tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{_free_port()}"
+    options = [
+        "--storage-option=azure_storage_account_name=devaccount",
+        "--storage-option=azure_storage_account_key=c2VjcmV0",
+        f"--storage-option=azure_endpoint={closed}",
+        "--storage-option=azure_allow_http=true",
+    ]
+    uri = "abfss://data@devaccount.dfs.core.windows.net/ref.parquet"
+    message = _error("compare", uri, uri, *options)
+    assert message == f"kldrift: error: {uri}: cannot connect (unreachable endpoint: {closed})"
+    assert "c2VjcmV0" not in message
+
+
+def test_a_csv_prefix_asks_for_a_glob(aws_env: Store) -> None:
+    message = _error("compare", f"s3://{BUCKET}/csv-parts", f"s3://{BUCKET}/cur.parquet")
+    assert message.endswith(
+        f"(a prefix is read as Parquet; for other files give a glob: s3://{BUCKET}/csv-parts/*.csv)"
+    )
+
+
+def test_profiles_are_written_locally(aws_env: Store) -> None:
+    message = _error("profile", f"s3://{BUCKET}/ref.parquet", "-o", f"s3://{BUCKET}/p.kldrift.json")
+    assert message == (
+        f"kldrift: error: s3://{BUCKET}/p.kldrift.json: profiles are written to local files; "
+        "upload the file to the store after"
+    )
