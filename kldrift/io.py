@@ -431,7 +431,7 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
     if fmt in ("csv", "tsv"):
         if options.encoding not in POLARS_ENCODINGS:
             raise OptionError(
-                f"{name}: --encoding {options.encoding} is read from local files only; "
+                f"{name}: encoding {options.encoding!r} is read from local files only; "
                 "remote CSV must be utf8 or utf8-lossy"
             )
         text = remote.header_lines(uri, storage, REMOTE_HEADER_LINES, options.encoding)

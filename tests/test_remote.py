@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gzip
 import http.server
 import ipaddress
 import json
@@ -85,6 +86,8 @@ def _write_local(root: Path) -> None:
     for name, frame in [("ref", ref), ("cur", cur)]:
         frame.write_parquet(root / f"{name}.parquet")
         frame.write_csv(root / f"{name}.csv", separator=";")
+        frame.write_ndjson(root / f"{name}.ndjson")
+        (root / f"{name}.csv.gz").write_bytes(gzip.compress(frame.write_csv().encode()))
         (root / "csv-parts").mkdir(exist_ok=True)
         frame.write_csv(root / "csv-parts" / f"{name}.csv")
         parts = root / f"{name}-parts"
@@ -196,6 +199,15 @@ def test_csv_on_s3_is_sniffed_and_dated_as_locally(aws_env: Store) -> None:
     assert set(_columns(document)) == {"income", "age", "country", "signup"}
     table = scan_table(f"s3://{BUCKET}/ref.csv")
     assert table.schema["signup"] == pl.Date
+
+
+@pytest.mark.parametrize("suffix", ["ndjson", "csv.gz"])
+def test_ndjson_and_gzip_on_s3(aws_env: Store, suffix: str) -> None:
+    local = aws_env.local
+    _same_report(
+        [f"s3://{BUCKET}/ref.{suffix}", f"s3://{BUCKET}/cur.{suffix}"],
+        [str(local / f"ref.{suffix}"), str(local / f"cur.{suffix}")],
+    )
 
 
 def test_glob_and_prefix_on_s3(aws_env: Store) -> None:
