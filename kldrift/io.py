@@ -134,9 +134,11 @@ def scan_table(
 
 def read_error(name: str, exc: BaseException) -> InputError:
     """A one-line InputError for a polars or OS error met while reading `name`, with a hint."""
-    if remote.is_remote(name) and (store_error := remote.read_error(name, exc)):
-        return store_error
     message = polars_message(exc)
+    if remote.is_remote(name):
+        if store_error := remote.read_error(name, exc):
+            return store_error
+        message = remote.scrub(message)
     if "invalid utf-8" in message.lower():
         return InputError(f"{name}: {_NOT_UTF8}")
     if "more fields than defined" in message:

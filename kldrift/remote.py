@@ -147,7 +147,7 @@ def read_error(uri: str, exc: BaseException) -> InputError | None:
         reason = "invalid certificate" if "certificate" in text else "unreachable endpoint"
         return InputError(f"{name}: cannot connect ({reason}{_endpoint(text)})")
     if "object-store error" in text or isinstance(exc, OSError):
-        return InputError(f"{name}: cannot read: {_first_line(text)}")
+        return InputError(f"{name}: cannot read: {scrub(text)}")
     return None
 
 
@@ -157,10 +157,11 @@ def _endpoint(text: str) -> str:
     return f": {redact(match.group(1))}" if match else ""
 
 
-def _first_line(text: str) -> str:
+def scrub(text: str) -> str:
+    """The first line of an error message, any URI in it redacted and any XML body dropped."""
     line = text.strip().splitlines()[0] if text.strip() else "unknown error"
     line = re.sub(r"<\?xml.*", "", line).strip()
-    return re.sub(r"\w+://\S+", lambda m: redact(m.group(0)), line)
+    return re.sub(r"\w+://[^\s)]+", lambda m: redact(m.group(0)), line)
 
 
 def read_text(uri: str, options: Mapping[str, object]) -> str:
@@ -190,7 +191,8 @@ def header_lines(uri: str, options: Mapping[str, object], lines: int | None, enc
         with region_lookup():
             head = frame.collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise read_error(uri, exc) or InputError(f"{redact(uri)}: cannot read: {exc}") from None
+        known = read_error(uri, exc)
+        raise known or InputError(f"{redact(uri)}: cannot read: {scrub(str(exc))}") from None
     if head.width == 0:
         return ""
     return "\n".join(v if v is not None else "" for v in head.to_series(0).to_list())

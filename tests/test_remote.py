@@ -361,18 +361,24 @@ def test_bad_credentials_from_the_environment(aws_env: Store) -> None:
     )
 
 
-def test_unreachable_endpoint_is_reported_at_once(aws_env: Store) -> None:
+@pytest.mark.parametrize("name", ["ref.csv", "ref.parquet"])
+def test_unreachable_endpoint_is_reported_at_once(aws_env: Store, name: str) -> None:
     closed = f"http://127.0.0.1:{_free_port()}"
+    uri = f"s3://{BUCKET}/{name}"
     message = _error(
-        "compare",
-        f"s3://{BUCKET}/ref.csv",
-        f"s3://{BUCKET}/cur.parquet",
-        f"--storage-option=aws_endpoint_url={closed}",
+        "compare", uri, f"s3://{BUCKET}/cur.parquet", f"--storage-option=aws_endpoint_url={closed}"
     )
-    assert (
-        message
-        == f"kldrift: error: s3://{BUCKET}/ref.csv: cannot connect (unreachable endpoint: {closed})"
-    )
+    assert message == f"kldrift: error: {uri}: cannot connect (unreachable endpoint: {closed})"
+
+
+def test_monitor_reads_s3(aws_env: Store, tmp_path: Path) -> None:
+    history = str(tmp_path / "history.db")
+    cur, ref = f"s3://{BUCKET}/cur.parquet", f"s3://{BUCKET}/ref.parquet"
+    code, _, err = run_cli("monitor", cur, "--reference", ref, "--history", history)
+    assert code == 1, err
+    code, out, err = run_cli("history", history, "-f", "json")
+    assert code == 0, err
+    assert cur in out and ref in out
 
 
 def test_storage_option_errors(aws_env: Store) -> None:
@@ -405,6 +411,17 @@ def test_unsupported_scheme_and_remote_encoding() -> None:
 )
 def test_redact_drops_credentials(uri: str, shown: str) -> None:
     assert remote.redact(uri) == shown
+
+
+def test_scrub_keeps_one_line_without_credentials() -> None:
+    text = (
+        "object-store error: Generic error performing GET https://u:p@h/x.csv?sig=abc in 1ms:"
+        ' <?xml version="1.0"?><Error><Code>X</Code></Error> (path: https://u:p@h/x.csv?sig=abc)'
+        "\n\nCaused by:\n 0: more"
+    )
+    assert remote.scrub(text) == (
+        "object-store error: Generic error performing GET https://h/x.csv?… in 1ms:"
+    )
 
 
 def test_error_names_the_uri_without_credentials() -> None:
