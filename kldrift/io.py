@@ -436,7 +436,7 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
                 f"{name}: encoding {options.encoding!r} is read from local files only; "
                 "remote CSV must be utf8 or utf8-lossy"
             )
-        text = remote.header_lines(uri, storage, REMOTE_HEADER_LINES, options.encoding)
+        text = remote.header_lines(uri, storage, REMOTE_HEADER_LINES)
         separator = _sniffed_separator(name, text.removeprefix("\ufeff"), fmt, options)
         scan = partial(
             pl.scan_csv,

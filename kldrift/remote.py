@@ -166,15 +166,16 @@ def scrub(text: str) -> str:
 
 def read_text(uri: str, options: Mapping[str, object]) -> str:
     """The whole of a small remote text file, such as a profile."""
-    return header_lines(uri, options, None, "utf8")
+    return header_lines(uri, options, None)
 
 
-def header_lines(uri: str, options: Mapping[str, object], lines: int | None, encoding: str) -> str:
+def header_lines(uri: str, options: Mapping[str, object], lines: int | None) -> str:
     """The first `lines` lines (None: all) of a remote text file (the first file of a glob).
 
     polars fetches the object in byte ranges and drops the ranges it prefetched once it has the
     lines: of an 80 MB CSV on a local HTTPS server it asked for the first 256 KiB, plus
-    prefetches it cancelled. Lines are read unquoted, split on a byte text does not hold.
+    prefetches it cancelled. Lines are read unquoted, split on a byte text does not hold, and
+    decoded leniently: invalid UTF-8 is reported, as for local files, by the scan that follows.
     """
     frame = pl.scan_csv(
         uri,
@@ -183,7 +184,7 @@ def header_lines(uri: str, options: Mapping[str, object], lines: int | None, enc
         quote_char=None,
         n_rows=lines,
         infer_schema=False,
-        encoding="utf8-lossy" if encoding != "utf8" else "utf8",
+        encoding="utf8-lossy",
         storage_options=dict(options),
         truncate_ragged_lines=True,
     )

@@ -87,6 +87,9 @@ def _write_local(root: Path) -> None:
         frame.write_parquet(root / f"{name}.parquet")
         frame.write_csv(root / f"{name}.csv", separator=";")
         frame.write_ndjson(root / f"{name}.ndjson")
+        (root / f"{name}-latin1.csv").write_bytes(
+            frame.write_csv().encode().replace(b"DE", b"D\xc9")
+        )
         (root / f"{name}.csv.gz").write_bytes(gzip.compress(frame.write_csv().encode()))
         (root / "csv-parts").mkdir(exist_ok=True)
         frame.write_csv(root / "csv-parts" / f"{name}.csv")
@@ -379,6 +382,18 @@ def test_monitor_reads_s3(aws_env: Store, tmp_path: Path) -> None:
     code, out, err = run_cli("history", history, "-f", "json")
     assert code == 0, err
     assert cur in out and ref in out
+
+
+def test_invalid_utf8_on_s3_is_reported_as_locally(aws_env: Store) -> None:
+    uri = f"s3://{BUCKET}/ref-latin1.csv"
+    message = _error("compare", uri, uri)
+    local = _error("compare", str(aws_env.local / "ref-latin1.csv"), uri)
+    assert message.startswith(f"kldrift: error: {uri}: not valid UTF-8 text; pass --encoding")
+    assert message.replace(uri, "<source>") == local.split(" (at byte")[0].replace(
+        str(aws_env.local / "ref-latin1.csv"), "<source>"
+    )
+    lossy = compare_json(uri, uri, "--encoding", "utf8-lossy")
+    assert lossy["summary"]["columns_compared"] == 4  # type: ignore[index]
 
 
 def test_storage_option_errors(aws_env: Store) -> None:
