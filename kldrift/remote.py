@@ -96,14 +96,15 @@ def redact(uri: str) -> str:
 
 
 def parse_storage_options(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """KEY=VALUE pairs, in order; a later KEY wins. ValueError names a malformed item (without
-    its value, which may be a secret)."""
+    """KEY=VALUE pairs, in order; a later KEY wins. An OptionError shows a malformed item only
+    when it holds no "=", so never a value, which may be a secret."""
     pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"expected KEY=VALUE, got {key or item[:20]!r}")
+            shown = repr(item) if not sep else ""
+            raise OptionError("storage_options", item, "must be KEY=VALUE", shown=shown)
         pairs[key] = value
     return tuple(pairs.items())
 
@@ -123,7 +124,8 @@ def _number(key: str, value: str) -> int | float:
         try:
             return float(value)
         except ValueError:
-            raise OptionError(f"storage option {key}: expected a number, got {value!r}") from None
+            rule = f"value of {key} must be a number"
+            raise OptionError("storage_options", value, rule) from None
 
 
 def read_error(uri: str, exc: BaseException) -> InputError | None:

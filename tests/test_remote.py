@@ -33,7 +33,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from moto.server import ThreadedMotoServer
 
 from kldrift import remote
-from kldrift.errors import InputError
+from kldrift.errors import InputError, OptionError
 from kldrift.io import ReadOptions, scan_table
 
 from .conftest import compare_json, run_cli
@@ -398,14 +398,18 @@ def test_invalid_utf8_on_s3_is_reported_as_locally(aws_env: Store) -> None:
 
 def test_storage_option_errors(aws_env: Store) -> None:
     uri = f"s3://{BUCKET}/ref.parquet"
-    assert "expected KEY=VALUE" in _error("compare", uri, uri, "--storage-option", "oops")
+    message = _error("compare", uri, uri, "--storage-option", "oops")
+    assert message == "kldrift: error: --storage-options must be KEY=VALUE, got 'oops'"
+    message = _error("compare", uri, uri, "--storage-option", "=s3cr3t")
+    assert message == "kldrift: error: --storage-options must be KEY=VALUE"
     message = _error("compare", uri, uri, "--storage-option", "max_retries=many")
-    assert message == "kldrift: error: storage option max_retries: expected a number, got 'many'"
+    expected = "--storage-options value of max_retries must be a number, got 'many'"
+    assert message == f"kldrift: error: {expected}"
 
 
 def test_unsupported_scheme_and_remote_encoding() -> None:
     assert "unsupported URI scheme 'ftp'" in _error("compare", "ftp://host/a.csv", "b.csv")
-    with pytest.raises(Exception, match="read from local files only"):
+    with pytest.raises(OptionError, match="others are for local files"):
         scan_table("s3://bucket/a.csv", ReadOptions(encoding="latin-1"))
 
 
