@@ -630,3 +630,13 @@ def test_profiles_are_written_locally(aws_env: Store) -> None:
         f"kldrift: error: s3://{BUCKET}/p.kldrift.json: profiles are written to local files; "
         "upload the file to the store after"
     )
+
+
+def test_config_storage_options_must_be_a_table(tmp_path: Path) -> None:
+    config = tmp_path / "kldrift.toml"
+    config.write_text('storage_options = "aws_region=eu-west-1"\n')
+    message = _error("compare", "s3://b/r.parquet", "s3://b/c.parquet", "--config", str(config))
+    assert message == (
+        f"kldrift: error: {config}: storage_options: expected a table of KEY = VALUE, "
+        "got 'aws_region=eu-west-1' (str)"
+    )
