@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import jsonvalues, remote
+from kldrift import files, jsonvalues, remote
 from kldrift.__version__ import __version__
 from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
@@ -56,14 +56,7 @@ def save(profile: Profile, path: str | os.PathLike[str]) -> None:
             f"{remote.redact(os.fspath(path))}: profiles are written to local files; "
             "upload the file to the store after"
         )
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(dumps(profile), encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
+    files.write_text(path, dumps(profile))
 
 
 def load(

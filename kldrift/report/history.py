@@ -1,4 +1,4 @@
-"""Run history -> text: rich tables with KL trend sparklines, JSON, or CSV."""
+"""Run history -> text: rich tables with KL trend sparklines, JSON, or CSV (formula-safe cells)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kldrift.__version__ import __version__
 from kldrift.historydb import Run
 from kldrift.jsonvalues import json_value
 from kldrift.options import HistoryFormat, Status
+from kldrift.report.csv import text
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 
@@ -129,8 +130,8 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for run in runs:
         head = [
-            run.id, run.time, run.reference, run.current, run.window_start or "",
-            run.window_end or "", run.status,
+            run.id, run.time, text(run.reference), text(run.current),
+            text(run.window_start or ""), text(run.window_end or ""), run.status,
         ]  # fmt: skip
         if not run.columns:
             rows.append(head + [""] * (len(CSV_FIELDS) - len(head)))
@@ -138,9 +139,9 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
             rows.append(
                 head
                 + [
-                    c.name,
+                    text(c.name),
                     c.kind,
-                    c.dtype,
+                    text(c.dtype),
                     repr(c.kl),
                     repr(c.cross_entropy),
                     repr(c.entropy),
