@@ -44,6 +44,15 @@ REGION = "us-east-1"
 FAST = 1.5
 
 
+@pytest.fixture
+def closed() -> Iterator[str]:
+    """An endpoint on 127.0.0.1 that refuses connections: a port held bound but not listening,
+    so no other process on this shared machine can start a server there meanwhile."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -277,13 +286,16 @@ def test_profile_of_s3_data_stands_in_for_it(aws_env: Store, tmp_path: Path) -> 
     assert _without_sources(both) == _without_sources(from_data)
 
 
-def test_storage_options_replace_the_environment(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_REGION", REGION)
+def _kldrift(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """kldrift in a process of its own: polars keeps its clients and credentials per process,
+    so a test that changes the AWS_* variables must not share them with the others."""
+    command = [sys.executable, "-m", "kldrift", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_storage_options_replace_the_environment(s3: Store, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_REGION"] = REGION
     flags = [
         f"--storage-option=aws_endpoint_url={s3.endpoint}",
         "--storage-option=aws_allow_http=true",
@@ -291,8 +303,8 @@ def test_storage_options_replace_the_environment(
         f"--storage-option=aws_secret_access_key={s3.secret}",
     ]
     ref, cur = f"s3://{BUCKET}/ref.parquet", f"s3://{BUCKET}/cur.parquet"
-    code, _, err = run_cli("compare", ref, cur, *flags)
-    assert code == 1, err
+    run = _kldrift("compare", ref, cur, *flags, env=env)
+    assert run.returncode == 1, run.stderr
     # The same from the config file.
     (tmp_path / "kldrift.toml").write_text(
         "[storage_options]\n"
@@ -301,8 +313,8 @@ def test_storage_options_replace_the_environment(
         f'aws_access_key_id = "{s3.key_id}"\n'
         f'aws_secret_access_key = "{s3.secret}"\n'
     )
-    code, _, err = run_cli("compare", ref, cur, "--config", str(tmp_path / "kldrift.toml"))
-    assert code == 1, err
+    run = _kldrift("compare", ref, cur, "--config", str(tmp_path / "kldrift.toml"), env=env)
+    assert run.returncode == 1, run.stderr
 
 
 def _error(*args: str) -> str:
@@ -350,23 +362,14 @@ def test_bad_and_insufficient_credentials(aws_env: Store) -> None:
 def test_bad_credentials_from_the_environment(aws_env: Store) -> None:
     uri = f"s3://{BUCKET}/ref.parquet"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIANOSUCHKEY", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}
-    run = subprocess.run(
-        [sys.executable, "-m", "kldrift", "compare", uri, uri],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = _kldrift("compare", uri, uri, env=env)
     assert run.returncode == 2, run.stderr
-    assert (
-        run.stderr
-        == f"kldrift: error: {uri}: access denied (check the credentials and their permissions)\n"
-    )
+    denied = "access denied (check the credentials and their permissions)"
+    assert run.stderr == f"kldrift: error: {uri}: {denied}\n"
 
 
 @pytest.mark.parametrize("name", ["ref.csv", "ref.parquet"])
-def test_unreachable_endpoint_is_reported_at_once(aws_env: Store, name: str) -> None:
-    closed = f"http://127.0.0.1:{_free_port()}"
+def test_unreachable_endpoint_is_reported_at_once(aws_env: Store, name: str, closed: str) -> None:
     uri = f"s3://{BUCKET}/{name}"
     message = _error(
         "compare", uri, f"s3://{BUCKET}/cur.parquet", f"--storage-option=aws_endpoint_url={closed}"
@@ -441,6 +444,23 @@ def test_scrub_keeps_one_line_without_credentials() -> None:
     assert remote.scrub(text) == (
         "object-store error: Generic error performing GET https://h/x.csv?… in 1ms:"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Digits of a status code inside a port or a timing decide nothing.
+        ("object-store error: GET https://127.0.0.1:40403/x in 1.401ms - 404 Not Found", "no such"),
+        ("object-store error: GET http://127.0.0.1:44041/x in 2.404ms - 403 Forbidden", "denied"),
+        (
+            "object-store error: GET http://127.0.0.1:54030/x - HTTP error: connection refused",
+            "connect",
+        ),
+    ],
+)
+def test_store_errors_are_told_apart_by_their_status(text: str, kind: str) -> None:
+    error = remote.read_error("s3://b/x", OSError(text))
+    assert error is not None and kind in str(error)
 
 
 def test_error_names_the_uri_without_credentials() -> None:
@@ -603,8 +623,7 @@ def test_region_lookup_silences_only_polars_region_warning() -> None:
         warnings.warn("another warning", UserWarning, stacklevel=1)
 
 
-def test_azure_uri_reaches_its_endpoint(tmp_path: Path) -> None:
-    closed = f"http://127.0.0.1:{_free_port()}"
+def test_azure_uri_reaches_its_endpoint(closed: str) -> None:
     options = [
         "--storage-option=azure_storage_account_name=devaccount",
         "--storage-option=azure_storage_account_key=c2VjcmV0",
