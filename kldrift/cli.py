@@ -71,6 +71,9 @@ Output = Annotated[
         "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
     ),
 ]
+Html = Annotated[
+    Path | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
+]
 
 _DEFAULT_THRESHOLDS = Thresholds()
 
@@ -210,7 +213,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         typer.Option(
             "--format",
             "-f",
-            help="table, json, markdown, junit or csv (windows and monitor: table or json).",
+            help="table, json, markdown, junit, csv or html (windows, monitor: table, json, html).",
             show_default="table",
         ),
     ],
@@ -344,6 +347,7 @@ def compare(
         bool, typer.Option("--explain", help="After the table, explain each drifted column.")
     ] = False,
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     *,
@@ -372,7 +376,7 @@ def compare(
                         name, value, "applies to a single comparison, not windows", shown=""
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
-            _render_windows(windows, spec)
+            _render_windows(windows, spec, html_path)
             raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
@@ -383,6 +387,8 @@ def compare(
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
             report.print_message(report.summary_line(result))
+        if html_path is not None:
+            report.write_file(result, Format.html, html_path)
         if spec.step_summary is not False:
             try:
                 report.append_step_summary(result)
@@ -495,6 +501,7 @@ def monitor(
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     webhook: Annotated[
@@ -540,12 +547,14 @@ def monitor(
                 results = (drift.compare(reference, current, spec, progress=note),)
         run_ids = history.record(history_path, results)
         if windowed:
-            _render_windows(results, spec)
+            _render_windows(results, spec, html_path)
         elif output is None:
             report.render(results[0], _table_or_json(spec))
         else:
             report.write_file(results[0], _table_or_json(spec), output)
             report.print_message(report.summary_line(results[0]))
+        if html_path is not None and not windowed:
+            report.write_file(results[0], Format.html, html_path)
     except KldriftError as exc:
         _fail(exc, spec)
     drifted = not gate.passed(results)
@@ -578,6 +587,10 @@ def history_command(
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
+    ] = None,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
@@ -596,9 +609,12 @@ def history_command(
                 "since", since, "must be an ISO date such as 2026-01-31", shown=repr(since)
             ) from None
         runs = history.read(database, last=last, since=start, columns=_split(columns))
+        if output is not None:
+            history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
         _fail(exc)
-    history_report.render(runs, fmt)
+    if output is None:
+        history_report.render(runs, fmt)
     raise typer.Exit(EXIT_OK)
 
 
@@ -620,9 +636,11 @@ def _windows(
     return windows.compare_windows(reference, current, spec, time_column=time_column, every=every)
 
 
-def _render_windows(windows: Sequence[DriftReport], spec: Spec) -> None:
+def _render_windows(windows: Sequence[DriftReport], spec: Spec, html_path: Path | None) -> None:
     from kldrift.report import windows as window_report
 
+    if html_path is not None:
+        window_report.write_file(windows, Format.html, html_path)
     window_report.render(windows, _table_or_json(spec))
 
 
@@ -632,12 +650,12 @@ def _table_or_json(spec: Spec) -> Format:
     Another format from the config file (shared with `kldrift compare`) falls back to the table
     rather than break every run; given as a flag, it is an error.
     """
-    if spec.format in (Format.table, Format.json):
+    if spec.format in (Format.table, Format.json, Format.html):
         return spec.format
     if spec.format is None or spec.source("format") != _FLAGS:
         return Format.table
     raise OptionError(
-        "format", spec.format.value, "must be table or json for time windows and monitor"
+        "format", spec.format.value, "must be table, json or html for time windows and monitor"
     )
 
 

@@ -6,7 +6,7 @@ import importlib
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from kldrift import files
@@ -71,8 +71,13 @@ def write_file(
     explain: bool = False,
 ) -> None:
     """Write `report` to `path` atomically: readers see the old file or the whole new one."""
+    write_atomic(path, lambda out: render(report, fmt, out, show, explain))
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) -> None:
+    """Call `write` on a buffer, then put it at `path` whole or not at all (`files.write_text`)."""
     out = io.StringIO(newline="")
-    render(report, fmt, out, show, explain)
+    write(out)
     files.write_text(path, out.getvalue())
 
 

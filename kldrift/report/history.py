@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from kldrift.__version__ import __version__
 from kldrift.historydb import Run
 from kldrift.jsonvalues import json_value
 from kldrift.options import HistoryFormat, Status
+from kldrift.report import write_atomic
 from kldrift.report.csv import text
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
@@ -36,12 +38,21 @@ def render(runs: Sequence[Run], fmt: HistoryFormat, out: TextIO | None = None) -
     if fmt is HistoryFormat.json:
         out.write(jsonvalues.dumps(document(runs), indent=2))
         out.write("\n")
+    elif fmt is HistoryFormat.html:
+        from kldrift.report import html
+
+        html.write_history(runs, out)
     elif fmt is HistoryFormat.csv:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_FIELDS)
         writer.writerows(_csv_rows(runs))
     else:
         write_table(runs, out)
+
+
+def write_file(runs: Sequence[Run], fmt: HistoryFormat, path: str | os.PathLike[str]) -> None:
+    """Write `runs` to `path` atomically in format `fmt`."""
+    write_atomic(path, lambda out: render(runs, fmt, out))
 
 
 def document(runs: Sequence[Run]) -> dict[str, Any]:
