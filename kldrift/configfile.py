@@ -159,6 +159,15 @@ def _kind(value: object) -> Kind | None:
     return Kind.categorical
 
 
+def _storage_options(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or any(isinstance(v, (dict, list)) for v in value.values()):
+        raise _Expected("a table of KEY = VALUE")
+    # TOML true/false become "true"/"false", as object stores spell them (aws_allow_http).
+    return tuple(
+        (str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()
+    )
+
+
 _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "threshold": _number,
     "warn": _number,
@@ -181,6 +190,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "adjustment": _choice(Adjustment),
     "separator": _text,
     "encoding": _text,
+    "storage_options": _storage_options,
 }
 _COLUMN_CONVERTERS: dict[str, Callable[[object], Any]] = {"threshold": _number, "kind": _kind}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from kldrift import remote
 from kldrift.errors import InputError, OptionError
 
 #: File suffix -> reader name. Anything else is refused rather than guessed.
@@ -41,6 +42,9 @@ DATE_INFER_ROWS = 100
 SNIFFED_SEPARATORS = (",", "\t", ";", "|")
 #: Bytes read from the start of a CSV file to find its header line.
 HEADER_BYTES = 1 << 16
+#: Lines read from the start of a remote CSV file to find its header (a header may hold quoted
+#: line breaks).
+REMOTE_HEADER_LINES = 20
 #: Encodings polars reads natively while scanning lazily; any other is decoded in Python, eagerly.
 POLARS_ENCODINGS = ("utf8", "utf8-lossy")
 _NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
@@ -57,11 +61,13 @@ class ReadOptions:
 
     `encoding` is "utf8" (the default; invalid bytes are an error), "utf8-lossy" (invalid bytes
     become U+FFFD) or any Python codec name such as "latin-1" or "cp1252" (such files are read
-    into memory rather than scanned lazily).
+    into memory rather than scanned lazily). `storage_options` are KEY=VALUE pairs for polars'
+    object-store client, used for URIs only (see kldrift.remote).
     """
 
     separator: str | None = None
     encoding: str = "utf8"
+    storage_options: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         separator = self.separator
@@ -95,13 +101,15 @@ class Table:
     name: str
     frame: pl.LazyFrame
     schema: pl.Schema
-    #: Estimated size of the data once decoded in memory, or None for a frame already there.
+    #: Estimated size of the data once decoded in memory, or None when unknown (a frame, a URI).
     memory: int | None = None
     #: Whether polars shares one scan among the queries of a collect_all. Parquet and Arrow
     #: scans are shared; CSV and NDJSON are parsed again for every query.
     shared_scans: bool = True
     #: Whether `frame` is already in memory, so that queries on it read no file.
     loaded: bool = False
+    #: Hive partition keys read from the paths (date=2026-11-01/...): not compared by default.
+    partitions: tuple[str, ...] = ()
 
 
 def scan_table(
@@ -110,11 +118,15 @@ def scan_table(
 ) -> Table:
     """Open `source` lazily and read its schema, raising InputError if it cannot be read."""
     if isinstance(source, pl.DataFrame):
-        return Table("<DataFrame>", source.lazy(), source.schema, loaded=True)
+        frame = with_dates(source.lazy())
+        return Table("<DataFrame>", frame, _schema("<DataFrame>", frame), loaded=True)
     if isinstance(source, pl.LazyFrame):
-        return Table("<LazyFrame>", source, _schema("<LazyFrame>", source))
+        frame = with_dates(source)
+        return Table("<LazyFrame>", frame, _schema("<LazyFrame>", frame))
     options = options or ReadOptions()
     name = os.fspath(source)
+    if remote.is_remote(name):
+        return _scan_uri(name, options)
     files = _data_files(name)
     fmt = _format_of(name, files)
     if fmt in ("csv", "tsv"):
@@ -122,16 +134,21 @@ def scan_table(
         frame = _scan_csv(name, files, separator, options.encoding)
         schema = _schema(name, frame)
     else:
-        frame = _scan(name, fmt, files)
+        frame = _scan(name, fmt, files, hive=files != [name])
         schema = _schema(name, frame)
     memory = sum(os.path.getsize(f) * _decoded_per_file_byte(f, fmt) for f in files)
     shared = fmt in ("parquet", "ipc")
-    return Table(name, frame, schema, memory, shared_scans=shared)
+    keys = _partition_keys(files, schema) if files != [name] and shared else ()
+    return Table(name, frame, schema, memory, shared_scans=shared, partitions=keys)
 
 
 def read_error(name: str, exc: BaseException) -> InputError:
     """A one-line InputError for a polars or OS error met while reading `name`, with a hint."""
     message = polars_message(exc)
+    if remote.is_remote(name):
+        if store_error := remote.read_error(name, exc):
+            return store_error
+        message = remote.scrub(message)
     if "invalid utf-8" in message.lower():
         return InputError(f"{name}: {_NOT_UTF8}")
     if "more fields than defined" in message:
@@ -241,7 +258,10 @@ def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
 
     Also refuses duplicate column names, which polars would silently rename.
     """
-    text = _header_text(path, options.encoding)
+    return _sniffed_separator(path, _header_text(path, options.encoding), fmt, options)
+
+
+def _sniffed_separator(path: str, text: str, fmt: str, options: ReadOptions) -> str:
     if options.separator is not None:
         separator = options.separator
     elif fmt == "tsv":
@@ -310,6 +330,14 @@ def _csv_schema(scan: Callable[..., pl.LazyFrame]) -> pl.Schema:
     if not texts:
         return schema
     head = scan(infer_schema=False).select(texts).head(CSV_INFER_ROWS).collect()
+    schema.update(_dated(head))
+    return schema
+
+
+def _dated(head: pl.DataFrame) -> dict[str, pl.DataType]:
+    """Columns of `head` (all text) that are dates or times: polars reads their first
+    DATE_INFER_ROWS non-null values as such, and all of `head` parses as that type."""
+    found: dict[str, pl.DataType] = {}
     for column, dtype in _date_candidates(head).items():
         values = head[column]
         try:
@@ -317,8 +345,8 @@ def _csv_schema(scan: Callable[..., pl.LazyFrame]) -> pl.Schema:
         except pl.exceptions.PolarsError:
             continue
         if parsed.null_count() == values.null_count():
-            schema[column] = dtype
-    return schema
+            found[column] = dtype
+    return found
 
 
 def _date_candidates(head: pl.DataFrame) -> dict[str, pl.DataType]:
@@ -350,18 +378,105 @@ def _decoded(path: str, encoding: str) -> bytes:
         raise InputError(f"{path}: not valid {encoding} text at byte {exc.start}") from None
 
 
-def _scan(name: str, fmt: str, files: list[str]) -> pl.LazyFrame:
+def _scan(name: str, fmt: str, files: list[str], hive: bool = False) -> pl.LazyFrame:
     source: str | list[str] = files[0] if len(files) == 1 else files
+    # Only a directory or glob is read as a Hive tree; a file named alone is read as itself.
+    partitioned = True if hive else None
     try:
         if fmt == "parquet":
-            return pl.scan_parquet(source, glob=False)  # files are already expanded
+            # files are already expanded
+            return pl.scan_parquet(source, glob=False, hive_partitioning=partitioned)
         if fmt == "ndjson":
             # scan_ndjson always globs, so a "[" in a file name is escaped instead.
             escaped = [glob.escape(f) for f in files]
             return pl.scan_ndjson(escaped, infer_schema_length=CSV_INFER_ROWS)
-        return pl.scan_ipc(source, glob=False)
+        return pl.scan_ipc(source, glob=False, hive_partitioning=partitioned)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{name}: cannot read as {fmt}: {polars_message(exc)}") from exc
+
+
+def _partition_keys(files: list[str], schema: pl.Schema) -> tuple[str, ...]:
+    """The Hive partition keys polars read from the paths of `files` ("date" of date=.../)."""
+    keys = {part.partition("=")[0] for f in files for part in Path(f).parts[:-1] if "=" in part}
+    return tuple(name for name in schema if name in keys)
+
+
+def with_dates(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """`frame` with its text columns that hold dates or times parsed, as CSV files are read.
+
+    A frame made by pl.scan_csv or pl.read_csv without try_parse_dates holds dates as text; the
+    same rule as for CSV files (`_csv_schema`) finds them in the first CSV_INFER_ROWS rows.
+    """
+    try:
+        schema = frame.collect_schema()
+        texts = [column for column, dtype in schema.items() if dtype == pl.String]
+        if not texts:
+            return frame
+        head = frame.select(texts).head(CSV_INFER_ROWS).collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return frame  # the error is reported, with the frame's name, when its schema is read
+    dates = _dated(head)
+    return frame.with_columns(
+        pl.col(column).str.strptime(dtype)  # type: ignore[arg-type]
+        for column, dtype in dates.items()
+    )
+
+
+def _scan_uri(uri: str, options: ReadOptions) -> Table:
+    """Open an object-store or HTTP(S) URI: a file, a glob, or a prefix (read as a Parquet,
+    possibly Hive-partitioned, dataset). polars lists, fetches and globs the objects itself."""
+    with remote.region_lookup():  # polars builds (and keeps) its client on the first read
+        return _opened_uri(uri, options)
+
+
+def _opened_uri(uri: str, options: ReadOptions) -> Table:
+    remote.check_scheme(uri)
+    name = remote.redact(uri)
+    storage = remote.storage_options(options.storage_options)
+    pattern = bool(_GLOB_CHARS & set(uri.split("?", 1)[0].split("://", 1)[1]))
+    fmt = _format_name(uri.split("?", 1)[0])
+    prefix = fmt is None
+    if fmt is None:
+        if uri.lower().startswith(("http://", "https://")):
+            raise InputError(f"{name}: unknown file type; expected one of {_known_suffixes()}")
+        uri, fmt, pattern = uri.rstrip("/") + "/", "parquet", True  # a prefix
+    if fmt in ("csv", "tsv"):
+        if options.encoding not in POLARS_ENCODINGS:
+            rule = f"must be utf8 or utf8-lossy to read {name} (others are for local files)"
+            raise OptionError("encoding", options.encoding, rule)
+        text = remote.header_lines(uri, storage, REMOTE_HEADER_LINES)
+        separator = _sniffed_separator(name, text.removeprefix("\ufeff"), fmt, options)
+        scan = partial(
+            pl.scan_csv,
+            uri,
+            separator=separator,
+            encoding="utf8-lossy" if options.encoding == "utf8-lossy" else "utf8",
+            storage_options=storage,
+        )
+        try:
+            frame = _typed_scan(scan)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise read_error(name, exc) from exc
+    elif fmt == "ndjson":
+        frame = pl.scan_ndjson(uri, infer_schema_length=CSV_INFER_ROWS, storage_options=storage)
+    else:
+        hive = True if pattern else None
+        reader = pl.scan_parquet if fmt == "parquet" else pl.scan_ipc
+        frame = reader(uri, hive_partitioning=hive, storage_options=storage)
+    try:
+        schema = _schema(name, frame)
+    except InputError as exc:
+        if not prefix or "parquet" not in str(exc):
+            raise
+        glob_hint = remote.redact(uri) + "*.csv"
+        hint = f"a prefix is read as Parquet; for other files give a glob: {glob_hint}"
+        raise InputError(f"{exc} ({hint})") from None
+    keys: tuple[str, ...] = ()
+    if pattern and fmt in ("parquet", "ipc"):
+        reader = pl.scan_parquet if fmt == "parquet" else pl.scan_ipc
+        plain = _schema(name, reader(uri, hive_partitioning=False, storage_options=storage))
+        keys = tuple(column for column in schema if column not in plain)
+    return Table(name, frame, schema, None, shared_scans=fmt in ("parquet", "ipc"), partitions=keys)
 
 
 def _schema(name: str, frame: pl.LazyFrame) -> pl.Schema:

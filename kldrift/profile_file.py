@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import files, jsonvalues
+from kldrift import files, jsonvalues, remote
 from kldrift.__version__ import __version__
-from kldrift.errors import InputError
+from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
 from kldrift.options import Kind, Options
 from kldrift.profile import Binning, ColumnProfile, Profile
@@ -55,12 +55,24 @@ def dumps(profile: Profile) -> str:
 
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:
     """Write the profile to `path`, replacing it atomically so a reader never sees half a file."""
+    if remote.is_remote(os.fspath(path)):
+        raise OutputError(
+            f"{remote.redact(os.fspath(path))}: profiles are written to local files; "
+            "upload the file to the store after"
+        )
     files.write_text(path, dumps(profile))
 
 
-def load(path: str | os.PathLike[str]) -> Profile:
-    """Read a profile file, raising InputError if it is missing or not a kldrift profile."""
+def load(
+    path: str | os.PathLike[str], storage_options: tuple[tuple[str, str], ...] = ()
+) -> Profile:
+    """Read a profile file (or s3://, https://... URI), raising InputError if it is missing or not
+    a kldrift profile."""
     name = os.fspath(path)
+    if remote.is_remote(name):
+        remote.check_scheme(name)
+        text = remote.read_text(name, remote.storage_options(storage_options))
+        return loads(text, remote.redact(name))
     try:
         text = Path(name).read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from kldrift import drift, profile
+from kldrift import drift, profile, profile_file
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import polars_message, scan_table
 from kldrift.plan import reference_name
@@ -36,6 +36,10 @@ def compare_windows(
     for `kldrift.compare`.
     """
     spec = with_changes(spec, changes)
+    if profile_file.is_profile_source(current):
+        raise InputError(
+            f"{current}: a profile has no rows to cut into time windows; give CURRENT as data"
+        )
     ref = open_reference(reference, spec.read_options)
     cur = scan_table(current, spec.read_options)
     dtype = cur.schema.get(time_column)
