@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import glob
 import gzip
 import io
 import os
 import re
+import select
+import stat
+import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -41,6 +46,8 @@ DATE_INFER_ROWS = 100
 SNIFFED_SEPARATORS = (",", "\t", ";", "|")
 #: Bytes read from the start of a CSV file to find its header line.
 HEADER_BYTES = 1 << 16
+#: Seconds that reading a FIFO, socket or device (a profile or config file) may take.
+SPECIAL_FILE_SECONDS = 10.0
 #: Encodings polars reads natively while scanning lazily; any other is decoded in Python, eagerly.
 POLARS_ENCODINGS = ("utf8", "utf8-lossy")
 _NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
@@ -114,13 +121,15 @@ def scan_table(
     else:
         frame = _scan(name, fmt, files)
         schema = _schema(name, frame)
-    memory = sum(os.path.getsize(f) * _decoded_per_file_byte(f, fmt) for f in files)
+    memory = sum(_decoded_size(f, fmt) for f in files)
     shared = fmt in ("parquet", "ipc")
     return Table(name, frame, schema, memory, shared_scans=shared)
 
 
 def read_error(name: str, exc: BaseException) -> InputError:
     """A one-line InputError for a polars or OS error met while reading `name`, with a hint."""
+    if isinstance(exc, zlib.error):
+        return InputError(f"{name}: cannot read: {_gzip_message(exc)}")
     message = polars_message(exc)
     if "invalid utf-8" in message.lower():
         return InputError(f"{name}: {_NOT_UTF8}")
@@ -208,8 +217,8 @@ def _header_text(path: str, encoding: str) -> str:
             head = f.read(HEADER_BYTES)
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read: {_gzip_message(exc)}") from None
     if encoding == "utf8":
         try:
             head.decode("utf-8")
@@ -266,7 +275,7 @@ def _scan_csv(name: str, files: list[str], separator: str, encoding: str) -> pl.
             for f in files
         ]
         return pl.concat(frames, how="vertical")
-    except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
+    except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
         raise read_error(name, exc) from exc
 
 
@@ -324,10 +333,13 @@ def _date_candidates(head: pl.DataFrame) -> dict[str, pl.DataType]:
     return {column: dtype for column, dtype in dated.schema.items() if dtype.is_temporal()}
 
 
-def _decoded_per_file_byte(path: str, fmt: str) -> int:
-    # Rough, measured on the bench data: compressed Parquet decodes to ~3x its size, gzip text
-    # to ~3x, while CSV and NDJSON text shrink once parsed (numbers become 8 bytes).
-    return 3 if fmt == "parquet" or path.lower().endswith(".gz") else 1
+def _decoded_size(path: str, fmt: str) -> int:
+    # Rough, measured on the bench data: compressed Parquet decodes to ~3x its size, while CSV
+    # and NDJSON text shrink once parsed (numbers become 8 bytes). Gzip text is measured, and
+    # counted twice: polars holds the decompressed text while it parses it.
+    if path.lower().endswith(".gz"):
+        return 2 * gzip_size(path)
+    return os.path.getsize(path) * (3 if fmt == "parquet" else 1)
 
 
 def _decoded(path: str, encoding: str) -> bytes:
@@ -363,3 +375,84 @@ def _schema(name: str, frame: pl.LazyFrame) -> pl.Schema:
 
 def _known_suffixes() -> str:
     return ", ".join([*FORMATS, ".csv.gz", ".tsv.gz", ".ndjson.gz"])
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The whole of a small file (a profile or config file) of at most `limit` bytes.
+
+    Never hangs nor fills memory on a special file: a FIFO is opened without waiting for a
+    writer (none: it reads as empty) and read until its writer closes it, for at most
+    SPECIAL_FILE_SECONDS; a device such as /dev/zero is read no further than `limit`. Raises
+    OSError (errno EFBIG past the limit, ETIMEDOUT past the time), as an ordinary read would.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than the {limit >> 20} MiB kldrift reads")
+        deadline = time.monotonic() + SPECIAL_FILE_SECONDS
+        data = bytearray()
+        while len(data) <= limit:
+            try:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - len(data)))
+            except BlockingIOError:
+                chunk = None
+            if chunk == b"":
+                return bytes(data)
+            if chunk:
+                data += chunk
+            left = deadline - time.monotonic()
+            if left <= 0 or chunk is None and not select.select([fd], [], [], left)[0]:
+                if stat.S_ISREG(info.st_mode):
+                    continue  # a regular file is read to its end, however slow the disk
+                raise OSError(errno.ETIMEDOUT, f"no end of data after {SPECIAL_FILE_SECONDS:g} s")
+        raise OSError(errno.EFBIG, f"larger than the {limit >> 20} MiB kldrift reads")
+    finally:
+        os.close(fd)
+
+
+#: The most a deflate stream expands: about 1032 to 1 (zlib's technical maximum).
+DEFLATE_MAX_RATIO = 1032
+
+
+def gzip_size(path: str) -> int:
+    """Bytes a gzip file decompresses to, for deciding whether it fits in memory.
+
+    The trailer's ISIZE holds the size modulo 2**32 (and of the last member only), so it is
+    taken only from a file too small to have wrapped it; a larger file is decompressed and
+    counted, in bounded memory, up to the machine's RAM (beyond that, the answer is "too big").
+    A corrupt stream is an InputError naming the file.
+    """
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as f:
+            if size * DEFLATE_MAX_RATIO < 2**32:
+                f.seek(max(0, size - 4))
+                return max(size, int.from_bytes(f.read(4), "little"))
+            return _counted(f, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read: {_gzip_message(exc)}") from None
+
+
+def _counted(f: io.BufferedReader, cap: int) -> int:
+    """Decompressed bytes of the gzip members in `f`, counting no further than `cap`."""
+    total, pending = 0, b""
+    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    while total <= cap:
+        if not pending:
+            pending = f.read(1 << 20)
+            if not pending:
+                if not inflate.eof:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return total
+        if inflate.eof:  # a further member follows
+            inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        total += len(inflate.decompress(pending, 1 << 22))
+        pending = inflate.unconsumed_tail or inflate.unused_data
+    return total
+
+
+def _gzip_message(exc: BaseException) -> str:
+    if isinstance(exc, zlib.error):
+        return "corrupt gzip data (the deflate stream is damaged)"
+    return str(exc) or type(exc).__name__

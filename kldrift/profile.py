@@ -26,7 +26,6 @@ microseconds (durations) or nanoseconds since midnight (times).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace

@@ -28,13 +28,15 @@ from kldrift.config import (
     Thresholds,
 )
 from kldrift.errors import ColumnError, ConfigError, KldriftError, OptionError
-from kldrift.io import ReadOptions, scan_table
+from kldrift.io import ReadOptions, read_bounded, scan_table
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+#: The largest config file read (docs/limits.md).
+MAX_CONFIG_BYTES = 16 << 20
 #: A file of its own, looked for first in each directory.
 CONFIG_NAME = "kldrift.toml"
 #: Or a [tool.kldrift] table in the project's pyproject.toml.
@@ -427,9 +429,8 @@ def _check_config_columns(
 
 def _read(path: Path, source: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            document: dict[str, Any] = tomllib.load(handle)
-            return document
+        document: dict[str, Any] = tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode())
+        return document
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such file") from None
     except OSError as exc:
@@ -442,7 +443,7 @@ def _read(path: Path, source: str) -> dict[str, Any]:
 
 def _has_tool_table(pyproject: Path) -> bool:
     try:
-        text = pyproject.read_bytes()
+        text = read_bounded(pyproject, MAX_CONFIG_BYTES)
     except OSError:
         return False
     # A cheap look first, so an unrelated pyproject.toml is never parsed (or blamed).

@@ -150,7 +150,8 @@ def test_counts_that_do_not_fit_the_bins_are_refused(tmp_path):
     doc = json.loads(path.read_text())
     doc["columns"][0]["counts"].append(1)
     path.write_text(json.dumps(doc))
-    with pytest.raises(InputError, match="malformed kldrift profile: column 'x': expected"):
+    expected = "malformed kldrift profile: column 'x': counts: expected 11 counts, got 12"
+    with pytest.raises(InputError, match=expected):
         profile_file.load(path)
 
 
