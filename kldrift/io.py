@@ -46,6 +46,8 @@ DATE_INFER_ROWS = 100
 SNIFFED_SEPARATORS = (",", "\t", ";", "|")
 #: Bytes read from the start of a CSV file to find its header line.
 HEADER_BYTES = 1 << 16
+#: The longest header line read; a longer one is an error rather than a guess.
+MAX_HEADER_BYTES = 16 << 20
 #: Seconds that reading a FIFO, socket or device (a profile or config file) may take.
 SPECIAL_FILE_SECONDS = 10.0
 #: Encodings polars reads natively while scanning lazily; any other is decoded in Python, eagerly.
@@ -169,14 +171,16 @@ def polars_message(exc: BaseException) -> str:
 def _data_files(name: str) -> list[str]:
     # A file whose name holds "[" or "?" is read as itself, not as a pattern that misses it.
     if _GLOB_CHARS & set(name) and not os.path.exists(name):
-        files = sorted(f for f in glob.glob(name, recursive=True) if os.path.isfile(f))
+        files = _once(sorted(f for f in _glob(name) if os.path.isfile(f)))
         if not files:
             raise InputError(f"{name}: no files match this pattern")
         return files
     path = Path(name)
     if path.is_dir():
-        files = sorted(
-            str(f) for f in path.rglob("*") if f.is_file() and _format_name(str(f)) is not None
+        files = _once(
+            sorted(
+                str(f) for f in path.rglob("*") if f.is_file() and _format_name(str(f)) is not None
+            )
         )
         if not files:
             raise InputError(f"{name}: directory holds no data files ({_known_suffixes()})")
@@ -184,6 +188,42 @@ def _data_files(name: str) -> list[str]:
     if not path.exists():
         raise InputError(f"{name}: no such file")
     return [name]
+
+
+def _glob(pattern: str) -> list[str]:
+    """Paths matching `pattern`, where "**" matches any number of directories, each directory
+    visited once however symlinks loop (glob.glob would walk a loop until ELOOP, or forever)."""
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        return glob.glob(pattern)
+    cut = parts.index("**")
+    head, tail = os.sep.join(parts[:cut]), os.sep.join(parts[cut + 1 :]) or "*"
+    roots = glob.glob(head) if head else ["."] if not pattern.startswith(os.sep) else [os.sep]
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        for folder, subfolders, _ in os.walk(root, followlinks=True):
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen:
+                subfolders.clear()
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]  # as glob skips them
+            prefix = folder if head or folder != "." else ""
+            found += _glob(os.path.join(glob.escape(prefix), tail) if prefix else tail)
+    return found
+
+
+def _once(files: list[str]) -> list[str]:
+    """`files` without the later paths to a file already listed (through a symlink)."""
+    seen: set[str] = set()
+    kept = []
+    for f in files:
+        real = os.path.realpath(f)
+        if real not in seen:
+            seen.add(real)
+            kept.append(f)
+    return kept
 
 
 def _format_of(name: str, files: list[str]) -> str:
@@ -195,6 +235,8 @@ def _format_of(name: str, files: list[str]) -> str:
     for f in files:
         if not os.access(f, os.R_OK):
             raise InputError(f"{f}: permission denied")
+        if not os.path.isfile(f):  # polars would wait on a FIFO, or read a device forever
+            raise InputError(f"{f}: not a regular file; kldrift reads data from files only")
         if os.path.getsize(f) == 0:
             raise InputError(f"{f}: file is empty (0 bytes)")
     return formats.pop() or ""
@@ -215,6 +257,15 @@ def _header_text(path: str, encoding: str) -> str:
         opener = gzip.open if path.lower().endswith(".gz") else open
         with opener(path, "rb") as f:
             head = f.read(HEADER_BYTES)
+            # Read on until the first record ends, so a long header is never cut short.
+            while len(head) % HEADER_BYTES == 0 and not _record_ends(head):
+                more = f.read(HEADER_BYTES)
+                if not more:
+                    break
+                if len(head) >= MAX_HEADER_BYTES:
+                    limit = MAX_HEADER_BYTES >> 20
+                    raise InputError(f"{path}: header line longer than {limit} MiB")
+                head += more
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     except (OSError, EOFError, zlib.error) as exc:
@@ -224,10 +275,20 @@ def _header_text(path: str, encoding: str) -> str:
             head.decode("utf-8")
         except UnicodeDecodeError as exc:
             # A multi-byte character cut by the end of the chunk is no evidence of bad bytes.
-            if len(head) < HEADER_BYTES or exc.start < len(head) - 3:
+            if len(head) % HEADER_BYTES or exc.start < len(head) - 3:
                 raise InputError(f"{path}: {_NOT_UTF8} (at byte {exc.start})") from None
     codec = "utf-8" if encoding in POLARS_ENCODINGS else encoding
     return head.decode(codec, errors="replace").removeprefix("\ufeff")
+
+
+def _record_ends(head: bytes) -> bool:
+    """Whether `head` holds a line end outside quotes: the end of the first CSV record."""
+    end = head.find(b"\n")
+    while end != -1:
+        if head.count(b'"', 0, end) % 2 == 0:
+            return True
+        end = head.find(b"\n", end + 1)
+    return False
 
 
 def _header(text: str, separator: str) -> list[str]:
@@ -241,17 +302,22 @@ def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
     Also refuses duplicate column names, which polars would silently rename.
     """
     text = _header_text(path, options.encoding)
-    if options.separator is not None:
-        separator = options.separator
-    elif fmt == "tsv":
-        separator = "\t"
-    else:
-        # max() keeps the first of equals, so "," wins a tie, as in a single-column file.
-        separator = max(SNIFFED_SEPARATORS, key=lambda sep: len(_header(text, sep)))
+    try:
+        if options.separator is not None:
+            separator = options.separator
+        elif fmt == "tsv":
+            separator = "\t"
+        else:
+            # max() keeps the first of equals, so "," wins a tie, as in a single-column file.
+            separator = max(SNIFFED_SEPARATORS, key=lambda sep: len(_header(text, sep)))
+        names = _header(text, separator)
+    except csv.Error as exc:  # a column name over csv.field_size_limit(), 128 KiB
+        raise InputError(f"{path}: cannot read the header line: {exc}") from None
     seen: set[str] = set()
-    for column in _header(text, separator):
+    for column in names:
         if column in seen:
-            raise InputError(f"{path}: duplicate column name {column!r}")
+            shown = repr(column) if len(column) <= 60 else f"{column[:40]!r}... ({len(column)})"
+            raise InputError(f"{path}: duplicate column name {shown}")
         seen.add(column)
     return separator
 

@@ -302,7 +302,10 @@ def _every(table: Table, step: int) -> Table:
     """Every `step`-th row of `table`, starting with the first, by a filter streaming can run."""
     if step == 1:
         return table
-    rows = table.frame.with_row_index("#row").filter(pl.col("#row") % step == 0)
+    index = "#row"
+    while index in table.schema:  # a data column may have the name too
+        index += "#"
+    rows = table.frame.with_row_index(index).filter(pl.col(index) % step == 0).drop(index)
     return Table(table.name, rows, table.schema, table.memory)
 
 
@@ -393,7 +396,10 @@ def count_groups(
     exprs = [
         pl.len().alias("rows"),
         *_number_exprs(table, numbers),
-        *(pl.col(n).value_counts(name=f"{n}#n").alias(f"vc{n}") for n in categories),
+        *(
+            _category(table, n).value_counts(name=f"{n}#n").alias(f"vc{n}")
+            for n in categories
+        ),
     ]
     try:
         frame = (
@@ -542,7 +548,16 @@ def _number_histograms(
 
 def _group_count(table: Table, name: str) -> pl.LazyFrame:
     """Rows per distinct value of one column (nulls included), as (value, n)."""
-    return table.frame.group_by(pl.col(name).alias("value")).agg(pl.len().alias("n"))
+    return table.frame.group_by(_category(table, name).alias("value")).agg(pl.len().alias("n"))
+
+
+def _category(table: Table, name: str) -> pl.Expr:
+    """A column as categories are counted: a float's -0.0 as 0.0, since polars groups them
+    together under whichever came first, so row order would decide the category."""
+    x, dtype = pl.col(name), table.schema[name]
+    if not dtype.is_float():
+        return x
+    return pl.when(x == 0).then(pl.lit(0.0, dtype=dtype)).otherwise(x).alias(name)
 
 
 def _value_table(cell: pl.Series) -> pl.DataFrame:
