@@ -150,7 +150,8 @@ class _Invalid(Exception):
 
 
 def _field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
-    path = f"{where}.{key}" if where else key
+    """doc[key], which must be of `kind`; `where` prefixes the key in errors ("options.")."""
+    path = where + key
     if key not in doc:
         raise _Invalid(path, "missing field")
     value = doc[key]
@@ -185,13 +186,13 @@ def _count(value: object, key: str) -> int:
 def _profile(doc: dict[str, Any]) -> Profile:
     opts = _field(doc, "options", dict)
     for key in ("bins", "top_k", "discrete_max"):
-        if not 0 <= _field(opts, key, int, "options") <= MAX_BINS:
+        if not 0 <= _field(opts, key, int, "options.") <= MAX_BINS:
             raise _Invalid(f"options.{key}", f"expected at most {MAX_BINS}, got {opts[key]}")
     options = Options(
-        bins=_field(opts, "bins", int, "options"),
-        top_k=_field(opts, "top_k", int, "options"),
-        discrete_max=_field(opts, "discrete_max", int, "options"),
-        categorical=tuple(_strings(_field(opts, "categorical", list, "options"), "options")),
+        bins=_field(opts, "bins", int, "options."),
+        top_k=_field(opts, "top_k", int, "options."),
+        discrete_max=_field(opts, "discrete_max", int, "options."),
+        categorical=tuple(_strings(_field(opts, "categorical", list, "options."), "options.")),
     )
     rows = _count(_field(doc, "rows", (int, float)), "rows")
     if rows == 0:
@@ -208,7 +209,7 @@ def _profile(doc: dict[str, Any]) -> Profile:
     for i, entry in enumerate(_field(doc, "schema", list)):
         if not isinstance(entry, dict):
             raise _Invalid(f"schema[{i}]", f"expected an object, got {_shown(entry)}")
-        where = f"schema[{i}]"
+        where = f"schema[{i}]."
         schema.append((_field(entry, "name", str, where), _field(entry, "dtype", str, where)))
     if len({name for name, _ in schema}) < len(schema):
         raise _Invalid("schema", "a column name appears twice")
@@ -223,49 +224,49 @@ def _strings(values: list[Any], key: str) -> list[str]:
 
 
 def _column_profile(raw: dict[str, Any], where: str, options: Options, rows: int) -> ColumnProfile:
-    name = _field(raw, "name", str, where)
-    where = f"column {name!r}"
+    name = _field(raw, "name", str, f"{where}.")
+    where = f"column {name!r}: "
     try:
         kind = Kind(raw.get("kind"))
     except ValueError:
-        raise _Invalid(f"{where}: kind", f"unknown kind {_shown(raw.get('kind'))}") from None
+        raise _Invalid(f"{where}kind", f"unknown kind {_shown(raw.get('kind'))}") from None
     method = raw.get("method")
     allowed = ("categories",) if kind is Kind.categorical else ("quantile", "discrete")
     if method not in allowed:
         problem = f"{_shown(method)} is not one of {allowed} for {kind.value}"
-        raise _Invalid(f"{where}: method", problem)
+        raise _Invalid(f"{where}method", problem)
     temporal = _field(raw, "temporal", (str, type(None)), where)
     if (temporal is not None) != (kind is Kind.temporal) or temporal not in (None, *_RANGES):
-        raise _Invalid(f"{where}: temporal", f"{_shown(temporal)} does not fit kind {kind.value}")
-    edges = _numbers(_field(raw, "edges", list, where), f"{where}: edges", temporal, finite=True)
-    rest = _strings(_field(raw, "rest", list, where), f"{where}: rest")
+        raise _Invalid(f"{where}temporal", f"{_shown(temporal)} does not fit kind {kind.value}")
+    edges = _numbers(_field(raw, "edges", list, where), f"{where}edges", temporal, finite=True)
+    rest = _strings(_field(raw, "rest", list, where), f"{where}rest")
     values_raw = _field(raw, "values", list, where)
     values: tuple[float | str, ...]
     if kind is Kind.categorical:
-        values = tuple(_strings(values_raw, f"{where}: values"))
+        values = tuple(_strings(values_raw, f"{where}values"))
         if len(values) > options.top_k or rest and len(values) < options.top_k:
-            raise _Invalid(f"{where}: values", f"expected top_k ({options.top_k}) categories")
+            raise _Invalid(f"{where}values", f"expected top_k ({options.top_k}) categories")
         if len(values) + len(rest) > MAX_CATEGORIES:
-            raise _Invalid(f"{where}: rest", f"more than {MAX_CATEGORIES} categories")
+            raise _Invalid(f"{where}rest", f"more than {MAX_CATEGORIES} categories")
         if len(set(values) | set(rest)) < len(values) + len(rest):
-            raise _Invalid(f"{where}: values", "a category appears twice")
+            raise _Invalid(f"{where}values", "a category appears twice")
     else:
-        values = tuple(_numbers(values_raw, f"{where}: values", temporal, finite=False))
+        values = tuple(_numbers(values_raw, f"{where}values", temporal, finite=False))
         if method == "discrete" and len(values) > options.discrete_max:
-            raise _Invalid(f"{where}: values", f"more than discrete_max ({options.discrete_max})")
+            raise _Invalid(f"{where}values", f"more than discrete_max ({options.discrete_max})")
     if method == "quantile" and (values or len(edges) >= options.bins):
-        raise _Invalid(f"{where}: edges", f"expected fewer than bins ({options.bins}) edges only")
+        raise _Invalid(f"{where}edges", f"expected fewer than bins ({options.bins}) edges only")
     if method != "quantile" and edges or method != "categories" and rest:
-        raise _Invalid(f"{where}: edges", f"a {method} column has no edges or rest")
+        raise _Invalid(f"{where}edges", f"a {method} column has no edges or rest")
     binning = Binning(kind, cast(Method, method), tuple(edges), values, tuple(rest), temporal)
     counts_raw = _field(raw, "counts", list, where)
     if len(counts_raw) != len(binning.labels):
         raise _Invalid(
-            f"{where}: counts", f"expected {len(binning.labels)} counts, got {len(counts_raw)}"
+            f"{where}counts", f"expected {len(binning.labels)} counts, got {len(counts_raw)}"
         )
-    counts = tuple(_count(c, f"{where}: counts[{i}]") for i, c in enumerate(counts_raw))
+    counts = tuple(_count(c, f"{where}counts[{i}]") for i, c in enumerate(counts_raw))
     if sum(counts) != rows:
-        raise _Invalid(f"{where}: counts", f"add up to {sum(counts)}, not rows ({rows})")
+        raise _Invalid(f"{where}counts", f"add up to {sum(counts)}, not rows ({rows})")
     return ColumnProfile(name, _field(raw, "dtype", str, where), binning, counts)
 
 
