@@ -296,6 +296,14 @@ def _header(text: str, separator: str) -> list[str]:
     return next(csv.reader(io.StringIO(text), delimiter=separator), [])
 
 
+def _fields(text: str, separator: str) -> int:
+    """Fields in the header split by `separator`; 0 if that makes a field too long to be one."""
+    try:
+        return len(_header(text, separator))
+    except csv.Error:
+        return 0
+
+
 def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
     """The given separator, or the one that splits the header into the most fields.
 
@@ -309,9 +317,9 @@ def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
             separator = "\t"
         else:
             # max() keeps the first of equals, so "," wins a tie, as in a single-column file.
-            separator = max(SNIFFED_SEPARATORS, key=lambda sep: len(_header(text, sep)))
+            separator = max(SNIFFED_SEPARATORS, key=lambda sep: _fields(text, sep))
         names = _header(text, separator)
-    except csv.Error as exc:  # a column name over csv.field_size_limit(), 128 KiB
+    except csv.Error as exc:  # a column name longer than csv.field_size_limit(), 128 KiB
         raise InputError(f"{path}: cannot read the header line: {exc}") from None
     seen: set[str] = set()
     for column in names:
