@@ -51,7 +51,7 @@ def dumps(profile: Profile) -> str:
     options = profile.options or Options()
     for column in profile.columns.values():
         categories = len(column.binning.values) + len(column.binning.rest)
-        if categories > MAX_CATEGORIES:
+        if column.binning.method == "categories" and categories > MAX_CATEGORIES:
             raise OutputError(
                 f"{profile.source}: column {column.name!r} has {categories} categories; a profile "
                 f"holds at most {MAX_CATEGORIES} per column"
@@ -108,6 +108,8 @@ def loads(text: str, name: str = "<profile>") -> Profile:
         raise InputError(f"{name}: not a kldrift profile (invalid JSON: {exc.msg})") from None
     except RecursionError:
         raise InputError(f"{name}: not a kldrift profile (nested too deeply)") from None
+    except ValueError:  # Python refuses to read an integer of more than 4300 digits
+        raise InputError(f"{name}: not a kldrift profile (a number too long)") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f'{name}: not a kldrift profile (no "format": "{FORMAT}")')
     version = doc.get("format_version")

@@ -11,7 +11,7 @@ import pytest
 
 from kldrift import drift, profile, profile_file
 from kldrift.config import Options, Thresholds
-from kldrift.errors import InputError, OptionError
+from kldrift.errors import InputError, OptionError, OutputError
 
 from .conftest import SAMPLE
 
@@ -137,6 +137,8 @@ def test_bins_from_refuses_data_without_a_binned_column():
         ('{"format": "kldrift-report"}', "not a kldrift profile"),
         ('{"format": "kldrift-profile", "format_version": 9}', "format_version 9"),
         ('{"format": "kldrift-profile", "format_version": 1}', "missing field"),
+        ('{"format": "kldrift-profile", "rows": 1' + "0" * 5000 + "}", "a number too long"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )
 def test_bad_profile_files_are_input_errors(tmp_path, text, message):
@@ -239,3 +241,10 @@ def test_a_fifo_as_profile_is_read_within_a_deadline(tmp_path, monkeypatch):
         _cli_error(["compare", str(fifo), str(SAMPLE / "current.csv")], "no end of data after")
     finally:
         os.close(writer)
+
+
+def test_a_profile_with_more_categories_than_can_be_read_back_is_not_written(monkeypatch):
+    monkeypatch.setattr(profile_file, "MAX_CATEGORIES", 3)
+    built = drift.profile_data(_mixed(50))
+    with pytest.raises(OutputError, match="'cat' has 4 categories; a profile holds at most 3"):
+        profile_file.dumps(built)
