@@ -209,7 +209,7 @@ def _glob(pattern: str) -> list[str]:
                 continue
             seen.add((info.st_dev, info.st_ino))
             subfolders[:] = [d for d in subfolders if not d.startswith(".")]  # as glob skips them
-            prefix = folder if head or folder != "." else ""
+            prefix = "" if os.path.normpath(folder) == "." else os.path.normpath(folder)
             found += _glob(os.path.join(glob.escape(prefix), tail) if prefix else tail)
     return found
 

@@ -309,7 +309,7 @@ def test_a_value_with_a_comma_is_quoted_whole_in_a_parse_error(tmp_path):
 # Special files, symlink loops, gzip bombs and long headers.
 
 
-def test_a_glob_through_symlink_loops_counts_each_file_once(tmp_path):
+def test_a_glob_through_symlink_loops_counts_each_file_once(tmp_path, monkeypatch):
     part = tmp_path / "data" / "a"
     part.mkdir(parents=True)
     (part / "f.csv").write_text("x\n1\n2\n")
@@ -318,6 +318,12 @@ def test_a_glob_through_symlink_loops_counts_each_file_once(tmp_path):
     table = scan_table(f"{tmp_path}/data/**/*.csv")
     assert table.frame.collect()["x"].to_list() == [1, 2]
     assert scan_table(tmp_path / "data").frame.collect().height == 2
+    (part / ".hidden").mkdir()  # skipped, as glob.glob skips it
+    (part / ".hidden" / "g.csv").write_text("x\n3\n")
+    (part / "b").mkdir()
+    (part / "b" / "g.csv").write_text("x\n3\n")
+    monkeypatch.chdir(tmp_path)
+    assert io._glob("**/*.csv") == ["data/a/f.csv", "data/a/b/g.csv"]
 
 
 def test_a_corrupt_gzip_stream_is_one_line_naming_the_file(tmp_path):

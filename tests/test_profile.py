@@ -280,3 +280,15 @@ def test_a_column_named_like_the_row_index_does_not_break_the_sampled_fit(monkey
     frame = pl.DataFrame({"#row": list(range(100)), "x": [i % 7 for i in range(100)]})
     report = kldrift.compare(frame, frame)
     assert {c.name for c in report.columns} == {"#row", "x"} and not report.drifted
+
+
+@WHOLE_RANGE
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=30),
+    st.sampled_from(["ms", "us", "ns"]),
+)
+def test_datetimes_across_the_int64_range_of_every_unit_profile_and_compare(values, unit):
+    frame = pl.DataFrame({"t": pl.Series(values, dtype=pl.Int64).cast(pl.Datetime(unit))})
+    (column,) = kldrift.compare(frame, frame).columns
+    assert sum(column.reference_counts) == len(values) and column.null_share_reference == 0
+    assert all(isinstance(label, str) for label in column.labels) and column.kl == 0.0
