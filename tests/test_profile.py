@@ -173,7 +173,7 @@ def test_a_large_reference_is_fitted_on_every_kth_row_and_counted_on_all(monkeyp
 
 # Extreme but legal values: whole ranges of dates and integers.
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import kldrift  # noqa: E402
@@ -226,6 +226,7 @@ def test_datetimes_in_python_range_are_labelled_as_before(stamp):
 
 @WHOLE_RANGE
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=30))
+@example([2**63 - 1, 2**63 - 2, 2**63 - 1, -(2**63)])  # the case: one float, two ints
 def test_int64_values_across_their_range_profile_and_compare(values):
     frame = pl.DataFrame({"i": pl.Series(values, dtype=pl.Int64)})
     report = kldrift.compare(frame, frame)
@@ -236,6 +237,7 @@ def test_int64_values_across_their_range_profile_and_compare(values):
 
 @WHOLE_RANGE
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=30))
+@example([2**64 - 1, 2**64 - 2, 0])
 def test_uint64_values_near_their_maximum_profile_and_compare(values):
     frame = pl.DataFrame({"u": pl.Series(values, dtype=pl.UInt64)})
     (column,) = kldrift.compare(frame, frame).columns
