@@ -505,24 +505,16 @@ def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
 
 #: Parsed bytes per byte of text at most: one-byte fields and their line ends ("0\n").
 MAX_PARSED_PER_BYTE = 4.5
-#: The most a deflate stream expands: about 1032 to 1 (zlib's technical maximum).
-DEFLATE_MAX_RATIO = 1032
-
-
 def gzip_size(path: str) -> int:
     """Bytes a gzip file decompresses to, for deciding whether it fits in memory.
 
-    The trailer's ISIZE holds the size modulo 2**32 (and of the last member only), so it is
-    taken only from a file too small to have wrapped it; a larger file is decompressed and
-    counted, in bounded memory, up to the machine's RAM (beyond that, the answer is "too big").
-    A corrupt stream is an InputError naming the file.
+    Counted by decompressing it, in bounded memory, up to the machine's RAM (beyond that, the
+    answer is "too big"): the trailer's ISIZE holds the size modulo 2**32 and of the last member
+    only, so it lies for a bomb. The count also checks each member's CRC, so a corrupt stream
+    is an InputError naming the file, not data parsed from garbage.
     """
-    size = os.path.getsize(path)
     try:
         with open(path, "rb") as f:
-            if size * DEFLATE_MAX_RATIO < 2**32:
-                f.seek(max(0, size - 4))
-                return max(size, int.from_bytes(f.read(4), "little"))
             return _counted(f, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: cannot read: {_gzip_message(exc)}") from None
