@@ -356,7 +356,8 @@ def test_gzip_damage_past_the_header_is_found_before_polars_parses_it(tmp_path):
     data = gzip.compress(b"x,y\n" + lines)
     half = len(data) // 2
     path = tmp_path / "late.csv.gz"
-    path.write_bytes(data[:half] + bytes(b ^ 0x55 for b in data[half : half + 40]) + data[half + 40 :])
+    damaged = bytes(b ^ 0x55 for b in data[half : half + 40])
+    path.write_bytes(data[:half] + damaged + data[half + 40 :])
     with pytest.raises(InputError, match=f"^{path}: cannot read: corrupt gzip data"):
         scan_table(path)
 
