@@ -15,7 +15,7 @@ import select
 import stat
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -74,18 +74,28 @@ class ReadOptions:
     encoding: str = "utf8"
 
     def __post_init__(self) -> None:
-        if self.separator is not None and len(self.separator.encode()) != 1:
+        separator = self.separator
+        if separator is not None and (len(separator.encode()) != 1 or separator in _NOT_SEPARATORS):
             raise OptionError(
-                f"--separator must be a single one-byte character, got {self.separator!r}"
+                "separator", separator, "must be one one-byte character, not a quote or line end"
             )
         if self.encoding not in POLARS_ENCODINGS:
             try:
-                codec = codecs.lookup(self.encoding).name
+                codec = codecs.lookup(self.encoding)
             except LookupError:
-                raise OptionError(f"--encoding: unknown encoding {self.encoding!r}") from None
-            if codec == "utf-8":
+                raise OptionError("encoding", self.encoding, "is not a known encoding") from None
+            # rot13, base64 and the like map bytes to bytes; idna and punycode encode host names.
+            if not codec._is_text_encoding or codec.name in _NOT_TEXT_CODECS:
+                raise OptionError("encoding", self.encoding, "is not a text encoding")
+            if codec.name == "utf-8":
                 # Any spelling of UTF-8 gets polars' own lazy reader.
                 object.__setattr__(self, "encoding", "utf8")
+
+
+#: One-byte separators a CSV cannot use: they end a line or quote a field.
+_NOT_SEPARATORS = frozenset({"\n", "\r", '"'})
+#: Codecs Python lists as text encodings that do not decode a file's text.
+_NOT_TEXT_CODECS = frozenset({"idna", "punycode"})
 
 
 @dataclass(frozen=True)
@@ -505,6 +515,8 @@ def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
 
 #: Parsed bytes per byte of text at most: one-byte fields and their line ends ("0\n").
 MAX_PARSED_PER_BYTE = 4.5
+
+
 def gzip_size(path: str) -> int:
     """Bytes a gzip file decompresses to, for deciding whether it fits in memory.
 
@@ -542,3 +554,34 @@ def _gzip_message(exc: BaseException) -> str:
     if isinstance(exc, zlib.error):
         return "corrupt gzip data (the deflate stream is damaged)"
     return str(exc) or type(exc).__name__
+
+
+#: Without an explicit choice, stream when the data would take more than this share of RAM.
+STREAMING_MEMORY_SHARE = 0.5
+
+
+#: Below this share of RAM, reference and current are read at once, so the reads overlap; above
+#: it, one after the other, which halves peak memory when memory starts to matter.
+TOGETHER_MEMORY_SHARE = 0.125
+
+
+def read_policy(files: Sequence[Table], streaming: bool | None) -> tuple[bool, bool]:
+    """(streaming, together): how to read these files, `streaming` None choosing by their size.
+
+    Only files are read together: a frame has no size estimate, and a LazyFrame current is
+    counted straight from its query.
+    """
+    share = memory_share(*files)
+    if streaming is None:
+        streaming = share > STREAMING_MEMORY_SHARE
+    together = (
+        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
+    )
+    return streaming, together
+
+
+def memory_share(*tables: Table) -> float:
+    """The share of RAM these tables would take decoded in memory (frames, which have no size
+    estimate, count 0)."""
+    in_memory = sum(t.memory or 0 for t in tables)
+    return in_memory / (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))

@@ -136,17 +136,20 @@ def hellinger(
 def kl_contributions(
     reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
 ) -> FloatArray:
-    """Each bin's term p_i log(p_i / q_i) of D(P||Q), in units of log `base`; they sum to KL.
+    """Each bin's part p_i log(p_i / q_i) + q_i - p_i of D(P||Q), in log `base`; they sum to KL.
 
-    A term is negative where the current share exceeds the reference one, `inf` where a bin has
-    reference mass and no current mass, and 0 where the reference has none.
+    Every part is >= 0 (log x <= x - 1), so a bin's share of the divergence is never negative;
+    the added q_i - p_i sum to 0 over the bins. A part is `inf` where a bin has reference mass
+    and no current mass.
     """
     p, q = _pair(reference, current, smoothing)
-    terms = np.zeros_like(p)
+    terms = q - p
     support = p > 0
     with np.errstate(divide="ignore"):
-        terms[support] = p[support] * np.log(p[support] / q[support]) / math.log(base)
-    return terms
+        terms[support] += p[support] * np.log(p[support] / q[support])
+    # Rounding may leave a part a hair below 0 where p and q are nearly equal.
+    parts: FloatArray = np.maximum(terms, 0.0) / math.log(base)
+    return parts
 
 
 def _counts(values: ArrayLike) -> FloatArray:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 from typing import Any, TypeGuard, cast
 
-from kldrift import __version__
-from kldrift.config import Kind, Options
+from kldrift import files, jsonvalues
+from kldrift.__version__ import __version__
 from kldrift.errors import InputError, OptionError, OutputError
 from kldrift.io import read_bounded
 from kldrift.jsonvalues import json_value
+from kldrift.options import MAX_BINS, Kind, Options
 from kldrift.profile import Binning, ColumnProfile, Method, Profile
 
 FORMAT = "kldrift-profile"
@@ -25,8 +25,6 @@ MAX_PROFILE_BYTES = 256 << 20
 #: The largest row count and bin count: 2**53 - 1, the largest whole number a float64 (the
 #: metrics) and every JSON reader hold exactly; SQLite's INTEGER (the history) holds it too.
 MAX_COUNT = 2**53 - 1
-#: The largest bins, top_k and discrete_max, as for the options themselves.
-MAX_BINS = 10_000
 #: The most categories (top-K and the rest) of one categorical column.
 MAX_CATEGORIES = 1_000_000
 #: Range of temporal edges and values: microseconds (dates, datetimes and durations, as far as
@@ -71,19 +69,12 @@ def dumps(profile: Profile) -> str:
         "schema": [{"name": name, "dtype": dtype} for name, dtype in profile.schema],
         "columns": [_column(c) for c in profile.columns.values()],
     }
-    return json.dumps(document, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    return jsonvalues.dumps(document, indent=1) + "\n"
 
 
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:
     """Write the profile to `path`, replacing it atomically so a reader never sees half a file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(dumps(profile), encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
+    files.write_text(path, dumps(profile))
 
 
 def load(path: str | os.PathLike[str]) -> Profile:

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from kldrift import profile
-from kldrift.config import Kind, Options
 from kldrift.io import scan_table
+from kldrift.options import Kind, Options
 
 
 def _fit_and_count(reference: pl.DataFrame, current: pl.DataFrame, **options):
@@ -177,7 +177,6 @@ from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import kldrift  # noqa: E402
-from kldrift import drift  # noqa: E402
 
 WHOLE_RANGE = settings(max_examples=60, deadline=None)
 DATE_DAYS = st.integers(min_value=-(2**31), max_value=2**31 - 1)
@@ -271,8 +270,8 @@ def test_millisecond_datetimes_beyond_the_microsecond_range_are_not_null():
 def test_zero_and_negative_zero_are_one_category_whatever_the_row_order():
     values = [0.0, -0.0, 1.5, 0.0, -0.0, 2.5]
     options = Options(categorical=("z",))
-    first = drift.profile_data(pl.DataFrame({"z": values}), options=options)
-    second = drift.profile_data(pl.DataFrame({"z": values[::-1]}), options=options)
+    first = kldrift.profile_data(pl.DataFrame({"z": values}), options=options)
+    second = kldrift.profile_data(pl.DataFrame({"z": values[::-1]}), options=options)
     assert first.columns == second.columns
     assert first.columns["z"].binning.values == ("0.0", "1.5", "2.5")
 

@@ -8,8 +8,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.drift import ColumnDrift, DriftReport, explain
+from kldrift.drift import explain
 from kldrift.report import table as table_report
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Bins listed in the contributions table; the overlay shows every bin.
 DEFAULT_TOP = 10
@@ -48,8 +49,9 @@ def _contributions(report: DriftReport, column: ColumnDrift, top: int) -> Table:
     shown = bins[:top]
     table = Table(
         caption=(
-            f"contribution = p log(p/q) on the smoothed bins, in {report.options.unit}; they sum "
-            f"to KL. Top {len(shown)} of {len(bins)} bins by |contribution|."
+            f"contribution = p log(p/q) + q - p >= 0 on the smoothed bins, in "
+            f"{report.options.unit}; they sum to KL. Top {len(shown)} of {len(bins)} bins by "
+            "contribution."
         )
     )
     table.add_column("bin", overflow="fold")
