@@ -136,20 +136,21 @@ def hellinger(
 def kl_contributions(
     reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
 ) -> FloatArray:
-    """Each bin's part p_i log(p_i / q_i) + q_i - p_i of D(P||Q), in log `base`; they sum to KL.
+    """Each bin's part p_i log(p_i / q_i) + q_i - p_i of D(P||Q), in units of log `base`.
 
-    Every part is >= 0 (log x <= x - 1), so a bin's share of the divergence is never negative;
-    the added q_i - p_i sum to 0 over the bins. A part is `inf` where a bin has reference mass
-    and no current mass.
+    Every part is >= 0 (x log(x / y) + y - x >= 0 for x, y >= 0) and, because sum q = sum p = 1,
+    the parts sum to KL: a bin's share of the KL lies in [0, 1]. The signed terms p log(p / q)
+    alone would not, as a bin that gains current mass has a negative one. A part is `inf` where a
+    bin has reference mass and no current mass, and q_i where the reference has none.
     """
     p, q = _pair(reference, current, smoothing)
-    terms = q - p
+    parts = q - p
     support = p > 0
     with np.errstate(divide="ignore"):
-        terms[support] += p[support] * np.log(p[support] / q[support])
-    # Rounding may leave a part a hair below 0 where p and q are nearly equal.
-    parts: FloatArray = np.maximum(terms, 0.0) / math.log(base)
-    return parts
+        parts[support] += p[support] * np.log(p[support] / q[support])
+    # Rounding can leave a part of an equal bin at -1e-17; mathematically it is >= 0.
+    nonnegative: FloatArray = np.maximum(parts, 0.0) / math.log(base)
+    return nonnegative
 
 
 def _counts(values: ArrayLike) -> FloatArray:

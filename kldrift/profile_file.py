@@ -131,6 +131,7 @@ def _column(column: ColumnProfile) -> dict[str, Any]:
         # For people reading the file; ignored when it is read back.
         "labels": list(binning.labels),
         "counts": list(column.counts),
+        "singletons": column.singletons,
     }
 
 
@@ -260,7 +261,12 @@ def _column_profile(raw: dict[str, Any], where: str, options: Options, rows: int
     counts = tuple(_count(c, f"{where}counts[{i}]") for i, c in enumerate(counts_raw))
     if sum(counts) != rows:
         raise _Invalid(f"{where}counts", f"add up to {sum(counts)}, not rows ({rows})")
-    return ColumnProfile(name, _field(raw, "dtype", str, where), binning, counts)
+    singletons = raw.get("singletons")  # absent from profiles older than this field
+    if singletons is not None:
+        singletons = _count(singletons, f"{where}singletons")
+        if singletons > len(rest):
+            raise _Invalid(f"{where}singletons", f"more than the {len(rest)} categories of rest")
+    return ColumnProfile(name, _field(raw, "dtype", str, where), binning, counts, singletons)
 
 
 def _numbers(raw: list[Any], key: str, temporal: str | None, *, finite: bool) -> list[float]:

@@ -54,7 +54,7 @@ LAYERS = [
     {"options"},
     {"io"},
     {"spec", "metrics", "significance"},
-    {"profile"},
+    {"profile", "sequence"},
     {"profile_file"},
     {"gate", "result"},
     {"plan"},

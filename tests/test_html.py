@@ -183,7 +183,7 @@ def test_bin_table_shows_each_bins_share_of_the_kl(sample):
     assert f"{html.score(top)}</td><td class=n>{top / sum(parts):.1%}</td>" in section
     shares = [float(s) for s in re.findall(r"<td class=n>([\d.]+)%</td></tr>", section)]
     assert sum(shares) == pytest.approx(100, abs=0.5)
-    assert escape("Drift: KL corr. 0.3438 >= 0.1 and p adj. <1e-16 < 0.05.") in section
+    assert escape("Drift: KL corr. 0.3438 >= 0.005 and p adj. <1e-16 < 0.05.") in section
 
 
 def test_content_comes_in_the_documented_order(sample):

@@ -197,6 +197,7 @@ def _set(column, key, value):
         (_set(None, "rows", 0), "rows: a profile holds at least one row"),
         (_set(None, "options", lambda o: {**o, "bins": 200_001}), "options.bins: expected at most"),
         (_set("k", "method", "quantile"), "column 'k': edges: expected fewer"),
+        (_set("cat", "singletons", 5), "column 'cat': singletons: more than the 0 categories"),
     ],
 )
 def test_hand_edited_profiles_are_checked_and_errors_name_the_file_and_key(tmp_path, edit, message):
