@@ -249,7 +249,7 @@ def fit(
     numbers: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
         if kind is not Kind.categorical:
-            x = _as_number(name, table.schema[name])
+            x = as_number(name, table.schema[name])
             # HyperLogLog is exact enough at small counts to rule a column in or out as
             # discrete; only the candidates get an exact look below.
             numbers.append(x.drop_nulls().approx_n_unique().alias(f"n{i}"))
@@ -327,7 +327,7 @@ def _distinct_values(
     if not candidates:
         return {}
     exprs = [
-        _as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
+        as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
         for name in candidates
     ]
     frame = _collect(table, [e.alias(f"u{j}") for j, e in enumerate(exprs)], streaming)
@@ -554,7 +554,7 @@ def _number_exprs(table: Table, binnings: Mapping[str, Binning]) -> list[pl.Expr
     exprs: list[pl.Expr] = []
     for i, (name, binning) in enumerate(binnings.items()):
         dtype = table.schema[name]
-        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
+        x = pl.col(name) if dtype.is_float() else as_number(name, dtype)
         if binning.method == "quantile":
             tests = [(x <= edge).sum() for edge in binning.edges]
         else:
@@ -635,7 +635,9 @@ def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
     )
 
 
-def _as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Column `name` as the numbers it is binned on (floats without NaN, temporal values in the
+    units of the module docstring), exact and without overflow across each type's range."""
     x = pl.col(name)
     if dtype.is_float():
         return x.fill_nan(None)

@@ -165,7 +165,11 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 
 
 def _shown(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    """A field's value as written in the file, cut to 40 characters."""
+    try:
+        text = repr(value) if isinstance(value, float) else jsonvalues.dumps(value)
+    except ValueError:  # a NaN or infinity inside a list
+        text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
