@@ -68,6 +68,10 @@ def dumps(profile: Profile) -> str:
         },
         "schema": [{"name": name, "dtype": dtype} for name, dtype in profile.schema],
         "columns": [_column(c) for c in profile.columns.values()],
+        "pairs": [
+            {"columns": list(pair), "counts": [list(row) for row in counts]}
+            for pair, counts in profile.pairs.items()
+        ],
     }
     return jsonvalues.dumps(document, indent=1) + "\n"
 
@@ -211,7 +215,44 @@ def _profile(doc: dict[str, Any]) -> Profile:
         schema.append((_field(entry, "name", str, where), _field(entry, "dtype", str, where)))
     if len({name for name, _ in schema}) < len(schema):
         raise _Invalid("schema", "a column name appears twice")
-    return Profile(_field(doc, "source", str), rows, columns, options, tuple(schema))
+    pairs = dict(_pair_table(raw, f"pairs[{i}]", columns) for i, raw in enumerate(_pairs(doc)))
+    return Profile(_field(doc, "source", str), rows, columns, options, tuple(schema), pairs)
+
+
+def _pairs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pair tables of a profile (none in files older than the key)."""
+    pairs = _field(doc, "pairs", list) if "pairs" in doc else []
+    for i, raw in enumerate(pairs):
+        if not isinstance(raw, dict):
+            raise _Invalid(f"pairs[{i}]", f"expected an object, got {_shown(raw)}")
+    return pairs
+
+
+def _pair_table(
+    raw: dict[str, Any], where: str, columns: dict[str, ColumnProfile]
+) -> tuple[tuple[str, str], tuple[tuple[int, ...], ...]]:
+    names = _strings(_field(raw, "columns", list, f"{where}."), f"{where}.columns")
+    if len(names) != 2:
+        raise _Invalid(f"{where}.columns", f"expected two column names, got {len(names)}")
+    x, y = names
+    pair = f"pair {x},{y}"
+    for name in (x, y):
+        if name not in columns:
+            raise _Invalid(pair, f"no binned column {name!r}")
+    shape = (len(columns[x].binning.labels), len(columns[y].binning.labels))
+    rows = _field(raw, "counts", list, f"{pair}: ")
+    if len(rows) != shape[0] or any(not isinstance(r, list) or len(r) != shape[1] for r in rows):
+        raise _Invalid(pair, f"expected {shape[0]} x {shape[1]} counts")
+    counts = tuple(
+        tuple(_count(c, f"{pair}: counts[{i}][{j}]") for j, c in enumerate(row))
+        for i, row in enumerate(rows)
+    )
+    # Each row holds the rows of one X bin across Y's bins, and each column the reverse.
+    if tuple(sum(row) for row in counts) != columns[x].counts:
+        raise _Invalid(f"{pair}: counts", f"rows do not add up to the counts of {x!r}")
+    if tuple(sum(col) for col in zip(*counts, strict=True)) != columns[y].counts:
+        raise _Invalid(f"{pair}: counts", f"columns do not add up to the counts of {y!r}")
+    return (x, y), counts
 
 
 def _strings(values: list[Any], key: str) -> list[str]:
