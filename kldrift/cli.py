@@ -53,10 +53,10 @@ app = typer.Typer(
 )
 
 Reference = Annotated[
-    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, or a profile.")
+    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, URI or profile.")
 ]
 Current = Annotated[
-    str, typer.Argument(metavar="CURRENT", help="CSV/Parquet/NDJSON/Arrow file, glob or directory.")
+    str, typer.Argument(metavar="CURRENT", help="Data file, glob, directory, URI or profile.")
 ]
 TimeColumn = Annotated[
     str | None,
@@ -197,6 +197,15 @@ SETTING_OPTIONS: dict[str, Any] = {
             metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"
         ),
     ],
+    "storage_options": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--storage-option",
+            "--storage-options",
+            metavar="KEY=VALUE",
+            help="Object-store option for s3:// gs:// az:// https:// sources.",
+        ),
+    ],
     "streaming": Annotated[
         bool | None,
         typer.Option(
@@ -238,14 +247,8 @@ _RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
 _PROFILE_SETTINGS = (
-    "columns",
-    "exclude",
-    "categorical",
-    "bins",
-    "top_k",
-    "separator",
-    "encoding",
-    "pairs",
+    *("columns", "exclude", "categorical", "bins", "top_k"),
+    *("separator", "encoding", "storage_options", "pairs"),
 )
 #: Settings whose value is a list, given by repeating the flag or comma-separating.
 _LISTS = ("columns", "exclude", "categorical")
@@ -267,6 +270,7 @@ class Given:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
         from kldrift.options import parse_column_thresholds, parse_pairs
+        from kldrift.remote import parse_storage_options
         from kldrift.spec import NOT_GIVEN, resolve
 
         settings: dict[str, object] = {}
@@ -277,6 +281,8 @@ class Given:
                 value = parse_column_thresholds(value)
             elif name == "pairs" and value is not None:
                 value = parse_pairs(value)
+            elif name == "storage_options" and value is not None:
+                value = parse_storage_options(value)
             settings[name] = NOT_GIVEN if value is None else value
         return resolve(settings, configfile.load(self.config_file), given_by="command line")
 

@@ -47,7 +47,7 @@ TOP_CELLS = 3
 
 def relationships(
     reference: Table | profile.Profile,
-    current: Table,
+    current: Table | profile.Profile,
     built: profile.Profile,
     current_rows: int,
     wanted: PairsSetting,
@@ -61,7 +61,7 @@ def relationships(
 
     `built` is the reference profile the columns were scored on (reference data profiled, or a
     profile given as the reference, which must store the table of every pair wanted); `current`
-    is counted on its bins.
+    is counted on its bins, or is a profile counted on them that stores the tables too.
     """
     chosen = resolve_pairs(None if wanted == ALL_PAIRS else wanted, list(built.columns))
     binnings = {name: c.binning for name, c in built.columns.items()}
@@ -69,7 +69,10 @@ def relationships(
         ref_tables = stored_tables(reference, chosen)
     else:
         ref_tables = count_pairs(reference, binnings, chosen, streaming=streaming)
-    cur_tables = count_pairs(current, binnings, chosen, streaming=streaming)
+    if isinstance(current, profile.Profile):
+        cur_tables = stored_tables(current, chosen)
+    else:
+        cur_tables = count_pairs(current, binnings, chosen, streaming=streaming)
     return score_pairs(
         ref_tables,
         cur_tables,

@@ -399,3 +399,21 @@ def test_readme_shows_the_sample_relationships_section(monkeypatch):
     lines = [line.rstrip() for line in out.splitlines()]
     for line in block.splitlines():
         assert line.rstrip() in lines, line
+
+
+def test_both_sides_as_profiles_score_the_stored_pair_tables(flipped, tmp_path):
+    # A cron job counts CURRENT elsewhere on the reference's bins (and pairs), then compares.
+    ref, cur = flipped
+    ref_profile, cur_profile = (
+        str(tmp_path / "ref.kldrift.json"),
+        str(tmp_path / "cur.kldrift.json"),
+    )
+    runner.invoke(app, ["profile", ref, "-o", ref_profile, "--pairs", "income,age"])
+    made = runner.invoke(app, ["profile", cur, "-o", cur_profile, "--bins-from", ref_profile])
+    assert made.exit_code == 0 and "1 pair tables" in made.stdout, made.stderr
+    flags = ["--pairs", "income,age", "-f", "json", "-q"]
+    via_profiles = runner.invoke(app, ["compare", ref_profile, cur_profile, *flags])
+    via_data = runner.invoke(app, ["compare", ref, cur, *flags])
+    assert via_profiles.exit_code == via_data.exit_code == 1, via_profiles.stderr
+    pairs_of = [_json(r)["relationships"]["pairs"] for r in (via_profiles, via_data)]
+    assert pairs_of[0] == pairs_of[1]
