@@ -417,3 +417,14 @@ def test_both_sides_as_profiles_score_the_stored_pair_tables(flipped, tmp_path):
     assert via_profiles.exit_code == via_data.exit_code == 1, via_profiles.stderr
     pairs_of = [_json(r)["relationships"]["pairs"] for r in (via_profiles, via_data)]
     assert pairs_of[0] == pairs_of[1]
+
+
+def test_the_alert_names_the_drifted_pair_and_its_cells(flipped):
+    from kldrift import alerts
+
+    report = kldrift.compare(*flipped, pairs="all")
+    (run,) = alerts.payload([report], [7])["runs"]
+    (pair,) = run["drifted_pairs"]
+    assert pair["name"] == "income × age" and pair["threshold"] == 0.01
+    assert pair["relationship"] > 0.4 and len(pair["cells"]) == 3
+    assert run["drifted_columns"] == []
