@@ -428,3 +428,15 @@ def test_the_alert_names_the_drifted_pair_and_its_cells(flipped):
     assert pair["name"] == "income × age" and pair["threshold"] == 0.01
     assert pair["relationship"] > 0.4 and len(pair["cells"]) == 3
     assert run["drifted_columns"] == []
+
+
+def test_the_history_page_shows_the_pairs(flipped, tmp_path):
+    ref, cur = flipped
+    db = str(tmp_path / "h.db")
+    for current in (ref, cur):
+        runner.invoke(app, ["monitor", current, "-r", ref, "--history", db, "--pairs", "all", "-q"])
+    page = runner.invoke(app, ["history", db, "-f", "html"]).stdout
+    section = page[page.index('<h2 id="pairs">') :]
+    assert section.count('<tr><th scope="row">') == 2
+    assert '<th scope="col">income × age</th>' in section
+    assert "<li><strong>income × age</strong>: income " in section and " → " in section

@@ -380,8 +380,45 @@ def dumps_history(runs: Sequence[Run]) -> str:
         results = [next((c for c in run.columns if c.name == name), None) for run in runs]
         body.append(f"<section><h3>{_e(name)}</h3>{_trend(name, runs, results)}</section>")
     body.append("</div>")
+    if any(run.pairs for run in runs):
+        body += _pair_history(runs)
     data = [("kldrift-history", history_report.document(runs))]
     return _page("kldrift history", latest, banner, body, data)
+
+
+def _pair_history(runs: Sequence[Run]) -> list[str]:
+    """Runs x column pairs: each pair's status and relationship score, and its latest cells."""
+    names = sorted({p.name for run in runs for p in run.pairs})
+    head = "".join(f'<th scope="col">{_e(n)}</th>' for n in names)
+    rows = []
+    for run in runs:
+        scored = {p.name: p for p in run.pairs}
+        cells = []
+        for name in names:
+            p = scored.get(name)
+            if p is None:
+                cells.append('<td class="mu">–</td>')
+            else:
+                st = Status(p.status)
+                cells.append(
+                    f'<td class="st-{st.value}" data-v="{_num(p.relationship)}">'
+                    f"{_status(st)} {score(p.relationship)}</td>"
+                )
+        rows.append(f'<tr><th scope="row">{run.id}</th>{"".join(cells)}</tr>')
+    latest = [p for p in runs[-1].pairs if p.status != Status.ok.value]
+    moved = "".join(
+        f"<li><strong>{_e(p.name)}</strong>: {_e('; '.join(p.cells))}</li>" for p in latest
+    )
+    return [
+        '<h2 id="pairs">Runs × column pairs</h2>',
+        '<p class="mu">Each cell: the pair\'s status and relationship score in that run.</p>',
+        '<div class="wrap" role="region" aria-label="Runs by column pairs" tabindex="0">'
+        '<table class="grid sortable"><thead><tr><th scope="col">run</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
+        f"<ul>{moved}</ul>"
+        if moved
+        else '<p class="mu">No pair drifted or warned in the latest run.</p>',
+    ]
 
 
 def write_history(runs: Sequence[Run], out: TextIO) -> None:
