@@ -44,7 +44,7 @@ SIZES = (1_000, 10_000, 100_000, 1_000_000)
 DATASETS = {1_000: 400, 10_000: 400, 100_000: 200, 1_000_000: 40}
 SEED = 20260117
 ALPHA = 0.05
-#: Drift levels (nats of bias-corrected conditional KL) compared when choosing the default.
+#: Drift levels (nats of the bias-corrected relationship score) compared when choosing the default.
 LEVELS = (0.01, 0.02, 0.03, 0.05, 0.1)
 SAME_PAIRS = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
 CHANGES = {("u", "v"): "correlation 0 -> 0.3", ("s", "t"): "correlation 0.5 -> -0.5"}

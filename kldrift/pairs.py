@@ -41,7 +41,7 @@ PairTable = NDArray[np.int64]
 MIN_CELL_ROWS = 5
 #: No column is coarsened below this many bins (one value bin and "(null)" carry no relationship).
 MIN_BINS = 3
-#: Cells listed per pair, largest share of the conditional KL first.
+#: Cells listed per pair, largest part of the relationship score first.
 TOP_CELLS = 3
 
 

@@ -786,7 +786,7 @@ def _bins_table(
 
 
 def _relationships(report: DriftReport) -> list[str]:
-    """The pairs that drifted or warn, with the cells that carry their conditional KL."""
+    """The pairs that drifted or warn, with the cells that carry their relationship score."""
     out = [
         '<h2 id="relationships">Relationships</h2>',
         f"<p>{_e(report.pairs_summary)}. In {_e(report.options.unit)}; "

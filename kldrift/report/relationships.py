@@ -21,7 +21,7 @@ def flagged(report: DriftReport) -> tuple[PairDrift, ...]:
 
 
 def cells(pair: PairDrift) -> list[str]:
-    """The cells carrying the conditional KL, one line each: "x > 3 × y <= 1: 4% → 19%"."""
+    """The cells carrying the relationship score, one line each: "x > 3 × y <= 1: 4% → 19%"."""
     return [pair.describe(cell) for cell in pair.cells]
 
 
