@@ -49,7 +49,8 @@ def compare(
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
     `spec` (see `kldrift.spec.resolve`) says which columns, how to bin and decide; keyword
-    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...).
+    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...);
+    `options=` may be a mapping of the Options fields to change (see `kldrift.spec.with_changes`).
     REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
     reference data, and its binning options replace those not given (see `fitted_options`).
     CURRENT may be a profile too, counted on the reference's bins (`kldrift profile --bins-from`):

@@ -200,20 +200,28 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
 
 
 def with_changes(spec: Spec | None, changes: Mapping[str, Any]) -> Spec:
-    """`spec` (default: Spec()) with fields replaced, for the Python API's keyword arguments."""
+    """`spec` (default: Spec()) with fields replaced, for the Python API's keyword arguments.
+
+    `options` given as an Options counts as given whole: every binning field of it must match
+    a profile reference's (an Options cannot tell a default from a value chosen to equal it). To
+    change some options only, give a mapping, e.g. `options={"smoothing": 0}`: those fields
+    replace the spec's and only they count as given.
+    """
     names = {f.name for f in fields(Spec)}
     unknown = set(changes) - names
     if unknown:
         raise TypeError(f"unknown Spec fields: {', '.join(sorted(unknown))}")
     spec = spec or Spec()
     given = set(spec.given)
-    if "options" in changes and changes["options"] is not None:
-        # Options given whole: each binning field that differs from the default counts as given.
-        default = Options()
-        given |= {
-            f.name
-            for f in fields(Options)
-            if getattr(changes["options"], f.name) != getattr(default, f.name)
-        }
+    changes = dict(changes)
+    options = changes.get("options")
+    if isinstance(options, Options):
+        given |= {f.name for f in fields(Options)}
+    elif isinstance(options, Mapping):
+        known = {f.name for f in fields(Options)}
+        if set(options) - known:
+            raise TypeError(f"unknown Options fields: {', '.join(sorted(set(options) - known))}")
+        changes["options"] = replace(spec.options, **options)
+        given |= set(options)
     kept = {k: v for k, v in changes.items() if v is not None or k in ("columns", "streaming")}
     return replace(spec, **kept, given=frozenset(given))

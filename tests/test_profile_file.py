@@ -71,14 +71,20 @@ def test_profile_keeps_fitting_options_and_refuses_conflicting_ones(tmp_path):
     expected = drift.compare(
         _mixed(200), current, options=dataclasses.replace(options, smoothing=0)
     )
-    # Defaults take the profile's values; scoring options may differ.
-    got = drift.compare(path, current, options=Options(smoothing=0))
+    # Options not given take the profile's values; scoring options may differ.
+    got = drift.compare(path, current, options={"smoothing": 0})
     assert got.columns == expected.columns
     assert got.options.bins == 4 and got.options.categorical == ("k",)
     with pytest.raises(OptionError, match="bins cannot be refitted: .* was fitted with 4, got 7"):
         drift.compare(path, current, options=Options(bins=7))
     with pytest.raises(OptionError, match="^categorical cannot be refitted"):
-        drift.compare(path, current, options=Options(categorical=("cat",)))
+        drift.compare(path, current, options={"categorical": ("cat",)})
+    # An Options given whole is given in every field: its default bins (10) are not silently
+    # replaced by the profile's 4.
+    with pytest.raises(OptionError, match="bins cannot be refitted: .* was fitted with 4, got 10"):
+        drift.compare(path, current, options=Options(bins=10, top_k=2, categorical=("k",)))
+    same = Options(bins=4, top_k=2, categorical=("k",), smoothing=0)
+    assert drift.compare(path, current, options=same).columns == expected.columns
 
 
 def test_file_round_trip_is_exact(tmp_path):
@@ -211,7 +217,7 @@ def test_hand_edited_profiles_are_checked_and_errors_name_the_file_and_key(tmp_p
 def test_all_zero_counts_with_no_smoothing_are_an_error_not_a_crash(tmp_path):
     path = _edited(tmp_path, _set("k", "counts", lambda c: [0 for _ in c]))
     with pytest.raises(InputError, match="column 'k': counts: add up to 0, not rows"):
-        drift.compare(path, _mixed(50), options=Options(smoothing=0))
+        drift.compare(path, _mixed(50), options={"smoothing": 0})
 
 
 def _cli_error(args, *names):
