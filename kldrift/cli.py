@@ -76,6 +76,8 @@ Html = Annotated[
 ]
 
 _DEFAULT_THRESHOLDS = Thresholds()
+#: Where resolve() records a flag's value as coming from (its `given_by`).
+_FLAGS = "command line"
 
 #: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
 #: comparing command takes all of them (`_comparing`). None means "not given", so the config
@@ -276,7 +278,7 @@ class Given:
             elif name == "storage_options" and value is not None:
                 value = parse_storage_options(value)
             settings[name] = NOT_GIVEN if value is None else value
-        return resolve(settings, configfile.load(self.config_file), given_by="command line")
+        return resolve(settings, configfile.load(self.config_file), given_by=_FLAGS)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -657,10 +659,6 @@ def _table_or_json(spec: Spec) -> Format:
     raise OptionError(
         "format", spec.format.value, "must be table, json or html for time windows and monitor"
     )
-
-
-#: Where resolve() records a flag's value as coming from.
-_FLAGS = "command line"
 
 
 def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:

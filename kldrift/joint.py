@@ -52,8 +52,10 @@ class JointDivergences:
         """The smaller conditional KL: the joint drift left after the larger marginal drift.
 
         If either conditional distribution is unchanged, the pair's change is explained by the
-        drift of one column alone, so the relationship score is min of the two conditionals,
-        which equals joint - max(marginal_x, marginal_y).
+        drift of one column alone, so the relationship score is min of the two conditionals.
+        For the plug-in values `joint_divergences` gives (all five from one pair of tables) the
+        chain rule makes it equal joint - max(marginal_x, marginal_y); the bias-corrected values
+        of `corrected`, each clipped at 0 on its own, need not satisfy that identity.
         """
         return min(self.conditional_y_given_x, self.conditional_x_given_y)
 

@@ -95,8 +95,8 @@ class Spec:
     `given` names the settings someone chose (the rest are defaults): with a profile as the
     reference, a binning option not given takes the profile's value. `sources` maps a setting
     (or "column.NAME", for a column's table in the file) to where it came from, e.g.
-    "kldrift.toml". `streaming` None chooses by the data's size;
-    `format` None and `step_summary` None leave it to the front end.
+    "kldrift.toml", or "command line" for a flag (see `source`). `streaming` None chooses by
+    the data's size; `format` None and `step_summary` None leave it to the front end.
     """
 
     columns: tuple[str, ...] | None = None
@@ -112,7 +112,8 @@ class Spec:
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def source(self, setting: str) -> str | None:
-        """The config file `setting` came from, or None (given directly, or a default)."""
+        """Where `setting` came from: a config file, the `given_by` of `resolve` (the CLI's
+        "command line"), or None (a default, or given through the Python API)."""
         return self.sources.get(setting)
 
 
