@@ -177,6 +177,8 @@ def assemble(
 ) -> DriftReport:
     """Score every column of `reference` against the current histograms, most drifted first.
 
+    Most drifted means the largest score of the metric the thresholds apply to, then plug-in KL.
+
     `new_categories` names the largest categories of current columns that the reference never
     had (value, rows), as `profile.new_categories` gives them.
     """
@@ -193,7 +195,9 @@ def assemble(
         for name, p in reference.columns.items()
     ]
     results = adjust(results, options, thresholds)
-    results.sort(key=lambda c: (-c.kl, c.name))
+    # By the effect the decision uses, so the order agrees with the statuses (--metric psi).
+    metric = thresholds.metric
+    results.sort(key=lambda c: (-c.score(metric), -c.kl, c.name))
     schema = [*schema, *content_changes(results)]
     return DriftReport(
         reference=reference_name,
