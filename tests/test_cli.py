@@ -637,3 +637,15 @@ def test_a_hand_edited_profile_is_a_one_line_error_naming_file_and_key(tmp_path)
     result = runner.invoke(app, ["compare", out, CUR_CSV])
     name = doc["columns"][0]["name"]
     _one_line_error(result, out, f"column {name!r}: counts[0]: expected a whole number")
+
+
+def test_explain_gives_no_share_of_an_infinite_kl(tmp_path):
+    (tmp_path / "r.csv").write_text("c\na\nb\nc\n")
+    (tmp_path / "c.csv").write_text("c\na\na\na\n")
+    args = ["explain", str(tmp_path / "r.csv"), str(tmp_path / "c.csv"), "--column", "c"]
+    result = runner.invoke(app, [*args, "--smoothing", "0", "--categorical", "c"])
+    assert result.exit_code in (0, 1), result.stderr
+    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.startswith("│")]
+    cells = {row[0].strip(): (row[3].strip(), row[4].strip()) for row in rows if len(row) == 5}
+    assert cells["b"] == ("inf", "—") and cells["c"] == ("inf", "—")
+    assert cells["a"][1] == "—"
