@@ -76,9 +76,14 @@ def write_file(
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) -> None:
     """Call `write` on a buffer, then put it at `path` whole or not at all (`files.write_text`)."""
+    files.write_text(path, rendered(write))
+
+
+def rendered(write: Callable[[TextIO], None]) -> str:
+    """What `write` writes, as a string (to be written once nothing else can fail)."""
     out = io.StringIO(newline="")
     write(out)
-    files.write_text(path, out.getvalue())
+    return out.getvalue()
 
 
 def append_step_summary(report: DriftReport) -> bool:
