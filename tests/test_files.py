@@ -186,7 +186,7 @@ def test_check_target_refuses_what_write_text_would(tmp_path):
     (tmp_path / "plain").write_text("x")
     for bad, message in [
         (tmp_path / "none" / "x.json", "no directory"),
-        (tmp_path / "plain" / "x.json", "is not a directory"),
+        (tmp_path / "plain" / "x.json", "[Nn]ot a directory"),
         (tmp_path / "dir", "a directory, not a regular file"),
         (tmp_path / "lnk", "a symbolic link, not a regular file"),
         ("s3://bucket/x.json", "reports are written to local files"),
