@@ -122,7 +122,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         ),
     ],
     "base": Annotated[
-        float | None,
+        str | None,
         typer.Option(metavar="B", help="Log base of the scores (2: bits).", show_default="e"),
     ],
     "threshold": Annotated[
@@ -279,6 +279,8 @@ class Given:
                 value = parse_column_thresholds(value)
             elif name == "storage_options" and value is not None:
                 value = parse_storage_options(value)
+            elif name == "base" and value is not None:
+                value = _base(value)
             settings[name] = NOT_GIVEN if value is None else value
         return resolve(settings, configfile.load(self.config_file), given_by=_FLAGS)
 
@@ -717,6 +719,15 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
     else:
         report.print_error(exc.worded(name))
     raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _base(value: str) -> float:
+    from kldrift.options import parse_base
+
+    try:
+        return parse_base(value)
+    except ValueError:
+        raise OptionError("base", value, 'must be a number or "e"') from None
 
 
 def _split(values: Sequence[str] | None) -> list[str]:

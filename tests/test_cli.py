@@ -649,3 +649,16 @@ def test_explain_gives_no_share_of_an_infinite_kl(tmp_path):
     cells = {row[0].strip(): (row[3].strip(), row[4].strip()) for row in rows if len(row) == 5}
     assert cells["b"] == ("inf", "—") and cells["c"] == ("inf", "—")
     assert cells["a"][1] == "—"
+
+
+@pytest.mark.parametrize(("base", "unit"), [("e", "nats"), ("2", "bits"), ("10", "hartleys")])
+def test_base_flag_takes_e_and_numbers_as_the_config_does(base, unit):
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", base, "-f", "json"])
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["options"]["unit"] == unit
+
+
+def test_base_flag_refuses_what_is_not_a_base():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", "pi"])
+    assert result.exit_code == 2
+    assert "--base must be a number or \"e\", got 'pi'" in result.stderr
