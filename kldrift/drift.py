@@ -117,7 +117,8 @@ def profile_counts(
         if column is None or column.binning != binning:
             raise InputError(
                 f"{current.source}: column {name!r} is not counted on the bins of {reference}; "
-                f"make it with `kldrift profile DATA --bins-from {reference}`"
+                f"profile it with {{bins_from}} {reference}",
+                settings=("bins_from",),
             )
         counts[name] = np.asarray(column.counts, dtype=np.int64)
     return current.rows, counts

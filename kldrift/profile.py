@@ -574,18 +574,24 @@ def binning_options(options: Options | None) -> dict[str, object]:
     }
 
 
+_BINS_FROM = ("bins_from",)
+
+
 def _check_mergeable(first: Profile, other: Profile) -> None:
     why = f"{other.source} cannot be merged with {first.source}:"
-    hint = "profiles merge only when made on the same bins (profile each part with --bins-from)"
+    hint = "profiles merge only when made on the same bins (profile each part with {bins_from})"
     if binning_options(first.options) != binning_options(other.options):
-        raise InputError(f"{why} binning options differ; {hint}")
+        raise InputError(f"{why} binning options differ; {hint}", settings=_BINS_FROM)
     if list(first.columns) != list(other.columns):
-        raise InputError(f"{why} they profile different columns; {hint}")
+        raise InputError(f"{why} they profile different columns; {hint}", settings=_BINS_FROM)
     if first.schema != other.schema:
-        raise InputError(f"{why} column types differ ({_schema_diff(first, other)}); {hint}")
+        raise InputError(
+            f"{why} column types differ ({_schema_diff(first, other)}); {hint}", settings=_BINS_FROM
+        )
     for name, column in first.columns.items():
         if column.binning != other.columns[name].binning:
-            raise InputError(f"{why} column {name!r} has different bins; {hint}")
+            problem = f"{why} column {name!r} has different bins; {hint}"
+            raise InputError(problem, settings=_BINS_FROM)
     if set(first.pairs) != set(other.pairs):
         raise InputError(f"{why} they store tables of different column pairs")
 

@@ -124,8 +124,10 @@ def test_profiles_on_different_bins_are_refused(tmp_path):
     with pytest.raises(InputError, match="column 'x' has different bins"):
         profile.merge([a, b])
     c = kldrift.profile_data(_mixed(300), options=Options(bins=3))
-    with pytest.raises(InputError, match="binning options differ"):
+    with pytest.raises(InputError, match="binning options differ") as caught:
         profile.merge([a, c])
+    assert str(caught.value).endswith("(profile each part with bins_from)")
+    assert caught.value.worded(lambda s: "--" + s.replace("_", "-")).endswith("with --bins-from)")
     d = kldrift.profile_data(_mixed(300), exclude=["cat"])
     with pytest.raises(InputError, match="different columns"):
         profile.merge([a, d])
