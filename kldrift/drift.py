@@ -63,8 +63,7 @@ def compare(
     note = progress or (lambda _: None)
     ref = open_reference(reference, spec.read_options)
     cur = open_reference(current, spec.read_options)
-    files = [t for t in (ref, cur) if isinstance(t, Table)]
-    streaming, together = read_policy(files, spec.streaming)
+    streaming, together = reading(ref, cur, spec)
     plan = prepare(ref, cur, spec, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     if isinstance(plan.current, profile.Profile):
@@ -73,8 +72,7 @@ def compare(
     else:
         note(f"counting {plan.current.name}")
         cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
-        with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
-        new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
+        new = named_new_categories(plan.current, binnings, cur_counts, streaming)
     return assemble(
         reference_name(ref),
         plan.reference,
@@ -87,6 +85,26 @@ def compare(
         spec.gate,
         new_categories=new,
     )
+
+
+def reading(
+    ref: Table | profile.Profile, cur: Table | profile.Profile, spec: Spec
+) -> tuple[bool, bool]:
+    """(streaming, together) for these two sides under `spec` (see `io.read_policy`)."""
+    return read_policy([t for t in (ref, cur) if isinstance(t, Table)], spec.streaming)
+
+
+def named_new_categories(
+    current: Table,
+    binnings: Mapping[str, profile.Binning],
+    counts: Mapping[str, profile.Counts],
+    streaming: bool,
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The largest new categories of each column whose `counts` (of `current`) hold new rows."""
+    with_new = {n: b for n, b in binnings.items() if _new_rows(b, counts[n])}
+    if not with_new:
+        return {}
+    return profile.new_categories(current, with_new, SHOWN_CATEGORIES, streaming=streaming)
 
 
 def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:

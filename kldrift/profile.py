@@ -463,11 +463,11 @@ def build(
 
 
 def count_groups(
-    table: Table, binnings: Mapping[str, Binning], key: pl.Expr
+    table: Table, binnings: Mapping[str, Binning], key: pl.Expr, *, streaming: bool = False
 ) -> list[tuple[Any, int, dict[str, Counts]]]:
     """(key, rows, histograms) for each group of rows sharing `key`, in key order, in one query.
 
-    Rows whose key is null belong to no group.
+    Rows whose key is null belong to no group. `streaming` runs it on polars' streaming engine.
     """
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]
@@ -485,7 +485,7 @@ def count_groups(
             .agg(exprs)
             .drop_nulls("__key")
             .sort("__key")
-            .collect()
+            .collect(engine="streaming" if streaming else "auto")
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
