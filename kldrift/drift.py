@@ -172,9 +172,8 @@ def prepare(
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
-    if isinstance(ref, Table) and isinstance(cur, Table):
-        kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
-        schema += sequences
+    kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
+    schema += sequences
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
@@ -382,14 +381,19 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
 
 
 def _leave_out_sequences(
-    ref: Table, cur: Table, kinds: dict[str, Kind], named: Sequence[str]
+    ref: Table | profile.Profile,
+    cur: Table | profile.Profile,
+    kinds: dict[str, Kind],
+    named: Sequence[str],
 ) -> tuple[dict[str, Kind], list[SchemaChange]]:
     """`kinds` without the event-time and increasing-ID columns the user did not name."""
     found = [s for s in sequence.detect(ref, cur, kinds) if s.column not in named]
+
+    def dtype(side: Table | profile.Profile, name: str) -> str:
+        return str(dict(side.schema)[name]) if isinstance(side, Table) else side.columns[name].dtype
+
     changes = [
-        SchemaChange(
-            s.column, s.kind, str(ref.schema[s.column]), str(cur.schema[s.column]), s.detail
-        )
+        SchemaChange(s.column, s.kind, dtype(ref, s.column), dtype(cur, s.column), s.detail)
         for s in found
     ]
     left_out = {s.column for s in found}

@@ -90,12 +90,28 @@ class Binning:
 
 
 @dataclass(frozen=True)
+class ValueRange:
+    """What event-time and ID detection (kldrift.sequence) needs of a date, datetime or integer
+    column: its least and greatest value (microseconds for dates and times, the integer itself
+    otherwise), both as text, and whether its values strictly increase row by row, without nulls.
+    """
+
+    low: float
+    high: float
+    low_text: str
+    high_text: str
+    increasing: bool
+
+
+@dataclass(frozen=True)
 class ColumnProfile:
     """A column's binning and its bin counts on one dataset.
 
     `singletons` is, for a categorical column, the number of its "(other)" categories seen
     exactly once: the Good-Turing estimate of the share of rows a new sample has in categories
     this one never saw is singletons / rows. None when unknown (profiles merged from parts).
+    `range` is a date, datetime or integer column's ValueRange; None when unknown (another
+    type, no values, or a profile older than the field).
     """
 
     name: str
@@ -103,6 +119,7 @@ class ColumnProfile:
     binning: Binning
     counts: tuple[int, ...]
     singletons: int | None = None
+    range: ValueRange | None = None
 
 
 @dataclass(frozen=True)
@@ -545,6 +562,7 @@ def merge(profiles: Sequence[Profile]) -> Profile:
             column,
             # Singletons do not add up across parts: a category seen once in two parts is not one.
             singletons=column.singletons if not others else None,
+            range=_merged_range([p.columns[name].range for p in profiles]),
             counts=tuple(
                 int(sum(counts))
                 for counts in zip(*(p.columns[name].counts for p in profiles), strict=True)
@@ -572,6 +590,20 @@ def binning_options(options: Options | None) -> dict[str, object]:
         "discrete_max": options.discrete_max,
         "categorical": tuple(sorted(options.categorical)),
     }
+
+
+def _merged_range(ranges: Sequence[ValueRange | None]) -> ValueRange | None:
+    """The range of parts taken together, in the order given: increasing when each part is and
+    each starts above the one before; unknown if any part's is."""
+    known = [r for r in ranges if r is not None]
+    if len(known) < len(ranges) or not known:
+        return None
+    low = min(known, key=lambda r: r.low)
+    high = max(known, key=lambda r: r.high)
+    increasing = all(r.increasing for r in known) and all(
+        a.high < b.low for a, b in zip(known, known[1:], strict=False)
+    )
+    return ValueRange(low.low, high.high, low.low_text, high.high_text, increasing)
 
 
 _BINS_FROM = ("bins_from",)
