@@ -659,11 +659,11 @@ def _windows(
 
 def _check_targets(*paths: str | None) -> None:
     """Refuse now an output file that could not be written, before anything is compared."""
-    from kldrift import files
+    from kldrift import report
 
     for path in paths:
         if path is not None:
-            files.check_target(path)
+            report.check_target(path)
 
 
 def _render_windows(windows: Sequence[DriftReport], spec: Spec, html_path: str | None) -> None:

@@ -26,11 +26,10 @@ _STREAMS = (stat.S_ISFIFO, stat.S_ISCHR)
 def check_target(path: str | os.PathLike[str]) -> None:
     """Raise OutputError if `write_text` would refuse `path`, before any work is done for it.
 
-    Refused: a URI (kldrift writes local files only; `Path` would turn "s3://b/x" into a local
-    "s3:/b/x"), an existing target that is neither a regular file nor a stream, and a new or
+    Refused: an existing target that is neither a regular file nor a stream, and a new or
     regular target whose directory does not exist or is not a directory.
     """
-    target = Path(_local(path))
+    target = Path(path)
     existing = _existing(target)
     if existing is not None and _is_stream(target, existing):
         return
@@ -47,7 +46,7 @@ def check_target(path: str | os.PathLike[str]) -> None:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Replace `path` with `text` (UTF-8) atomically, or write it through to a FIFO or device."""
-    target = Path(_local(path))
+    target = Path(path)
     data = text.encode("utf-8")
     existing = _existing(target)
     if existing is not None and not stat.S_ISREG(existing.st_mode):
@@ -85,19 +84,6 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
     except OSError:
         follow = False
     _write_through(target, text.encode("utf-8"), append=True, follow=follow)
-
-
-def _local(path: str | os.PathLike[str]) -> str:
-    name = os.fspath(path)
-    if "://" in name:
-        from kldrift import remote  # imports polars: only for what looks like a URI
-
-        if remote.is_remote(name):
-            raise OutputError(
-                f"{remote.redact(name)}: reports are written to local files; write one here and"
-                " upload it"
-            )
-    return name
 
 
 def _existing(target: Path) -> os.stat_result | None:

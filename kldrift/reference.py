@@ -48,7 +48,8 @@ def fitted_options(
         return options
     fitted = profile.binning_options(reference.options)
     chosen = profile.binning_options(options)
-    for key in set(given) & set(chosen):
+    given = set(given)
+    for key in [k for k in chosen if k in given]:  # in a fixed order: one message for one input
         if chosen[key] != fitted[key]:
             raise OptionError(
                 key,

@@ -76,7 +76,7 @@ def test_profile_keeps_fitting_options_and_refuses_conflicting_ones(tmp_path):
     assert got.columns == expected.columns
     assert got.options.bins == 4 and got.options.categorical == ("k",)
     with pytest.raises(OptionError, match="bins cannot be refitted: .* was fitted with 4, got 7"):
-        drift.compare(path, current, options=Options(bins=7))
+        drift.compare(path, current, options={"bins": 7})
     with pytest.raises(OptionError, match="^categorical cannot be refitted"):
         drift.compare(path, current, options={"categorical": ("cat",)})
     # An Options given whole is given in every field: its default bins (10) are not silently
