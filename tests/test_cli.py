@@ -662,3 +662,28 @@ def test_base_flag_refuses_what_is_not_a_base():
     result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", "pi"])
     assert result.exit_code == 2
     assert "--base must be a number or \"e\", got 'pi'" in result.stderr
+
+
+def test_the_reviewers_special_inputs_end_in_one_line_or_a_verdict(tmp_path):
+    # Regression guard for review item 6, fixed on main by the input branch.
+    import datetime as dt
+    import os
+
+    zero = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--config", "/dev/zero"])
+    assert zero.exit_code == 2 and "larger than the 16 MiB" in zero.stderr
+    fifo = tmp_path / "p.kldrift.json"
+    os.mkfifo(fifo)
+    piped = runner.invoke(app, ["compare", str(fifo), CUR_CSV])
+    assert piped.exit_code == 2 and "not a kldrift profile" in piped.stderr
+    wide = tmp_path / "wide.parquet"
+    pl.DataFrame({"x": [2**63 - 1, -(2**63), 2**63 - 2, -(2**63) + 1] * 50}).write_parquet(wide)
+    extreme = runner.invoke(app, ["compare", str(wide), str(wide)])
+    assert extreme.exit_code == 0, extreme.stderr
+    dates = tmp_path / "dates.parquet"
+    days = [dt.date(1, 1, 1), dt.date(9999, 12, 31)] * 10
+    pl.DataFrame({"d": days, "v": [1.0, 2.0] * 10}).write_parquet(dates)
+    windowed = runner.invoke(
+        app, ["compare", str(dates), str(dates), "--time-column", "d", "--every", "1000y"]
+    )
+    assert windowed.exit_code in (0, 1), windowed.stderr
+    assert "Traceback" not in windowed.stderr + extreme.stderr
