@@ -609,7 +609,7 @@ def history_command(
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
     ] = None,
 ) -> None:

@@ -417,3 +417,13 @@ def test_history_is_never_written_through_a_symbolic_link(tmp_path):
     with pytest.raises(InputError, match="symbolic link"):
         history.record(link, [_report()])
     assert len(history.read(victim)) == 1
+
+
+def test_history_output_to_a_uri_is_refused_not_written_locally(tmp_path, monkeypatch):
+    db = tmp_path / "drift.db"
+    history.record(db, [_report()])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["history", str(db), "-o", "s3://bucket/h.json"])
+    assert result.exit_code == 2
+    assert "s3://bucket/h.json: reports are written to local files" in result.stderr
+    assert not (tmp_path / "s3:").exists()
