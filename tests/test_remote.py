@@ -391,7 +391,7 @@ def test_invalid_utf8_on_s3_is_reported_as_locally(aws_env: Store) -> None:
     uri = f"s3://{BUCKET}/ref-latin1.csv"
     message = _error("compare", uri, uri)
     local = _error("compare", str(aws_env.local / "ref-latin1.csv"), uri)
-    assert message.startswith(f"kldrift: error: {uri}: not valid UTF-8 text; pass --encoding")
+    assert message.startswith(f"kldrift: error: {uri}: not valid UTF-8 text; choose an --encoding")
     assert message.replace(uri, "<source>") == local.split(" (at byte")[0].replace(
         str(aws_env.local / "ref-latin1.csv"), "<source>"
     )
