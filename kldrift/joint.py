@@ -100,7 +100,9 @@ def interaction_contributions(
 ) -> FloatArray:
     """Each cell's term p_ij (log p_ij / (p_i p_j) - log q_ij / (q_i q_j)); they sum to the
     relationship score joint - marginal_x - marginal_y. Positive where the current pair is
-    less tied together in the cell than the reference, negative where it is more."""
+    less tied together in the cell than the reference, negative where it is more: unlike a KL,
+    the score itself can be negative, so no split into parts >= 0 sums to it, and the cells are
+    ranked by the size of their part."""
     p, q = _pair(reference, current, smoothing)
     terms = np.zeros_like(p)
     support = p > 0

@@ -191,12 +191,13 @@ def test_junit_has_a_testcase_per_pair_failing_with_the_gate(flipped):
 
 def test_csv_has_a_row_per_pair_after_the_columns(flipped):
     rows = list(csv.DictReader(io.StringIO(_report(flipped, "csv"))))
-    assert [r["kind"] for r in rows] == ["numeric", "numeric", "categorical"] + ["pair"] * 3
+    assert sorted(r["kind"] for r in rows[:3]) == ["categorical", "numeric", "numeric"]
+    assert [r["kind"] for r in rows[3:]] == ["pair"] * 3
     pair = rows[3]
     assert pair["column"] == "income × age" and pair["status"] == "drift"
     assert float(pair["relationship"]) > 0.4
     assert pair["cells"].count(" → ") == 3
-    assert rows[0]["relationship"] == "" and pair["psi"] == ""
+    assert all(r["relationship"] == "" for r in rows[:3]) and pair["psi"] == ""
 
 
 def test_html_relationships_section(flipped):
