@@ -24,6 +24,8 @@ from kldrift.errors import KldriftError, OptionError, WebhookError
 from kldrift.options import (
     DEFAULT_ALPHA,
     DEFAULT_BINS,
+    DEFAULT_PAIR_DRIFT,
+    DEFAULT_PAIR_WARN,
     DEFAULT_SMOOTHING,
     DEFAULT_TOP_K,
     MAX_BINS,
@@ -98,6 +100,22 @@ SETTING_OPTIONS: dict[str, Any] = {
         list[str] | None,
         typer.Option(
             metavar="A,B|all", help="Also score how A and B move together; all: every pair."
+        ),
+    ],
+    "pair_threshold": Annotated[
+        float | None,
+        typer.Option(
+            metavar="T",
+            help="Relationship score (nats) at or above this is drift.",
+            show_default=str(DEFAULT_PAIR_DRIFT),
+        ),
+    ],
+    "pair_warn": Annotated[
+        float | None,
+        typer.Option(
+            metavar="W",
+            help="Relationship score (nats) at or above this warns.",
+            show_default=str(DEFAULT_PAIR_WARN),
         ),
     ],
     "categorical": Annotated[

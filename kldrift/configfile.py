@@ -198,6 +198,8 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "columns": _names,
     "exclude": _names,
     "pairs": _pairs,
+    "pair_threshold": _number,
+    "pair_warn": _number,
     "categorical": _names,
     "fail_on": _choice(FailOn),
     "max_drifted": _integer,

@@ -334,11 +334,11 @@ class PairLevels:
     warn: float = DEFAULT_PAIR_WARN
 
     def __post_init__(self) -> None:
-        for name, value in (("pair_drift", self.drift), ("pair_warn", self.warn)):
+        for name, value in (("pair_threshold", self.drift), ("pair_warn", self.warn)):
             if not (math.isfinite(value) and value > 0):
                 raise OptionError(name, value, "must be a finite number > 0")
         if self.warn > self.drift:
-            raise OptionError("pair_warn", self.warn, "must not be above {pair_drift}")
+            raise OptionError("pair_warn", self.warn, "must not be above {pair_threshold}")
 
 
 def parse_pairs(items: list[str]) -> PairsSetting:

@@ -15,7 +15,16 @@ from typing import Any, Final
 
 from kldrift.errors import ConfigError, OptionError
 from kldrift.io import ReadOptions
-from kldrift.options import Format, Gate, Kind, Options, PairLevels, PairsSetting, Thresholds
+from kldrift.options import (
+    DEFAULT_PAIR_WARN,
+    Format,
+    Gate,
+    Kind,
+    Options,
+    PairLevels,
+    PairsSetting,
+    Thresholds,
+)
 
 
 class NotGiven:
@@ -65,6 +74,8 @@ SETTINGS: Final[Mapping[str, tuple[str, str]]] = {
     "columns": ("spec", "columns"),
     "exclude": ("spec", "exclude"),
     "pairs": ("spec", "pairs"),
+    "pair_threshold": ("pair_levels", "drift"),
+    "pair_warn": ("pair_levels", "warn"),
     "categorical": ("options", "categorical"),
     "bins": ("options", "bins"),
     "top_k": ("options", "top_k"),
@@ -197,6 +208,7 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
         options=Options(**parts.get("options", {})),
         thresholds=Thresholds(**parts.get("thresholds", {})),
         gate=Gate(**parts.get("gate", {}), sources=gate_sources),
+        pair_levels=_pair_levels(parts.get("pair_levels", {})),
         read_options=ReadOptions(**parts.get("read_options", {})),
         streaming=top.get("streaming"),
         format=top.get("format"),
@@ -204,6 +216,13 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
         given=frozenset(chosen),
         sources=dict(sources),
     )
+
+
+def _pair_levels(given: Mapping[str, float]) -> PairLevels:
+    # As for columns, an unset warn level never exceeds the drift level given.
+    if "drift" in given and "warn" not in given:
+        return PairLevels(drift=given["drift"], warn=min(DEFAULT_PAIR_WARN, given["drift"]))
+    return PairLevels(**given)
 
 
 def with_changes(spec: Spec | None, changes: Mapping[str, Any]) -> Spec:

@@ -272,9 +272,9 @@ def test_merged_profiles_add_up_their_pair_tables():
 
 def test_pair_levels_are_checked_like_the_column_levels():
     assert kldrift.PairLevels().drift == DEFAULT_PAIR_DRIFT
-    with pytest.raises(kldrift.OptionError, match="pair_drift must be a finite number > 0"):
+    with pytest.raises(kldrift.OptionError, match="pair_threshold must be a finite number > 0"):
         kldrift.PairLevels(drift=0.0)
-    with pytest.raises(kldrift.OptionError, match="pair_warn must not be above pair_drift"):
+    with pytest.raises(kldrift.OptionError, match="pair_warn must not be above pair_threshold"):
         kldrift.PairLevels(drift=0.01, warn=0.02)
 
 

@@ -441,3 +441,21 @@ def test_the_history_page_shows_the_pairs(flipped, tmp_path):
     assert section.count('<tr><th scope="row">') == 2
     assert '<th scope="col">income × age</th>' in section
     assert "<li><strong>income × age</strong>: income " in section and " → " in section
+
+
+def test_pair_levels_are_settings(flipped, tmp_path):
+    flags = ["--pairs", "income,age", "--pair-threshold", "0.9", "-f", "json", "-q"]
+    result = runner.invoke(app, ["compare", *flipped, *flags])
+    assert result.exit_code == 0, result.stderr  # 0.56 is below 0.9: a warning, which passes
+    (pair,) = _json(result)["relationships"]["pairs"]
+    assert (pair["status"], pair["threshold"], pair["warn"]) == ("warn", 0.9, 0.005)
+    assert _json(result)["summary"]["status"] == "warn"
+    low = kldrift.resolve({"pair_threshold": 0.002}).pair_levels
+    assert (low.drift, low.warn) == (0.002, 0.002)
+    config = tmp_path / "kldrift.toml"
+    config.write_text("pair_threshold = 0.9\npair_warn = 0.95\n")
+    bad = runner.invoke(app, ["compare", *flipped, "--config", str(config), "--pairs", "all"])
+    assert bad.exit_code == 2
+    assert "kldrift.toml: pair_warn: must not be above" in bad.stderr
+    flag = runner.invoke(app, ["compare", *flipped, "--pairs", "all", "--pair-warn", "0"])
+    assert flag.exit_code == 2 and "--pair-warn must be a finite number > 0" in flag.stderr
