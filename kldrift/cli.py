@@ -21,6 +21,7 @@ from kldrift.config import (
     DEFAULT_TOP_K,
     Adjustment,
     Decision,
+    Engine,
     FailOn,
     Format,
     HistoryFormat,
@@ -364,6 +365,10 @@ def profile_command(
     separator: Separator = None,
     encoding: Encoding = None,
     config_file: ConfigFile = None,
+    engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark (or sc:// Connect) URL.", show_default="active")
+    ] = None,
 ) -> None:
     """Write DATA's bins and counts to a profile (-o NAME.kldrift.json), a stand-in reference.
 
@@ -398,7 +403,14 @@ def profile_command(
                 encoding=encoding,
             )
             merged = flags.over(settings.load(config_file))
-            result = drift.profile_data(
+            profile_data = drift.profile_data
+            if engine is Engine.spark:
+                from kldrift import spark
+
+                profile_data = spark.profiler(spark_master)
+            elif spark_master:
+                raise OptionError("--spark-master needs --engine spark")
+            result = profile_data(
                 sources[0],
                 columns=merged.columns or None,
                 exclude=merged.exclude or (),
