@@ -282,9 +282,11 @@ def test_right_closed_edges_float32_and_known_counts(session, tmp_path):
     assert reference.columns["x"].binning.edges == (2.0, 3.0)
     assert reference.columns["y"].binning.edges == (0.1,)
     rows = pl.DataFrame(
-        {"x": [2.0, 2.0, 3.0, 3.5, None, float("nan")], "y": [0.1, 0.1, 0.2, None, 0.1, None]},
-        schema={"x": pl.Float64, "y": pl.Float32},
-    ).with_columns(pl.col("y").fill_null(float("nan")).scatter([3], None))
+        {
+            "x": pl.Series([2.0, 2.0, 3.0, 3.5, None, float("nan")]),
+            "y": pl.Series([0.1, 0.1, 0.2, None, 0.1, float("nan")], dtype=pl.Float32),
+        }
+    )
     counted = spark.profile(session.createDataFrame(rows.to_arrow()), reference)
     assert counted.columns["x"].counts == (2, 1, 1, 2)
     # float32(0.1) > 0.1 in float64, but on the edge once the edge is float32 too.
@@ -292,20 +294,31 @@ def test_right_closed_edges_float32_and_known_counts(session, tmp_path):
     assert counted == replace(drift.profile_data(rows, bins_from=reference), source=spark.DATAFRAME)
 
 
-def test_durations_and_naive_timestamps_ignore_the_session_time_zone(session):
+def test_durations_and_naive_timestamps_ignore_the_session_time_zone(session, tmp_path):
     rows = 3_000
     rng = np.random.default_rng(5)
     frame = pl.DataFrame(
         {
-            "dur": pl.Series(rng.integers(-(10**12), 10**12, rows)).cast(pl.Duration("us")),
+            "dur": pl.Series([None, None, *rng.integers(-(10**12), 10**12, rows - 2)]).cast(
+                pl.Duration("us")
+            ),
             "ts": pl.Series(rng.integers(0, 2 * 10**15, rows)).cast(pl.Datetime("us")),
         }
-    ).with_columns(pl.col("dur").scatter([0, 1], None))
-    reference = drift.profile_data(frame)
-    df = session.createDataFrame(frame.to_arrow())
+    )
+    frame.select("ts").write_parquet(tmp_path / "ts.parquet")
+    frames = {  # Arrow durations become day-time intervals; Parquet keeps timestamps naive
+        "dur": session.createDataFrame(frame.select("dur").to_arrow()),
+        "ts": session.read.parquet(str(tmp_path / "ts.parquet")),
+    }
     assert session.conf.get("spark.sql.session.timeZone") == "America/New_York"
-    assert spark.profile(df, reference) == replace(reference, source=spark.DATAFRAME)
-    assert replace(spark.profile(df), source="<DataFrame>") == reference
+    for name, df in frames.items():
+        assert [f.dataType.simpleString() for f in df.schema] == [
+            {"dur": "interval day to second", "ts": "timestamp_ntz"}[name]
+        ]
+        reference = drift.profile_data(frame.select(name), options=Options(bins=7))
+        assert spark.profile(df, reference) == replace(reference, source=spark.DATAFRAME)
+        fitted = spark.profile(df, options=Options(bins=7))
+        assert replace(fitted, source="<DataFrame>") == reference
 
 
 def test_missing_column_and_unreadable_source_are_one_line_errors(session, files, tmp_path):
