@@ -65,11 +65,15 @@ def session(master: str | None = None) -> SparkSession:
         return active
     builder: Any = SparkSession.builder.appName("kldrift")
     if master is not None and master.startswith("sc://"):
-        return builder.remote(master).getOrCreate()  # type: ignore[no-any-return]
-    if master is not None:
-        builder = builder.master(master)
-    builder = builder.config("spark.log.level", "ERROR")
-    return builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()  # type: ignore[no-any-return]
+        builder = builder.remote(master)
+    else:
+        if master is not None:
+            builder = builder.master(master)
+        # A command-line run reports on stdout and one line on stderr, not Spark's chatter.
+        builder = builder.config("spark.log.level", "ERROR")
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+    started: SparkSession = builder.getOrCreate()
+    return started
 
 
 def read(spark: SparkSession, source: str, options: ReadOptions | None = None) -> DataFrame:
@@ -125,8 +129,8 @@ def profile(
 
     With `bins_from` (a profile or profile file), every column is counted on that profile's
     bins in one scan of `df`. Without it, bins are fitted first (columns, exclude and options
-    as for `kldrift profile`), which reads `df` a few more times: row counts per partition, the
-    sample and each categorical column's value counts.
+    as for `kldrift profile`), which reads `df` three more times: rows per partition, then the
+    sample of numeric columns, and the categories' value counts in one GROUPING SETS query.
     """
     schema = polars_schema(df.schema)
     if bins_from is not None:

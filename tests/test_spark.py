@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -335,3 +336,44 @@ def test_missing_column_and_unreadable_source_are_one_line_errors(session, files
     assert len(result.stderr.strip().splitlines()) == 1
     with pytest.raises(InputError, match="no_such_table"):
         spark.read(session, "no_such_table").count()
+
+
+def test_categories_match_polars_labels_across_types_and_tables(session):
+    # A profile made on strings, counted on integers: polars bins 7 by its label "7", and
+    # "01" is no integer's label; the same rows read through a table name count alike.
+    reference = drift.profile_data(
+        pl.DataFrame({"n": ["7", "7", "01", "1", "x", None]}), options=Options(top_k=2)
+    )
+    assert reference.columns["n"].binning.values == ("7", "01")
+    assert reference.columns["n"].binning.rest == ("1", "x")
+    rows = pl.DataFrame({"n": pl.Series([7, 7, 1, 1, 1, 8, None], dtype=pl.Int64)})
+    session.createDataFrame(rows.to_arrow()).createOrReplaceTempView("kldrift_numbers")
+    master = session.sparkContext.master
+    counted = spark.profile_data("kldrift_numbers", master=master, bins_from=reference)
+    # "7", "01", "(other)" (the tail: 1), "(new)" (8), "(null)"
+    assert counted.columns["n"].counts == (2, 0, 3, 1, 1)
+    ours = drift.profile_data(rows, bins_from=reference)
+    assert counted == replace(ours, source="kldrift_numbers")
+
+
+def test_spark_master_needs_the_spark_engine(tmp_path):
+    result = CliRunner().invoke(
+        app, ["profile", "x.parquet", "--spark-master", "local[1]", "-o", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 2
+    assert "--spark-master needs --engine spark" in result.stderr
+
+
+def test_cli_fits_on_its_own_spark_like_kldrift(tmp_path):
+    # A real `kldrift profile --engine spark` process: it starts its own Spark and fits bins.
+    data = tmp_path / "data.parquet"
+    _data(2_000, seed=7).select("f64", "s", "d", "cat_f64").write_parquet(data)
+    options = ["--top-k", "8", "--categorical=cat_f64"]
+    _profile_cli(str(data), *options, "-o", str(tmp_path / "polars.json"))
+    spark_run = [sys.executable, "-m", "kldrift", "profile", str(data), *options]
+    spark_run += ["--engine", "spark", "--spark-master", "local[1]", "-o", "spark.json"]
+    env = {**os.environ, "SPARK_LOCAL_IP": LOOPBACK}
+    done = subprocess.run(spark_run, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("spark.json: ")
+    assert (tmp_path / "spark.json").read_bytes() == (tmp_path / "polars.json").read_bytes()
