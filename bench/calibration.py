@@ -9,7 +9,7 @@ Not part of the test suite. For each sample size n (per side) it draws many pair
 
 Every pair goes through `kldrift.compare` on polars frames, the code path of `kldrift compare`,
 with default options. The report's status is the default rule (both gates); the other rules are
-applied to the same scores with `kldrift.config.decide`, the function `compare` uses.
+applied to the same scores with `kldrift.options.decide`, the function `compare` uses.
 
     python bench/calibration.py            # full run, writes the markdown tables to stdout
     python bench/calibration.py --quick    # a smoke run with few pairs
@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 import kldrift  # noqa: E402
-from kldrift.config import Decision, Status, Thresholds, decide  # noqa: E402
+from kldrift.options import Decision, Status, Thresholds, decide  # noqa: E402
 
 SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
 #: Pairs per sample size; fewer at 1M, where each pair costs seconds.
@@ -111,7 +111,7 @@ RULES: dict[str, Callable[[kldrift.ColumnDrift, Thresholds], bool]] = {
         decide(Decision.threshold, t.for_column(c.name), t.alpha, c.kl_corrected, c.p_adjusted)
         is Status.drift
     ),
-    "fixed threshold (plain KL >= 0.1)": lambda c, t: c.kl >= t.drift,
+    "fixed threshold (plain KL >= 0.1)": lambda c, t: c.kl >= t.drift_level,
 }
 
 

@@ -2,7 +2,7 @@
 
 On the benchmark's generated data (bench/generate.py; made here if missing), per row count:
 
-* polars --bins-from: `kldrift.drift.profile_data(cur, bins_from=ref)`, kldrift's own counting;
+* polars --bins-from: `kldrift.reference.profile_data(cur, bins_from=ref)`, kldrift's own counting;
 * spark floor: Spark reading every column of cur once (`count(col)` for each), the least any
   Spark job that looks at all the data pays;
 * spark --bins-from: `kldrift.spark.profile(df, bins_from=ref)`, the one-scan count;
@@ -57,15 +57,16 @@ def _measure(run: Callable[[], object], repeat: int, jvm: int) -> tuple[float, f
 def _cases(session: Any, ref: Path, cur: Path) -> dict[str, Callable[[], object]]:
     from pyspark.sql import functions as F
 
-    from kldrift import drift, spark
+    from kldrift import spark
+    from kldrift.reference import profile_data
 
-    reference = drift.profile_data(str(ref))
+    reference = profile_data(str(ref))
     df, ref_df = session.read.parquet(str(cur)), session.read.parquet(str(ref))
     # The Spark profile must equal kldrift's, or its time means nothing.
-    ours = drift.profile_data(str(cur), bins_from=reference)
+    ours = profile_data(str(cur), bins_from=reference)
     assert spark.profile(df, reference, source=str(cur)) == ours
     return {
-        "polars --bins-from": lambda: drift.profile_data(str(cur), bins_from=reference),
+        "polars --bins-from": lambda: profile_data(str(cur), bins_from=reference),
         "spark floor": lambda: df.agg(*(F.count(c) for c in df.columns)).collect(),
         "spark --bins-from": lambda: spark.profile(df, reference),
         "spark fit": lambda: spark.profile(ref_df),

@@ -7,7 +7,6 @@ credentials, query string or fragment.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import urllib.error
@@ -16,11 +15,11 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kldrift import __version__
-from kldrift.drift import DriftReport
-from kldrift.errors import KldriftError, OptionError
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
+from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
-from kldrift.windows import WindowReport
+from kldrift.result import DriftReport
 
 #: Environment variable holding a token sent as "Authorization: Bearer <token>".
 TOKEN_ENV = "KLDRIFT_WEBHOOK_TOKEN"
@@ -31,10 +30,6 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 1.0
 
 
-class WebhookError(KldriftError):
-    """The webhook could not be reached or refused the alert after every attempt."""
-
-
 def check_url(url: str) -> None:
     """Raise OptionError unless `url` is an http(s) URL with a host."""
     try:
@@ -43,7 +38,9 @@ def check_url(url: str) -> None:
     except ValueError:  # urlsplit refuses some malformed URLs outright, e.g. "http://[x"
         valid = False
     if not valid:
-        raise OptionError(f"--webhook {redact(url)!r}: expected an http:// or https:// URL")
+        raise OptionError(
+            "webhook", redact(url), "must be an http:// or https:// URL", shown=repr(redact(url))
+        )
 
 
 def redact(url: str) -> str:
@@ -59,16 +56,15 @@ def redact(url: str) -> str:
 
 
 def payload(
-    reports: Sequence[DriftReport | WindowReport], run_ids: Sequence[int] = ()
+    reports: Sequence[DriftReport], run_ids: Sequence[int] = ()
 ) -> dict[str, Any]:
     """The alert body: overall status and, per run, the drifted columns and breaking changes.
 
     `text` holds a one-line summary, which chat webhooks (Slack, Mattermost) display as is.
     """
     runs = []
-    for i, item in enumerate(reports):
-        report = item.report if isinstance(item, WindowReport) else item
-        window = {"start": item.start, "end": item.end} if isinstance(item, WindowReport) else None
+    for i, report in enumerate(reports):
+        window = report.window and {"start": report.window.start, "end": report.window.end}
         runs.append(
             {
                 "run_id": run_ids[i] if i < len(run_ids) else None,
@@ -84,7 +80,7 @@ def payload(
                 ],
             }
         )
-    first = reports[0].report if isinstance(reports[0], WindowReport) else reports[0]
+    first = reports[0]
     drifted = [r for r in runs if r["status"] == "drift"]
     where = f" in {len(drifted)} of {len(runs)} windows" if len(runs) > 1 else ""
     return {
@@ -115,7 +111,7 @@ def post(
     backoff, 2*backoff, ... seconds; other answers are final. Raises WebhookError when no attempt
     succeeded, with a message that holds neither the URL's secrets nor the token.
     """
-    data = json.dumps(body, allow_nan=False).encode()
+    data = jsonvalues.dumps(body, ascii_only=True).encode()
     headers = {"Content-Type": "application/json", "User-Agent": f"kldrift/{__version__}"}
     token = os.environ.get(TOKEN_ENV)
     if token:

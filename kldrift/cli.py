@@ -1,39 +1,47 @@
 """The kldrift command line: a thin typer layer over the library.
 
-Every comparing command turns its flags into `settings.Settings` (None = not given), lays them
-over the config file (kldrift.toml or [tool.kldrift]) and lets the library do the rest. Heavy
-modules are imported inside the commands, so `kldrift --help` starts without polars.
+Every comparing command takes the same setting flags (`SETTING_OPTIONS`, one per setting of
+kldrift.spec.SETTINGS); `kldrift.spec.resolve` lays them over the config file (kldrift.toml or
+[tool.kldrift]) into one Spec, which the library takes. Heavy modules are imported inside the
+commands, so `kldrift --help` starts without polars.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 
-from kldrift import __version__
-from kldrift.config import (
+from kldrift.__version__ import __version__
+from kldrift.errors import KldriftError, OptionError, WebhookError
+from kldrift.options import (
     DEFAULT_ALPHA,
     DEFAULT_BINS,
     DEFAULT_SMOOTHING,
     DEFAULT_TOP_K,
+    MAX_BINS,
     Adjustment,
     Decision,
     Engine,
     FailOn,
     Format,
+    Gate,
     HistoryFormat,
-    Metric,
     Status,
+    Thresholds,
 )
-from kldrift.errors import KldriftError, OptionError
+from kldrift.registry import Metric
 
 if TYPE_CHECKING:  # these import polars; the CLI must start without it
-    from kldrift.drift import DriftReport
-    from kldrift.settings import Settings
-    from kldrift.windows import WindowReport
+    from kldrift.result import DriftReport
+    from kldrift.spec import Spec
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -45,86 +53,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-# Options shared by several commands, defined once. A default of None means "not given", so the
-# config file, then the built-in default, decides (the default is shown in the help).
 Reference = Annotated[
     str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, or a profile.")
 ]
 Current = Annotated[
     str, typer.Argument(metavar="CURRENT", help="CSV/Parquet/NDJSON/Arrow file, glob or directory.")
-]
-Columns = Annotated[
-    list[str] | None,
-    typer.Option("--columns", "-c", metavar="COLS", help="Only these columns (comma-separated)."),
-]
-Exclude = Annotated[list[str] | None, typer.Option(metavar="COLS", help="Leave these columns out.")]
-Categorical = Annotated[
-    list[str] | None, typer.Option(metavar="COL", help="Bin this column as categorical.")
-]
-Bins = Annotated[
-    int | None,
-    typer.Option(
-        metavar="N", help="Quantile bins per numeric column.", show_default=str(DEFAULT_BINS)
-    ),
-]
-TopK = Annotated[
-    int | None,
-    typer.Option(
-        metavar="K", help="Categories with a bin of their own.", show_default=str(DEFAULT_TOP_K)
-    ),
-]
-Smoothing = Annotated[
-    float | None,
-    typer.Option(
-        metavar="A",
-        help="Pseudocount per bin; 0: exact plug-in KL.",
-        show_default=str(DEFAULT_SMOOTHING),
-    ),
-]
-Base = Annotated[
-    float | None,
-    typer.Option(metavar="B", help="Log base of the scores (2: bits).", show_default="e"),
-]
-Threshold = Annotated[
-    float | None,
-    typer.Option(
-        metavar="T", help="Effect (nats) at or above this is drift.", show_default="per metric"
-    ),
-]
-Warn = Annotated[
-    float | None,
-    typer.Option(
-        metavar="W", help="Effect (nats) at or above this warns.", show_default="per metric"
-    ),
-]
-ColumnThreshold = Annotated[
-    list[str] | None, typer.Option(metavar="COL=T", help="Drift threshold for one column.")
-]
-MetricOption = Annotated[
-    Metric | None,
-    typer.Option("--metric", help="Effect size the thresholds apply to.", show_default="kl"),
-]
-DecisionOption = Annotated[
-    Decision | None,
-    typer.Option("--decision", help="Gates a drift needs.", show_default="both"),
-]
-Alpha = Annotated[
-    float | None,
-    typer.Option(
-        metavar="P", help="Level for the adjusted G-test p-value.", show_default=str(DEFAULT_ALPHA)
-    ),
-]
-AdjustmentOption = Annotated[
-    Adjustment | None,
-    typer.Option("--adjustment", help="p-value adjustment across columns.", show_default="bh"),
-]
-Separator = Annotated[
-    str | None,
-    typer.Option(metavar="S", help="CSV separator, e.g. ';' or 'tab'.", show_default="sniffed"),
-]
-Encoding = Annotated[
-    str | None,
-    typer.Option(metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"),
 ]
 TimeColumn = Annotated[
     str | None,
@@ -133,12 +66,239 @@ TimeColumn = Annotated[
 Every = Annotated[
     str | None, typer.Option(metavar="DURATION", help="Window length: 1d, 6h, 1w, 1mo.")
 ]
-ConfigFile = Annotated[
+Output = Annotated[
     Path | None,
     typer.Option(
-        "--config", help="Settings file.", show_default="kldrift.toml or pyproject.toml, upward"
+        "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
     ),
 ]
+
+_DEFAULT_THRESHOLDS = Thresholds()
+
+#: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
+#: comparing command takes all of them (`_comparing`). None means "not given", so the config
+#: file, then the built-in default, decides; the default is shown in the help.
+SETTING_OPTIONS: dict[str, Any] = {
+    "columns": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--columns", "-c", metavar="COLS", help="Only these columns (comma-separated)."
+        ),
+    ],
+    "exclude": Annotated[
+        list[str] | None, typer.Option(metavar="COLS", help="Leave these columns out.")
+    ],
+    "categorical": Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Bin this column as categorical.")
+    ],
+    "bins": Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help=f"Quantile bins per numeric column (at most {MAX_BINS}).",
+            show_default=str(DEFAULT_BINS),
+        ),
+    ],
+    "top_k": Annotated[
+        int | None,
+        typer.Option(
+            metavar="K",
+            help=f"Categories with a bin of their own (at most {MAX_BINS}).",
+            show_default=str(DEFAULT_TOP_K),
+        ),
+    ],
+    "smoothing": Annotated[
+        float | None,
+        typer.Option(
+            metavar="A",
+            help="Pseudocount per bin; 0: exact plug-in KL.",
+            show_default=str(DEFAULT_SMOOTHING),
+        ),
+    ],
+    "base": Annotated[
+        float | None,
+        typer.Option(metavar="B", help="Log base of the scores (2: bits).", show_default="e"),
+    ],
+    "threshold": Annotated[
+        float | None,
+        typer.Option(
+            metavar="T", help="Effect (nats) at or above this is drift.", show_default="per metric"
+        ),
+    ],
+    "warn": Annotated[
+        float | None,
+        typer.Option(
+            metavar="W", help="Effect (nats) at or above this warns.", show_default="per metric"
+        ),
+    ],
+    "column_threshold": Annotated[
+        list[str] | None, typer.Option(metavar="COL=T", help="Drift threshold for one column.")
+    ],
+    "metric": Annotated[
+        Metric | None,
+        typer.Option(
+            "--metric",
+            help="Effect size the thresholds apply to.",
+            show_default=_DEFAULT_THRESHOLDS.metric.value,
+        ),
+    ],
+    "decision": Annotated[
+        Decision | None,
+        typer.Option(
+            "--decision",
+            help="Gates a drift needs.",
+            show_default=_DEFAULT_THRESHOLDS.decision.value,
+        ),
+    ],
+    "alpha": Annotated[
+        float | None,
+        typer.Option(
+            metavar="P",
+            help="Level for the adjusted G-test p-value.",
+            show_default=str(DEFAULT_ALPHA),
+        ),
+    ],
+    "adjustment": Annotated[
+        Adjustment | None,
+        typer.Option(
+            "--adjustment",
+            help="p-value adjustment across columns.",
+            show_default=_DEFAULT_THRESHOLDS.adjustment.value,
+        ),
+    ],
+    "fail_on": Annotated[
+        FailOn | None,
+        typer.Option(
+            help="Column statuses that fail the dataset.", show_default=Gate().fail_on.value
+        ),
+    ],
+    "max_drifted": Annotated[
+        int | None, typer.Option(metavar="N", help="Pass with up to N failing columns.")
+    ],
+    "max_drifted_share": Annotated[
+        float | None,
+        typer.Option(metavar="S", help="Pass with up to this share of columns failing."),
+    ],
+    "separator": Annotated[
+        str | None,
+        typer.Option(metavar="S", help="CSV separator, e.g. ';' or 'tab'.", show_default="sniffed"),
+    ],
+    "encoding": Annotated[
+        str | None,
+        typer.Option(
+            metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"
+        ),
+    ],
+    "streaming": Annotated[
+        bool | None,
+        typer.Option(
+            "--streaming/--no-streaming",
+            help="Read in bounded memory with polars' streaming engine.",
+            show_default="when the files would fill half the RAM",
+        ),
+    ],
+    "format": Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, markdown, junit or csv (windows and monitor: table or json).",
+            show_default="table",
+        ),
+    ],
+    "step_summary": Annotated[
+        bool | None,
+        typer.Option(
+            "--step-summary/--no-step-summary",
+            help="Also append Markdown to $GITHUB_STEP_SUMMARY when set.",
+            show_default="on",
+        ),
+    ],
+}
+#: Options of every comparing command that steer the run rather than the comparison.
+RUN_OPTIONS: dict[str, Any] = {
+    "quiet": Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")],
+    "config_file": Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="Settings file.", show_default="kldrift.toml or pyproject.toml, upward"
+        ),
+    ],
+}
+_RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
+#: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
+_REPORT_SETTINGS = ("format", "step_summary")
+#: Settings that shape a profile, for `kldrift profile`.
+_PROFILE_SETTINGS = ("columns", "exclude", "categorical", "bins", "top_k", "separator", "encoding")
+#: Settings whose value is a list, given by repeating the flag or comma-separating.
+_LISTS = ("columns", "exclude", "categorical")
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a comparing command was given: its settings flags, config file and quietness."""
+
+    flags: Mapping[str, Any]
+    config_file: Path | None = None
+    quiet: bool = False
+
+    def given(self, name: str) -> bool:
+        """Whether the flag of setting `name` was given."""
+        return self.flags.get(name) is not None
+
+    def spec(self) -> Spec:
+        """The flags over the config file over the defaults (kldrift.spec.resolve)."""
+        from kldrift import configfile
+        from kldrift.options import parse_column_thresholds
+        from kldrift.spec import NOT_GIVEN, resolve
+
+        settings: dict[str, object] = {}
+        for name, value in self.flags.items():
+            if name in _LISTS and value is not None:
+                value = tuple(_split(value)) or None
+            elif name == "column_threshold" and value is not None:
+                value = parse_column_thresholds(value)
+            settings[name] = NOT_GIVEN if value is None else value
+        return resolve(settings, configfile.load(self.config_file), given_by="command line")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _comparing(*, only: Sequence[str] | None = None, skip: Sequence[str] = ()) -> Callable[[F], F]:
+    """Give a command every setting flag (or `only` these) and the run options, after its own.
+
+    The command takes them as one keyword argument, `given: Given`, so no command lists them.
+    """
+    names = [n for n in (only or SETTING_OPTIONS) if n not in skip]
+
+    def decorate(command: F) -> F:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "given"]
+        extra = {**{n: SETTING_OPTIONS[n] for n in names}, **RUN_OPTIONS}
+        added = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=_RUN_DEFAULTS.get(name),
+                annotation=annotation,
+            )
+            for name, annotation in extra.items()
+        ]
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            flags = {name: kwargs.pop(name) for name in names}
+            run_options = {name: kwargs.pop(name) for name in RUN_OPTIONS}
+            return command(*args, given=Given(flags, **run_options), **kwargs)
+
+        hints = typing.get_type_hints(command, include_extras=True)
+        hints.pop("given", None)
+        run.__annotations__ = {**hints, **extra}
+        run.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+        return cast(F, run)
+
+    return decorate
 
 
 def _show_version(value: bool) -> None:
@@ -158,40 +318,10 @@ def main(
 
 
 @app.command()
+@_comparing()
 def compare(
     reference: Reference,
     current: Current,
-    fmt: Annotated[
-        Format | None,
-        typer.Option(
-            "--format", "-f", help="table, json, markdown, junit or csv.", show_default="table"
-        ),
-    ] = None,
-    columns: Columns = None,
-    exclude: Exclude = None,
-    categorical: Categorical = None,
-    bins: Bins = None,
-    top_k: TopK = None,
-    smoothing: Smoothing = None,
-    base: Base = None,
-    threshold: Threshold = None,
-    warn: Warn = None,
-    column_threshold: ColumnThreshold = None,
-    metric: MetricOption = None,
-    decision: DecisionOption = None,
-    alpha: Alpha = None,
-    adjustment: AdjustmentOption = None,
-    fail_on: Annotated[
-        FailOn | None,
-        typer.Option(help="Column statuses that fail the dataset.", show_default="drift"),
-    ] = None,
-    max_drifted: Annotated[
-        int | None, typer.Option(metavar="N", help="Pass with up to N failing columns.")
-    ] = None,
-    max_drifted_share: Annotated[
-        float | None,
-        typer.Option(metavar="S", help="Pass with up to this share of columns failing."),
-    ] = None,
     show: Annotated[
         list[str] | None,
         typer.Option(metavar="METRICS", help="Also show these metrics in the table, e.g. psi."),
@@ -199,34 +329,11 @@ def compare(
     explain: Annotated[
         bool, typer.Option("--explain", help="After the table, explain each drifted column.")
     ] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
-        ),
-    ] = None,
-    step_summary: Annotated[
-        bool | None,
-        typer.Option(
-            "--step-summary/--no-step-summary",
-            help="Also append Markdown to $GITHUB_STEP_SUMMARY when set.",
-            show_default="on",
-        ),
-    ] = None,
+    output: Output = None,
     time_column: TimeColumn = None,
     every: Every = None,
-    separator: Separator = None,
-    encoding: Encoding = None,
-    streaming: Annotated[
-        bool | None,
-        typer.Option(
-            "--streaming/--no-streaming",
-            help="Read in bounded memory with polars' streaming engine.",
-            show_default="when the files would fill half the RAM",
-        ),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
-    config_file: ConfigFile = None,
+    *,
+    given: Given,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column.
 
@@ -237,114 +344,73 @@ def compare(
     pyproject.toml), then defaults. Exit code 0: pass; 1: drift, by the gate in force
     (--fail-on, --max-drifted); 2: bad input, options or config.
     """
-    from kldrift import report, settings
-    from kldrift.config import parse_metrics
+    from kldrift import drift, gate, report
+    from kldrift.options import parse_metrics
     from kldrift.report.progress import progress
 
+    spec = None
     try:
-        flags = _flags(
-            columns=columns,
-            exclude=exclude,
-            categorical=categorical,
-            column_threshold=column_threshold,
-            bins=bins,
-            top_k=top_k,
-            smoothing=smoothing,
-            base=base,
-            threshold=threshold,
-            warn=warn,
-            metric=metric,
-            decision=decision,
-            alpha=alpha,
-            adjustment=adjustment,
-            fail_on=fail_on,
-            max_drifted=max_drifted,
-            max_drifted_share=max_drifted_share,
-            format=fmt,
-            step_summary=step_summary,
-            separator=separator,
-            encoding=encoding,
-        )
-        conf = settings.load(config_file)
-        merged = flags.over(conf)
-        chosen = merged.format or Format.table
+        spec = given.spec()
         if time_column is not None or every is not None:
-            for given, flag in [(output, "--output"), (show, "--show"), (explain, "--explain")]:
-                if given:
-                    raise OptionError(f"{flag} applies to a single comparison, not to windows")
-            _compare_windows(reference, current, merged, chosen, time_column, every)
+            for value, name in [(output, "output"), (show, "show"), (explain, "explain")]:
+                if value:
+                    raise OptionError(
+                        name, value, "applies to a single comparison, not windows", shown=""
+                    )
+            windows = _windows(reference, current, spec, time_column, every, given.quiet)
+            _render_windows(windows, spec)
+            raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
-        with progress(quiet) as note:
-            result = settings.compare(
-                reference, current, flags, conf, streaming=streaming, progress=note
-            )
+        with progress(given.quiet) as note:
+            result = drift.compare(reference, current, spec, progress=note)
+        chosen = spec.format or Format.table
         if output is None:
             report.render(result, chosen, show=shown, explain=explain)
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
             report.print_message(report.summary_line(result))
-        if merged.step_summary is not False:
+        if spec.step_summary is not False:
             report.append_step_summary(result)
     except KldriftError as exc:
-        _fail(exc)
+        _fail(exc, spec)
     raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
 
 
 @app.command("explain")
+@_comparing(skip=_REPORT_SETTINGS)
 def explain_column(
     reference: Reference,
     current: Current,
     column: Annotated[str, typer.Option("--column", help="The column to explain.")],
     top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
-    categorical: Categorical = None,
-    bins: Bins = None,
-    top_k: TopK = None,
-    smoothing: Smoothing = None,
-    base: Base = None,
-    threshold: Threshold = None,
-    warn: Warn = None,
-    metric: MetricOption = None,
-    decision: DecisionOption = None,
-    alpha: Alpha = None,
-    adjustment: AdjustmentOption = None,
-    separator: Separator = None,
-    encoding: Encoding = None,
-    config_file: ConfigFile = None,
+    *,
+    given: Given,
 ) -> None:
     """Explain one column: the bins that drive its KL, and both histograms side by side.
 
-    The column is scored within the full comparison, so its p-value is adjusted as in
-    `kldrift compare` and the exit code is that column's: 0 ok or warn, 1 drift, 2 error.
+    The column is scored within the full comparison (of the columns --columns and --exclude
+    leave), so its p-value is adjusted as in `kldrift compare` and the exit code is that
+    column's: 0 ok or warn, 1 drift, 2 error.
     """
-    from kldrift import report, settings
+    from kldrift import drift, report
+    from kldrift.report.progress import progress
 
+    spec = None
     try:
         if top < 1:
-            raise OptionError(f"--top must be at least 1, got {top}")
-        flags = _flags(
-            categorical=categorical,
-            bins=bins,
-            top_k=top_k,
-            smoothing=smoothing,
-            base=base,
-            threshold=threshold,
-            warn=warn,
-            metric=metric,
-            decision=decision,
-            alpha=alpha,
-            adjustment=adjustment,
-            separator=separator,
-            encoding=encoding,
-        )
-        result = settings.compare(reference, current, flags, settings.load(config_file))
+            raise OptionError("top", top, "must be at least 1")
+        spec = given.spec()
+        with progress(given.quiet) as note:
+            result = drift.compare(reference, current, spec, progress=note)
         scored = result.column(column)
     except KldriftError as exc:
-        _fail(exc)
+        _fail(exc, spec)
     report.render_explanation(result, scored, top=top)
     raise typer.Exit(EXIT_DRIFT if scored.status is Status.drift else EXIT_OK)
 
 
 @app.command("profile")
+@_comparing(only=_PROFILE_SETTINGS)
 def profile_command(
     sources: Annotated[
         list[str],
@@ -357,18 +423,12 @@ def profile_command(
     bins_from: Annotated[
         str | None, typer.Option(help="Count DATA on this profile's bins instead of fitting.")
     ] = None,
-    columns: Columns = None,
-    exclude: Exclude = None,
-    categorical: Categorical = None,
-    bins: Bins = None,
-    top_k: TopK = None,
-    separator: Separator = None,
-    encoding: Encoding = None,
-    config_file: ConfigFile = None,
     engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
     spark_master: Annotated[
         str | None, typer.Option(help="Spark (or sc:// Connect) URL.", show_default="active")
     ] = None,
+    *,
+    given: Given,
 ) -> None:
     """Write DATA's bins and counts to a profile (-o NAME.kldrift.json), a stand-in reference.
 
@@ -376,79 +436,59 @@ def profile_command(
     reading DATA again. Parts of one dataset profiled with --bins-from the same profile can be
     added up with --merge. Exit code 0: written; 2: bad input or options.
     """
-    from kldrift import drift, profile, profile_file, settings
+    from kldrift import profile, profile_file
+    from kldrift import reference as reference_side
 
+    spec = None
     try:
         if merge:
-            if bins_from or columns or exclude or categorical:
-                raise OptionError("--merge takes profiles only, without column or bin options")
+            if bins_from or any(given.given(n) for n in ("columns", "exclude", "categorical")):
+                raise OptionError(
+                    "merge", True, "takes profiles only, without column or bin options", shown=""
+                )
             result = profile.merge([profile_file.load(source) for source in sources])
         else:
             if len(sources) != 1:
-                raise OptionError(f"expected one DATA source, got {len(sources)} (or use --merge)")
-            if bins_from and (
-                columns or exclude or categorical or bins is not None or top_k is not None
-            ):
+                raise OptionError("DATA", len(sources), "must be one source (or use --merge)")
+            if bins_from and any(given.given(n) for n in _PROFILE_SETTINGS[:5]):
                 raise OptionError(
-                    "--bins-from takes the columns and bins from the profile; drop column and "
-                    "bin options"
+                    "bins_from",
+                    bins_from,
+                    "takes the columns and bins from the profile; drop column and bin options",
+                    shown="",
                 )
-            flags = _flags(
-                columns=columns,
-                exclude=exclude,
-                categorical=categorical,
-                bins=bins,
-                top_k=top_k,
-                separator=separator,
-                encoding=encoding,
-            )
-            merged = flags.over(settings.load(config_file))
-            profile_data = drift.profile_data
+            spec = given.spec()
+            profile_data = reference_side.profile_data
             if engine is Engine.spark:
                 from kldrift import spark
 
                 profile_data = spark.profiler(spark_master)
             elif spark_master:
-                raise OptionError("--spark-master needs --engine spark")
+                raise OptionError("spark_master", spark_master, "needs {engine} spark")
             result = profile_data(
                 sources[0],
-                columns=merged.columns or None,
-                exclude=merged.exclude or (),
-                options=merged.options(),
+                columns=spec.columns,
+                exclude=spec.exclude,
+                options=spec.options,
                 bins_from=bins_from,
-                read_options=merged.read_options(),
+                read_options=spec.read_options,
             )
         profile_file.save(result, output)
     except KldriftError as exc:
-        _fail(exc)
+        _fail(exc, spec)
     typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
     raise typer.Exit(EXIT_OK)
 
 
 @app.command()
+@_comparing(skip=("step_summary",))
 def monitor(
     current: Current,
     reference: Annotated[str, typer.Option("--reference", "-r", help="Reference profile or data.")],
     history_path: Annotated[
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
-    fmt: Annotated[
-        Format | None, typer.Option("--format", "-f", help="table or json.", show_default="table")
-    ] = None,
-    columns: Columns = None,
-    exclude: Exclude = None,
-    categorical: Categorical = None,
-    bins: Bins = None,
-    top_k: TopK = None,
-    smoothing: Smoothing = None,
-    base: Base = None,
-    threshold: Threshold = None,
-    warn: Warn = None,
-    column_threshold: ColumnThreshold = None,
-    metric: MetricOption = None,
-    decision: DecisionOption = None,
-    alpha: Alpha = None,
-    adjustment: AdjustmentOption = None,
+    output: Output = None,
     time_column: TimeColumn = None,
     every: Every = None,
     webhook: Annotated[
@@ -463,63 +503,48 @@ def monitor(
     webhook_retries: Annotated[
         int, typer.Option(help="Attempts after the first; waits double from 1 s.")
     ] = 3,
-    separator: Separator = None,
-    encoding: Encoding = None,
-    config_file: ConfigFile = None,
+    *,
+    given: Given,
 ) -> None:
     """Compare CURRENT with REFERENCE and append the run to the --history database.
 
     Made for cron: overlapping runs queue on the database, a killed run leaves nothing behind,
     and with --webhook a drift alert is posted; a failed alert is reported on stderr and does not
-    change the exit code. Exit code 0: no drift; 1: drift; 2: bad input, options or history.
+    change the exit code. The gate (--fail-on, --max-drifted) decides as in `kldrift compare`.
+    Exit code 0: no drift; 1: drift; 2: bad input, options or history.
     """
-    from kldrift import alerts, history, report, settings
-    from kldrift.report import windows as window_report
+    from kldrift import alerts, drift, gate, report
+    from kldrift import historydb as history
+    from kldrift.report.progress import progress
 
-    results: tuple[DriftReport, ...] | tuple[WindowReport, ...]
+    spec = None
     try:
-        flags = _flags(
-            columns=columns,
-            exclude=exclude,
-            categorical=categorical,
-            column_threshold=column_threshold,
-            bins=bins,
-            top_k=top_k,
-            smoothing=smoothing,
-            base=base,
-            threshold=threshold,
-            warn=warn,
-            metric=metric,
-            decision=decision,
-            alpha=alpha,
-            adjustment=adjustment,
-            format=fmt,
-            separator=separator,
-            encoding=encoding,
-        )
-        conf = settings.load(config_file)
-        merged = flags.over(conf)
-        chosen = _table_or_json(merged.format)
+        spec = given.spec()
         if webhook is not None:
             alerts.check_url(webhook)
             if not webhook_timeout > 0:
-                raise OptionError(f"--webhook-timeout must be > 0 seconds, got {webhook_timeout}")
-        if time_column is not None or every is not None:
-            windows = _windows(reference, current, merged, time_column, every)
-            drifted = not window_report.passed(windows)
-            results = windows
+                raise OptionError("webhook_timeout", webhook_timeout, "must be > 0 seconds")
+        windowed = time_column is not None or every is not None
+        if windowed and output is not None:
+            raise OptionError(
+                "output", output, "applies to a single comparison, not windows", shown=""
+            )
+        if windowed:
+            results = _windows(reference, current, spec, time_column, every, given.quiet)
         else:
-            single = settings.compare(reference, current, flags, conf)
-            drifted = not single.verdict.passed
-            results = (single,)
+            with progress(given.quiet) as note:
+                results = (drift.compare(reference, current, spec, progress=note),)
         run_ids = history.record(history_path, results)
+        if windowed:
+            _render_windows(results, spec)
+        elif output is None:
+            report.render(results[0], _table_or_json(spec))
+        else:
+            report.write_file(results[0], _table_or_json(spec), output)
+            report.print_message(report.summary_line(results[0]))
     except KldriftError as exc:
-        _fail(exc)
-
-    if time_column is not None or every is not None:
-        window_report.render(windows, chosen)
-    else:
-        report.render(single, chosen)
+        _fail(exc, spec)
+    drifted = not gate.passed(results)
     if drifted and webhook is not None:
         try:
             alerts.post(
@@ -528,7 +553,7 @@ def monitor(
                 timeout=webhook_timeout,
                 retries=max(webhook_retries, 0),
             )
-        except alerts.WebhookError as exc:
+        except WebhookError as exc:
             report.print_message(f"warning: {exc} (the run is recorded)")
     raise typer.Exit(EXIT_DRIFT if drifted else EXIT_OK)
 
@@ -536,9 +561,11 @@ def monitor(
 @app.command("history")
 def history_command(
     database: Annotated[str, typer.Argument(help="SQLite history file written by monitor.")],
-    column: Annotated[
+    columns: Annotated[
         list[str] | None,
-        typer.Option("--column", "-c", help="Only these columns (repeat, or comma-separate)."),
+        typer.Option(
+            "--columns", "-c", "--column", help="Only these columns (repeat, or comma-separate)."
+        ),
     ] = None,
     last: Annotated[int, typer.Option(help="Show the last N runs.")] = 20,
     since: Annotated[
@@ -552,98 +579,99 @@ def history_command(
 
     Exit code 0: shown; 2: bad input or options.
     """
-    from kldrift import history
+    from kldrift import historydb as history
     from kldrift.report import history as history_report
 
     try:
         if last < 1:
-            raise OptionError(f"--last must be at least 1, got {last}")
+            raise OptionError("last", last, "must be at least 1")
         try:
             start = dt.datetime.fromisoformat(since) if since is not None else None
         except ValueError:
             raise OptionError(
-                f"--since {since!r}: expected an ISO date such as 2026-01-31"
+                "since", since, "must be an ISO date such as 2026-01-31", shown=repr(since)
             ) from None
-        runs = history.read(database, last=last, since=start, columns=_split(column))
+        runs = history.read(database, last=last, since=start, columns=_split(columns))
     except KldriftError as exc:
         _fail(exc)
     history_report.render(runs, fmt)
     raise typer.Exit(EXIT_OK)
 
 
-def _flags(
-    *,
-    columns: list[str] | None = None,
-    exclude: list[str] | None = None,
-    categorical: list[str] | None = None,
-    column_threshold: list[str] | None = None,
-    **values: Any,
-) -> Settings:
-    """The settings the flags give; lists may repeat the option or comma-separate names."""
-    from kldrift import config, settings
-
-    levels = config.parse_column_thresholds(column_threshold or [])
-    return settings.Settings(
-        columns=tuple(_split(columns)) or None,
-        exclude=tuple(_split(exclude)) or None,
-        categorical=tuple(_split(categorical)) or None,
-        column={name: settings.ColumnSettings(level) for name, level in levels.items()},
-        **values,
-    )
-
-
-def _compare_windows(
-    reference: str,
-    current: str,
-    merged: Settings,
-    fmt: Format,
-    time_column: str | None,
-    every: str | None,
-) -> NoReturn:
-    from kldrift.report import windows as window_report
-
-    windows = _windows(reference, current, merged, time_column, every)
-    window_report.render(windows, _table_or_json(fmt))
-    raise typer.Exit(EXIT_OK if window_report.passed(windows) else EXIT_DRIFT)
-
-
 def _windows(
     reference: str,
     current: str,
-    merged: Settings,
+    spec: Spec,
     time_column: str | None,
     every: str | None,
-) -> tuple[WindowReport, ...]:
+    quiet: bool,
+) -> tuple[DriftReport, ...]:
     from kldrift import windows
 
     if time_column is None or every is None:
-        raise OptionError("--time-column and --every go together: give both or neither")
-    return windows.compare_windows(
-        reference,
-        current,
-        time_column=time_column,
-        every=every,
-        columns=merged.columns or None,
-        exclude=merged.exclude or (),
-        options=merged.options(),
-        thresholds=merged.thresholds(),
-        read_options=merged.read_options(),
-        gate=merged.gate(),
+        raise OptionError(
+            "time_column", time_column, "and {every} go together: give both or neither", shown=""
+        )
+    _table_or_json(spec)
+    return windows.compare_windows(reference, current, spec, time_column=time_column, every=every)
+
+
+def _render_windows(windows: Sequence[DriftReport], spec: Spec) -> None:
+    from kldrift.report import windows as window_report
+
+    window_report.render(windows, _table_or_json(spec))
+
+
+def _table_or_json(spec: Spec) -> Format:
+    """The format of a windows or monitor report: table or json.
+
+    Another format from the config file (shared with `kldrift compare`) falls back to the table
+    rather than break every run; given as a flag, it is an error.
+    """
+    if spec.format in (Format.table, Format.json):
+        return spec.format
+    if spec.format is None or spec.source("format") != _FLAGS:
+        return Format.table
+    raise OptionError(
+        "format", spec.format.value, "must be table or json for time windows and monitor"
     )
 
 
-def _table_or_json(fmt: Format | None) -> Format:
-    if fmt not in (None, Format.table, Format.json):
-        raise OptionError(f"--format {fmt.value}: time windows and monitor write table or json")
-    return fmt or Format.table
+#: Where resolve() records a flag's value as coming from.
+_FLAGS = "command line"
 
 
-def _fail(exc: KldriftError) -> NoReturn:
-    from kldrift import report
+def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
+    """One line on stderr naming each setting as its user gave it (flag or config key), exit 2."""
+    from kldrift import configfile, report
+    from kldrift.errors import ColumnError
 
-    report.print_error(str(exc))
+    def key(source: str, name: str) -> str:
+        prefix = "tool.kldrift." if Path(source).name == configfile.PYPROJECT else ""
+        return f"{source}: {prefix}{name}"
+
+    def name(setting: str) -> str:
+        source = spec.source(setting) if spec is not None else None
+        if source is not None and source != _FLAGS:
+            return key(source, setting)
+        if setting.startswith("column.") and setting.endswith(".threshold"):
+            column = setting.removeprefix("column.").removesuffix(".threshold")
+            return f"--column-threshold {column}"
+        # An argument (DATA) is named as the help shows it; a setting by its flag.
+        return setting if setting.isupper() else "--" + setting.replace("_", "-")
+
+    table = None
+    if isinstance(exc, ColumnError) and exc.column and spec is not None:
+        if exc.setting in ("column_threshold", "categorical"):
+            table = spec.source(f"column.{exc.column}")
+    if table is not None and isinstance(exc, ColumnError) and exc.column:
+        # The column was named by its own [column.NAME] table in the file.
+        where = key(table, f"column.{configfile.toml_key(exc.column)}")
+        report.print_error(exc.worded(lambda _: where))
+    else:
+        report.print_error(exc.worded(name))
     raise typer.Exit(EXIT_ERROR) from exc
 
 
-def _split(values: list[str] | None) -> list[str]:
+def _split(values: Sequence[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]

@@ -1,27 +1,110 @@
-"""KldriftError and its subclasses: mistakes a user can act on."""
+"""KldriftError and its subclasses: mistakes a user can act on, carrying the data to word them.
+
+The tree::
+
+    KldriftError                  anything kldrift reports to a user in one line (exit code 2)
+    ├── InputError                a data file is missing, unreadable, empty or cannot be parsed
+    ├── OptionError               a setting's value breaks a rule (setting, value, rule)
+    │   └── ConfigError           a configuration file cannot be read or holds an unknown key
+    ├── ColumnError               a column named by a setting does not exist or cannot be compared
+    ├── OutputError               a report or history file cannot be written
+    └── WebhookError              an alert could not be delivered
+
+Errors about a setting name it as the library spells it (`bins`, `max_drifted`); each front end
+words it its own way: the command line shows `--bins`, the config reader `kldrift.toml: bins`,
+and Python shows `bins` (`str(error)`). No message here names a command-line flag.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
 
 
 class KldriftError(Exception):
     """Base class for every error kldrift reports to a user in one line."""
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message with each setting named by `name` (a front end's spelling of it)."""
+        return str(self)
 
 
 class InputError(KldriftError):
     """A data file is missing, unreadable, empty or cannot be parsed."""
 
 
-class ColumnError(KldriftError):
-    """A column named by the user does not exist or cannot be compared."""
-
-
 class OptionError(KldriftError):
-    """An option has a value kldrift cannot work with."""
+    """Setting `setting` has `value`, which breaks `rule` (e.g. "must be at least 1").
+
+    Another setting named in `rule` is written in braces ("must not be above {threshold}"), so
+    each front end spells it too. `shown` is the value as the user typed it, when the library's
+    form would mislead.
+    """
+
+    def __init__(self, setting: str, value: object, rule: str, *, shown: str | None = None):
+        self.setting, self.value, self.rule = setting, value, rule
+        self.shown = shown if shown is not None else _shown(value)
+        super().__init__(self.worded(lambda setting: setting))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """E.g. "bins must be at least 1, got 0", with the setting spelled by `name`."""
+        rule = re.sub(r"\{(\w+)\}", lambda m: name(m.group(1)), self.rule)
+        return f"{name(self.setting)} {rule}" + (f", got {self.shown}" if self.shown else "")
 
 
 class ConfigError(OptionError):
-    """A configuration file cannot be read or holds a key or value kldrift cannot use."""
+    """A configuration file cannot be read or holds a key or value kldrift cannot use.
+
+    `source` is the file; `key` the offending key (dotted, as written in the file), if any.
+    """
+
+    def __init__(self, source: str, message: str, *, key: str | None = None):
+        self.source, self.key, self.message = source, key, message
+        text = f"{source}: {key}: {message}" if key else f"{source}: {message}"
+        KldriftError.__init__(self, text)
+        self.setting, self.value, self.rule, self.shown = key or "", None, message, ""
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        return str(self)
+
+
+class ColumnError(KldriftError):
+    """Column `column`, named by setting `setting` (if any), is not in `source`, or `problem`.
+
+    `source` names where the column was looked for, e.g. "ref.csv or cur.csv".
+    """
+
+    def __init__(
+        self,
+        column: str | None,
+        source: str,
+        *,
+        setting: str | None = None,
+        problem: str | None = None,
+    ):
+        self.column, self.source, self.setting, self.problem = column, source, setting, problem
+        super().__init__(self.worded(lambda setting: setting))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """E.g. "columns: no column 'x' in ref.csv or cur.csv", the setting spelled by `name`."""
+        if self.problem is not None:
+            text = self.problem
+        else:
+            text = f"no column {self.column!r} in {self.source}"
+        return f"{name(self.setting)}: {text}" if self.setting else text
 
 
 class OutputError(KldriftError):
     """A report file cannot be written."""
+
+
+class WebhookError(KldriftError):
+    """A webhook alert could not be delivered (the URL is shown without credentials)."""
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) or "(none)"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)

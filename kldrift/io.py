@@ -9,7 +9,7 @@ import gzip
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -64,18 +64,28 @@ class ReadOptions:
     encoding: str = "utf8"
 
     def __post_init__(self) -> None:
-        if self.separator is not None and len(self.separator.encode()) != 1:
+        separator = self.separator
+        if separator is not None and (len(separator.encode()) != 1 or separator in _NOT_SEPARATORS):
             raise OptionError(
-                f"--separator must be a single one-byte character, got {self.separator!r}"
+                "separator", separator, "must be one one-byte character, not a quote or line end"
             )
         if self.encoding not in POLARS_ENCODINGS:
             try:
-                codec = codecs.lookup(self.encoding).name
+                codec = codecs.lookup(self.encoding)
             except LookupError:
-                raise OptionError(f"--encoding: unknown encoding {self.encoding!r}") from None
-            if codec == "utf-8":
+                raise OptionError("encoding", self.encoding, "is not a known encoding") from None
+            # rot13, base64 and the like map bytes to bytes; idna and punycode encode host names.
+            if not codec._is_text_encoding or codec.name in _NOT_TEXT_CODECS:
+                raise OptionError("encoding", self.encoding, "is not a text encoding")
+            if codec.name == "utf-8":
                 # Any spelling of UTF-8 gets polars' own lazy reader.
                 object.__setattr__(self, "encoding", "utf8")
+
+
+#: One-byte separators a CSV cannot use: they end a line or quote a field.
+_NOT_SEPARATORS = frozenset({"\n", "\r", '"'})
+#: Codecs Python lists as text encodings that do not decode a file's text.
+_NOT_TEXT_CODECS = frozenset({"idna", "punycode"})
 
 
 @dataclass(frozen=True)
@@ -363,3 +373,34 @@ def _schema(name: str, frame: pl.LazyFrame) -> pl.Schema:
 
 def _known_suffixes() -> str:
     return ", ".join([*FORMATS, ".csv.gz", ".tsv.gz", ".ndjson.gz"])
+
+
+#: Without an explicit choice, stream when the data would take more than this share of RAM.
+STREAMING_MEMORY_SHARE = 0.5
+
+
+#: Below this share of RAM, reference and current are read at once, so the reads overlap; above
+#: it, one after the other, which halves peak memory when memory starts to matter.
+TOGETHER_MEMORY_SHARE = 0.125
+
+
+def read_policy(files: Sequence[Table], streaming: bool | None) -> tuple[bool, bool]:
+    """(streaming, together): how to read these files, `streaming` None choosing by their size.
+
+    Only files are read together: a frame has no size estimate, and a LazyFrame current is
+    counted straight from its query.
+    """
+    share = memory_share(*files)
+    if streaming is None:
+        streaming = share > STREAMING_MEMORY_SHARE
+    together = (
+        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
+    )
+    return streaming, together
+
+
+def memory_share(*tables: Table) -> float:
+    """The share of RAM these tables would take decoded in memory (frames, which have no size
+    estimate, count 0)."""
+    in_memory = sum(t.memory or 0 for t in tables)
+    return in_memory / (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))

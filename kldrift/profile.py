@@ -36,9 +36,9 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from kldrift.config import Kind, Options
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_error
+from kldrift.options import Kind, Options
 
 Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]
@@ -355,15 +355,17 @@ def recount(table: Table, reference: Profile) -> Profile:
     """Profile `table` on the bins of `reference` (same columns, options and bins, new counts)."""
     for name, column in reference.columns.items():
         if name not in table.schema:
-            raise ColumnError(f"{table.name}: no column {name!r}, which the profile bins")
+            problem = f"{table.name}: no column {name!r}, which the profile bins"
+            raise ColumnError(name, table.name, problem=problem)
         kind = kind_of(table.schema[name])
         if kind is None or (
             kind is not column.binning.kind and column.binning.kind is not Kind.categorical
         ):
-            raise ColumnError(
+            problem = (
                 f"{table.name}: column {name!r} is {table.schema[name]}, "
                 f"but the profile bins it as {column.binning.kind.value}"
             )
+            raise ColumnError(name, table.name, problem=problem)
     binnings = {name: column.binning for name, column in reference.columns.items()}
     rows, histograms = count(table, binnings)
     if rows == 0:

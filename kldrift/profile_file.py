@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import __version__
-from kldrift.config import Kind, Options
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
 from kldrift.errors import InputError, OutputError
 from kldrift.jsonvalues import json_value
+from kldrift.options import Kind, Options
 from kldrift.profile import Binning, ColumnProfile, Profile
 
 FORMAT = "kldrift-profile"
@@ -45,7 +46,7 @@ def dumps(profile: Profile) -> str:
         "schema": [{"name": name, "dtype": dtype} for name, dtype in profile.schema],
         "columns": [_column(c) for c in profile.columns.values()],
     }
-    return json.dumps(document, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    return jsonvalues.dumps(document, indent=1) + "\n"
 
 
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from kldrift import profile_file
-from kldrift.config import Kind, Options
-from kldrift.drift import plan_columns
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import FORMATS, ReadOptions, Table
+from kldrift.options import Kind, Options
+from kldrift.plan import plan_columns
 from kldrift.profile import (
     FIT_SAMPLE_ROWS,
     Binning,
@@ -106,13 +106,13 @@ def profile_data(
     bins_from: Profile | str | os.PathLike[str] | None = None,
     read_options: ReadOptions | None = None,
 ) -> Profile:
-    """`kldrift.drift.profile_data` on Spark: read `source` there and profile it (see `profile`)."""
+    """`kldrift.reference.profile_data` on Spark: read `source` there, then `profile` it."""
     df = read(session(master), source, read_options)
     return profile(df, bins_from, columns=columns, exclude=exclude, options=options, source=source)
 
 
 def profiler(master: str | None) -> Callable[..., Profile]:
-    """`profile_data` on the Spark at `master`: a drop-in for `kldrift.drift.profile_data`."""
+    """`profile_data` on the Spark at `master`: a drop-in for `kldrift.reference.profile_data`."""
     return partial(profile_data, master=master)
 
 
@@ -206,15 +206,17 @@ def _check_bins(source: str, schema: pl.Schema, reference: Profile) -> None:
     """Refuse columns the profile bins but `df` lacks or holds as another kind (as `recount`)."""
     for name, column in reference.columns.items():
         if name not in schema:
-            raise ColumnError(f"{source}: no column {name!r}, which the profile bins")
+            problem = f"{source}: no column {name!r}, which the profile bins"
+            raise ColumnError(name, source, problem=problem)
         kind = kind_of(schema[name])
         if kind is None or (
             kind is not column.binning.kind and column.binning.kind is not Kind.categorical
         ):
-            raise ColumnError(
+            problem = (
                 f"{source}: column {name!r} is {schema[name]}, "
                 f"but the profile bins it as {column.binning.kind.value}"
             )
+            raise ColumnError(name, source, problem=problem)
 
 
 def _fit(

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from kldrift import __version__
+from kldrift.__version__ import __version__
 from kldrift.cli import app
 
 from .conftest import SAMPLE
@@ -25,6 +25,7 @@ def _json(result):
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_readme_command_flags_the_drifted_sample_columns():
     # The exact README command, as a separate process, so the console entry point works too.
     proc = subprocess.run(
@@ -159,14 +160,14 @@ def test_table_output_off_a_terminal_is_plain():
     ("args", "message"),
     [
         (["missing.csv", CUR_CSV], "missing.csv: no such file"),
-        ([REF_CSV, CUR_CSV, "--bins", "0"], "--bins must be at least 1"),
-        ([REF_CSV, CUR_CSV, "--base", "1"], "--base must be a positive number other than 1"),
+        ([REF_CSV, CUR_CSV, "--bins", "0"], "--bins must be from 1 to 10000"),
+        ([REF_CSV, CUR_CSV, "--base", "1"], "--base must be a finite number greater than 1"),
         ([REF_CSV, CUR_CSV, "--threshold", "nan"], "--threshold must be a finite number"),
-        ([REF_CSV, CUR_CSV, "--warn", "0.5"], "--warn (0.5) must not be above --threshold"),
-        ([REF_CSV, CUR_CSV, "--smoothing", "-1"], "--smoothing must be a finite number >= 0"),
+        ([REF_CSV, CUR_CSV, "--warn", "0.5"], "--warn must not be above --threshold"),
+        ([REF_CSV, CUR_CSV, "--smoothing", "-1"], "--smoothing must be a number from 0 to"),
         ([REF_CSV, CUR_CSV, "--columns", "nope"], "--columns: no column 'nope'"),
         ([REF_CSV, CUR_CSV, "--column-threshold", "income"], "expects COLUMN=VALUE"),
-        ([REF_CSV, CUR_CSV, "--column-threshold", "income=x"], "'x' is not a number"),
+        ([REF_CSV, CUR_CSV, "--column-threshold", "income=x"], "expects a number after ="),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_with_exit_2(args, message):
@@ -281,14 +282,14 @@ def test_unreadable_file_is_a_one_line_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--bins", "-3", "--bins must be at least 1"),
-        ("--top-k", "0", "--top-k must be at least 1"),
-        ("--top-k", "-1", "--top-k must be at least 1"),
-        ("--smoothing", "nan", "--smoothing must be a finite number"),
-        ("--smoothing", "inf", "--smoothing must be a finite number"),
-        ("--base", "0", "--base must be a positive number other than 1"),
-        ("--base", "-2", "--base must be a positive number other than 1"),
-        ("--base", "nan", "--base must be a positive number other than 1"),
+        ("--bins", "-3", "--bins must be from 1 to 10000"),
+        ("--top-k", "0", "--top-k must be from 1 to 10000"),
+        ("--top-k", "-1", "--top-k must be from 1 to 10000"),
+        ("--smoothing", "nan", "--smoothing must be a number from 0"),
+        ("--smoothing", "inf", "--smoothing must be a number from 0"),
+        ("--base", "0", "--base must be a finite number greater than 1"),
+        ("--base", "-2", "--base must be a finite number greater than 1"),
+        ("--base", "nan", "--base must be a finite number greater than 1"),
         ("--threshold", "0", "--threshold must be a finite number > 0"),
         ("--threshold", "-0.1", "--threshold must be a finite number > 0"),
         ("--threshold", "inf", "--threshold must be a finite number > 0"),
@@ -298,8 +299,8 @@ def test_unreadable_file_is_a_one_line_error(tmp_path, monkeypatch):
         ("--column-threshold", "nope=0.2", "--column-threshold: no column 'nope'"),
         ("--exclude", "nope", "--exclude: no column 'nope'"),
         ("--categorical", "nope", "--categorical: no column 'nope'"),
-        ("--separator", ";;", "--separator must be a single one-byte character"),
-        ("--encoding", "klingon", "--encoding: unknown encoding 'klingon'"),
+        ("--separator", ";;", "separator must be one one-byte character"),
+        ("--encoding", "klingon", "encoding is not a known encoding, got 'klingon'"),
     ],
 )
 def test_invalid_option_values_are_one_line_errors(option, value, message):
@@ -551,7 +552,7 @@ def test_explain_errors_are_one_line_with_exit_2(args, message):
 def test_unknown_show_metric_is_an_option_error():
     result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--show", "tv"])
     assert result.exit_code == 2
-    assert "--show: unknown metric 'tv'" in result.stderr
+    assert "--show must name metrics among" in result.stderr
 
 
 def test_names_that_look_like_rich_markup_are_printed_as_they_are(tmp_path):

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 import kldrift
 from kldrift import Gate
 from kldrift.cli import app
-from kldrift.config import Format
 from kldrift.errors import OutputError
+from kldrift.options import Format
 from kldrift.report import append_step_summary, render, write_file
 from kldrift.report.csv import HEADER
 from kldrift.report.markdown import number
@@ -97,7 +97,7 @@ def test_json_summary_says_which_rule_decided(at_root):
         "allowed": 3,
         "considered": 10,
         "failing_columns": ["income", "latency_ms", "country"],
-        "reason": "3 drifted columns of 10, within the 3 allowed by --max-drifted 3",
+        "reason": "3 drifted columns of 10, within the 3 allowed by max_drifted 3 (command line)",
     }
 
 

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 import kldrift
 from kldrift.cli import app
-from kldrift.config import FailOn, Gate
-from kldrift.drift import apply_gate
 from kldrift.errors import OptionError
+from kldrift.gate import apply_gate
+from kldrift.options import FailOn, Gate
 
 runner = CliRunner()
 ROWS = 100
@@ -119,16 +119,16 @@ def test_report_carries_its_gate_and_the_reason_names_the_limit():
     assert report.verdict == apply_gate(report, report.gate)
     assert report.verdict.passed
     assert report.verdict.reason == (
-        "1 drifted or warned column of 2, within the 1 allowed by --max-drifted 1"
+        "1 drifted or warned column of 2, within the 1 allowed by max_drifted 1"
     )
 
 
 @pytest.mark.parametrize(
     ("gate", "message"),
     [
-        ({"max_drifted": -1}, "--max-drifted must be 0 or more"),
-        ({"max_drifted_share": 1.5}, "--max-drifted-share must be between 0 and 1"),
-        ({"max_drifted_share": float("nan")}, "--max-drifted-share must be between 0 and 1"),
+        ({"max_drifted": -1}, "^max_drifted must be 0 or more"),
+        ({"max_drifted_share": 1.5}, "^max_drifted_share must be between 0 and 1"),
+        ({"max_drifted_share": float("nan")}, "^max_drifted_share must be between 0 and 1"),
     ],
 )
 def test_gate_refuses_impossible_limits(gate, message):
@@ -153,5 +153,5 @@ def test_table_says_the_gate_verdict_only_when_a_gate_is_set(datasets):
     tolerant = runner.invoke(app, [*args, "--max-drifted", "2"])
     assert tolerant.exit_code == 0
     assert tolerant.stdout.rstrip().endswith(
-        "gate passed: 2 drifted columns of 4, within the 2 allowed by --max-drifted 2"
+        "gate passed: 2 drifted columns of 4, within the 2 allowed by max_drifted 2 (command line)"
     )

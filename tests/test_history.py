@@ -8,13 +8,15 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import polars as pl
 import pytest
 
-from kldrift import drift, history
+from kldrift import drift
+from kldrift import historydb as history
 from kldrift.errors import ColumnError, InputError
-from kldrift.windows import WindowReport
+from kldrift.result import Window
 
 
 def _report(shift: float = 0.0):
@@ -58,7 +60,7 @@ def test_last_since_and_column_filters(tmp_path):
 def test_window_runs_keep_their_window(tmp_path):
     db = tmp_path / "drift.db"
     report = _report()
-    history.record(db, [WindowReport("2026-01-01", "2026-01-02", report)] * 2)
+    history.record(db, [replace(report, window=Window("2026-01-01", "2026-01-02"))] * 2)
     runs = history.read(db)
     assert [(r.window_start, r.window_end) for r in runs] == [("2026-01-01", "2026-01-02")] * 2
 
@@ -105,7 +107,7 @@ def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
     assert old.columns[0].kl == 0.01 and old.columns[0].p_adjusted is None
     assert new.columns[0].p_adjusted is not None and new.columns[0].kl_corrected is not None
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
     conn.close()
 
 
@@ -140,6 +142,7 @@ def _monitor_args(tmp_path, db):
             str(db), "-f", "json"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_concurrent_monitor_processes_all_get_recorded(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)
@@ -163,6 +166,7 @@ def test_many_writers_at_once_lose_no_run(tmp_path):
     assert len(history.read(db, last=1000)) == 80
 
 
+@pytest.mark.slow
 def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)

@@ -192,10 +192,10 @@ def test_a_bad_encoding_name_for_the_declared_codec_names_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"separator": ";;"}, "--separator must be a single one-byte character"),
-        ({"separator": ""}, "--separator must be a single one-byte character"),
-        ({"separator": "§"}, "--separator must be a single one-byte character"),
-        ({"encoding": "klingon"}, "--encoding: unknown encoding 'klingon'"),
+        ({"separator": ";;"}, "separator must be one one-byte character"),
+        ({"separator": ""}, "separator must be one one-byte character"),
+        ({"separator": "§"}, "separator must be one one-byte character"),
+        ({"encoding": "klingon"}, "encoding is not a known encoding, got 'klingon'"),
     ],
 )
 def test_bad_read_options_are_option_errors(options, message):

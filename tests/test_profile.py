@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from kldrift import profile
-from kldrift.config import Kind, Options
 from kldrift.io import scan_table
+from kldrift.options import Kind, Options
 
 
 def _fit_and_count(reference: pl.DataFrame, current: pl.DataFrame, **options):

@@ -9,7 +9,7 @@ import pytest
 
 import kldrift
 from kldrift import Options
-from kldrift.config import Format
+from kldrift.options import Format
 from kldrift.report import json as json_report
 from kldrift.report import render
 from kldrift.report.table import p_value, sparkline

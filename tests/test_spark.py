@@ -22,11 +22,12 @@ import pyspark
 import pytest
 from typer.testing import CliRunner
 
-from kldrift import drift, profile_file, spark
+from kldrift import profile_file, spark
 from kldrift.cli import app
-from kldrift.config import Kind, Options
 from kldrift.errors import ColumnError, InputError
+from kldrift.options import Kind, Options
 from kldrift.profile import Profile
+from kldrift.reference import profile_data
 
 pytestmark = pytest.mark.slow
 
@@ -267,7 +268,7 @@ def test_fitted_profile_equals_kldrift_beyond_the_fit_sample(session, tmp_path):
     path = tmp_path / "big.parquet"
     _data(120_000, seed=3).drop("tags").write_parquet(path, row_group_size=20_000)
     options = Options(top_k=8, categorical=CATEGORICAL)
-    ours = drift.profile_data(path.as_posix(), options=options)
+    ours = profile_data(path.as_posix(), options=options)
     df = session.read.parquet(path.as_posix())
     theirs = spark.profile(df, options=options, source=path.as_posix())
     assert df.rdd.getNumPartitions() > 1
@@ -276,7 +277,7 @@ def test_fitted_profile_equals_kldrift_beyond_the_fit_sample(session, tmp_path):
 
 def test_right_closed_edges_float32_and_known_counts(session, tmp_path):
     # Bucketizer would put 2.0 into [2, 3); kldrift's bins are (-inf, 2], (2, 3], (3, inf).
-    reference = drift.profile_data(
+    reference = profile_data(
         pl.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0.0, 0.1, 0.1, 0.2]}),
         options=Options(bins=3, discrete_max=0),
     )
@@ -292,7 +293,7 @@ def test_right_closed_edges_float32_and_known_counts(session, tmp_path):
     assert counted.columns["x"].counts == (2, 1, 1, 2)
     # float32(0.1) > 0.1 in float64, but on the edge once the edge is float32 too.
     assert counted.columns["y"].counts == (3, 1, 2)
-    assert counted == replace(drift.profile_data(rows, bins_from=reference), source=spark.DATAFRAME)
+    assert counted == replace(profile_data(rows, bins_from=reference), source=spark.DATAFRAME)
 
 
 def test_durations_and_naive_timestamps_ignore_the_session_time_zone(session, tmp_path):
@@ -316,7 +317,7 @@ def test_durations_and_naive_timestamps_ignore_the_session_time_zone(session, tm
         assert [f.dataType.simpleString() for f in df.schema] == [
             {"dur": "interval day to second", "ts": "timestamp_ntz"}[name]
         ]
-        reference = drift.profile_data(frame.select(name), options=Options(bins=7))
+        reference = profile_data(frame.select(name), options=Options(bins=7))
         assert spark.profile(df, reference) == replace(reference, source=spark.DATAFRAME)
         fitted = spark.profile(df, options=Options(bins=7))
         assert replace(fitted, source="<DataFrame>") == reference
@@ -341,7 +342,7 @@ def test_missing_column_and_unreadable_source_are_one_line_errors(session, files
 def test_categories_match_polars_labels_across_types_and_tables(session):
     # A profile made on strings, counted on integers: polars bins 7 by its label "7", and
     # "01" is no integer's label; the same rows read through a table name count alike.
-    reference = drift.profile_data(
+    reference = profile_data(
         pl.DataFrame({"n": ["7", "7", "01", "1", "x", None]}), options=Options(top_k=2)
     )
     assert reference.columns["n"].binning.values == ("7", "01")
@@ -352,7 +353,7 @@ def test_categories_match_polars_labels_across_types_and_tables(session):
     counted = spark.profile_data("kldrift_numbers", master=master, bins_from=reference)
     # "7", "01", "(other)" (the tail: 1), "(new)" (8), "(null)"
     assert counted.columns["n"].counts == (2, 0, 3, 1, 1)
-    ours = drift.profile_data(rows, bins_from=reference)
+    ours = profile_data(rows, bins_from=reference)
     assert counted == replace(ours, source="kldrift_numbers")
 
 
@@ -361,7 +362,7 @@ def test_spark_master_needs_the_spark_engine(tmp_path):
         app, ["profile", "x.parquet", "--spark-master", "local[1]", "-o", str(tmp_path / "p")]
     )
     assert result.exit_code == 2
-    assert "--spark-master needs --engine spark" in result.stderr
+    assert "--spark-master needs --engine spark, got 'local[1]'" in result.stderr
 
 
 def test_cli_fits_on_its_own_spark_like_kldrift(tmp_path):

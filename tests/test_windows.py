@@ -22,17 +22,17 @@ def _frames():
 def test_each_window_is_compared_with_the_same_reference():
     reference, current = _frames()
     result = windows.compare_windows(reference, current, time_column="ts", every="1d")
-    assert [(w.start, w.end) for w in result] == [
+    assert [(w.window.start, w.window.end) for w in result] == [
         ("2026-03-01T00:00:00", "2026-03-02T00:00:00"),
         ("2026-03-02T00:00:00", "2026-03-03T00:00:00"),
         ("2026-03-03T00:00:00", "2026-03-04T00:00:00"),
     ]
-    assert [w.report.current_rows for w in result] == [120, 120, 120]  # the null ts is left out
-    assert [w.report.drifted for w in result] == [False, False, True]
+    assert [w.current_rows for w in result] == [120, 120, 120]  # the null ts is left out
+    assert [w.drifted for w in result] == [False, False, True]
     # The time column is not compared, and each window equals comparing its rows directly.
-    assert [c.name for c in result[0].report.columns] == ["x"]
+    assert [c.name for c in result[0].columns] == ["x"]
     day3 = current.filter(pl.col("ts").dt.day() == 3).drop("ts")
-    assert result[2].report.columns == drift.compare(reference, day3).columns
+    assert result[2].columns == drift.compare(reference, day3).columns
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_each_window_is_compared_with_the_same_reference():
     [
         ({"time_column": "nope", "every": "1d"}, ColumnError, "no column 'nope'"),
         ({"time_column": "x", "every": "1d"}, ColumnError, "expected a date or datetime"),
-        ({"time_column": "ts", "every": "1x"}, OptionError, "not a polars duration"),
+        ({"time_column": "ts", "every": "1x"}, OptionError, "must be a polars duration"),
         ({"time_column": "ts", "every": "0d"}, OptionError, "positive duration"),
     ],
 )
@@ -63,8 +63,8 @@ def test_windows_skip_id_like_columns_as_compare_does():
     current = current.with_columns(pl.Series("id", [f"c{i}" for i in range(361)]))
     result = windows.compare_windows(reference, current, time_column="ts", every="1d")
     for window in result:
-        assert [c.name for c in window.report.columns] == ["x"]
-        assert "high_cardinality" in {s.change for s in window.report.schema}
+        assert [c.name for c in window.columns] == ["x"]
+        assert "high_cardinality" in {s.change for s in window.schema}
 
 
 def test_windows_follow_the_gate(tmp_path):

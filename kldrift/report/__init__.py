@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
-from kldrift.config import Format
 from kldrift.errors import OutputError
+from kldrift.options import Format
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
-    from kldrift.config import Metric
-    from kldrift.drift import ColumnDrift, DriftReport
+    from kldrift.registry import Metric
+    from kldrift.result import ColumnDrift, DriftReport
 
 #: Set by GitHub Actions: a Markdown file shown on the run's summary page.
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"

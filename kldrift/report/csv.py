@@ -6,9 +6,21 @@ import csv
 import io
 from typing import TextIO
 
-from kldrift.drift import DriftReport
+from kldrift.registry import METRICS, Metric
+from kldrift.result import DriftReport
 
-#: New columns go at the end, so readers that index columns by position keep working.
+
+def _metric_columns(metric: Metric, field: str) -> tuple[str, ...]:
+    # KL's noise floor follows KL's score, as in the JSON report.
+    return (field, "noise_floor") if metric is Metric.kl else (field,)
+
+
+def _metric_values(metric: Metric, score: float, noise_floor: float) -> tuple[float, ...]:
+    return (score, noise_floor) if metric is Metric.kl else (score,)
+
+
+#: New columns go at the end, so readers that index columns by position keep working (the
+#: registry's metrics sit where the first ones were).
 HEADER = (
     "column",
     "kind",
@@ -24,12 +36,7 @@ HEADER = (
     "null_share_current",
     "rows_reference",
     "rows_current",
-    "kl_corrected",
-    "noise_floor",
-    "js_divergence",
-    "js_distance",
-    "psi",
-    "hellinger",
+    *(f for metric, info in METRICS.items() for f in _metric_columns(metric, info.field)),
     "g_statistic",
     "dof",
     "p_value",
@@ -70,12 +77,11 @@ def write(report: DriftReport, out: TextIO) -> None:
                 c.null_share_current,
                 sum(c.reference_counts),
                 sum(c.current_counts),
-                repr(c.kl_corrected),
-                repr(c.noise_floor),
-                repr(c.js_divergence),
-                repr(c.js_distance),
-                repr(c.psi),
-                repr(c.hellinger),
+                *(
+                    repr(value)
+                    for metric in METRICS
+                    for value in _metric_values(metric, c.score(metric), c.noise_floor)
+                ),
                 repr(c.g_statistic),
                 c.dof,
                 repr(c.p_value),

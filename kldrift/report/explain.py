@@ -8,8 +8,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.drift import ColumnDrift, DriftReport, explain
+from kldrift.drift import explain
 from kldrift.report import table as table_report
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Bins listed in the contributions table; the overlay shows every bin.
 DEFAULT_TOP = 10

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -13,10 +12,11 @@ from typing import Any, TextIO
 from rich.table import Table
 from rich.text import Text
 
-from kldrift import __version__
-from kldrift.config import HistoryFormat, Status
-from kldrift.history import Run
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
+from kldrift.historydb import Run
 from kldrift.jsonvalues import json_value
+from kldrift.options import HistoryFormat, Status
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 
@@ -33,7 +33,7 @@ def render(runs: Sequence[Run], fmt: HistoryFormat, out: TextIO | None = None) -
     """Write `runs` (oldest first) to `out` (stdout by default) in format `fmt`."""
     out = out or sys.stdout
     if fmt is HistoryFormat.json:
-        out.write(json.dumps(document(runs), indent=2, ensure_ascii=False, allow_nan=False))
+        out.write(jsonvalues.dumps(document(runs), indent=2))
         out.write("\n")
     elif fmt is HistoryFormat.csv:
         writer = csv.writer(out, lineterminator="\n")

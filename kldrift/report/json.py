@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
-from kldrift import __version__
-from kldrift.config import Metric
-from kldrift.drift import ColumnDrift, DriftReport
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
 from kldrift.jsonvalues import json_value
+from kldrift.registry import METRICS, Metric
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 #: 2: "schema" became an object of change groups (it was a flat list).
@@ -19,7 +19,7 @@ INFINITY = "inf"
 
 def dumps(report: DriftReport) -> str:
     """The report as a JSON document (strict: no NaN or Infinity tokens), newline-terminated."""
-    return json.dumps(document(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return jsonvalues.dumps(document(report), indent=2) + "\n"
 
 
 def document(report: DriftReport) -> dict[str, Any]:
@@ -50,9 +50,9 @@ def document(report: DriftReport) -> dict[str, Any]:
         },
         "thresholds": {
             "metric": thresholds.metric.value,
-            "unit": "none" if thresholds.metric is Metric.hellinger else "nats",
-            "warn": thresholds.warn,
-            "drift": thresholds.drift,
+            "unit": METRICS[thresholds.metric].unit,
+            "warn": thresholds.warn_level,
+            "drift": thresholds.drift_level,
             "columns": dict(thresholds.columns),
         },
         "schema": schema(report),
@@ -140,12 +140,7 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
         "kl": json_value(column.kl),
         "cross_entropy": json_value(column.cross_entropy),
         "entropy": json_value(column.entropy),
-        "kl_corrected": json_value(column.kl_corrected),
-        "noise_floor": column.noise_floor,
-        "js_divergence": column.js_divergence,
-        "js_distance": column.js_distance,
-        "psi": json_value(column.psi),
-        "hellinger": column.hellinger,
+        **metric_fields(column),
         "significance": {
             "statistic": column.g_statistic,
             "dof": column.dof,
@@ -174,6 +169,16 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
             )
         ],
     }
+
+
+def metric_fields(column: ColumnDrift) -> dict[str, Any]:
+    """Every registered metric's score by its field name, KL's noise floor after KL's score."""
+    fields: dict[str, Any] = {}
+    for metric, info in METRICS.items():
+        fields[info.field] = json_value(column.score(metric))
+        if metric is Metric.kl:
+            fields["noise_floor"] = column.noise_floor
+    return fields
 
 
 def write(report: DriftReport, out: TextIO) -> None:

@@ -6,9 +6,10 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from kldrift.config import Metric, Status
-from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.options import Status
+from kldrift.registry import METRICS
 from kldrift.report.text import METRIC_LABELS, column_reason, p_value, score
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -87,7 +88,7 @@ def _detail(report: DriftReport, column: ColumnDrift) -> str:
         f"p adj. {p_value(column.p_adjusted)}; "
         f"null share {column.null_share_reference:.1%} -> {column.null_share_current:.1%}; "
         f"warn at {column.warn:g}, drift at {column.threshold:g}"
-        f"{'' if metric is Metric.hellinger else ' nats'}, alpha {report.thresholds.alpha:g}"
+        f"{' nats' if METRICS[metric].unit == 'nats' else ''}, alpha {report.thresholds.alpha:g}"
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import TextIO
 
-from kldrift.config import Status
-from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.options import Status
 from kldrift.report.text import METRIC_LABELS, decision_text, p_value
+from kldrift.result import ColumnDrift, DriftReport
 
 EMOJI = {Status.ok: "✅", Status.warn: "⚠️", Status.drift: "❌"}
 

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kldrift.config import Gate, Metric, Status
-from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.options import Gate, Status
+from kldrift.registry import Metric
 
 # The pure-text helpers live in text.py so the other formats need not load rich; the "as" form
 # re-exports them, as explain.py and older callers reach them through this module.
@@ -20,6 +20,7 @@ from kldrift.report.text import METRIC_LABELS as METRIC_LABELS
 from kldrift.report.text import decision_text as decision_text
 from kldrift.report.text import p_value as p_value
 from kldrift.report.text import score as score
+from kldrift.result import ColumnDrift, DriftReport
 
 STATUS_STYLE = {Status.ok: "green", Status.warn: "yellow", Status.drift: "bold red"}
 BARS = " ▁▂▃▄▅▆▇█"

@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import math
 
-from kldrift.config import Adjustment, Decision, Metric
-from kldrift.drift import ColumnDrift, DriftReport
+from kldrift.options import Adjustment, Decision
+from kldrift.registry import METRICS
+from kldrift.result import ColumnDrift, DriftReport
 
 #: Column headers of the metrics, as the reports show them.
-METRIC_LABELS = {
-    Metric.kl: "KL corr.",
-    Metric.js_divergence: "JS",
-    Metric.js_distance: "JS dist.",
-    Metric.psi: "PSI",
-    Metric.hellinger: "Hellinger",
-}
+METRIC_LABELS = {metric: info.label for metric, info in METRICS.items()}
 
 
 def score(value: float) -> str:
@@ -37,17 +32,17 @@ def p_value(value: float) -> str:
 def decision_text(report: DriftReport) -> str:
     """The decision rule in force, in one sentence."""
     t = report.thresholds
-    effect = METRIC_LABELS[t.metric] + ("" if t.metric is Metric.hellinger else " (nats)")
+    effect = METRIC_LABELS[t.metric] + (" (nats)" if METRICS[t.metric].unit == "nats" else "")
     adjustment = "BH" if t.adjustment is Adjustment.bh else "Bonferroni"
     significant = f"{adjustment}-adjusted p < {t.alpha:g}"
     if t.decision is Decision.significance:
         return f"Decision: significance; drift when {significant}."
-    drift = f"{effect} >= {t.drift:g}"
+    drift = f"{effect} >= {t.drift_level:g}"
     if t.decision is Decision.threshold:
-        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn:g}."
+        return f"Decision: threshold; drift when {drift}, warn when >= {t.warn_level:g}."
     return (
         f"Decision: both; drift when {drift} and {significant}; "
-        f"warn when >= {t.warn:g} and p < {t.alpha:g}."
+        f"warn when >= {t.warn_level:g} and p < {t.alpha:g}."
     )
 
 
@@ -64,7 +59,7 @@ def column_reason(report: DriftReport, column: ColumnDrift) -> str:
     if t.decision is Decision.significance:
         return p
     label = METRIC_LABELS[t.metric]
-    if report.options.unit != "nats" and t.metric is not Metric.hellinger:
+    if report.options.unit != "nats" and METRICS[t.metric].unit == "nats":
         label += " (nats)"
     effect = column.effect(t.metric, report.options.base)
     if effect >= column.threshold:

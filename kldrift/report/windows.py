@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -10,42 +9,39 @@ from typing import Any, TextIO
 from rich.table import Table
 from rich.text import Text
 
-from kldrift import __version__
-from kldrift.config import Format, Status
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
+from kldrift.gate import passed
 from kldrift.jsonvalues import json_value
+from kldrift.options import Format, Status
 from kldrift.report import json as json_report
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import score
-from kldrift.windows import WindowReport
+from kldrift.result import DriftReport, Window
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
 
 
-def render(windows: Sequence[WindowReport], fmt: Format, out: TextIO | None = None) -> None:
+def render(windows: Sequence[DriftReport], fmt: Format, out: TextIO | None = None) -> None:
     """Write the per-window comparison to `out` (stdout by default) in format `fmt`."""
     out = out or sys.stdout
     if fmt is Format.json:
-        out.write(json.dumps(document(windows), indent=2, allow_nan=False, ensure_ascii=False))
+        out.write(jsonvalues.dumps(document(windows), indent=2))
         out.write("\n")
     else:
         write_table(windows, out)
 
 
-def passed(windows: Sequence[WindowReport]) -> bool:
-    """Whether every window passes its gate (by default: no window drifted)."""
-    return all(w.report.verdict.passed for w in windows)
-
-
-def summary(windows: Sequence[WindowReport]) -> str:
+def summary(windows: Sequence[DriftReport]) -> str:
     """One line for people, e.g. "2 of 7 windows drifted"."""
-    count = sum(w.report.drifted for w in windows)
+    count = sum(w.drifted for w in windows)
     return f"{count} of {len(windows)} windows drifted"
 
 
-def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
+def document(windows: Sequence[DriftReport]) -> dict[str, Any]:
     """The comparison as plain JSON-ready data, one entry per window in `windows`."""
-    first = json_report.document(windows[0].report)
+    first = json_report.document(windows[0])
     status = _overall(windows)
     # Null rates and categories change from window to window; the rest of the schema does not.
     per_window = ("null_rate_changed", "categories")
@@ -58,10 +54,10 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
         "current": {"source": first["current"]["source"]},
         "summary": {
             "status": status.value,
-            "drifted": any(w.report.drifted for w in windows),
+            "drifted": any(w.drifted for w in windows),
             "passed": passed(windows),
             "windows": len(windows),
-            "windows_drifted": sum(w.report.drifted for w in windows),
+            "windows_drifted": sum(w.drifted for w in windows),
             "text": summary(windows),
         },
         "options": first["options"],
@@ -69,14 +65,14 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
         "schema": structural,
         "windows": [
             {
-                "start": w.start,
-                "end": w.end,
-                "rows": w.report.current_rows,
-                "status": w.report.status.value,
-                "drifted": w.report.drifted,
-                "summary": w.report.summary,
+                "start": _window(w).start,
+                "end": _window(w).end,
+                "rows": w.current_rows,
+                "status": w.status.value,
+                "drifted": w.drifted,
+                "summary": w.summary,
                 "schema": {
-                    k: v for k, v in json_report.schema(w.report).items() if k in per_window
+                    k: v for k, v in json_report.schema(w).items() if k in per_window
                 },
                 "columns": {
                     c.name: {
@@ -88,7 +84,7 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
                         "null_share": c.null_share_current,
                         "status": c.status.value,
                     }
-                    for c in sorted(w.report.columns, key=lambda c: c.name)
+                    for c in sorted(w.columns, key=lambda c: c.name)
                 },
             }
             for w in windows
@@ -96,14 +92,14 @@ def document(windows: Sequence[WindowReport]) -> dict[str, Any]:
     }
 
 
-def write_table(windows: Sequence[WindowReport], out: TextIO) -> None:
+def write_table(windows: Sequence[DriftReport], out: TextIO) -> None:
     """Print a table with a row per window and a KL cell per column, and a summary line."""
     printer = console(out)
-    first = windows[0].report
+    first = windows[0]
     # Columns most drifted (in their worst window) first, as the single-report table does.
     worst: dict[str, float] = {}
     for w in windows:
-        for c in w.report.columns:
+        for c in w.columns:
             worst[c.name] = max(worst.get(c.name, -1.0), c.kl)
     names = sorted(worst, key=lambda n: (-worst[n], n))
     table = Table(
@@ -116,11 +112,11 @@ def write_table(windows: Sequence[WindowReport], out: TextIO) -> None:
     for name in names:
         table.add_column(name, justify="right", overflow="fold")
     for w in windows:
-        by_name = {c.name: c for c in w.report.columns}
+        by_name = {c.name: c for c in w.columns}
         cells: list[str | Text] = [
-            w.start,
-            str(w.report.current_rows),
-            Text(w.report.status.value, style=STATUS_STYLE[w.report.status]),
+            _window(w).start,
+            str(w.current_rows),
+            Text(w.status.value, style=STATUS_STYLE[w.status]),
         ]
         for name in names:
             cell = by_name.get(name)
@@ -132,9 +128,15 @@ def write_table(windows: Sequence[WindowReport], out: TextIO) -> None:
     printer.print(Text(summary(windows), style=STATUS_STYLE[_overall(windows)]))
 
 
-def _overall(windows: Sequence[WindowReport]) -> Status:
-    statuses = {w.report.status for w in windows}
+def _overall(windows: Sequence[DriftReport]) -> Status:
+    statuses = {w.status for w in windows}
     for status in (Status.drift, Status.warn):
         if status in statuses:
             return status
     return Status.ok
+
+
+def _window(report: DriftReport) -> Window:
+    if report.window is None:
+        raise ValueError("a report of the whole current data has no window")
+    return report.window

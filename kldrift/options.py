@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from kldrift.errors import OptionError
+from kldrift.registry import METRICS, Metric
 
 #: Quantile bins per numeric column (deciles, as PSI practice uses).
 DEFAULT_BINS = 10
@@ -17,16 +18,13 @@ DEFAULT_TOP_K = 20
 DEFAULT_DISCRETE_MAX = 20
 #: Pseudocount added to every bin of both histograms (Jeffreys / Krichevsky-Trofimov prior).
 DEFAULT_SMOOTHING = 0.5
-#: Bias-corrected KL, in nats, at or above which a (significant) column drifts: METRIC_LEVELS
-#: holds these and the other metrics' default levels.
-DEFAULT_THRESHOLD = 0.1
-#: Bias-corrected KL, in nats, at or above which a (significant) column warns.
-DEFAULT_WARN = 0.05
 #: Significance level for the adjusted G-test p-value of a column.
 DEFAULT_ALPHA = 0.05
-#: Marks a level left to the chosen metric's default (compared by identity, so a NaN the user
-#: passes is still rejected as not finite).
-UNSET: float = float("nan")
+#: Largest bin count (bins, top_k, discrete_max): far beyond what a histogram can resolve, and
+#: small enough that every histogram and its profile fit in memory.
+MAX_BINS = 10_000
+#: Largest pseudocount per bin: beyond it every histogram is flat and every score zero.
+MAX_SMOOTHING = 1e6
 
 
 class Kind(str, Enum):
@@ -78,16 +76,6 @@ class Decision(str, Enum):
     both = "both"
 
 
-class Metric(str, Enum):
-    """The score whose thresholds decide drift."""
-
-    kl = "kl"
-    js_divergence = "js_divergence"
-    js_distance = "js_distance"
-    psi = "psi"
-    hellinger = "hellinger"
-
-
 class Adjustment(str, Enum):
     """How p-values are adjusted for testing every column at once."""
 
@@ -95,17 +83,8 @@ class Adjustment(str, Enum):
     bonferroni = "bonferroni"
 
 
-#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit). KL's are the
-#: historical ones; PSI's are the customary 0.25 / 0.1 bands; JS divergence, JS distance and
-#: Hellinger get the values that match KL's for small shifts (JS ~ H^2 ~ KL / 4): see
-#: docs/statistics.md.
-METRIC_LEVELS: dict[Metric, tuple[float, float]] = {
-    Metric.kl: (DEFAULT_THRESHOLD, DEFAULT_WARN),
-    Metric.js_divergence: (0.025, 0.0125),
-    Metric.js_distance: (0.16, 0.11),
-    Metric.psi: (0.25, 0.1),
-    Metric.hellinger: (0.16, 0.11),
-}
+#: Default (drift, warn) levels per metric, in nats (Hellinger has no unit): see kldrift.registry.
+METRIC_LEVELS: dict[Metric, tuple[float, float]] = {m: i.levels for m, i in METRICS.items()}
 
 
 @dataclass(frozen=True)
@@ -120,16 +99,16 @@ class Options:
     categorical: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.bins < 1:
-            raise OptionError(f"--bins must be at least 1, got {self.bins}")
-        if self.top_k < 1:
-            raise OptionError(f"--top-k must be at least 1, got {self.top_k}")
-        if self.discrete_max < 0:
-            raise OptionError(f"discrete_max must be 0 or more, got {self.discrete_max}")
-        if not (math.isfinite(self.smoothing) and self.smoothing >= 0):
-            raise OptionError(f"--smoothing must be a finite number >= 0, got {self.smoothing}")
-        if not (math.isfinite(self.base) and self.base > 0 and self.base != 1):
-            raise OptionError(f"--base must be a positive number other than 1, got {self.base}")
+        for name in ("bins", "top_k"):
+            _check_count(name, getattr(self, name), 1)
+        _check_count("discrete_max", self.discrete_max, 0)
+        if not (math.isfinite(self.smoothing) and 0 <= self.smoothing <= MAX_SMOOTHING):
+            raise OptionError(
+                "smoothing", self.smoothing, f"must be a number from 0 to {MAX_SMOOTHING:g}"
+            )
+        # Below 1 every logarithm, hence every divergence, would be negative.
+        if not (math.isfinite(self.base) and self.base > 1):
+            raise OptionError("base", self.base, "must be a finite number greater than 1")
 
     def as_dict(self) -> dict[str, object]:
         """The options as JSON-ready data, with the unit their log base gives."""
@@ -159,13 +138,14 @@ class Options:
 class Thresholds:
     """Drift and warn levels for the chosen metric, in nats whatever the report's log base.
 
-    `drift` and `warn` left `UNSET` take the metric's defaults (`METRIC_LEVELS`); an unset warn
-    level never exceeds the drift level. `alpha`, `decision` and `adjustment` set the
-    significance gate.
+    `drift` and `warn` left None take the metric's defaults (`METRIC_LEVELS`), also after
+    `dataclasses.replace(t, metric=...)`; `drift_level` and `warn_level` are the levels in force
+    (an unset warn level never exceeds the drift level). `alpha`, `decision` and `adjustment`
+    set the significance gate.
     """
 
-    drift: float = UNSET
-    warn: float = UNSET
+    drift: float | None = None
+    warn: float | None = None
     columns: Mapping[str, float] = field(default_factory=dict)
     metric: Metric = Metric.kl
     alpha: float = DEFAULT_ALPHA
@@ -184,24 +164,30 @@ class Thresholds:
                 object.__setattr__(self, name, enum(getattr(self, name)))
             except ValueError:
                 choices = ", ".join(e.value for e in enum)
-                raise OptionError(
-                    f"--{name}: unknown value {getattr(self, name)!r}; use one of {choices}"
-                ) from None
-        default_drift, default_warn = METRIC_LEVELS[self.metric]
-        if self.drift is UNSET:
-            object.__setattr__(self, "drift", default_drift)
-        if self.warn is UNSET:
-            object.__setattr__(self, "warn", min(default_warn, self.drift))
+                raise OptionError(name, getattr(self, name), f"must be one of {choices}") from None
         if not (math.isfinite(self.alpha) and 0 < self.alpha < 1):
-            raise OptionError(f"--alpha must be a number between 0 and 1, got {self.alpha}")
-        for name, value in [("--threshold", self.drift), ("--warn", self.warn)]:
-            _check_level(name, value)
+            raise OptionError("alpha", self.alpha, "must be a number between 0 and 1")
+        for name, value in [("threshold", self.drift), ("warn", self.warn)]:
+            if value is not None:
+                _check_level(name, value)
         for column, value in self.columns.items():
-            _check_level(f"--column-threshold {column}", value)
-        if self.warn > self.drift:
+            _check_level(f"column.{column}.threshold", value)
+        if self.warn_level > self.drift_level:
             raise OptionError(
-                f"--warn ({self.warn:g}) must not be above --threshold ({self.drift:g})"
+                "warn", self.warn_level, f"must not be above {{threshold}} ({self.drift_level:g})"
             )
+
+    @property
+    def drift_level(self) -> float:
+        """The drift level in force: `drift`, else the metric's default."""
+        return METRIC_LEVELS[self.metric][0] if self.drift is None else self.drift
+
+    @property
+    def warn_level(self) -> float:
+        """The warn level in force: `warn`, else the metric's default (at most the drift level)."""
+        if self.warn is not None:
+            return self.warn
+        return min(METRIC_LEVELS[self.metric][1], self.drift_level)
 
     def for_column(self, column: str) -> tuple[float, float]:
         """(warn, drift) levels for `column`.
@@ -209,9 +195,10 @@ class Thresholds:
         A per-column threshold replaces the drift level; the warn level keeps the same ratio to
         it as the global levels have, so a stricter column also warns earlier.
         """
-        drift = self.columns.get(column, self.drift)
-        warn = self.warn if column not in self.columns else self.warn * drift / self.drift
-        return warn, drift
+        drift = self.columns.get(column, self.drift_level)
+        if column not in self.columns:
+            return self.warn_level, drift
+        return self.warn_level * drift / self.drift_level, drift
 
     def decide(self, column: str, effect: float, p_adjusted: float) -> Status:
         """Verdict from the effect size (the metric, in nats) and the adjusted p-value.
@@ -246,18 +233,23 @@ def decide(
 
 def _check_level(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"{name} must be a finite number > 0, got {value}")
+        raise OptionError(name, value, "must be a finite number > 0")
+
+
+def _check_count(name: str, value: int, least: int) -> None:
+    if not least <= value <= MAX_BINS:
+        raise OptionError(name, value, f"must be from {least} to {MAX_BINS}")
 
 
 def parse_metrics(names: list[str]) -> tuple[Metric, ...]:
-    """Parse metric names (as `--show` takes them), keeping their order."""
+    """Parse metric names (as `show` takes them), keeping their order."""
     parsed: list[Metric] = []
     for name in names:
         try:
             parsed.append(Metric(name))
         except ValueError:
             choices = ", ".join(m.value for m in Metric)
-            raise OptionError(f"--show: unknown metric {name!r}; use one of {choices}") from None
+            raise OptionError("show", name, f"must name metrics among {choices}") from None
     return tuple(parsed)
 
 
@@ -267,11 +259,11 @@ def parse_column_thresholds(items: list[str]) -> dict[str, float]:
     for item in items:
         column, sep, value = item.rpartition("=")
         if not sep or not column:
-            raise OptionError(f"--column-threshold expects COLUMN=VALUE, got {item!r}")
+            raise OptionError("column_threshold", item, "expects COLUMN=VALUE")
         try:
             parsed[column] = float(value)
         except ValueError:
-            raise OptionError(f"--column-threshold {column}: {value!r} is not a number") from None
+            raise OptionError("column_threshold", item, "expects a number after =") from None
     return parsed
 
 
@@ -291,13 +283,22 @@ class Gate:
     Columns missing from current or whose kind changed count like drifted columns.
     """
 
+    def named(self, setting: str) -> str:
+        """`setting`, its value and where it came from if known: "max_drifted 5 (kldrift.toml)"."""
+        value = getattr(self, setting)
+        text = f"{setting} {value.value if isinstance(value, Enum) else format(value, 'g')}"
+        source = dict(self.sources).get(setting)
+        return f"{text} ({source})" if source else text
+
     fail_on: FailOn = FailOn.drift
     max_drifted: int | None = None
     max_drifted_share: float | None = None
+    #: (setting, where it came from) for the settings above that were given, for the reason.
+    sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.max_drifted is not None and self.max_drifted < 0:
-            raise OptionError(f"--max-drifted must be 0 or more, got {self.max_drifted}")
+            raise OptionError("max_drifted", self.max_drifted, "must be 0 or more")
         share = self.max_drifted_share
         if share is not None and not (math.isfinite(share) and 0 <= share <= 1):
-            raise OptionError(f"--max-drifted-share must be between 0 and 1, got {share}")
+            raise OptionError("max_drifted_share", share, "must be between 0 and 1")

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kldrift import __version__
-from kldrift.drift import DriftReport
+from kldrift import jsonvalues
+from kldrift.__version__ import __version__
 from kldrift.errors import ColumnError, InputError
-from kldrift.windows import WindowReport
+from kldrift.registry import METRICS
+from kldrift.result import DriftReport
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
 #: Test hook, read only here: when set to a path, `record` creates that file after writing part
@@ -57,6 +58,8 @@ class ColumnResult:
     psi: float | None = None
     js_divergence: float | None = None
     hellinger: float | None = None
+    #: Added in schema version 3 (None in older runs).
+    js_distance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,16 +82,15 @@ class Run:
 
 
 def record(
-    path: str | os.PathLike[str], reports: Sequence[DriftReport | WindowReport]
+    path: str | os.PathLike[str], reports: Sequence[DriftReport]
 ) -> list[int]:
     """Append one run per report (per window for window reports) in one transaction; their ids."""
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
     def write(conn: sqlite3.Connection) -> list[int]:
         ids = []
-        for i, item in enumerate(reports):
-            window = (item.start, item.end) if isinstance(item, WindowReport) else (None, None)
-            report = item.report if isinstance(item, WindowReport) else item
+        for i, report in enumerate(reports):
+            window = (report.window.start, report.window.end) if report.window else (None, None)
             ids.append(_insert_run(conn, now, report, window, pause=i == 0))
         return ids
 
@@ -123,7 +125,7 @@ def read(
             known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
             for name in columns:
                 if name not in known:
-                    raise ColumnError(f"--column: no column {name!r} in {os.fspath(path)}")
+                    raise ColumnError(name, os.fspath(path), setting="columns")
         return tuple(_run(conn, row, columns) for row in runs)
 
     return _transaction(path, query)
@@ -241,8 +243,24 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
 
 
+#: The scores recorded per column: version 2's, then each registered metric's not among them
+#: (js_distance since version 3), so every metric a run can decide by is in its history.
+_SCORES = (*_V2_SCORES, *(i.field for i in METRICS.values() if i.field not in _V2_SCORES))
+
+
+def _add_metric_columns(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(column_results)")}
+    for score in _SCORES:
+        if score not in present:
+            conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
+
+
 #: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1, 2: _migrate_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _create_v1,
+    2: _migrate_v2,
+    3: _add_metric_columns,
+}
 
 
 def _insert_run(
@@ -262,17 +280,18 @@ def _insert_run(
             report.reference,
             report.current,
             *window,
-            json.dumps(options.as_dict()),
-            json.dumps(
+            jsonvalues.dumps(options.as_dict(), ascii_only=True),
+            jsonvalues.dumps(
                 {
                     "metric": thresholds.metric.value,
                     "decision": thresholds.decision.value,
                     "alpha": thresholds.alpha,
                     "adjustment": thresholds.adjustment.value,
-                    "drift": thresholds.drift,
-                    "warn": thresholds.warn,
+                    "drift": thresholds.drift_level,
+                    "warn": thresholds.warn_level,
                     "columns": thresholds.columns,
-                }
+                },
+                ascii_only=True,
             ),
             report.status.value,
             int(report.drifted),
@@ -290,7 +309,7 @@ def _insert_run(
         conn.execute(
             "INSERT INTO column_results (run_id, column_name, kind, dtype, status, kl,"
             " cross_entropy, entropy, null_share_reference, null_share_current, warn, threshold,"
-            f" {', '.join(_V2_SCORES)}) VALUES ({', '.join('?' * (12 + len(_V2_SCORES)))})",
+            f" {', '.join(_SCORES)}) VALUES ({', '.join('?' * (12 + len(_SCORES)))})",
             (
                 run_id,
                 c.name,
@@ -304,7 +323,7 @@ def _insert_run(
                 c.null_share_current,
                 c.warn,
                 c.threshold,
-                *(getattr(c, score) for score in _V2_SCORES),
+                *(getattr(c, score) for score in _SCORES),
             ),
         )
         if pause and i == 0:
@@ -353,7 +372,7 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
             null_share_current=r["null_share_current"],
             warn=r["warn"],
             threshold=r["threshold"],
-            **{score: r[score] for score in _V2_SCORES},
+            **{score: r[score] for score in _SCORES},
         )
         for r in conn.execute(sql + " ORDER BY column_name", params)
     )

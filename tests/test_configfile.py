@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 import kldrift
-from kldrift import settings
+from kldrift import configfile as settings
 from kldrift.cli import app
-from kldrift.config import FailOn, Format, Kind
 from kldrift.errors import ConfigError
+from kldrift.options import FailOn, Format, Kind
+from kldrift.spec import ColumnSettings, ConfigFile, resolve
 
 from .conftest import SAMPLE
 
@@ -97,29 +98,33 @@ def test_every_key_is_read_into_typed_settings(tmp_path):
     path = tmp_path / "kldrift.toml"
     path.write_text(EVERY_KEY)
     loaded = settings.load(path)
-    assert loaded == settings.Settings(
-        threshold=0.2,
-        warn=0.1,
-        bins=5,
-        top_k=3,
-        smoothing=0.0,
-        base=2.0,
-        columns=("income", "score", "country", "plan"),
-        exclude=("plan",),
-        categorical=("plan",),
-        column={
-            "score": settings.ColumnSettings(threshold=1e-6),
-            "country": settings.ColumnSettings(kind=Kind.categorical),
+    assert loaded == ConfigFile(
+        values={
+            "threshold": 0.2,
+            "warn": 0.1,
+            "bins": 5,
+            "top_k": 3,
+            "smoothing": 0.0,
+            "base": 2.0,
+            "columns": ("income", "score", "country", "plan"),
+            "exclude": ("plan",),
+            "categorical": ("plan",),
+            "fail_on": FailOn.warn,
+            "max_drifted": 2,
+            "max_drifted_share": 0.5,
+            "format": Format.json,
+            "step_summary": False,
         },
-        fail_on=FailOn.warn,
-        max_drifted=2,
-        max_drifted_share=0.5,
-        format=Format.json,
-        step_summary=False,
+        column={
+            "score": ColumnSettings(threshold=1e-6),
+            "country": ColumnSettings(kind=Kind.categorical),
+        },
         source=str(path),
     )
-    assert loaded.options().categorical == ("plan", "country")
-    assert loaded.thresholds().for_column("score") == pytest.approx((5e-7, 1e-6))
+    spec = resolve(file=loaded)
+    assert spec.options.categorical == ("plan", "country")
+    assert spec.thresholds.for_column("score") == pytest.approx((5e-7, 1e-6))
+    assert spec.source("bins") == str(path)
 
 
 def test_the_documented_example_config_is_valid():
@@ -127,7 +132,7 @@ def test_the_documented_example_config_is_valid():
     readme = (SAMPLE.parent / "README.md").read_text()
     block = readme.split("```toml\n# kldrift.toml\n", 1)[1].split("```", 1)[0]
     loaded = settings.parse(settings.tomllib.loads(block), "README.md")
-    assert loaded.threshold is not None and loaded.column
+    assert "threshold" in loaded.values and loaded.column
 
 
 def test_the_config_reaches_the_report(project):
@@ -232,7 +237,7 @@ def test_the_search_stops_at_the_repository_root(tmp_path, monkeypatch):
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "repo")
     assert settings.find(Path.cwd()) is None
-    assert settings.load() == settings.Settings()
+    assert settings.load() == ConfigFile()
 
 
 def test_explicit_config_path_is_used_instead_of_discovery(project):
@@ -244,7 +249,7 @@ def test_explicit_config_path_is_used_instead_of_discovery(project):
 def test_base_accepts_e_by_name(tmp_path):
     path = tmp_path / "kldrift.toml"
     path.write_text('base = "e"\n')
-    assert settings.load(path).base == math.e
+    assert settings.load(path).values["base"] == math.e
 
 
 @pytest.mark.parametrize(
@@ -262,10 +267,13 @@ def test_base_accepts_e_by_name(tmp_path):
         ("[column.income]\nkind = 'text'\n", 'column.income.kind: expected "categorical" or'),
         ("[column.income]\nthreshhold = 1\n", "kldrift.toml: column.income.threshhold: unknown"),
         ("[column.income]\nthreshold = -1\n", "column.income.threshold: must be a finite number"),
-        ("bins = 0\n", "kldrift.toml: bins: must be at least 1, got 0"),
+        ("bins = 0\n", "kldrift.toml: bins: must be from 1 to 10000, got 0"),
         ("warn = -1\n", "kldrift.toml: warn: must be a finite number > 0, got -1"),
         ("max_drifted_share = 2\n", "kldrift.toml: max_drifted_share: must be between 0 and 1"),
-        ("threshold = 0.1\nwarn = 0.2\n", "kldrift.toml: warn: 0.2 must not be above threshold"),
+        (
+            "threshold = 0.1\nwarn = 0.2\n",
+            "kldrift.toml: warn: must not be above threshold (0.1), got 0.2",
+        ),
         ("bins = \n", "kldrift.toml: invalid TOML"),
         ("exclude = ['nope']\n", "kldrift.toml: exclude: no column 'nope' in"),
         ("columns = ['income', 'incme']\n", "kldrift.toml: columns: no column 'incme' in"),
@@ -309,8 +317,7 @@ def test_flag_and_config_values_that_conflict_name_the_config(project):
     (project / "kldrift.toml").write_text("warn = 0.08\n")
     result = _compare("--threshold", "0.06")
     assert result.exit_code == 2
-    assert "--warn (0.08) must not be above --threshold (0.06)" in result.stderr
-    assert "(with settings from kldrift.toml)" in result.stderr
+    assert "kldrift.toml: warn: must not be above threshold (0.06), got 0.08" in result.stderr
 
 
 @pytest.mark.parametrize(

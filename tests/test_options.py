@@ -1,28 +1,28 @@
 """Options and thresholds: metric defaults, the decision rule and option errors."""
 
+import dataclasses
 import math
 
 import pytest
 
-from kldrift.config import (
+from kldrift.errors import OptionError
+from kldrift.options import (
     METRIC_LEVELS,
-    UNSET,
     Adjustment,
     Decision,
-    Metric,
     Status,
     Thresholds,
     decide,
     parse_metrics,
 )
-from kldrift.errors import OptionError
+from kldrift.registry import Metric
 
 
 @pytest.mark.parametrize("metric", list(Metric))
 def test_unset_levels_take_the_metrics_own_defaults(metric):
     thresholds = Thresholds(metric=metric)
-    assert (thresholds.drift, thresholds.warn) == METRIC_LEVELS[metric]
-    assert thresholds.warn < thresholds.drift
+    assert (thresholds.drift_level, thresholds.warn_level) == METRIC_LEVELS[metric]
+    assert thresholds.warn_level < thresholds.drift_level
 
 
 def test_documented_defaults():
@@ -39,26 +39,32 @@ def test_documented_defaults():
 
 def test_an_explicit_drift_level_below_the_default_warn_pulls_warn_down():
     thresholds = Thresholds(drift=0.02)
-    assert (thresholds.drift, thresholds.warn) == (0.02, 0.02)
-    assert Thresholds(drift=0.3, metric="psi").warn == 0.1  # strings are accepted, as enums
+    assert (thresholds.drift_level, thresholds.warn_level) == (0.02, 0.02)
+    assert Thresholds(drift=0.3, metric="psi").warn_level == 0.1  # strings are accepted, as enums
 
 
-def test_unset_is_told_apart_from_a_nan_the_user_passes():
-    assert math.isnan(UNSET)
-    with pytest.raises(OptionError, match="--threshold must be a finite number"):
+def test_a_nan_level_is_refused():
+    with pytest.raises(OptionError, match="threshold must be a finite number"):
         Thresholds(drift=float("nan"))
+
+
+def test_replacing_the_metric_of_default_thresholds_takes_the_new_metrics_levels():
+    # Failed before: replace() kept KL's levels, resolved away by the NaN "unset" sentinel.
+    replaced = dataclasses.replace(Thresholds(), metric=Metric.psi)
+    assert replaced == Thresholds(metric=Metric.psi)
+    assert (replaced.drift_level, replaced.warn_level) == METRIC_LEVELS[Metric.psi]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, math.nan])
 def test_alpha_must_lie_strictly_between_0_and_1(alpha):
-    with pytest.raises(OptionError, match="--alpha must be a number between 0 and 1"):
+    with pytest.raises(OptionError, match="^alpha must be a number between 0 and 1"):
         Thresholds(alpha=alpha)
 
 
 def test_unknown_enum_values_are_option_errors():
-    with pytest.raises(OptionError, match="--metric: unknown value 'tv'"):
+    with pytest.raises(OptionError, match="^metric must be one of kl, .*, got 'tv'"):
         Thresholds(metric="tv")
-    with pytest.raises(OptionError, match="--show: unknown metric 'tv'"):
+    with pytest.raises(OptionError, match="^show must name metrics among"):
         parse_metrics(["psi", "tv"])
     assert parse_metrics(["psi", "kl"]) == (Metric.psi, Metric.kl)
 

@@ -1,0 +1,263 @@
+"""What a comparison returns: per-column scores, schema changes and the DriftReport."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from kldrift import profile
+from kldrift.errors import ColumnError
+from kldrift.gate import Verdict, apply_gate
+from kldrift.options import Gate, Kind, Options, Status, Thresholds
+from kldrift.registry import METRICS, Metric
+
+#: Schema changes that make a dataset fail like a drifted column: data a consumer relied on is gone
+#: or can no longer be read the same way.
+BREAKING_CHANGES = frozenset({"missing_in_current", "kind_changed"})
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """Scores and verdict for one column, with the two histograms they came from.
+
+    `scores` holds every registered metric (kldrift.registry), also readable by its field name
+    (`column.psi`). `kl`, `cross_entropy`, `entropy`, `noise_floor` and the divergences are in
+    units of the report's log base (Hellinger has no unit);
+    `warn` and `threshold` are the levels applied to the chosen metric, in nats. The G-test
+    fields describe the test on the raw counts; `p_adjusted` is adjusted across the report's
+    columns.
+    """
+
+    name: str
+    kind: Kind
+    dtype: str
+    status: Status
+    kl: float
+    cross_entropy: float
+    entropy: float
+    warn: float
+    threshold: float
+    binning: profile.Binning
+    reference_counts: tuple[int, ...]
+    current_counts: tuple[int, ...]
+    scores: Mapping[Metric, float] = field(default_factory=dict)
+    noise_floor: float = 0.0
+    g_statistic: float = 0.0
+    dof: int = 0
+    p_value: float = 1.0
+    p_adjusted: float = 1.0
+    test_method: str = ""
+
+    def score(self, metric: Metric) -> float:
+        """The value of `metric` in the report's units (bias-corrected for KL)."""
+        return self.scores.get(metric, 0.0)
+
+    def effect(self, metric: Metric, base: float) -> float:
+        """The effect size compared with the thresholds: `score(metric)` in nats."""
+        return METRICS[metric].in_nats(self.score(metric), base)
+
+    def __getattr__(self, name: str) -> float:
+        # Each metric's score by its field name too (column.psi, column.kl_corrected).
+        if name != "scores":
+            for metric, info in METRICS.items():
+                if info.field == name:
+                    return self.score(metric)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """One label per bin, aligned with the counts."""
+        return self.binning.labels
+
+    @property
+    def null_share_reference(self) -> float:
+        """Share of reference rows that are null or NaN."""
+        return profile.null_share(self.reference_counts)
+
+    @property
+    def null_share_current(self) -> float:
+        """Share of current rows that are null or NaN."""
+        return profile.null_share(self.current_counts)
+
+    @property
+    def new_category_rows(self) -> int:
+        """Current rows in categories the reference never had (0 unless categorical)."""
+        if self.binning.method != "categories":
+            return 0
+        return self.current_counts[self.labels.index(profile.NEW_LABEL)]
+
+    @property
+    def new_category_share(self) -> float:
+        """Share of current rows in categories the reference never had."""
+        return self.new_category_rows / (sum(self.current_counts) or 1)
+
+    @property
+    def gone_categories(self) -> tuple[str, ...]:
+        """Top-K reference categories that have no current rows, in bin order."""
+        if self.binning.method != "categories":
+            return ()
+        return tuple(
+            str(value)
+            for value, ref, cur in zip(
+                self.binning.values, self.reference_counts, self.current_counts, strict=False
+            )
+            if ref and not cur
+        )
+
+
+@dataclass(frozen=True)
+class BinContribution:
+    """One bin's part in a column's KL: raw shares of each side and its term p log(p/q)."""
+
+    label: str
+    reference_share: float
+    current_share: float
+    contribution: float
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """A column that could not be compared, and why."""
+
+    column: str
+    change: str
+    reference_dtype: str | None
+    current_dtype: str | None
+    detail: str = ""
+
+    @property
+    def breaking(self) -> bool:
+        """Whether this change alone makes the comparison fail."""
+        return self.change in BREAKING_CHANGES
+
+    @property
+    def skipped(self) -> bool:
+        """Whether the column was left out of the comparison because of this change."""
+        return self.change in ("unsupported", "high_cardinality")
+
+    @property
+    def description(self) -> str:
+        """One line for people."""
+        return {
+            "missing_in_current": f"missing from current (reference: {self.reference_dtype})",
+            "new_in_current": f"new in current ({self.current_dtype})",
+            "kind_changed": f"type changed: {self.reference_dtype} -> {self.current_dtype}",
+            "unsupported": f"skipped: cannot bin type {self.reference_dtype}",
+            "dtype_changed": (
+                f"type changed: {self.reference_dtype} -> {self.current_dtype} (still compared)"
+            ),
+            "high_cardinality": f"skipped: {self.detail}",
+            "null_rate_changed": f"null share {self.detail}",
+            "new_categories": f"new categories: {self.detail}",
+            "gone_categories": f"categories gone from current: {self.detail}",
+        }[self.change]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window [start, end) of the current data, as ISO dates or datetimes."""
+
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Result of comparing a current dataset with a reference, column by column.
+
+    `window` is set when the current data is one time window of a larger dataset.
+    """
+
+    reference: str
+    current: str
+    reference_rows: int
+    current_rows: int
+    options: Options
+    thresholds: Thresholds
+    columns: tuple[ColumnDrift, ...]
+    schema: tuple[SchemaChange, ...] = field(default=())
+    gate: Gate = field(default=Gate())
+    window: Window | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        """Whether the dataset passes its gate, and which rule decided."""
+        return apply_gate(self, self.gate)
+
+    def column(self, name: str) -> ColumnDrift:
+        """The scored column `name`; ColumnError if it was not compared."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        change = next((s for s in self.schema if s.column == name), None)
+        where = f"{self.reference} or {self.current}"
+        if change is not None:
+            problem = f"{name!r} was not scored: {change.description}"
+            raise ColumnError(name, where, setting="column", problem=problem)
+        raise ColumnError(name, where, setting="column")
+
+    @property
+    def drifted_columns(self) -> tuple[ColumnDrift, ...]:
+        """Columns whose status is drift."""
+        return tuple(c for c in self.columns if c.status is Status.drift)
+
+    @property
+    def warned_columns(self) -> tuple[ColumnDrift, ...]:
+        """Columns whose status is warn."""
+        return tuple(c for c in self.columns if c.status is Status.warn)
+
+    @property
+    def breaking_schema_changes(self) -> tuple[SchemaChange, ...]:
+        """Schema changes that count as drift."""
+        return tuple(s for s in self.schema if s.breaking)
+
+    @property
+    def drifted(self) -> bool:
+        """True when any column drifted or a column went missing or changed type."""
+        return bool(self.drifted_columns or self.breaking_schema_changes)
+
+    @property
+    def status(self) -> Status:
+        """Overall verdict: drift, else warn if any column warns, else ok."""
+        if self.drifted:
+            return Status.drift
+        return Status.warn if self.warned_columns else Status.ok
+
+    @property
+    def summary(self) -> str:
+        """One line for people, e.g. "3 of 26 columns drifted"."""
+        text = f"{len(self.drifted_columns)} of {len(self.columns)} columns drifted"
+        if self.warned_columns:
+            text += f", {len(self.warned_columns)} warned"
+        breaking = len(self.breaking_schema_changes)
+        if breaking:
+            text += f"; {breaking} schema change{'s' if breaking > 1 else ''} missing or retyped"
+        return text
+
+    @property
+    def table(self) -> pl.DataFrame:
+        """One row per compared column, most drifted first."""
+        return pl.DataFrame(
+            {
+                "column": [c.name for c in self.columns],
+                "kind": [c.kind.value for c in self.columns],
+                "kl": [c.kl for c in self.columns],
+                "cross_entropy": [c.cross_entropy for c in self.columns],
+                "entropy": [c.entropy for c in self.columns],
+                "null_share_reference": [c.null_share_reference for c in self.columns],
+                "null_share_current": [c.null_share_current for c in self.columns],
+                "status": [c.status.value for c in self.columns],
+            },
+            schema={
+                "column": pl.String,
+                "kind": pl.String,
+                "kl": pl.Float64,
+                "cross_entropy": pl.Float64,
+                "entropy": pl.Float64,
+                "null_share_reference": pl.Float64,
+                "null_share_current": pl.Float64,
+                "status": pl.String,
+            },
+        )
