@@ -8,7 +8,8 @@ On the benchmark's generated data (bench/generate.py; made here if missing), per
 * spark --bins-from: `kldrift.spark.profile(df, bins_from=ref)`, the one-scan count;
 * spark fit: `kldrift.spark.profile(df)`, fitting bins on the reference and counting.
 
-Each case runs once to warm up (JIT, file cache), then `--repeat` times; wall and CPU are
+Each case runs once to warm the session up (JIT, file cache) on the first row count, then
+`--repeat` times on every row count; wall and CPU are
 medians, CPU being this process plus the Spark JVM (its executors run inside it on local[2]).
 The table is written between markers in bench/RESULTS.md with `--write`.
 
@@ -43,8 +44,9 @@ def _jvm_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(run: Callable[[], object], repeat: int, jvm: int) -> tuple[float, float]:
-    run()  # warm-up
+def _measure(run: Callable[[], object], repeat: int, jvm: int, warm: bool) -> tuple[float, float]:
+    if not warm:
+        run()
     walls, cpus = [], []
     for _ in range(repeat):
         wall, cpu = time.perf_counter(), time.process_time() + _jvm_cpu(jvm)
@@ -95,13 +97,13 @@ def main() -> None:
     )
     jvm = int(session.sparkContext._jvm.ProcessHandle.current().pid())  # type: ignore[union-attr]
     lines = []
-    for rows in args.rows:
+    for i, rows in enumerate(args.rows):
         ref, cur = (dataset_path(args.out, rows, "parquet", side) for side in ("ref", "cur"))
         if not cur.exists():
             generate = [sys.executable, str(BENCH / "generate.py"), "--rows", str(rows)]
             subprocess.run([*generate, "--format", "parquet", "--out", str(args.out)], check=True)
         for case, run in _cases(session, ref, cur).items():
-            wall, cpu = _measure(run, args.repeat, jvm)
+            wall, cpu = _measure(run, args.repeat, jvm, warm=i > 0)
             lines.append(f"| {case} | {rows:,} | {wall:.2f} | {cpu:.2f} | {args.repeat} |")
             print(lines[-1], flush=True)
     session.stop()
