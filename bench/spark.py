@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,6 @@ from layout import DEFAULT_OUT, dataset_path
 BENCH = Path(__file__).resolve().parent
 RESULTS_MD = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- spark: begin -->", "<!-- spark: end -->"
-COMMAND = "python bench/spark.py --rows 1000000 10000000 --write"
 
 
 def _jvm_cpu(pid: int) -> float:
@@ -112,7 +112,7 @@ def main() -> None:
             BEGIN,
             "## Spark (kldrift.spark, local[2], warm session)",
             "",
-            f"`{COMMAND}` on {platform.processor() or platform.machine()}, "
+            f"`python bench/spark.py {shlex.join(sys.argv[1:])}` on {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the end, "
             f"{time.strftime('%Y-%m-%d')}. Wall and CPU (driver + JVM) are medians, in seconds; "
             "26 columns of bench/generate.py's Parquet data.",
