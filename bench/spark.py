@@ -112,7 +112,8 @@ def main() -> None:
             BEGIN,
             "## Spark (kldrift.spark, local[2], warm session)",
             "",
-            f"`python bench/spark.py {shlex.join(sys.argv[1:])}` on {platform.processor() or platform.machine()}, "
+            f"`python bench/spark.py {shlex.join(sys.argv[1:])}` on "
+            f"{platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the end, "
             f"{time.strftime('%Y-%m-%d')}. Wall and CPU (driver + JVM) are medians, in seconds; "
             "26 columns of bench/generate.py's Parquet data.",
