@@ -54,10 +54,10 @@ app = typer.Typer(
 )
 
 Reference = Annotated[
-    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, or a profile.")
+    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, URI or profile.")
 ]
 Current = Annotated[
-    str, typer.Argument(metavar="CURRENT", help="CSV/Parquet/NDJSON/Arrow file, glob or directory.")
+    str, typer.Argument(metavar="CURRENT", help="Data file, glob, directory, URI or profile.")
 ]
 TimeColumn = Annotated[
     str | None,
@@ -71,6 +71,9 @@ Output = Annotated[
     typer.Option(
         "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
     ),
+]
+Html = Annotated[
+    Path | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
 ]
 
 _DEFAULT_THRESHOLDS = Thresholds()
@@ -189,6 +192,15 @@ SETTING_OPTIONS: dict[str, Any] = {
             metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"
         ),
     ],
+    "storage_options": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--storage-option",
+            "--storage-options",
+            metavar="KEY=VALUE",
+            help="Object-store option for s3:// gs:// az:// https:// sources.",
+        ),
+    ],
     "streaming": Annotated[
         bool | None,
         typer.Option(
@@ -202,7 +214,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         typer.Option(
             "--format",
             "-f",
-            help="table, json, markdown, junit or csv (windows and monitor: table or json).",
+            help="table, json, markdown, junit, csv or html (windows, monitor: table, json, html).",
             show_default="table",
         ),
     ],
@@ -229,7 +241,10 @@ _RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
 #: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
-_PROFILE_SETTINGS = ("columns", "exclude", "categorical", "bins", "top_k", "separator", "encoding")
+_PROFILE_SETTINGS = (
+    *("columns", "exclude", "categorical", "bins", "top_k"),
+    *("separator", "encoding", "storage_options"),
+)
 #: Settings whose value is a list, given by repeating the flag or comma-separating.
 _LISTS = ("columns", "exclude", "categorical")
 
@@ -250,6 +265,7 @@ class Given:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
         from kldrift.options import parse_column_thresholds
+        from kldrift.remote import parse_storage_options
         from kldrift.spec import NOT_GIVEN, resolve
 
         settings: dict[str, object] = {}
@@ -258,6 +274,8 @@ class Given:
                 value = tuple(_split(value)) or None
             elif name == "column_threshold" and value is not None:
                 value = parse_column_thresholds(value)
+            elif name == "storage_options" and value is not None:
+                value = parse_storage_options(value)
             settings[name] = NOT_GIVEN if value is None else value
         return resolve(settings, configfile.load(self.config_file), given_by="command line")
 
@@ -330,6 +348,7 @@ def compare(
         bool, typer.Option("--explain", help="After the table, explain each drifted column.")
     ] = False,
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     *,
@@ -358,7 +377,7 @@ def compare(
                         name, value, "applies to a single comparison, not windows", shown=""
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
-            _render_windows(windows, spec)
+            _render_windows(windows, spec, html_path)
             raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
@@ -369,8 +388,13 @@ def compare(
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
             report.print_message(report.summary_line(result))
+        if html_path is not None:
+            report.write_file(result, Format.html, html_path)
         if spec.step_summary is not False:
-            report.append_step_summary(result)
+            try:
+                report.append_step_summary(result)
+            except KldriftError as exc:  # the summary is a courtesy: the verdict stands
+                report.print_message(f"warning: {exc}")
     except KldriftError as exc:
         _fail(exc, spec)
     raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
@@ -489,6 +513,7 @@ def monitor(
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     webhook: Annotated[
@@ -521,9 +546,7 @@ def monitor(
     try:
         spec = given.spec()
         if webhook is not None:
-            alerts.check_url(webhook)
-            if not webhook_timeout > 0:
-                raise OptionError("webhook_timeout", webhook_timeout, "must be > 0 seconds")
+            alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
         windowed = time_column is not None or every is not None
         if windowed and output is not None:
             raise OptionError(
@@ -536,12 +559,14 @@ def monitor(
                 results = (drift.compare(reference, current, spec, progress=note),)
         run_ids = history.record(history_path, results)
         if windowed:
-            _render_windows(results, spec)
+            _render_windows(results, spec, html_path)
         elif output is None:
             report.render(results[0], _table_or_json(spec))
         else:
             report.write_file(results[0], _table_or_json(spec), output)
             report.print_message(report.summary_line(results[0]))
+        if html_path is not None and not windowed:
+            report.write_file(results[0], Format.html, html_path)
     except KldriftError as exc:
         _fail(exc, spec)
     drifted = not gate.passed(results)
@@ -551,7 +576,7 @@ def monitor(
                 webhook,
                 alerts.payload(results, run_ids),
                 timeout=webhook_timeout,
-                retries=max(webhook_retries, 0),
+                retries=webhook_retries,
             )
         except WebhookError as exc:
             report.print_message(f"warning: {exc} (the run is recorded)")
@@ -574,6 +599,10 @@ def history_command(
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
+    ] = None,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
@@ -592,9 +621,12 @@ def history_command(
                 "since", since, "must be an ISO date such as 2026-01-31", shown=repr(since)
             ) from None
         runs = history.read(database, last=last, since=start, columns=_split(columns))
+        if output is not None:
+            history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
         _fail(exc)
-    history_report.render(runs, fmt)
+    if output is None:
+        history_report.render(runs, fmt)
     raise typer.Exit(EXIT_OK)
 
 
@@ -616,9 +648,11 @@ def _windows(
     return windows.compare_windows(reference, current, spec, time_column=time_column, every=every)
 
 
-def _render_windows(windows: Sequence[DriftReport], spec: Spec) -> None:
+def _render_windows(windows: Sequence[DriftReport], spec: Spec, html_path: Path | None) -> None:
     from kldrift.report import windows as window_report
 
+    if html_path is not None:
+        window_report.write_file(windows, Format.html, html_path)
     window_report.render(windows, _table_or_json(spec))
 
 
@@ -628,12 +662,12 @@ def _table_or_json(spec: Spec) -> Format:
     Another format from the config file (shared with `kldrift compare`) falls back to the table
     rather than break every run; given as a flag, it is an error.
     """
-    if spec.format in (Format.table, Format.json):
+    if spec.format in (Format.table, Format.json, Format.html):
         return spec.format
     if spec.format is None or spec.source("format") != _FLAGS:
         return Format.table
     raise OptionError(
-        "format", spec.format.value, "must be table or json for time windows and monitor"
+        "format", spec.format.value, "must be table, json or html for time windows and monitor"
     )
 
 
@@ -675,3 +709,10 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
 
 def _split(values: Sequence[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def run() -> None:
+    """The console entry point: `app` behind the last-resort handler of kldrift.guard."""
+    from kldrift import guard
+
+    guard.run(app)

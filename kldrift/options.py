@@ -43,6 +43,7 @@ class Format(str, Enum):
     markdown = "markdown"
     junit = "junit"
     csv = "csv"
+    html = "html"
 
 
 class Engine(str, Enum):
@@ -58,6 +59,7 @@ class HistoryFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class Status(str, Enum):
