@@ -34,6 +34,7 @@ from kldrift.profile import (
     ColumnProfile,
     Profile,
     _categories,
+    _tail_singletons,
     fit,
     kind_of,
 )
@@ -139,18 +140,19 @@ def profile(
         binnings = {name: column.binning for name, column in reference.columns.items()}
         options = reference.options
         kept = tuple(name for name, _ in reference.schema if name in schema)
+        singletons: dict[str, int] = {}
     else:
         options = options or Options()
         table = Table(source, pl.LazyFrame(schema=schema), schema)
         kinds, _ = plan_columns(table, table, columns, exclude, options.categorical)
-        binnings = _fit(df, source, schema, kinds, options)
+        binnings, singletons = _fit(df, source, schema, kinds, options)
         wanted = (set(columns) if columns else set(schema)) - set(exclude)
         kept = tuple(name for name in schema if name in wanted)
     rows, counts = _count(df, source, schema, binnings)
     if rows == 0:
         raise InputError(f"{source}: no rows to profile")
     profiled = {
-        name: ColumnProfile(name, str(schema[name]), binning, counts[name])
+        name: ColumnProfile(name, str(schema[name]), binning, counts[name], singletons.get(name))
         for name, binning in binnings.items()
     }
     return Profile(source, rows, profiled, options, tuple((n, str(schema[n])) for n in kept))
@@ -221,8 +223,9 @@ def _check_bins(source: str, schema: pl.Schema, reference: Profile) -> None:
 
 def _fit(
     df: DataFrame, source: str, schema: pl.Schema, kinds: dict[str, Kind], options: Options
-) -> dict[str, Binning]:
-    """Bins fitted by kldrift's own code on the sample (numbers) and on Spark's value counts."""
+) -> tuple[dict[str, Binning], dict[str, int]]:
+    """Bins fitted by kldrift's own code on the sample (numbers) and on Spark's value counts,
+    and each categorical column's tail singletons (see `ColumnProfile`)."""
     numbers = {name: kind for name, kind in kinds.items() if kind is not Kind.categorical}
     binnings: dict[str, Binning] = {}
     if numbers:
@@ -232,9 +235,11 @@ def _fit(
         table = Table(source, sample.lazy(), sample.schema, loaded=True)
         binnings, _ = fit(table, numbers, options, sample.height, streaming=False)
     categories = [name for name, kind in kinds.items() if kind is Kind.categorical]
+    singletons = {}
     for name, counts in _value_counts(df, source, schema, categories).items():
         binnings[name] = _categories(counts, options.top_k)
-    return {name: binnings[name] for name in kinds}
+        singletons[name] = _tail_singletons(binnings[name], counts)
+    return {name: binnings[name] for name in kinds}, singletons
 
 
 def _value_counts(
@@ -242,30 +247,25 @@ def _value_counts(
 ) -> dict[str, pl.DataFrame]:
     """(value, n) of each column, nulls included, in the column's polars type: one query.
 
-    One GROUPING SETS aggregation, a set per column, reads `df` once. Spark's group-by makes
-    -0.0 and 0.0 one value, as polars' does; polars names the group after the first of them in
-    row order, so the first value's string is kept to tell which.
+    One GROUPING SETS aggregation, a set per column, reads `df` once. A float's -0.0 counts
+    as 0.0, as kldrift counts categories (Spark's group-by makes them one value too).
     """
     from pyspark.sql import functions as F
 
     if not names:
         return {}
     keys = [_value(df, name).alias(f"v{i}") for i, name in enumerate(names)]
-    rows = df.select(*keys, F.monotonically_increasing_id().alias("row"))
     sets = [[F.col(f"v{i}")] for i in range(len(names))]
     aggregates = [F.count(F.lit(1)).alias("n")]
-    for i, name in enumerate(names):
-        aggregates.append(F.grouping(f"v{i}").alias(f"g{i}"))
-        if schema[name].is_float():
-            aggregates.append(F.min_by(F.col(f"v{i}").cast("string"), "row").alias(f"first{i}"))
-    grouped = rows.groupingSets(sets, *(F.col(f"v{i}") for i in range(len(names))))
+    aggregates += [F.grouping(f"v{i}").alias(f"g{i}") for i in range(len(names))]
+    grouped = df.select(*keys).groupingSets(sets, *(F.col(f"v{i}") for i in range(len(names))))
     frame = _collect_arrow(grouped.agg(*aggregates), source)
     counts: dict[str, pl.DataFrame] = {}
     for i, name in enumerate(names):
         part = frame.filter(pl.col(f"g{i}") == 0)
         value = pl.col(f"v{i}")
         if schema[name].is_float():
-            value = pl.when(pl.col(f"first{i}") == "-0.0").then(-0.0).otherwise(value)
+            value = pl.when(value == 0).then(0.0).otherwise(value)
         values = _to_polars_column(part.select(value).to_series(), schema[name])
         counts[name] = pl.DataFrame({"value": values, "n": part["n"]})
     return counts
@@ -445,14 +445,12 @@ def _parse(labels: Sequence[float | str], dtype: pl.DataType) -> list[Any]:
 
 
 def _same(x: Column, value: Any) -> Column:
-    """x equals value; for floats, 0.0 and -0.0 stay apart as their polars labels do."""
+    """x has the category `value`; a float's -0.0 is the category 0.0, so "-0.0" is none."""
     from pyspark.sql import functions as F
 
-    test = x == F.lit(value)
-    if isinstance(value, float) and value == 0:
-        negative = F.startswith(x.cast("string"), F.lit("-"))
-        test = test & (negative if math.copysign(1, value) < 0 else ~negative)
-    return test
+    if isinstance(value, float) and value == 0 and math.copysign(1, value) < 0:
+        return F.lit(False)
+    return x == F.lit(value)  # Spark's 0.0 = -0.0, as kldrift's categories have it
 
 
 def _format(source: str) -> str | None:

@@ -266,7 +266,7 @@ def test_bins_from_counts_equal_kldrift_byte_for_byte(session, files, tmp_path):
 def test_fitted_profile_equals_kldrift_beyond_the_fit_sample(session, tmp_path):
     # More rows than FIT_SAMPLE_ROWS: both must fit on the same every-k-th-row sample.
     path = tmp_path / "big.parquet"
-    # The columns whose bins come from the sample, and the categories' first -0.0 in row order.
+    # The columns whose bins come from the sample, and a float category holding -0.0.
     kept = ["i8", "i64", "f32", "f64", "f64_discrete", "dec", "d", "ts", "tsz", "s", "cat_f64"]
     _data(120_000, seed=3).select(kept).write_parquet(path, row_group_size=20_000)
     options = Options(top_k=8, categorical=("cat_f64",))
