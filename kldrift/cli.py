@@ -449,7 +449,8 @@ def profile_command(
     ] = None,
     engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
     spark_master: Annotated[
-        str | None, typer.Option(help="Spark (or sc:// Connect) URL.", show_default="active")
+        str | None,
+        typer.Option(metavar="URL", help="Spark (or sc:// Connect) URL.", show_default="active"),
     ] = None,
     *,
     given: Given,
