@@ -52,11 +52,13 @@ def compare_windows(
     _check_every(every)
     if time_column not in spec.exclude:
         spec = replace(spec, exclude=(*spec.exclude, time_column))
-    plan = drift.prepare(ref, cur, spec)
+    # The read policy and new categories of drift.compare, window by window.
+    streaming, _ = drift.reading(ref, cur, spec)
+    plan = drift.prepare(ref, cur, spec, streaming)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    key = pl.col(time_column).dt.truncate(every)
     # Grouped on whole units, so that no window start becomes a Python date (years 1 to 9999).
-    groups = profile.count_groups(cur, binnings, key.to_physical())
+    key = pl.col(time_column).dt.truncate(every).to_physical()
+    groups = profile.count_groups(cur, binnings, key, streaming=streaming)
     if not groups:
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
     starts = pl.Series([start for start, _, _ in groups]).cast(dtype)
@@ -77,8 +79,13 @@ def compare_windows(
             plan.schema,
             spec.gate,
             window=Window(start, end),
+            new_categories=drift.named_new_categories(
+                replace(cur, frame=cur.frame.filter(key == group)), binnings, counts, streaming
+            ),
         )
-        for (_, rows, counts), start, end in zip(groups, start_labels, end_labels, strict=True)
+        for (group, rows, counts), start, end in zip(
+            groups, start_labels, end_labels, strict=True
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TextIO
 
 from rich.console import Console, Group
@@ -75,13 +76,15 @@ def _contributions(report: DriftReport, column: ColumnDrift, top: int) -> Table:
     table.add_column("contribution", justify="right")
     table.add_column("share of KL", justify="right")
     for b in shown:
-        share = b.contribution / column.kl if column.kl and column.kl != float("inf") else 0.0
+        # An infinite KL has no shares: its infinite bins are named by their contribution.
+        fraction = b.contribution / column.kl if column.kl else 0.0
+        share = "—" if math.isinf(column.kl) else f"{fraction:.0%}"
         table.add_row(
             b.label,
             f"{b.reference_share:.1%}",
             f"{b.current_share:.1%}",
             table_report.score(b.contribution),
-            f"{share:.0%}",
+            share,
         )
     return table
 
