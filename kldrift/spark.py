@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kldrift import profile_file
+from kldrift import profile_file, sequence
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import FORMATS, ReadOptions, Table
 from kldrift.options import Kind, Options
@@ -33,6 +33,7 @@ from kldrift.profile import (
     Binning,
     ColumnProfile,
     Profile,
+    ValueRange,
     _categories,
     _tail_singletons,
     fit,
@@ -151,8 +152,11 @@ def profile(
     rows, counts = _count(df, source, schema, binnings)
     if rows == 0:
         raise InputError(f"{source}: no rows to profile")
+    found = _ranges(df, source, schema, [n for n in binnings if sequence.candidate(schema[n])])
     profiled = {
-        name: ColumnProfile(name, str(schema[name]), binning, counts[name], singletons.get(name))
+        name: ColumnProfile(
+            name, str(schema[name]), binning, counts[name], singletons.get(name), found.get(name)
+        )
         for name, binning in binnings.items()
     }
     return Profile(source, rows, profiled, options, tuple((n, str(schema[n])) for n in kept))
@@ -269,6 +273,63 @@ def _value_counts(
         values = _to_polars_column(part.select(value).to_series(), schema[name])
         counts[name] = pl.DataFrame({"value": values, "n": part["n"]})
     return counts
+
+
+def _ranges(
+    df: DataFrame, source: str, schema: pl.Schema, names: Sequence[str]
+) -> dict[str, ValueRange | None]:
+    """Each integer, date and datetime column's range, as `kldrift.sequence.ranges` finds it.
+
+    Whether values strictly increase row by row is checked within each partition (a window in
+    row order), then across partition boundaries on the driver: one more scan, no global sort.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if not names:
+        return {}
+    row, part = F.col("#row"), F.shiftright(F.col("#row"), _PARTITION_SHIFT)
+    rows = df.select(
+        *(_value(df, n).alias(f"v{i}") for i, n in enumerate(names)),
+        F.monotonically_increasing_id().alias("#row"),
+    )
+    order = Window.partitionBy(part).orderBy(row)
+    for i in range(len(names)):
+        v = F.col(f"v{i}")
+        rows = rows.withColumn(f"up{i}", F.coalesce(v > F.lag(v).over(order), F.lit(True)))
+    aggregates = [F.count(F.lit(1)).alias("rows")]
+    for i in range(len(names)):
+        v = F.col(f"v{i}")
+        aggregates += [
+            F.min(v).alias(f"lo{i}"),
+            F.max(v).alias(f"hi{i}"),
+            F.count(v).alias(f"n{i}"),
+            F.min_by(v, row).alias(f"first{i}"),
+            F.max_by(v, row).alias(f"last{i}"),
+            F.bool_and(f"up{i}").alias(f"up{i}"),
+        ]
+    parts = sorted(_collect(rows.groupBy(part.alias("p")).agg(*aggregates), source))
+    total = sum(p["rows"] for p in parts)
+    found: dict[str, ValueRange | None] = {}
+    for i, name in enumerate(names):
+        lows = [p[f"lo{i}"] for p in parts if p[f"lo{i}"] is not None]
+        if not lows:
+            found[name] = None
+            continue
+        low, high = min(lows), max(p[f"hi{i}"] for p in parts if p[f"hi{i}"] is not None)
+        ends = [(p[f"first{i}"], p[f"last{i}"]) for p in parts]
+        increasing = (
+            sum(p[f"n{i}"] for p in parts) == total >= 2
+            and all(p[f"up{i}"] for p in parts)
+            and all(a[1] < b[0] for a, b in zip(ends, ends[1:], strict=False))
+        )
+        dtype = schema[name]
+        low_text, high_text = (
+            sequence._text(_to_polars_column(pl.Series([v]), dtype)) for v in (low, high)
+        )
+        number = float if dtype.is_temporal() else int
+        found[name] = ValueRange(number(low), number(high), low_text, high_text, increasing)
+    return found
 
 
 def _sample(df: DataFrame, source: str) -> DataFrame:

@@ -167,6 +167,7 @@ def _data(rows: int, seed: int, shift: float = 0.0) -> pl.DataFrame:
     zipf = np.minimum(rng.zipf(1.3, rows), 60)
     return pl.DataFrame(
         {
+            "id": pl.Series(np.arange(rows) * 3 + seed),  # strictly increasing: an ID column
             "i8": holes(rng.integers(-100, 100, rows), pl.Int8),
             "i16": holes(rng.integers(-30_000, 30_000, rows), pl.Int16),
             "i32": holes(rng.integers(0, 6, rows) + int(shift), pl.Int32),
@@ -267,7 +268,8 @@ def test_fitted_profile_equals_kldrift_beyond_the_fit_sample(session, tmp_path):
     # More rows than FIT_SAMPLE_ROWS: both must fit on the same every-k-th-row sample.
     path = tmp_path / "big.parquet"
     # The columns whose bins come from the sample, and a float category holding -0.0.
-    kept = ["i8", "i64", "f32", "f64", "f64_discrete", "dec", "d", "ts", "tsz", "s", "cat_f64"]
+    kept = ["id", "i8", "i64", "f32", "f64", "f64_discrete", "dec", "d", "ts", "tsz", "s"]
+    kept.append("cat_f64")
     _data(120_000, seed=3).select(kept).write_parquet(path, row_group_size=20_000)
     options = Options(top_k=8, categorical=("cat_f64",))
     ours = profile_data(path.as_posix(), options=options)
@@ -275,6 +277,8 @@ def test_fitted_profile_equals_kldrift_beyond_the_fit_sample(session, tmp_path):
     theirs = spark.profile(df, options=options, source=path.as_posix())
     assert df.rdd.getNumPartitions() > 1
     assert profile_file.dumps(theirs) == profile_file.dumps(ours)
+    # Increasing across the partitions' boundaries, as kldrift sees the file row by row.
+    assert theirs.columns["id"].range is not None and theirs.columns["id"].range.increasing
 
 
 def test_right_closed_edges_float32_and_known_counts(session, tmp_path):
