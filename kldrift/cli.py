@@ -29,6 +29,7 @@ from kldrift.options import (
     MAX_BINS,
     Adjustment,
     Decision,
+    Engine,
     FailOn,
     Format,
     Gate,
@@ -453,6 +454,11 @@ def profile_command(
     bins_from: Annotated[
         str | None, typer.Option(help="Count DATA on this profile's bins instead of fitting.")
     ] = None,
+    engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Spark (or sc:// Connect) URL.", show_default="active"),
+    ] = None,
     *,
     given: Given,
 ) -> None:
@@ -484,7 +490,14 @@ def profile_command(
                     shown="",
                 )
             spec = given.spec()
-            result = reference_side.profile_data(
+            profile_data = reference_side.profile_data
+            if engine is Engine.spark:
+                from kldrift import spark
+
+                profile_data = spark.profiler(spark_master)
+            elif spark_master:
+                raise OptionError("spark_master", spark_master, "needs {engine} spark")
+            result = profile_data(
                 sources[0],
                 columns=spec.columns,
                 exclude=spec.exclude,
