@@ -31,6 +31,7 @@ from kldrift.options import (
     MAX_BINS,
     Adjustment,
     Decision,
+    Engine,
     FailOn,
     Format,
     Gate,
@@ -500,6 +501,11 @@ def profile_command(
     bins_from: Annotated[
         str | None, typer.Option(help="Count DATA on this profile's bins instead of fitting.")
     ] = None,
+    engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Spark (or sc:// Connect) URL.", show_default="active"),
+    ] = None,
     *,
     given: Given,
 ) -> None:
@@ -535,14 +541,25 @@ def profile_command(
                     shown="",
                 )
             spec = given.spec()
-            result = reference_side.profile_data(
+            profile_data = reference_side.profile_data
+            # Only polars counts pair tables (docs/profile-format.md).
+            pairs = {} if spec.pairs is None else {"pairs": spec.pairs}
+            if engine is Engine.spark:
+                from kldrift import spark
+
+                if pairs:
+                    raise OptionError("pairs", spec.pairs, "needs {engine} polars", shown="")
+                profile_data = spark.profiler(spark_master)
+            elif spark_master:
+                raise OptionError("spark_master", spark_master, "needs {engine} spark")
+            result = profile_data(
                 sources[0],
                 columns=spec.columns,
                 exclude=spec.exclude,
                 options=spec.options,
                 bins_from=bins_from,
                 read_options=spec.read_options,
-                pairs=spec.pairs,
+                **pairs,
             )
         profile_file.save(result, output)
     except KldriftError as exc:

@@ -55,6 +55,13 @@ class Format(str, Enum):
     html = "html"
 
 
+class Engine(str, Enum):
+    """What counts `kldrift profile`'s histograms: polars here, or Spark (kldrift.spark)."""
+
+    polars = "polars"
+    spark = "spark"
+
+
 class HistoryFormat(str, Enum):
     """Output formats of `kldrift history`."""
 

@@ -58,7 +58,7 @@ LAYERS = [
     {"profile_file"},
     {"gate", "result"},
     {"plan", "pairs"},
-    {"reference"},
+    {"reference", "spark"},
     {"drift"},
     {"windows"},
     {"historydb", "alerts", "configfile"},

@@ -459,3 +459,10 @@ def test_pair_levels_are_settings(flipped, tmp_path):
     assert "kldrift.toml: pair_warn: must not be above" in bad.stderr
     flag = runner.invoke(app, ["compare", *flipped, "--pairs", "all", "--pair-warn", "0"])
     assert flag.exit_code == 2 and "--pair-warn must be a finite number > 0" in flag.stderr
+
+
+def test_spark_profiles_take_no_pairs(flipped, tmp_path):
+    ref, _ = flipped
+    out = str(tmp_path / "p.kldrift.json")
+    result = runner.invoke(app, ["profile", ref, "-o", out, "--engine", "spark", "--pairs", "all"])
+    assert result.exit_code == 2 and "--pairs needs --engine polars" in result.stderr
