@@ -344,17 +344,10 @@ def dumps_history(runs: Sequence[Run]) -> str:
     rows = []
     for run in runs:
         cols = {c.name: c for c in run.columns}
-        cells = []
-        for name in names:
-            c = cols.get(name)
-            if c is None:
-                cells.append('<td class="mu">–</td>')
-            else:
-                st = Status(c.status)
-                cells.append(
-                    f'<td class="st-{st.value}" data-v="{_num(_history_value(run, c))}">'
-                    f"{_status(st)} {score(_history_value(run, c))}</td>"
-                )
+        cells = [
+            _run_cell(c.status, _history_value(run, c)) if c else '<td class="mu">–</td>'
+            for c in (cols.get(name) for name in names)
+        ]
         window = f" {_e(run.window_start)}" if run.window_start else ""
         st = Status(run.status)
         rows.append(
@@ -386,6 +379,12 @@ def dumps_history(runs: Sequence[Run]) -> str:
     return _page("kldrift history", latest, banner, body, data)
 
 
+def _run_cell(status: str, value: float) -> str:
+    """A cell of a runs grid: the status and score, sortable by the score."""
+    st = Status(status)
+    return f'<td class="st-{st.value}" data-v="{_num(value)}">{_status(st)} {score(value)}</td>'
+
+
 def _pair_history(runs: Sequence[Run]) -> list[str]:
     """Runs x column pairs: each pair's status and relationship score, and its latest cells."""
     names = sorted({p.name for run in runs for p in run.pairs})
@@ -393,17 +392,10 @@ def _pair_history(runs: Sequence[Run]) -> list[str]:
     rows = []
     for run in runs:
         scored = {p.name: p for p in run.pairs}
-        cells = []
-        for name in names:
-            p = scored.get(name)
-            if p is None:
-                cells.append('<td class="mu">–</td>')
-            else:
-                st = Status(p.status)
-                cells.append(
-                    f'<td class="st-{st.value}" data-v="{_num(p.relationship)}">'
-                    f"{_status(st)} {score(p.relationship)}</td>"
-                )
+        cells = [
+            _run_cell(p.status, p.relationship) if p else '<td class="mu">–</td>'
+            for p in (scored.get(name) for name in names)
+        ]
         rows.append(f'<tr><th scope="row">{run.id}</th>{"".join(cells)}</tr>')
     latest = [p for p in runs[-1].pairs if p.status != Status.ok.value]
     moved = "".join(
