@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 import typer
 
 from kldrift.__version__ import __version__
+from kldrift.clihelp import command_options
 from kldrift.errors import KldriftError, OptionError, WebhookError
 from kldrift.options import (
     DEFAULT_ALPHA,
@@ -28,6 +30,7 @@ from kldrift.options import (
     DEFAULT_TOP_K,
     MAX_BINS,
     Adjustment,
+    Color,
     Decision,
     FailOn,
     Format,
@@ -47,7 +50,7 @@ EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 app = typer.Typer(
     help="Data-drift monitor: per-column KL divergence between a reference and a current dataset.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -68,11 +71,19 @@ Every = Annotated[
 Output = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the report to FILE (atomically); summary to stderr.",
     ),
 ]
 
 _DEFAULT_THRESHOLDS = Thresholds()
+
+
+def _examples(*lines: str) -> str:
+    # "\b" keeps click from re-wrapping the lines into one paragraph.
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
 
 #: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
 #: comparing command takes all of them (`_comparing`). None means "not given", so the config
@@ -216,15 +227,29 @@ SETTING_OPTIONS: dict[str, Any] = {
 }
 #: Options of every comparing command that steer the run rather than the comparison.
 RUN_OPTIONS: dict[str, Any] = {
-    "quiet": Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")],
+    "quiet": Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress, config or summary line on stderr.")
+    ],
     "config_file": Annotated[
         Path | None,
         typer.Option(
-            "--config", help="Settings file.", show_default="kldrift.toml or pyproject.toml, upward"
+            "--config",
+            metavar="FILE",
+            help="Settings file.",
+            show_default="kldrift.toml or pyproject.toml, upward",
         ),
     ],
+    "no_config": Annotated[
+        bool, typer.Option("--no-config", help="Ignore every config file: flags and defaults.")
+    ],
+    "color": Annotated[Color, typer.Option("--color", help="Colour the table.")],
 }
-_RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
+_RUN_DEFAULTS: dict[str, Any] = {
+    "quiet": False,
+    "config_file": None,
+    "no_config": False,
+    "color": Color.auto,
+}
 #: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
@@ -240,6 +265,8 @@ class Given:
     flags: Mapping[str, Any]
     config_file: Path | None = None
     quiet: bool = False
+    no_config: bool = False
+    color: Color = Color.auto
 
     def given(self, name: str) -> bool:
         """Whether the flag of setting `name` was given."""
@@ -248,6 +275,7 @@ class Given:
     def spec(self) -> Spec:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
+        from kldrift import spec as spec_module
         from kldrift.options import parse_column_thresholds
         from kldrift.spec import NOT_GIVEN, resolve
 
@@ -258,7 +286,34 @@ class Given:
             elif name == "column_threshold" and value is not None:
                 value = parse_column_thresholds(value)
             settings[name] = NOT_GIVEN if value is None else value
-        return resolve(settings, configfile.load(self.config_file), given_by="command line")
+        if self.no_config and self.config_file is not None:
+            raise OptionError(
+                "config", self.config_file, "and {no_config} exclude each other", shown=""
+            )
+        file = spec_module.ConfigFile() if self.no_config else configfile.load(self.config_file)
+        return resolve(settings, file, given_by="command line")
+
+    def message(self, text: str) -> None:
+        """`text` on stderr unless -q."""
+        if not self.quiet:
+            from kldrift import report
+
+            report.print_message(text)
+
+    def announce(self, spec: Spec) -> None:
+        """Name the config file `spec` was resolved over on stderr, unless -q.
+
+        Said once the command has done its work, so that an error stays one line.
+        """
+        if spec.config_file is not None:
+            self.message(f"using {_where(spec.config_file)}")
+
+
+def _where(config_file: str) -> str:
+    """E.g. "kldrift.toml from ../..", or "kldrift.toml" in the working directory."""
+    directory = os.path.relpath(os.path.dirname(os.path.abspath(config_file)))
+    name = os.path.basename(config_file)
+    return name if directory == "." else f"{name} from {directory}"
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -316,7 +371,17 @@ def main(
     """Compare datasets column by column. Exit codes: 0 no drift, 1 drift, 2 error."""
 
 
-@app.command()
+@app.command(
+    **command_options(
+        short_help="Compare CURRENT with REFERENCE, column by column.",
+        epilog=_examples(
+            "kldrift compare ref.csv today.csv",
+            "kldrift compare ref.parquet 'data/2026-*.parquet' -f json -o drift.json",
+            "kldrift compare ref.csv cur.csv --columns income,age --threshold 0.05",
+            "kldrift compare ref.csv cur.csv --time-column ts --every 1d",
+        ),
+    )
+)
 @_comparing()
 def compare(
     reference: Reference,
@@ -357,17 +422,19 @@ def compare(
                         name, value, "applies to a single comparison, not windows", shown=""
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
-            _render_windows(windows, spec)
+            given.announce(spec)
+            _render_windows(windows, spec, given.color)
             raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
             result = drift.compare(reference, current, spec, progress=note)
+        given.announce(spec)
         chosen = spec.format or Format.table
         if output is None:
-            report.render(result, chosen, show=shown, explain=explain)
+            report.render(result, chosen, show=shown, explain=explain, color=given.color)
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
-            report.print_message(report.summary_line(result))
+            given.message(report.summary_line(result))
         if spec.step_summary is not False:
             report.append_step_summary(result)
     except KldriftError as exc:
@@ -375,7 +442,16 @@ def compare(
     raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
 
 
-@app.command("explain")
+@app.command(
+    "explain",
+    **command_options(
+        short_help="Explain one column: the bins behind its KL, both histograms.",
+        epilog=_examples(
+            "kldrift explain ref.csv today.csv --column income",
+            "kldrift explain ref.kldrift.json today.parquet --column country --top 5",
+        ),
+    ),
+)
 @_comparing(skip=_REPORT_SETTINGS)
 def explain_column(
     reference: Reference,
@@ -404,11 +480,22 @@ def explain_column(
         scored = result.column(column)
     except KldriftError as exc:
         _fail(exc, spec)
-    report.render_explanation(result, scored, top=top)
+    given.announce(spec)
+    report.render_explanation(result, scored, top=top, color=given.color)
     raise typer.Exit(EXIT_DRIFT if scored.status is Status.drift else EXIT_OK)
 
 
-@app.command("profile")
+@app.command(
+    "profile",
+    **command_options(
+        short_help="Write DATA's bins and counts to a profile, a stand-in reference.",
+        epilog=_examples(
+            "kldrift profile reference.csv -o reference.kldrift.json",
+            "kldrift profile 'parts/2026-01-*.parquet' --bins-from jan.kldrift.json -o p1.json",
+            "kldrift profile --merge p1.json p2.json -o total.kldrift.json",
+        ),
+    ),
+)
 @_comparing(only=_PROFILE_SETTINGS)
 def profile_command(
     sources: Annotated[
@@ -433,6 +520,7 @@ def profile_command(
     """
     from kldrift import profile, profile_file
     from kldrift import reference as reference_side
+    from kldrift.report.progress import progress
 
     spec = None
     try:
@@ -441,7 +529,13 @@ def profile_command(
                 raise OptionError(
                     "merge", True, "takes profiles only, without column or bin options", shown=""
                 )
-            result = profile.merge([profile_file.load(source) for source in sources])
+            loaded = []
+            with progress(given.quiet) as note:
+                for n, source in enumerate(sources):
+                    note("reading profiles", n, len(sources))
+                    loaded.append(profile_file.load(source))
+                note("adding up", len(sources), len(sources))
+                result = profile.merge(loaded)
         else:
             if len(sources) != 1:
                 raise OptionError("DATA", len(sources), "must be one source (or use --merge)")
@@ -453,22 +547,35 @@ def profile_command(
                     shown="",
                 )
             spec = given.spec()
-            result = reference_side.profile_data(
-                sources[0],
-                columns=spec.columns,
-                exclude=spec.exclude,
-                options=spec.options,
-                bins_from=bins_from,
-                read_options=spec.read_options,
-            )
+            with progress(given.quiet) as note:
+                note(f"profiling {sources[0]}")
+                result = reference_side.profile_data(
+                    sources[0],
+                    columns=spec.columns,
+                    exclude=spec.exclude,
+                    options=spec.options,
+                    bins_from=bins_from,
+                    read_options=spec.read_options,
+                )
         profile_file.save(result, output)
     except KldriftError as exc:
         _fail(exc, spec)
-    typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
+    if spec is not None:
+        given.announce(spec)
+    if not given.quiet:
+        typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
     raise typer.Exit(EXIT_OK)
 
 
-@app.command()
+@app.command(
+    **command_options(
+        short_help="Compare, and append the run to a history database (for cron).",
+        epilog=_examples(
+            "kldrift monitor 'feed/today/*.parquet' -r ref.kldrift.json --history drift.db",
+            "kldrift monitor today.csv -r ref.csv --history drift.db --webhook https://hooks/x",
+        ),
+    )
+)
 @_comparing(skip=("step_summary",))
 def monitor(
     current: Current,
@@ -522,14 +629,17 @@ def monitor(
         else:
             with progress(given.quiet) as note:
                 results = (drift.compare(reference, current, spec, progress=note),)
-        run_ids = history.record(history_path, results)
+        with progress(given.quiet) as note:
+            note(f"recording in {history_path}")
+            run_ids = history.record(history_path, results)
+        given.announce(spec)
         if windowed:
-            _render_windows(results, spec)
+            _render_windows(results, spec, given.color)
         elif output is None:
-            report.render(results[0], _table_or_json(spec))
+            report.render(results[0], _table_or_json(spec), color=given.color)
         else:
             report.write_file(results[0], _table_or_json(spec), output)
-            report.print_message(report.summary_line(results[0]))
+            given.message(report.summary_line(results[0]))
     except KldriftError as exc:
         _fail(exc, spec)
     drifted = not gate.passed(results)
@@ -546,7 +656,17 @@ def monitor(
     raise typer.Exit(EXIT_DRIFT if drifted else EXIT_OK)
 
 
-@app.command("history")
+@app.command(
+    "history",
+    **command_options(
+        short_help="Show the runs monitor recorded, with each column's KL trend.",
+        epilog=_examples(
+            "kldrift history drift.db",
+            "kldrift history drift.db --columns income --last 50",
+            "kldrift history drift.db --since 2026-01-01 -f csv > runs.csv",
+        ),
+    ),
+)
 def history_command(
     database: Annotated[str, typer.Argument(help="SQLite history file written by monitor.")],
     columns: Annotated[
@@ -562,6 +682,7 @@ def history_command(
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
+    color: Annotated[Color, typer.Option("--color", help="Colour the table.")] = Color.auto,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
@@ -569,6 +690,7 @@ def history_command(
     """
     from kldrift import historydb as history
     from kldrift.report import history as history_report
+    from kldrift.report.progress import progress
 
     try:
         if last < 1:
@@ -579,10 +701,12 @@ def history_command(
             raise OptionError(
                 "since", since, "must be an ISO date such as 2026-01-31", shown=repr(since)
             ) from None
-        runs = history.read(database, last=last, since=start, columns=_split(columns))
+        with progress() as note:
+            note(f"reading {database}")
+            runs = history.read(database, last=last, since=start, columns=_split(columns))
     except KldriftError as exc:
         _fail(exc)
-    history_report.render(runs, fmt)
+    history_report.render(runs, fmt, color=color)
     raise typer.Exit(EXIT_OK)
 
 
@@ -600,14 +724,19 @@ def _windows(
         raise OptionError(
             "time_column", time_column, "and {every} go together: give both or neither", shown=""
         )
+    from kldrift.report.progress import progress
+
     _table_or_json(spec)
-    return windows.compare_windows(reference, current, spec, time_column=time_column, every=every)
+    with progress(quiet) as note:
+        return windows.compare_windows(
+            reference, current, spec, time_column=time_column, every=every, progress=note
+        )
 
 
-def _render_windows(windows: Sequence[DriftReport], spec: Spec) -> None:
+def _render_windows(windows: Sequence[DriftReport], spec: Spec, color: Color) -> None:
     from kldrift.report import windows as window_report
 
-    window_report.render(windows, _table_or_json(spec))
+    window_report.render(windows, _table_or_json(spec), color=color)
 
 
 def _table_or_json(spec: Spec) -> Format:

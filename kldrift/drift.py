@@ -7,7 +7,8 @@ kldrift.reference, the gate in kldrift.gate and the read policy in kldrift.io.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_policy, scan_table
 from kldrift.options import Adjustment, Gate, Options, Status, Thresholds
 from kldrift.plan import (
+    check_compared,
     check_named_columns,
     content_changes,
     plan_columns,
@@ -33,6 +35,7 @@ from kldrift.reference import (
 from kldrift.registry import METRICS
 from kldrift.result import BinContribution, ColumnDrift, DriftReport, SchemaChange, Window
 from kldrift.spec import Spec, with_changes
+from kldrift.steps import Progress, silent
 
 
 def compare(
@@ -40,7 +43,7 @@ def compare(
     current: DataSource,
     spec: Spec | None = None,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     **changes: Any,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
@@ -54,7 +57,7 @@ def compare(
     step starts.
     """
     spec = with_changes(spec, changes)
-    note = progress or (lambda _: None)
+    note = progress or silent
     ref = open_reference(reference, spec.read_options)
     cur = scan_table(current, spec.read_options)
     files = [t for t in (ref, cur) if isinstance(t, Table)]
@@ -63,7 +66,7 @@ def compare(
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
-    return assemble(
+    report = assemble(
         reference_name(ref),
         plan.reference,
         cur.name,
@@ -74,6 +77,13 @@ def compare(
         plan.schema,
         spec.gate,
     )
+    return recorded(report, cur, spec)
+
+
+def recorded(report: DriftReport, current: Table, spec: Spec) -> DriftReport:
+    """`report` with the files CURRENT matched and the config file in force."""
+    config = os.path.abspath(spec.config_file) if spec.config_file else None
+    return dataclasses.replace(report, current_files=current.files, config_file=config)
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ def prepare(
     cur: Table,
     spec: Spec,
     streaming: bool = False,
-    note: Callable[[str], None] = lambda _: None,
+    note: Progress = silent,
     together: bool = False,
 ) -> Plan:
     """Plan the columns, check the names the user gave, and profile the reference (or take its
@@ -121,6 +131,7 @@ def prepare(
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
+    check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
     return Plan(ref_profile, fitted, [*schema, *skipped], cur)
 
 

@@ -102,6 +102,8 @@ class Table:
     shared_scans: bool = True
     #: Whether `frame` is already in memory, so that queries on it read no file.
     loaded: bool = False
+    #: The files read, in order: those a glob or directory matched, or the one file named.
+    files: tuple[str, ...] = ()
 
 
 def scan_table(
@@ -126,7 +128,7 @@ def scan_table(
         schema = _schema(name, frame)
     memory = sum(os.path.getsize(f) * _decoded_per_file_byte(f, fmt) for f in files)
     shared = fmt in ("parquet", "ipc")
-    return Table(name, frame, schema, memory, shared_scans=shared)
+    return Table(name, frame, schema, memory, shared_scans=shared, files=tuple(files))
 
 
 def read_error(name: str, exc: BaseException) -> InputError:

@@ -45,6 +45,14 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class Color(str, Enum):
+    """When terminal output is coloured: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces)."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 class HistoryFormat(str, Enum):
     """Output formats of `kldrift history`."""
 

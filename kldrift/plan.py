@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -127,4 +128,48 @@ def check_named_columns(
     ref_names = reference_kinds(ref)
     for name in names:
         if name not in ref_names and name not in cur.schema:
-            raise ColumnError(name, f"{reference_name(ref)} or {cur.name}", setting=setting)
+            known = list(dict.fromkeys([*ref_names, *cur.schema]))
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+            where = f"{reference_name(ref)} or {cur.name}"
+            problem = None
+            if close:
+                hint = " or ".join(repr(c) for c in close)
+                problem = f"no column {name!r} in {where}; did you mean {hint}?"
+            raise ColumnError(name, where, setting=setting, problem=problem)
+
+
+#: Characters that separate fields in text files: a column name holding one suggests the file
+#: was read with the wrong separator.
+_SEPARATORS = (",", ";", "\t", "|")
+
+
+def check_compared(
+    ref: Table | profile.Profile,
+    cur: Table,
+    compared: Iterable[str],
+    schema: Sequence[SchemaChange],
+) -> None:
+    """ColumnError when no column is left to score and no schema change fails the data.
+
+    Exit code 0 would claim "no drift" about data never compared, so the error says why
+    nothing was, e.g. "no columns compared: every shared column was skipped (1 high
+    cardinality); is the separator right?".
+    """
+    if any(compared) or any(change.breaking for change in schema):
+        return
+    shared = [name for name in reference_kinds(ref) if name in cur.schema]
+    skipped: dict[str, int] = {}
+    for change in schema:
+        if change.skipped:
+            reason = change.change.replace("_", " ")
+            skipped[reason] = skipped.get(reason, 0) + 1
+    where = f"{reference_name(ref)} and {cur.name}"
+    if skipped:
+        counts = ", ".join(f"{n} {reason}" for reason, n in skipped.items())
+        problem = f"no columns compared: every shared column was skipped ({counts})"
+    else:
+        problem = f"no columns compared: the column selection leaves none of the {len(shared)} "
+        problem += f"shared by {where}"
+    if len(shared) == 1 and any(sep in shared[0] for sep in _SEPARATORS):
+        problem += "; is the separator right?"
+    raise ColumnError(None, where, problem=problem)

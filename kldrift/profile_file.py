@@ -68,8 +68,14 @@ def load(path: str | os.PathLike[str]) -> Profile:
         text = Path(name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: cannot read profile: {exc}") from exc
+    except UnicodeDecodeError:
+        # A data file (Parquet, Arrow, gzip) given where a profile was expected.
+        raise InputError(
+            f"{name}: not a kldrift profile (binary data, not JSON text); a profile is the "
+            "JSON file `kldrift profile` writes"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read profile: {exc.strerror or exc}") from None
     return loads(text, name)
 
 

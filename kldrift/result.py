@@ -168,6 +168,7 @@ class DriftReport:
     """Result of comparing a current dataset with a reference, column by column.
 
     `window` is set when the current data is one time window of a larger dataset.
+    `current_files` and `config_file` record where the data and settings came from.
     """
 
     reference: str
@@ -180,6 +181,10 @@ class DriftReport:
     schema: tuple[SchemaChange, ...] = field(default=())
     gate: Gate = field(default=Gate())
     window: Window | None = None
+    #: The files CURRENT named (those its glob or directory matched), and the config file in
+    #: force, if any.
+    current_files: tuple[str, ...] = ()
+    config_file: str | None = None
 
     @property
     def verdict(self) -> Verdict:

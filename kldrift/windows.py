@@ -15,6 +15,7 @@ from kldrift.plan import reference_name
 from kldrift.reference import DataSource, ReferenceSource, open_reference
 from kldrift.result import DriftReport, Window
 from kldrift.spec import Spec, with_changes
+from kldrift.steps import Progress, silent
 
 
 def compare_windows(
@@ -24,6 +25,7 @@ def compare_windows(
     *,
     time_column: str,
     every: str,
+    progress: Progress = silent,
     **changes: Any,
 ) -> tuple[DriftReport, ...]:
     """Compare each `every`-long window of CURRENT on `time_column` with REFERENCE, oldest first.
@@ -33,7 +35,7 @@ def compare_windows(
     windows holding rows are reported, and rows without a time are left out. The time column
     itself is not compared: its values move with time by design. The reference is fitted (or
     loaded) once and every window is counted in one query. `spec` and keyword arguments are as
-    for `kldrift.compare`.
+    for `kldrift.compare`; `progress` is told each step, and each window as it is scored.
     """
     spec = with_changes(spec, changes)
     ref = open_reference(reference, spec.read_options)
@@ -47,17 +49,20 @@ def compare_windows(
     _check_every(every)
     if time_column not in spec.exclude:
         spec = replace(spec, exclude=(*spec.exclude, time_column))
-    plan = drift.prepare(ref, cur, spec)
+    plan = drift.prepare(ref, cur, spec, note=progress)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     key = pl.col(time_column).dt.truncate(every)
+    progress(f"counting {cur.name} by {every} windows")
     groups = profile.count_groups(cur, binnings, key)
     if not groups:
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
     starts = pl.Series([start for start, _, _ in groups], dtype=dtype)
     ends = starts.dt.offset_by(every).to_list()
     ref_name = reference_name(ref)
-    return tuple(
-        drift.assemble(
+    reports = []
+    for n, ((start, rows, counts), end) in enumerate(zip(groups, ends, strict=True)):
+        progress("scoring windows", n, len(groups))
+        report = drift.assemble(
             ref_name,
             plan.reference,
             cur.name,
@@ -69,8 +74,8 @@ def compare_windows(
             spec.gate,
             window=Window(_iso(start), _iso(end)),
         )
-        for (start, rows, counts), end in zip(groups, ends, strict=True)
-    )
+        reports.append(drift.recorded(report, cur, spec))
+    return tuple(reports)
 
 
 def _check_every(every: str) -> None:
