@@ -61,10 +61,11 @@ class Command(typer.core.TyperCommand):
                 formatter.write_dl(opts)
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes `args`
         try:
             return super().parse_args(ctx, args)
         except UsageError as exc:
-            if "unexpected extra argument" in exc.message and _looks_expanded(args):
+            if "unexpected extra argument" in exc.message and _looks_expanded(given):
                 exc.message += (
                     "; several paths were given where one was expected: if the shell expanded "
                     "a glob, quote it, e.g. 'data/*.csv'"

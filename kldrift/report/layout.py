@@ -28,6 +28,8 @@ ELLIPSIS = "…"
 SHORTEST = 8
 #: Blocks a table may be split into before fields are dropped.
 MAX_BLOCKS = 2
+#: How wide the key grows at its `whole_key` priority; beyond this it only takes room left over.
+KEY_WIDTH = 24
 
 
 @dataclass(frozen=True)
@@ -105,41 +107,44 @@ def plan(
 ) -> tuple[list[Block], list[Field]]:
     """The blocks `fields` fit in at `width` and the fields dropped.
 
-    The first field is the key, first in every block; it is shown whole before fields of
-    priority `whole_key` and above are added, and shortened (if it may be) to make room for
-    fields of a lower number.
+    The first field is the key, first in every block; it is shown whole (up to KEY_WIDTH)
+    before fields of a priority above `whole_key` are added, and shortened (if it may be) to
+    make room for fields of that priority or a lower one.
     """
     key = fields[0]
-    grow = _natural(key) - _least(key)
-    # The key's growth to its whole width takes its place in the priority order like a field.
-    order = sorted(
-        [(f.priority, i) for i, f in enumerate(fields) if i] + [(whole_key, -1)],
-        key=lambda item: item,
-    )
-    pending = [i for _, i in order]
+    grow = max(0, min(_natural(key), KEY_WIDTH) - _least(key))
+    # The key's growth takes its place in the priority order like a field, after the fields
+    # of the same priority.
+    order = sorted([(f.priority, 0, i) for i, f in enumerate(fields) if i] + [(whole_key, 1, -1)])
+    pending = [i for _, _, i in order]
     blocks: list[Block] = []
     while any(i > 0 for i in pending) and len(blocks) < MAX_BLOCKS:
-        chosen, used = [0], _frame(1) + _least(key)
+        chosen, used, grown = [0], _frame(1) + _least(key), 0
         for i in pending:
             need = grow if i < 0 else _least(fields[i]) + 3
             if used + need <= width:
                 used += need
                 if i > 0:
                     chosen.append(i)
+                else:
+                    grown = grow
         if len(chosen) == 1 and blocks:
             break
         pending = [i for i in pending if i not in chosen]
-        blocks.append(_widths([fields[i] for i in sorted(chosen)], width))
+        blocks.append(_widths([fields[i] for i in sorted(chosen)], width, grown))
     if not blocks:
         blocks.append(_widths([key], width))
     return blocks, [fields[i] for i in sorted(i for i in pending if i > 0)]
 
 
-def _widths(fields: Sequence[Field], width: int) -> Block:
-    """Each field at its least width, then the room left given to shrunk ones, by priority."""
+def _widths(fields: Sequence[Field], width: int, grown: int = 0) -> Block:
+    """Each field at its least width (the key `grown` wider), then the room left given to
+    shrunk ones, by priority."""
     widths = [_least(f) for f in fields]
+    widths[0] += grown
     room = width - _frame(len(fields)) - sum(widths)
-    for i in sorted(range(len(fields)), key=lambda i: (fields[i].priority, i)):
+    # The key last: a header on one line is worth more than a longer name.
+    for i in sorted(range(len(fields)), key=lambda i: (i == 0, fields[i].priority, i)):
         grow = min(room, _natural(fields[i]) - widths[i])
         if grow > 0:
             widths[i] += grow
