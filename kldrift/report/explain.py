@@ -40,7 +40,7 @@ def print_column(
 ) -> None:
     """Print the bins driving `column`'s KL and a reference/current histogram overlay."""
     console.print(_header(report, column))
-    console.print(*_contributions(report, column, top, console.width))
+    console.print(_contributions(report, column, top, console.width))
     console.print(_overlay(column, console.width))
 
 
@@ -58,7 +58,7 @@ def _header(report: DriftReport, column: ColumnDrift) -> Text:
 
 def _contributions(
     report: DriftReport, column: ColumnDrift, top: int, width: int
-) -> list[RenderableType]:
+) -> RenderableType:
     bins = explain(column, report.options)
     shown = bins[:top]
     kl = column.kl if column.kl and column.kl != float("inf") else 0.0

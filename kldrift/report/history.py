@@ -105,7 +105,7 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
         Field("files", [_files(run) for run in runs], 5, "right"),
     ]
     title = f"last {len(runs)} run{'s' if len(runs) > 1 else ''}"
-    printer.print(*layout.tables(fields, printer.width, title=title))
+    printer.print(layout.tables(fields, printer.width, title=title))
     for run in runs:
         # A glob or directory: which files this run read, so cron runs can be told apart.
         if len(run.current_files) > 1 or run.current_files[:1] not in ((), (run.current,)):
@@ -137,7 +137,7 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
         Field("latest status", latest_status, 0),
     ]
     printer.print(
-        *layout.tables(trends, printer.width, title="KL per column, oldest run -> latest")
+        layout.tables(trends, printer.width, title="KL per column, oldest run -> latest")
     )
 
 

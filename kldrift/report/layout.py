@@ -18,7 +18,7 @@ from typing import Literal
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -159,7 +159,7 @@ def tables(
     title: str | None = None,
     caption: str | None = None,
     whole_key: int = 0,
-) -> list[RenderableType]:
+) -> Group:
     """The rich tables (and a note of dropped fields) that show `fields` within `width`.
 
     The first field is the key, repeated in every block (see `plan` for `whole_key`). The title
@@ -199,7 +199,7 @@ def tables(
         names = ", ".join(f.header for f in dropped)
         note = f"not shown at {width} columns: {names}; widen the terminal or use -f json"
         out.append(Text(note))
-    return out
+    return Group(*out)
 
 
 def _fitted(cell: Cell, field: Field, width: int) -> Cell:

@@ -62,9 +62,9 @@ def write(
     """
     printer = console(out, color)
     if report.columns:
-        printer.print(*_columns_tables(report, show, printer.width))
+        printer.print(_columns_tables(report, show, printer.width))
     if report.schema:
-        printer.print(*_schema_tables(report, printer.width))
+        printer.print(_schema_tables(report, printer.width))
     if explain:
         from kldrift.report import explain as explain_report
 
@@ -140,7 +140,7 @@ def _is_terminal(out: TextIO) -> bool:
 
 def _columns_tables(
     report: DriftReport, show: Sequence[Metric], width: int
-) -> list[RenderableType]:
+) -> RenderableType:
     unit = report.options.unit
     metric = report.thresholds.metric
     extra = [m for m in dict.fromkeys(show) if m is not metric]
@@ -190,7 +190,7 @@ def _columns_tables(
     )
 
 
-def _schema_tables(report: DriftReport, width: int) -> list[RenderableType]:
+def _schema_tables(report: DriftReport, width: int) -> RenderableType:
     changes = report.schema
     described = [Text(c.description, style="bold red" if c.breaking else "yellow") for c in changes]
     fields = [

@@ -127,7 +127,7 @@ def write_table(
         ]
         fields.append(Field(name, cells, 2 + rank, "right", short_header=True))
     printer.print(
-        *layout.tables(
+        layout.tables(
             fields,
             printer.width,
             title=f"kldrift: {first.reference} -> {first.current}, per window",

@@ -1,0 +1,30 @@
+"""The README's code blocks marked `runnable` run and print what their comments say."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"^```python runnable\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_the_readme_has_runnable_blocks():
+    assert BLOCKS
+
+
+@pytest.mark.parametrize("code", BLOCKS)
+def test_a_runnable_block_prints_what_its_comments_say(code):
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    # A print call's comment holding a quoted text names its whole output line.
+    expected = re.findall(r'^print\(.*\)\s+# "(.*)"$', code, flags=re.MULTILINE)
+    assert expected
+    for text in expected:
+        assert text in printed, f"{text!r} not printed; got {printed}"
