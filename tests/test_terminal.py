@@ -313,6 +313,11 @@ def test_quiet_silences_the_summary_line(tmp_path):
     assert quiet.exit_code == 1 and quiet.stderr == ""
 
 
+def test_window_json_records_the_files_and_config(windows):
+    doc = windows_report.document(windows)
+    assert doc["current"]["files"] == [CUR_CSV] and doc["config_file"] is None
+
+
 def test_windows_tell_progress_the_count(windows):
     seen = []
     compare_windows(

@@ -57,7 +57,8 @@ def document(windows: Sequence[DriftReport]) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "kldrift_version": __version__,
         "reference": first["reference"],
-        "current": {"source": first["current"]["source"]},
+        "current": {"source": first["current"]["source"], "files": first["current"]["files"]},
+        "config_file": first["config_file"],
         "summary": {
             "status": status.value,
             "drifted": any(w.drifted for w in windows),
