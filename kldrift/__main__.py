@@ -1,5 +1,5 @@
 """Run the kldrift command line: python -m kldrift."""
 
-from kldrift.cli import app
+from kldrift.cli import run
 
-app(prog_name="kldrift")
+run()

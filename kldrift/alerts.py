@@ -1,18 +1,24 @@
-"""Drift alerts: a JSON summary POSTed to a webhook, with a timeout and retries with backoff.
+"""Drift alerts: a JSON summary POSTed to a webhook, under one deadline per attempt, with retries.
 
 A token for the webhook comes from the environment (TOKEN_ENV) and is sent as a bearer header;
-it is never part of a payload, a message or the history. Messages show the URL without its
-credentials, query string or fragment.
+`user:password@` in the URL is sent as basic authentication instead. Credentials go only to the
+URL's own scheme, host and port: a redirect elsewhere is followed without them. They are never
+part of a payload, a message or the history; messages show the URL without its credentials,
+query string or fragment. docs/alerts.md states the deadline and the retry policy.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import math
 import os
+import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kldrift import jsonvalues
@@ -20,26 +26,49 @@ from kldrift.__version__ import __version__
 from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
 from kldrift.result import DriftReport
+from kldrift.retry import Backoff, retry
 
 #: Environment variable holding a token sent as "Authorization: Bearer <token>".
 TOKEN_ENV = "KLDRIFT_WEBHOOK_TOKEN"
-#: Seconds to wait for the webhook to answer one attempt.
+#: Seconds one attempt may take in all: connecting, sending, redirects and the answer's head.
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 3600.0
 #: Attempts after the first one; waits between them double from DEFAULT_BACKOFF seconds.
 DEFAULT_RETRIES = 3
+MAX_RETRIES = 10
 DEFAULT_BACKOFF = 1.0
+#: Redirects followed within one attempt (307 and 308 only: they keep the POST and its body).
+MAX_REDIRECTS = 5
+
+
+def check(url: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES) -> None:
+    """Raise OptionError unless the webhook URL, timeout and retry count can be used."""
+    check_url(url)
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise OptionError("webhook_timeout", timeout, f"must be seconds in (0, {MAX_TIMEOUT:g}]")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise OptionError("webhook_retries", retries, f"must be 0 to {MAX_RETRIES}")
 
 
 def check_url(url: str) -> None:
-    """Raise OptionError unless `url` is an http(s) URL with a host."""
+    """Raise OptionError unless `url` is an http(s) URL with a host and nothing unprintable."""
     try:
         parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and not any(ch.isspace() or not ch.isprintable() for ch in url)
     except ValueError:  # urlsplit refuses some malformed URLs outright, e.g. "http://[x"
         valid = False
     if not valid:
         raise OptionError(
             "webhook", redact(url), "must be an http:// or https:// URL", shown=repr(redact(url))
+        )
+    if parts.username is not None and os.environ.get(TOKEN_ENV):
+        raise OptionError(
+            "webhook",
+            redact(url),
+            f"must not hold credentials when ${TOKEN_ENV} is set too: give one",
+            shown=repr(redact(url)),
         )
 
 
@@ -47,12 +76,17 @@ def redact(url: str) -> str:
     """`url` without user, password, query string or fragment, safe to show."""
     try:
         parts = urllib.parse.urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host += f":{parts.port}"
     except ValueError:
         return "<invalid URL>"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        host += f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        pass  # a port out of range is left out: the host is enough to recognise the URL
+    shown = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return "".join(ch if ch.isprintable() else "?" for ch in shown)
 
 
 def payload(
@@ -107,39 +141,188 @@ def post(
 ) -> int:
     """POST `body` as JSON to `url`; the HTTP status of the accepted attempt.
 
-    Connection errors, timeouts, 429 and 5xx answers are retried `retries` times, waiting
-    backoff, 2*backoff, ... seconds; other answers are final. Raises WebhookError when no attempt
+    Each attempt ends `timeout` seconds after it began, whatever the server does (a server
+    that sends one byte a second included). Connection errors, timeouts, 429 and 5xx answers
+    are retried `retries` times, waiting backoff, 2*backoff, ... seconds; other answers,
+    including an answer that is not HTTP/1.x, are final. Raises WebhookError when no attempt
     succeeded, with a message that holds neither the URL's secrets nor the token.
     """
+    check(url, timeout=timeout, retries=retries)
     data = jsonvalues.dumps(body, ascii_only=True).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": f"kldrift/{__version__}"}
     token = os.environ.get(TOKEN_ENV)
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    shown = redact(url)
-    problem = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            sleep(backoff * 2 ** (attempt - 1))
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    target = _Target.of(url, token)
+    attempts = 0
+
+    def attempt() -> int:
+        nonlocal attempts
+        attempts += 1
+        return _attempt(target, data, timeout)
+
+    try:
+        return retry(
+            attempt,
+            lambda exc: isinstance(exc, _Failure) and exc.retryable,
+            Backoff(first=backoff, tries=retries + 1),
+            sleep=sleep,
+        )
+    except _Failure as exc:
+        plural = "s" if attempts > 1 else ""
+        message = f"webhook {redact(url)}: {exc} ({attempts} attempt{plural})"
+        password = urllib.parse.urlsplit(url).password
+        secrets = (token, password, target.auth)
+        raise WebhookError(_scrub(message, url, redact(url), *secrets)) from None
+
+
+class _Failure(Exception):
+    """One attempt failed; `retryable` says whether another attempt may do better."""
+
+    def __init__(self, problem: str, retryable: bool) -> None:
+        super().__init__(problem)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a request goes, and the Authorization header that may go only to its origin."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    auth: str | None
+
+    @classmethod
+    def of(cls, url: str, token: str | None = None) -> _Target:
+        parts = urllib.parse.urlsplit(url)
+        auth = f"Bearer {token}" if token else None
+        if parts.username is not None:
+            pair = f"{urllib.parse.unquote(parts.username)}:"
+            pair += urllib.parse.unquote(parts.password or "")
+            auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        default = 443 if parts.scheme == "https" else 80
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(parts.scheme, parts.hostname or "", parts.port or default, path, auth)
+
+    def follow(self, location: str) -> _Target:
+        """The target a redirect names, with the credentials only if the origin is the same."""
+        url = urllib.parse.urljoin(self.url, location)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            problem = f"HTTP {exc.code} {exc.reason}"
-            if exc.code != 429 and exc.code < 500:
-                break
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            problem = "timed out" if isinstance(reason, TimeoutError) else str(reason)
-    attempts = attempt + 1
-    message = f"webhook {shown}: {problem} ({attempts} attempt{'s' if attempts > 1 else ''})"
-    raise WebhookError(_scrub(message, url, shown, token))
+            check_url(url)
+            nxt = _Target.of(url)  # the Location's own user:password@ is never used
+        except (OptionError, ValueError):
+            raise _Failure(f"redirected to an unusable URL {redact(url)!r}", False) from None
+        same = (nxt.scheme, nxt.host, nxt.port) == (self.scheme, self.host, self.port)
+        return _Target(nxt.scheme, nxt.host, nxt.port, nxt.path, self.auth if same else None)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{self.path}"
 
 
-def _scrub(message: str, url: str, shown: str, token: str | None) -> str:
+def _attempt(target: _Target, data: bytes, timeout: float) -> int:
+    """One attempt, redirects included, cut off at `timeout` seconds from now."""
+    # The attempt runs in a daemon thread so that nothing (a slow DNS answer, a server that
+    # drips its headers) can outlast the deadline: when it passes, the connection is shut.
+    outcome: list[int | BaseException] = []
+    connections: list[http.client.HTTPConnection] = []
+    deadline = time.monotonic() + timeout
+
+    def work() -> None:
+        try:
+            outcome.append(_exchange(target, data, deadline, connections, timeout))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="kldrift-webhook", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        for conn in connections:
+            _shut(conn)
+        raise _Failure(f"timed out after {timeout:g} s", True)
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _exchange(
+    target: _Target,
+    data: bytes,
+    deadline: float,
+    connections: list[http.client.HTTPConnection],
+    timeout: float,
+) -> int:
+    for _ in range(MAX_REDIRECTS + 1):
+        remaining = max(deadline - time.monotonic(), 0.001)
+        conn: http.client.HTTPConnection
+        if target.scheme == "https":
+            context = ssl.create_default_context()
+            conn = http.client.HTTPSConnection(
+                target.host, target.port, timeout=remaining, context=context
+            )
+        else:
+            conn = http.client.HTTPConnection(target.host, target.port, timeout=remaining)
+        connections.append(conn)
+        headers = {"Content-Type": "application/json", "User-Agent": f"kldrift/{__version__}"}
+        if target.auth:
+            headers["Authorization"] = target.auth
+        try:
+            conn.request("POST", target.path, body=data, headers=headers)
+            with conn.getresponse() as response:  # the body is not needed: the status says it all
+                status, reason = response.status, _printable(response.reason)
+                location = response.getheader("Location")
+        except http.client.RemoteDisconnected:
+            raise _Failure("closed the connection without answering", True) from None
+        except http.client.LineTooLong:
+            raise _Failure("not a usable HTTP answer (a line over 64 KiB)", False) from None
+        except http.client.BadStatusLine:
+            raise _Failure("not an HTTP/1.x answer (bad status line)", False) from None
+        except http.client.HTTPException as exc:
+            detail = _printable(str(exc)) or type(exc).__name__
+            raise _Failure(f"not a usable HTTP answer ({detail})", False) from None
+        except TimeoutError:
+            raise _Failure(f"timed out after {timeout:g} s", True) from None
+        except ssl.SSLError as exc:
+            raise _Failure(f"TLS: {exc.reason or exc}", False) from None
+        except OSError as exc:
+            raise _Failure(str(exc.strerror or exc), True) from None
+        except (UnicodeError, ValueError) as exc:  # e.g. a host name IDNA cannot encode
+            raise _Failure(f"cannot use this URL ({_printable(str(exc))})", False) from None
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            return status
+        if status in (307, 308) and location:
+            target = target.follow(location)
+            continue
+        problem = f"HTTP {status} {reason}".strip()
+        if 300 <= status < 400:
+            where = f" to {redact(urllib.parse.urljoin(target.url, location))}" if location else ""
+            raise _Failure(f"{problem}: a redirect{where} that would drop the POST", False)
+        raise _Failure(problem, status == 429 or status >= 500)
+    raise _Failure(f"more than {MAX_REDIRECTS} redirects", False)
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """`text` on one short line, fit for a message: a server's words are not trusted."""
+    return "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))[:limit]
+
+
+def _shut(conn: http.client.HTTPConnection) -> None:
+    # shutdown, unlike close, wakes a thread blocked reading from the socket.
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(2)
+        except OSError:
+            pass
+
+
+def _scrub(message: str, url: str, shown: str, *secrets: str | None) -> str:
     # Belt and braces: library messages should not echo the URL or token, but never trust that.
-    for secret in (url if url != shown else None, token):
+    for secret in (url if url != shown else None, *secrets):
         if secret:
             message = message.replace(secret, "***")
     return message

@@ -77,6 +77,9 @@ Output = Annotated[
         help="Write the report to FILE (atomically); summary to stderr.",
     ),
 ]
+Html = Annotated[
+    Path | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
+]
 
 _DEFAULT_THRESHOLDS = Thresholds()
 
@@ -212,7 +215,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         typer.Option(
             "--format",
             "-f",
-            help="table, json, markdown, junit or csv (windows and monitor: table or json).",
+            help="table, json, markdown, junit, csv or html (windows, monitor: table, json, html).",
             show_default="table",
         ),
     ],
@@ -394,6 +397,7 @@ def compare(
         bool, typer.Option("--explain", help="After the table, explain each drifted column.")
     ] = False,
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     *,
@@ -423,7 +427,7 @@ def compare(
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
             given.announce(spec)
-            _render_windows(windows, spec, given.color)
+            _render_windows(windows, spec, given.color, html_path)
             raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
@@ -435,8 +439,13 @@ def compare(
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
             given.message(report.summary_line(result))
+        if html_path is not None:
+            report.write_file(result, Format.html, html_path)
         if spec.step_summary is not False:
-            report.append_step_summary(result)
+            try:
+                report.append_step_summary(result)
+            except KldriftError as exc:  # the summary is a courtesy: the verdict stands
+                report.print_message(f"warning: {exc}")
     except KldriftError as exc:
         _fail(exc, spec)
     raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
@@ -584,6 +593,7 @@ def monitor(
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     webhook: Annotated[
@@ -616,9 +626,7 @@ def monitor(
     try:
         spec = given.spec()
         if webhook is not None:
-            alerts.check_url(webhook)
-            if not webhook_timeout > 0:
-                raise OptionError("webhook_timeout", webhook_timeout, "must be > 0 seconds")
+            alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
         windowed = time_column is not None or every is not None
         if windowed and output is not None:
             raise OptionError(
@@ -634,12 +642,14 @@ def monitor(
             run_ids = history.record(history_path, results)
         given.announce(spec)
         if windowed:
-            _render_windows(results, spec, given.color)
+            _render_windows(results, spec, given.color, html_path)
         elif output is None:
             report.render(results[0], _table_or_json(spec), color=given.color)
         else:
             report.write_file(results[0], _table_or_json(spec), output)
             given.message(report.summary_line(results[0]))
+        if html_path is not None and not windowed:
+            report.write_file(results[0], Format.html, html_path)
     except KldriftError as exc:
         _fail(exc, spec)
     drifted = not gate.passed(results)
@@ -649,7 +659,7 @@ def monitor(
                 webhook,
                 alerts.payload(results, run_ids),
                 timeout=webhook_timeout,
-                retries=max(webhook_retries, 0),
+                retries=webhook_retries,
             )
         except WebhookError as exc:
             report.print_message(f"warning: {exc} (the run is recorded)")
@@ -682,6 +692,10 @@ def history_command(
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
+    ] = None,
     color: Annotated[Color, typer.Option("--color", help="Colour the table.")] = Color.auto,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
@@ -704,9 +718,12 @@ def history_command(
         with progress() as note:
             note(f"reading {database}")
             runs = history.read(database, last=last, since=start, columns=_split(columns))
+        if output is not None:
+            history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
         _fail(exc)
-    history_report.render(runs, fmt, color=color)
+    if output is None:
+        history_report.render(runs, fmt, color=color)
     raise typer.Exit(EXIT_OK)
 
 
@@ -733,9 +750,13 @@ def _windows(
         )
 
 
-def _render_windows(windows: Sequence[DriftReport], spec: Spec, color: Color) -> None:
+def _render_windows(
+    windows: Sequence[DriftReport], spec: Spec, color: Color, html_path: Path | None
+) -> None:
     from kldrift.report import windows as window_report
 
+    if html_path is not None:
+        window_report.write_file(windows, Format.html, html_path)
     window_report.render(windows, _table_or_json(spec), color=color)
 
 
@@ -745,12 +766,12 @@ def _table_or_json(spec: Spec) -> Format:
     Another format from the config file (shared with `kldrift compare`) falls back to the table
     rather than break every run; given as a flag, it is an error.
     """
-    if spec.format in (Format.table, Format.json):
+    if spec.format in (Format.table, Format.json, Format.html):
         return spec.format
     if spec.format is None or spec.source("format") != _FLAGS:
         return Format.table
     raise OptionError(
-        "format", spec.format.value, "must be table or json for time windows and monitor"
+        "format", spec.format.value, "must be table, json or html for time windows and monitor"
     )
 
 
@@ -792,3 +813,10 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
 
 def _split(values: Sequence[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def run() -> None:
+    """The console entry point: `app` behind the last-resort handler of kldrift.guard."""
+    from kldrift import guard
+
+    guard.run(app)

@@ -7,16 +7,18 @@ kldrift.reference, the gate in kldrift.gate and the read policy in kldrift.io.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kldrift import metrics, profile, significance
+from kldrift import metrics, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_policy, scan_table
-from kldrift.options import Adjustment, Gate, Options, Status, Thresholds
+from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
 from kldrift.plan import (
+    SHOWN_CATEGORIES,
     check_compared,
     check_named_columns,
     content_changes,
@@ -66,6 +68,8 @@ def compare(
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     note(f"counting {cur.name}")
     cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
+    with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
+    new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
     report = assemble(
         reference_name(ref),
         plan.reference,
@@ -76,6 +80,7 @@ def compare(
         spec.thresholds,
         plan.schema,
         spec.gate,
+        new_categories=new,
     )
     return recorded(report, cur, spec)
 
@@ -84,6 +89,12 @@ def recorded(report: DriftReport, current: Table, spec: Spec) -> DriftReport:
     """`report` with the files CURRENT matched and the config file in force."""
     config = os.path.abspath(spec.config_file) if spec.config_file else None
     return dataclasses.replace(report, current_files=current.files, config_file=config)
+
+
+def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
+    if binning.method != "categories":
+        return 0
+    return int(counts[binning.labels.index(profile.NEW_LABEL)])
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,9 @@ def prepare(
     if together and kinds and isinstance(ref, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+    if isinstance(ref, Table):
+        kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
+        schema += sequences
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
@@ -146,14 +160,23 @@ def assemble(
     schema: Sequence[SchemaChange],
     gate: Gate | None = None,
     window: Window | None = None,
+    new_categories: Mapping[str, tuple[tuple[str, int], ...]] | None = None,
 ) -> DriftReport:
-    """Score every column of `reference` against the current histograms, most drifted first."""
+    """Score every column of `reference` against the current histograms, most drifted first.
+
+    `new_categories` names the largest categories of current columns that the reference never
+    had (value, rows), as `profile.new_categories` gives them.
+    """
     for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
         if rows == 0:
             raise InputError(f"{name}: no rows to compare")
 
+    new = new_categories or {}
     results = [
-        score_column(p, tuple(current_counts[name].tolist()), options, thresholds)
+        dataclasses.replace(
+            score_column(p, tuple(current_counts[name].tolist()), options, thresholds),
+            new_categories=new.get(name, ()),
+        )
         for name, p in reference.columns.items()
     ]
     results = adjust(results, options, thresholds)
@@ -184,7 +207,9 @@ def score_column(
     The status uses the column's own p-value; `compare` re-decides it once the p-values of all
     columns are adjusted together (`adjust`).
     """
-    _, merged_ref, merged_cur = scored_bins(reference.binning, reference.counts, current_counts)
+    _, merged_ref, merged_cur = scored_bins(
+        reference.binning, reference.counts, current_counts, reference.singletons
+    )
     ref, cur = metrics.drop_empty_bins(merged_ref, merged_cur)
     smoothing, base = options.smoothing, options.base
     scores = metrics.divergences(ref, cur, smoothing, base)
@@ -213,25 +238,40 @@ def score_column(
         p_value=test.p_value,
         p_adjusted=test.p_value,
         test_method=test.method,
+        reference_singletons=reference.singletons,
     )
     return _decided(column, options, thresholds)
 
 
 def scored_bins(
-    binning: profile.Binning, reference: Sequence[int], current: Sequence[int]
+    binning: profile.Binning,
+    reference: Sequence[int],
+    current: Sequence[int],
+    singletons: int | None = None,
 ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
     """Labels and both histograms on the bins that are scored and tested.
 
-    These are the binning's bins, except that a categorical column whose reference has a tail
-    (an "(other)" bin) scores "(new)" together with "(other)": the reference's top-K and tail
-    split is random, and a tail that the reference sampled only in part puts unseen but ordinary
-    categories into "(new)" (always empty in the reference), which alone would flag a long-tailed
-    column as drifted on samples of one distribution.
+    These are the binning's bins, except for a categorical column whose reference has a tail (an
+    "(other)" bin). A tail the reference sampled only in part puts ordinary but unseen categories
+    into "(new)", which is always empty in the reference; compared with that 0, a long-tailed
+    column would drift on samples of one distribution. By Good-Turing, singletons / N (tail
+    categories seen once in the N reference rows) estimates the share of rows in categories the
+    reference never saw, and the rest of the tail balances: categories seen r times carry about
+    (r + 1) f(r+1) / N of the mass. So when the current's "(new)" share exceeds that estimate,
+    the reference's "(new)" count becomes its `singletons`, taken out of its "(other)", and the
+    excess is scored and tested. Otherwise, or with `singletons` unknown (None), "(new)" is
+    merged into "(other)": fewer new categories than a sample predicts is no drift (and data
+    compared with itself has none).
     """
     labels = binning.labels
     if binning.method != "categories" or not binning.rest:
         return labels, tuple(reference), tuple(current)
     other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
+    n_ref, n_cur = sum(reference), sum(current)
+    if singletons is not None and current[other + 1] * n_ref > singletons * n_cur:
+        moved = min(singletons, reference[other])
+        shifted = (*reference[:other], reference[other] - moved, moved, *reference[other + 2 :])
+        return labels, shifted, tuple(current)
 
     def merge(counts: Sequence[int]) -> tuple[int, ...]:
         return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
@@ -250,10 +290,24 @@ def adjust(
         "bonferroni" if thresholds.adjustment is Adjustment.bonferroni else "bh"
     )
     adjusted = significance.adjust_p_values([c.p_value for c in columns], method)
+    # A lone drifted column must reach p < alpha / m under either adjustment: the detectable
+    # effect is quoted at that level, so it holds however many columns drift.
+    level = thresholds.alpha / len(columns)
     return [
-        _decided(dataclasses.replace(c, p_adjusted=p), options, thresholds)
+        _decided(
+            dataclasses.replace(c, p_adjusted=p, detectable=_detectable(c, level, options.base)),
+            options,
+            thresholds,
+        )
         for c, p in zip(columns, adjusted, strict=True)
     ]
+
+
+def _detectable(column: ColumnDrift, alpha: float, base: float) -> float:
+    n_ref, n_cur = sum(column.reference_counts), sum(column.current_counts)
+    if not (n_ref and n_cur):
+        return math.inf
+    return significance.minimum_detectable_effect(column.dof + 1, n_ref, n_cur, alpha, base=base)
 
 
 def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> ColumnDrift:
@@ -263,12 +317,15 @@ def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> C
 
 
 def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...]:
-    """The bins behind a column's KL, largest |contribution| first (in the report's units).
+    """The bins behind a column's KL, largest contribution first (in the report's units).
 
-    Contributions are the terms p_i log(p_i / q_i) on the smoothed bins the score uses (bins
-    empty on both sides are left out), so they sum to `column.kl`; the shares are the raw ones.
+    Contributions are the non-negative parts p_i log(p_i / q_i) + q_i - p_i of the KL on the
+    smoothed bins the score uses (bins empty on both sides are left out; see
+    `metrics.kl_contributions`), so they sum to `column.kl`; the shares are the raw ones.
     """
-    bins = scored_bins(column.binning, column.reference_counts, column.current_counts)
+    bins = scored_bins(
+        column.binning, column.reference_counts, column.current_counts, column.reference_singletons
+    )
     kept = [(label, r, c) for label, r, c in zip(*bins, strict=True) if r or c]
     if not kept:
         return ()
@@ -285,4 +342,19 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
         for label, r, c, term in zip(labels, ref, cur, terms, strict=True)
     ]
     # A stable sort keeps bin order among equal contributions.
-    return tuple(sorted(contributions, key=lambda b: -abs(b.contribution)))
+    return tuple(sorted(contributions, key=lambda b: -b.contribution))
+
+
+def _leave_out_sequences(
+    ref: Table, cur: Table, kinds: dict[str, Kind], named: Sequence[str]
+) -> tuple[dict[str, Kind], list[SchemaChange]]:
+    """`kinds` without the event-time and increasing-ID columns the user did not name."""
+    found = [s for s in sequence.detect(ref, cur, kinds) if s.column not in named]
+    changes = [
+        SchemaChange(
+            s.column, s.kind, str(ref.schema[s.column]), str(cur.schema[s.column]), s.detail
+        )
+        for s in found
+    ]
+    left_out = {s.column for s in found}
+    return {n: k for n, k in kinds.items() if n not in left_out}, changes

@@ -3,35 +3,42 @@
 Concurrency: the database is in WAL mode; a run is written in one `BEGIN IMMEDIATE` transaction,
 so it is all there or not at all (a process killed midway leaves nothing behind), and writers
 queue on SQLite's busy timeout, with a retry loop on top for the few cases SQLite reports "locked"
-without waiting. Schema changes go through `migrate` (docs/history.md).
+without waiting. A file is checked to be a kldrift history before anything is written to it
+(its journal mode included). Reading opens the file read-only: no lock, no migration. Schema
+changes go through `migrate` (docs/history.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
-import random
 import sqlite3
-import time
-from collections.abc import Callable, Sequence
+import stat
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.errors import ColumnError, InputError
+from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.registry import METRICS
 from kldrift.result import DriftReport
+from kldrift.retry import Backoff, retry
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
 SCHEMA_VERSION = 4
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
-#: Test hook, read only here: when set to a path, `record` creates that file after writing part
-#: of a run and then sleeps inside the open transaction, so a test can kill it midway.
-PAUSE_HOOK_ENV = "KLDRIFT_TEST_PAUSE_FILE"
+#: `PRAGMA application_id` of a kldrift history ("KLDH"), so another program's file is told apart.
+APPLICATION_ID = 0x4B4C4448
+#: Tables every kldrift history holds; a file made before APPLICATION_ID is known by them.
+_TABLES = frozenset({"runs", "column_results", "schema_changes"})
+#: Waits between attempts to take the write lock: 50 ms doubling to 1 s, jittered.
+_LOCK_BACKOFF = Backoff(first=0.05, cap=1.0, within=LOCK_TIMEOUT, jitter=True)
 
 T = TypeVar("T")
 
@@ -93,12 +100,12 @@ def record(
 
     def write(conn: sqlite3.Connection) -> list[int]:
         ids = []
-        for i, report in enumerate(reports):
+        for report in reports:
             window = (report.window.start, report.window.end) if report.window else (None, None)
-            ids.append(_insert_run(conn, now, report, window, pause=i == 0))
+            ids.append(_insert_run(conn, now, report, window))
         return ids
 
-    return _transaction(path, write)
+    return _transaction(_checked(path), write)
 
 
 def read(
@@ -108,9 +115,14 @@ def read(
     since: dt.datetime | None = None,
     columns: Sequence[str] = (),
 ) -> tuple[Run, ...]:
-    """The last `last` runs recorded at or after `since`, oldest first; only `columns` if given."""
-    if not Path(path).exists():
-        raise InputError(f"{os.fspath(path)}: no such file")
+    """The last `last` runs recorded at or after `since`, oldest first; only `columns` if given.
+
+    The file is opened read-only and read as it is, so a history on a read-only disk or one
+    another process is writing to can be read, and an older layout is not upgraded by reading.
+    """
+    name = _checked(path)
+    if not Path(name).exists():
+        raise InputError(f"{name}: no such file")
 
     def query(conn: sqlite3.Connection) -> tuple[Run, ...]:
         sql = "SELECT * FROM runs"
@@ -132,7 +144,7 @@ def read(
                     raise ColumnError(name, os.fspath(path), setting="columns")
         return tuple(_run(conn, row, columns) for row in runs)
 
-    return _transaction(path, query)
+    return _read_only(name, query)
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -142,16 +154,29 @@ def migrate(conn: sqlite3.Connection) -> None:
     later layout adds a step (ALTER TABLE ..., data copies) and bumps SCHEMA_VERSION; old
     databases are upgraded in place by the first run of the new kldrift.
     """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version = _identify(conn)
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[step](conn)
+        conn.execute(f"PRAGMA user_version = {step}")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _identify(conn: sqlite3.Connection) -> int:
+    """The file's schema version (0: empty); InputError unless it is a kldrift history we know."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    application = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ours = application == APPLICATION_ID or (
+        application == 0 and (_TABLES <= tables if version else not tables)
+    )
+    if not ours:
+        raise InputError("not a kldrift history database (another program's SQLite file)")
     if version > SCHEMA_VERSION:
         raise InputError(
             f"history schema version {version} is newer than this kldrift's ({SCHEMA_VERSION})"
         )
-    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-        raise InputError("holds tables but is not a kldrift history database")
-    for step in range(version + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[step](conn)
-        conn.execute(f"PRAGMA user_version = {step}")
+    return version
 
 
 _V1 = (
@@ -279,7 +304,6 @@ def _insert_run(
     now: str,
     report: DriftReport,
     window: tuple[str | None, str | None],
-    pause: bool,
 ) -> int:
     options, thresholds = report.options, report.thresholds
     cursor = conn.execute(
@@ -319,7 +343,7 @@ def _insert_run(
     )
     run_id = cursor.lastrowid
     assert run_id is not None  # an INSERT into a rowid table always sets it
-    for i, c in enumerate(report.columns):
+    for c in report.columns:
         conn.execute(
             "INSERT INTO column_results (run_id, column_name, kind, dtype, status, kl,"
             " cross_entropy, entropy, null_share_reference, null_share_current, warn, threshold,"
@@ -340,8 +364,6 @@ def _insert_run(
                 *(getattr(c, score) for score in _SCORES),
             ),
         )
-        if pause and i == 0:
-            _pause_hook()
     conn.executemany(
         "INSERT INTO schema_changes VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
@@ -358,13 +380,6 @@ def _insert_run(
         ],
     )
     return run_id
-
-
-def _pause_hook() -> None:
-    marker = os.environ.get(PAUSE_HOOK_ENV)
-    if marker:
-        Path(marker).touch()
-        time.sleep(30)
 
 
 def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> Run:
@@ -386,7 +401,8 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
             null_share_current=r["null_share_current"],
             warn=r["warn"],
             threshold=r["threshold"],
-            **{score: r[score] for score in _SCORES},
+            # An older layout, read as it is, lacks the scores added since.
+            **{score: r[score] if score in r.keys() else None for score in _SCORES},
         )
         for r in conn.execute(sql + " ORDER BY column_name", params)
     )
@@ -414,40 +430,46 @@ def _get(row: sqlite3.Row, name: str) -> Any:
     return row[name] if name in row.keys() else None
 
 
-def _transaction(path: str | os.PathLike[str], work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` in one write transaction, retrying while other processes hold the lock."""
+def _checked(path: str | os.PathLike[str]) -> str:
+    """`path` as a name for sqlite3, refused unless it is (or will be) a regular file."""
     name = os.fspath(path)
-    deadline = time.monotonic() + LOCK_TIMEOUT
-    delay = 0.05
-    while True:
-        try:
-            return _attempt(name, work)
-        except sqlite3.OperationalError as exc:
-            message = str(exc)
-            busy = "locked" in message or "busy" in message
-            if not busy or time.monotonic() > deadline:
-                raise InputError(f"{name}: history database: {message}") from exc
-        except sqlite3.IntegrityError as exc:
-            raise InputError(f"{name}: history database refused the run: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{name}: not a kldrift history database ({exc})") from exc
-        # Jitter, so processes that collided do not collide again in step.
-        time.sleep(delay * (1 + random.random()))
-        delay = min(delay * 2, 1.0)
+    if not name.strip() or name == ":memory:" or name.startswith("file:"):
+        raise OptionError("history", name, "must be the path of a database file")
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        return name
+    except OSError as exc:
+        raise InputError(f"{name}: history database: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{name}: history database: not a regular file")
+    return name
+
+
+def _transaction(name: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` in one write transaction, retrying while other processes hold the lock."""
+
+    def busy(exc: Exception) -> bool:
+        message = str(exc)
+        return isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in message or "busy" in message
+        )
+
+    with _errors(name):
+        return retry(lambda: _attempt(name, work), busy, _LOCK_BACKOFF)
 
 
 def _attempt(name: str, work: Callable[[sqlite3.Connection], T]) -> T:
     conn = sqlite3.connect(name, timeout=LOCK_TIMEOUT, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
+        # Identify the file before touching it: another program's database keeps its journal mode.
+        _identify(conn)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            try:
-                migrate(conn)
-            except InputError as exc:
-                raise InputError(f"{name}: {exc}") from None
+            migrate(conn)  # identifies the file again, under the lock
             result = work(conn)
             conn.execute("COMMIT")
             return result
@@ -457,3 +479,47 @@ def _attempt(name: str, work: Callable[[sqlite3.Connection], T]) -> T:
             raise
     finally:
         conn.close()
+
+
+def _read_only(name: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on a read-only connection: no write lock, no journal change, no migration."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(name)) + "?mode=ro"
+    with _errors(name):
+        conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                raise
+            # A WAL file in a directory nobody may write to (so no -shm can be made): read it
+            # as it is on disk, which is safe because nobody can be changing it either.
+            conn = sqlite3.connect(uri + "&immutable=1", uri=True)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("BEGIN")  # one snapshot for every query of the read
+            _identify(conn)
+            return work(conn)
+        finally:
+            conn.close()
+
+
+@contextlib.contextmanager
+def _errors(name: str) -> Iterator[None]:
+    """Turn sqlite3's exceptions, and the file checks', into one-line InputErrors naming `name`."""
+    try:
+        yield
+    except InputError as exc:  # from _identify and migrate, which do not know the name
+        raise InputError(f"{name}: {exc}") from None
+    except sqlite3.IntegrityError as exc:
+        raise InputError(f"{name}: history database refused the run: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        message = " ".join(str(exc).split())
+        if "malformed" in message or getattr(exc, "sqlite_errorname", "") == "SQLITE_CORRUPT":
+            raise InputError(
+                f"{name}: history database is corrupt ({message}); restore a backup or recover"
+                " it with the sqlite3 shell's .recover"
+            ) from exc
+        if isinstance(exc, sqlite3.OperationalError):
+            raise InputError(f"{name}: history database: {message}") from exc
+        raise InputError(f"{name}: not a kldrift history database ({message})") from exc

@@ -43,6 +43,7 @@ class Format(str, Enum):
     markdown = "markdown"
     junit = "junit"
     csv = "csv"
+    html = "html"
 
 
 class Color(str, Enum):
@@ -59,6 +60,7 @@ class HistoryFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class Status(str, Enum):

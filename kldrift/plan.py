@@ -88,8 +88,16 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
             detail = f"{ref_null:.1%} -> {cur_null:.1%}"
             changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
         if c.new_category_rows:
-            share = c.new_category_share
+            share, predicted = c.new_category_share, c.predicted_new_share
             detail = f"{c.new_category_rows} current rows ({share:.1%}) not in reference"
+            if predicted is not None:
+                detail += f" (the reference's unseen tail predicts {predicted:.1%})"
+            if c.new_categories:
+                total = sum(c.current_counts) or 1
+                largest = ", ".join(f"{_short(v)} {n / total:.1%}" for v, n in c.new_categories)
+                listed = sum(n for _, n in c.new_categories)
+                prefix = "largest " if listed < c.new_category_rows else ""
+                detail += f"; {prefix}{largest}"
             changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
         gone = c.gone_categories
         if gone:

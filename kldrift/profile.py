@@ -92,12 +92,18 @@ class Binning:
 
 @dataclass(frozen=True)
 class ColumnProfile:
-    """A column's binning and its bin counts on one dataset."""
+    """A column's binning and its bin counts on one dataset.
+
+    `singletons` is, for a categorical column, the number of its "(other)" categories seen
+    exactly once: the Good-Turing estimate of the share of rows a new sample has in categories
+    this one never saw is singletons / rows. None when unknown (profiles merged from parts).
+    """
 
     name: str
     dtype: str
     binning: Binning
     counts: tuple[int, ...]
+    singletons: int | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,29 @@ def count(
     return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}
 
 
+def new_categories(
+    table: Table, binnings: Mapping[str, Binning], limit: int, *, streaming: bool = False
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The `limit` most frequent values of each column that the binning has never seen (its
+    "(new)" bin), with their rows: most rows first, ties by value. One group-by per column."""
+    queries = []
+    for name, binning in binnings.items():
+        known = [str(v) for v in binning.values] + list(binning.rest)
+        value = pl.col("value").cast(pl.String)
+        queries.append(
+            _group_count(table, name)
+            .filter(value.is_not_null() & ~value.is_in(known))
+            .select(value, pl.col("n"))
+            .sort(["n", "value"], descending=[True, False])
+            .head(limit)
+        )
+    frames = _collect_all(table, queries, streaming)
+    return {
+        name: tuple((str(v), int(n)) for v, n in frame.iter_rows())
+        for name, frame in zip(binnings, frames, strict=True)
+    }
+
+
 def build(
     table: Table, kinds: Mapping[str, Kind], options: Options, *, streaming: bool = False
 ) -> Profile:
@@ -310,7 +339,11 @@ def build(
         histograms[name] = _category_counts(binnings[name], counts)
     columns = {
         name: ColumnProfile(
-            name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())
+            name,
+            str(table.schema[name]),
+            binnings[name],
+            tuple(histograms[name].tolist()),
+            _tail_singletons(binnings[name], value_tables[name]) if name in value_tables else None,
         )
         for name in kinds
     }
@@ -395,6 +428,8 @@ def merge(profiles: Sequence[Profile]) -> Profile:
     columns = {
         name: replace(
             column,
+            # Singletons do not add up across parts: a category seen once in two parts is not one.
+            singletons=column.singletons if not others else None,
             counts=tuple(
                 int(sum(counts))
                 for counts in zip(*(p.columns[name].counts for p in profiles), strict=True)
@@ -503,6 +538,13 @@ def _category_counts(binning: Binning, counts: pl.DataFrame) -> Counts:
     weights = table["n"].to_numpy()
     histogram: Counts = np.bincount(bins.to_numpy(), weights, minlength=top + 3).astype(np.int64)
     return histogram
+
+
+def _tail_singletons(binning: Binning, counts: pl.DataFrame) -> int:
+    """How many of the "(other)" categories occur exactly once in the (value, n) counts."""
+    values = counts.select(pl.col("value").cast(pl.String), pl.col("n"))
+    once = values.filter((pl.col("n") == 1) & pl.col("value").is_in(list(binning.rest)))
+    return once.height
 
 
 def _categories(counts: pl.DataFrame, top_k: int) -> Binning:

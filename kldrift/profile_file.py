@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from kldrift import jsonvalues
+from kldrift import files, jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.errors import InputError, OutputError
+from kldrift.errors import InputError
 from kldrift.jsonvalues import json_value
 from kldrift.options import Kind, Options
 from kldrift.profile import Binning, ColumnProfile, Profile
@@ -51,14 +51,7 @@ def dumps(profile: Profile) -> str:
 
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:
     """Write the profile to `path`, replacing it atomically so a reader never sees half a file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(dumps(profile), encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write profile: {exc.strerror or exc}") from exc
+    files.write_text(path, dumps(profile))
 
 
 def load(path: str | os.PathLike[str]) -> Profile:
@@ -114,6 +107,7 @@ def _column(column: ColumnProfile) -> dict[str, Any]:
         # For people reading the file; ignored when it is read back.
         "labels": list(binning.labels),
         "counts": list(column.counts),
+        "singletons": column.singletons,
     }
 
 
@@ -157,7 +151,10 @@ def _column_profile(raw: dict[str, Any]) -> ColumnProfile:
     counts = tuple(raw["counts"])
     if len(counts) != len(binning.labels) or not all(isinstance(c, int) and c >= 0 for c in counts):
         raise ValueError(f"column {name!r}: expected {len(binning.labels)} counts")
-    return ColumnProfile(name, str(raw["dtype"]), binning, counts)
+    singletons = raw.get("singletons")  # absent from profiles older than this field
+    if singletons is not None and not (isinstance(singletons, int) and singletons >= 0):
+        raise ValueError(f"column {name!r}: singletons must be a count, got {singletons!r}")
+    return ColumnProfile(name, str(raw["dtype"]), binning, counts, singletons)
 
 
 def _float(value: object) -> float:

@@ -412,7 +412,13 @@ def test_messy_columns_give_a_report_with_a_schema_section(tmp_path):
     type_changed = {t["column"]: (t["compared"], t["breaking"]) for t in schema["type_changed"]}
     assert type_changed == {"retyped": (False, True), "widened": (True, False)}
     assert schema["null_rate_changed"] == [{"column": "ünïcödé", "reference": 0.0, "current": 0.5}]
-    assert schema["categories"]["long"] == {"new_rows": 30, "new_share": 0.5, "gone": ["M" * 5000]}
+    assert schema["categories"]["long"] == {
+        "new_rows": 30,
+        "new_share": 0.5,
+        "predicted_new_share": None,  # two categories: no tail to predict unseen ones from
+        "largest_new": [{"value": "N" * 5000, "rows": 30, "share": 0.5}],
+        "gone": ["M" * 5000],
+    }
     assert schema["skipped"] == [
         {
             "column": "user_id",
@@ -480,7 +486,8 @@ def test_json_carries_every_divergence_and_the_significance_test():
     assert result.exit_code == 1
     doc = _json(result)
     assert doc["decision"] == {"rule": "both", "metric": "kl", "alpha": 0.05, "adjustment": "bh"}
-    assert doc["thresholds"]["drift"] == 0.1 and doc["thresholds"]["warn"] == 0.05
+    assert doc["thresholds"]["drift"] == 0.005 and doc["thresholds"]["warn"] == 0.0025
+    assert doc["thresholds"]["defaults"] == {"drift": 0.005, "warn": 0.0025}
     income = next(c for c in doc["columns"] if c["name"] == "income")
     assert income["kl_corrected"] == pytest.approx(income["kl"] - income["noise_floor"])
     assert 0 < income["js_divergence"] <= 0.6932 and income["js_distance"] ** 2 == pytest.approx(
@@ -507,7 +514,8 @@ def test_table_shows_the_gates_and_requested_metrics():
     assert result.exit_code == 1
     for header in ("KL corr.", "noise", "p adj.", "PSI", "Hellinger", "<1e-16"):
         assert header in result.stdout
-    assert "Decision: both" in result.stdout and "BH-adjusted p < 0.05" in result.stdout
+    caption = " ".join(result.stdout.split())  # wrapped to the width
+    assert "Decision: both" in caption and "BH-adjusted p < 0.05" in caption
 
 
 def test_explain_option_appends_the_drifted_columns_only():
@@ -525,12 +533,16 @@ def test_explain_command_shows_the_bins_and_exits_with_the_columns_status():
     assert result.exit_code == 1, result.stderr
     out = result.stdout
     assert "country: drift" in out and "contribution" in out
-    # KL weighs bins by their reference share: the biggest term is US losing share to the new
-    # category (JP), whose own bin, empty in the reference, adds a small negative term.
+    # Parts p log(p/q) + q - p: the new category (JP), whose bin is empty in the reference,
+    # contributes about its current share; US, losing share to it, comes next. Every part is
+    # >= 0, so every share of the KL lies in 0%..100%.
     rows = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
-    assert [cell.strip() for cell in rows[0][:3]] == ["US", "35.6%", "29.6%"]
-    new = next(row for row in rows if row[0].strip() == "(new)")
-    assert new[1].strip() == "0.0%" and float(new[3]) < 0
+    assert [cell.strip() for cell in rows[0][:3]] == ["(new)", "0.0%", "13.2%"]
+    assert [cell.strip() for cell in rows[1][:3]] == ["US", "35.6%", "29.6%"]
+    shares = [float(row[4].strip().rstrip("%")) for row in rows if row[4].strip().endswith("%")]
+    assert shares and all(0 <= share <= 100 for share in shares)
+    assert all(float(row[3]) >= 0 for row in rows if row[4].strip().endswith("%"))
+    assert "new categories (13.2% of current rows), largest: JP 13.2%" in out
     calm = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "score"])
     assert calm.exit_code == 0
     assert "score: ok" in calm.stdout

@@ -1,21 +1,31 @@
 """The SQLite run history: round trip, filters, schema version, concurrent and killed runs."""
 
+import contextlib
+import csv
 import datetime as dt
+import io
+import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from kldrift import drift
 from kldrift import historydb as history
-from kldrift.errors import ColumnError, InputError
+from kldrift.cli import app
+from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.result import Window
 
 
@@ -88,9 +98,8 @@ def test_a_column_with_several_changes_in_one_run_is_recorded(tmp_path):
     assert stored == changes
 
 
-def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
-    db = tmp_path / "old.db"
-    conn = sqlite3.connect(db, isolation_level=None)
+def _v1_database(path):
+    conn = sqlite3.connect(path, isolation_level=None)
     history.MIGRATIONS[1](conn)
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
@@ -102,6 +111,11 @@ def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
         " 1.99, 0.0, 0.0, 0.05, 0.1)"
     )
     conn.close()
+
+
+def test_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
+    db = tmp_path / "old.db"
+    _v1_database(db)
     history.record(db, [_report(shift=20.0)])
     old, new = history.read(db)
     assert old.columns[0].kl == 0.01 and old.columns[0].p_adjusted is None
@@ -166,24 +180,45 @@ def test_many_writers_at_once_lose_no_run(tmp_path):
     assert len(history.read(db, last=1000)) == 80
 
 
+# Run in a child process: `kldrift monitor`, with sqlite3.connect wrapped so that the connection
+# stops at COMMIT (every row of the run written, none committed) until the test kills it.
+_PAUSE_AT_COMMIT = """
+import pathlib, sqlite3, sys, time
+connect, marker = sqlite3.connect, pathlib.Path(sys.argv.pop(1))
+def paused(*args, **kwargs):
+    conn = connect(*args, **kwargs)
+    def trace(sql):
+        if sql.strip().upper() == "COMMIT":
+            marker.touch()
+            time.sleep(60)
+    conn.set_trace_callback(trace)
+    return conn
+sqlite3.connect = paused
+sys.argv[0] = "kldrift"
+from kldrift.cli import run
+run()
+"""
+
+
 @pytest.mark.slow
 def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
     db = tmp_path / "drift.db"
     args = _monitor_args(tmp_path, db)
     assert subprocess.run(args, capture_output=True, check=False).returncode == 1
     marker = tmp_path / "paused"
-    env = {**os.environ, history.PAUSE_HOOK_ENV: str(marker)}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = [sys.executable, "-c", _PAUSE_AT_COMMIT, str(marker), *args[3:]]
+    proc = subprocess.Popen(child, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert marker.exists(), "the run never reached the pause hook"
-        # The run row and a column row are written but not committed.
+        assert marker.exists(), proc.stderr.read() if proc.poll() is not None else "no COMMIT"
+        # The run row and its column rows are written but not committed.
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
         proc.wait()
+        proc.stderr.close()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
@@ -193,3 +228,161 @@ def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
     # The next run goes through and the history reads back whole.
     assert subprocess.run(args, capture_output=True, check=False).returncode == 1
     assert [len(r.columns) for r in history.read(db)] == [1, 1]
+
+
+@pytest.mark.parametrize("path", ["", " ", ":memory:", "file:drift.db?mode=memory"])
+def test_a_history_that_is_not_a_file_is_refused(path):
+    with pytest.raises(OptionError, match="history must be the path of a database file"):
+        history.record(path, [_report()])
+    with pytest.raises(OptionError, match="history must be the path of a database file"):
+        history.read(path)
+
+
+def test_a_history_path_that_is_not_a_regular_file_is_refused(tmp_path):
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    for path in (fifo, tmp_path):
+        with pytest.raises(InputError, match="not a regular file"):
+            history.record(path, [_report()])
+        with pytest.raises(InputError, match="not a regular file"):
+            history.read(path)
+
+
+def _foreign(path, **pragmas):
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    for name, value in pragmas.items():
+        conn.execute(f"PRAGMA {name} = {value}")
+    conn.execute("CREATE TABLE runs (x)")  # a name in common is not enough
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "pragmas", [{}, {"user_version": 2}, {"application_id": 42, "user_version": 1}]
+)
+def test_a_foreign_sqlite_file_is_refused_and_left_untouched(tmp_path, pragmas):
+    foreign = tmp_path / "other.db"
+    before = _foreign(foreign, **pragmas)
+    with pytest.raises(InputError, match="not a kldrift history database"):
+        history.record(foreign, [_report()])
+    with pytest.raises(InputError, match="not a kldrift history database"):
+        history.read(foreign)
+    assert foreign.read_bytes() == before  # journal mode included: no switch to WAL
+    assert sorted(os.listdir(tmp_path)) == ["other.db"]
+
+
+def test_a_new_history_carries_the_kldrift_application_id(tmp_path):
+    db = tmp_path / "drift.db"
+    history.record(db, [_report()])
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == history.APPLICATION_ID
+    conn.close()
+
+
+def test_a_corrupted_page_is_a_one_line_error(tmp_path):
+    db = tmp_path / "drift.db"
+    for shift in (0.0, 5.0, 10.0):
+        history.record(db, [_report(shift)])
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = DELETE")  # everything in the main file
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[page:] = b"\xa5" * (len(data) - page)  # every page but the first (the schema)
+    db.write_bytes(bytes(data))
+    for attempt in (lambda: history.read(db), lambda: history.record(db, [_report()])):
+        with pytest.raises(InputError, match="history database is corrupt") as caught:
+            attempt()
+        assert str(db) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_reading_an_old_history_does_not_migrate_or_change_it(tmp_path):
+    db = tmp_path / "old.db"
+    _v1_database(db)
+    before = db.read_bytes()
+    (run,) = history.read(db)
+    assert run.columns[0].kl == 0.01 and run.columns[0].p_adjusted is None
+    assert db.read_bytes() == before and os.listdir(tmp_path) == ["old.db"]
+
+
+def test_reading_does_not_wait_for_a_writer_holding_the_lock(tmp_path):
+    db = tmp_path / "drift.db"
+    history.record(db, [_report()])
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # what a monitor run holds while it writes
+    writer.execute("DELETE FROM schema_changes")
+    try:
+        done = []
+        reader = threading.Thread(target=lambda: done.append(history.read(db)), daemon=True)
+        reader.start()
+        reader.join(20)  # a reader that queued for the lock would wait LOCK_TIMEOUT (60 s)
+        assert done and len(done[0]) == 1
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+@contextlib.contextmanager
+def _as_a_reader_only(directory):
+    """The directory and its files read-only, and, for root, the effective user nobody, so the
+    permissions really apply."""
+    for entry in directory.iterdir():
+        entry.chmod(0o444)
+    directory.chmod(0o555)
+    try:
+        if os.geteuid() == 0:
+            os.seteuid(65534)
+            try:
+                yield
+            finally:
+                os.seteuid(0)
+        else:
+            yield
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.mark.parametrize("layout", ["wal", "version 1"])
+def test_a_read_only_history_can_be_read(layout):
+    # Outside pytest's tmp_path, whose parents only their owner may enter.
+    directory = Path(tempfile.mkdtemp(prefix="kldrift-ro-"))
+    try:
+        directory.chmod(0o755)
+        db = directory / "drift.db"
+        if layout == "wal":
+            history.record(db, [_report(), _report(5.0)])
+        else:
+            _v1_database(db)
+        # Import what the command imports while the files of Python itself are still readable.
+        assert CliRunner().invoke(app, ["history", str(db), "-f", "json"]).exit_code == 0
+        with _as_a_reader_only(directory):
+            with pytest.raises(InputError):  # the check is real: writing is not possible
+                history.record(db, [_report()])
+            runs = history.read(db)
+            result = CliRunner().invoke(app, ["history", str(db), "-f", "json"])
+        assert len(runs) == (2 if layout == "wal" else 1)
+        assert result.exit_code == 0, result.stderr
+        assert len(json.loads(result.stdout)["runs"]) == len(runs)
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_history_csv_defuses_formula_like_text(tmp_path):
+    db = tmp_path / "drift.db"
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    report = replace(_report(), reference=hostile, current="@SUM(1+1)")
+    frame = pl.DataFrame({"-2+3": [1.0, 2.0] * 50, "+cmd": ["a", "b"] * 50})
+    named = drift.compare(frame, frame)
+    history.record(db, [report, named])
+    result = CliRunner().invoke(app, ["history", str(db), "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["reference"] for r in rows} == {"'" + hostile, "<DataFrame>"}
+    assert "'@SUM(1+1)" in {r["current"] for r in rows}
+    assert {"'-2+3", "'+cmd"} <= {r["column"] for r in rows}
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "@")), value
+            assert not value.startswith("-") or float(value) < 0  # only numbers start with -

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
-import tempfile
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
+from kldrift import files
 from kldrift.errors import OutputError
 from kldrift.options import Color, Format
 
@@ -76,21 +76,14 @@ def write_file(
     explain: bool = False,
 ) -> None:
     """Write `report` to `path` atomically: readers see the old file or the whole new one."""
-    target = Path(path)
-    try:
-        # The temporary file sits next to the target, so os.replace is a rename on one filesystem.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write here: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            render(report, fmt, out, show, explain)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, lambda out: render(report, fmt, out, show, explain))
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) -> None:
+    """Call `write` on a buffer, then put it at `path` whole or not at all (`files.write_text`)."""
+    out = io.StringIO(newline="")
+    write(out)
+    files.write_text(path, out.getvalue())
 
 
 def append_step_summary(report: DriftReport) -> bool:
@@ -101,10 +94,9 @@ def append_step_summary(report: DriftReport) -> bool:
     from kldrift.report import markdown
 
     try:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(markdown.dumps(report))
-    except OSError as exc:
-        raise OutputError(f"{path} (${STEP_SUMMARY_ENV}): {exc.strerror or exc}") from None
+        files.append_text(path, markdown.dumps(report))
+    except OutputError as exc:
+        raise OutputError(f"{exc} (${STEP_SUMMARY_ENV})") from None
     return True
 
 

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from kldrift.drift import explain
 from kldrift.options import Color, Kind
+from kldrift.profile import NEW_LABEL
 from kldrift.report import layout
 from kldrift.report import table as table_report
 from kldrift.report.layout import Field
@@ -40,6 +41,8 @@ def print_column(
 ) -> None:
     """Print the bins driving `column`'s KL and a reference/current histogram overlay."""
     console.print(_header(report, column))
+    if column.new_categories:
+        console.print(_new_categories(column))
     console.print(_contributions(report, column, top, console.width))
     console.print(_overlay(column, console.width))
 
@@ -56,12 +59,29 @@ def _header(report: DriftReport, column: ColumnDrift) -> Text:
     return text
 
 
+def _new_categories(column: ColumnDrift) -> Text:
+    total = sum(column.current_counts) or 1
+    text = Text(f"new categories ({column.new_category_share:.1%} of current rows")
+    predicted = column.predicted_new_share
+    if predicted is not None:
+        text.append(f"; the reference's unseen tail predicts {predicted:.1%}")
+    text.append("), largest: ")
+    text.append(", ".join(f"{value} {rows / total:.1%}" for value, rows in column.new_categories))
+    return text
+
+
 def _contributions(
     report: DriftReport, column: ColumnDrift, top: int, width: int
 ) -> RenderableType:
     bins = explain(column, report.options)
     shown = bins[:top]
     kl = column.kl if column.kl and column.kl != float("inf") else 0.0
+    caption = (
+        f"contribution = p log(p/q) + q - p on the smoothed bins, in {report.options.unit}: "
+        f"each >= 0, they sum to KL. Top {len(shown)} of {len(bins)} bins by contribution."
+    )
+    if any(b.label == NEW_LABEL for b in bins) and column.predicted_new_share is not None:
+        caption += " The reference share of (new) is what its unseen tail predicts (Good-Turing)."
     fields = [
         # Numeric bins are intervals: shortening one would cut its numbers.
         Field("bin", [b.label for b in shown], 0, shorten=column.kind is Kind.categorical),
@@ -71,14 +91,7 @@ def _contributions(
         Field("share of KL", [f"{b.contribution / kl if kl else 0.0:.0%}" for b in shown], 2,
               "right"),
     ]  # fmt: skip
-    return layout.tables(
-        fields,
-        width,
-        caption=(
-            f"contribution = p log(p/q) on the smoothed bins, in {report.options.unit}; they sum "
-            f"to KL. Top {len(shown)} of {len(bins)} bins by |contribution|."
-        ),
-    )
+    return layout.tables(fields, width, caption=caption)
 
 
 def _overlay(column: ColumnDrift, width: int) -> Table:

@@ -1,9 +1,10 @@
-"""Run history -> text: rich tables with KL trend sparklines, JSON, or CSV."""
+"""Run history -> text: rich tables with KL trend sparklines, JSON, or CSV (formula-safe cells)."""
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -16,7 +17,8 @@ from kldrift.__version__ import __version__
 from kldrift.historydb import Run
 from kldrift.jsonvalues import json_value
 from kldrift.options import Color, HistoryFormat, Status
-from kldrift.report import layout
+from kldrift.report import layout, write_atomic
+from kldrift.report.csv import text
 from kldrift.report.layout import Field
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
@@ -41,12 +43,21 @@ def render(
     if fmt is HistoryFormat.json:
         out.write(jsonvalues.dumps(document(runs), indent=2))
         out.write("\n")
+    elif fmt is HistoryFormat.html:
+        from kldrift.report import html
+
+        html.write_history(runs, out)
     elif fmt is HistoryFormat.csv:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_FIELDS)
         writer.writerows(_csv_rows(runs))
     else:
         write_table(runs, out, color)
+
+
+def write_file(runs: Sequence[Run], fmt: HistoryFormat, path: str | os.PathLike[str]) -> None:
+    """Write `runs` to `path` atomically in format `fmt`."""
+    write_atomic(path, lambda out: render(runs, fmt, out))
 
 
 def document(runs: Sequence[Run]) -> dict[str, Any]:
@@ -157,8 +168,8 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for run in runs:
         head = [
-            run.id, run.time, run.reference, run.current, run.window_start or "",
-            run.window_end or "", run.status,
+            run.id, run.time, text(run.reference), text(run.current),
+            text(run.window_start or ""), text(run.window_end or ""), run.status,
         ]  # fmt: skip
         if not run.columns:
             rows.append(head + [""] * (len(CSV_FIELDS) - len(head)))
@@ -166,9 +177,9 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
             rows.append(
                 head
                 + [
-                    c.name,
+                    text(c.name),
                     c.kind,
-                    c.dtype,
+                    text(c.dtype),
                     repr(c.kl),
                     repr(c.cross_entropy),
                     repr(c.entropy),

@@ -1,0 +1,171 @@
+"""Writing files safely: whole or not at all, never through a planted link, with the umask's mode.
+
+Every file kldrift writes goes through `write_text` (replace) or `append_text` (append); see
+docs/output.md. A regular target is replaced atomically: the text goes to a temporary file with
+an unpredictable name, created exclusively next to the target, which is flushed to disk, given
+the mode a plain `open(path, "w")` would give, and renamed over the target. A FIFO or character
+device (`/dev/null`, `/dev/stdout`) is written through, as a shell redirection would; any
+other symbolic link, a directory, a block device or a socket is refused, so a link planted at
+the target (or at any name kldrift would use) never redirects the write to a file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from kldrift.errors import OutputError
+
+#: Targets written through instead of replaced: a pipe and a terminal-like device keep their role.
+_STREAMS = (stat.S_ISFIFO, stat.S_ISCHR)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Replace `path` with `text` (UTF-8) atomically, or write it through to a FIFO or device."""
+    target = Path(path)
+    data = text.encode("utf-8")
+    try:
+        existing = os.lstat(target)
+    except FileNotFoundError:
+        existing = None
+    except OSError as exc:
+        raise _error(target, exc) from None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        if _is_stream(target, existing):
+            _write_through(target, data, append=False, follow=stat.S_ISLNK(existing.st_mode))
+            return
+        raise OutputError(f"{target}: cannot write: {_kind(existing.st_mode)}, not a regular file")
+    # Keep an existing file's permissions, as open(path, "w") would; a new file gets the umask's.
+    mode = existing.st_mode & 0o777 if existing else 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write here: {exc.strerror or exc}") from None
+    try:
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # os.replace renames over the directory entry: a link that appeared meanwhile is replaced,
+        # never followed.
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _error(target, exc) from None
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+    _sync_directory(target.parent)
+
+
+def append_text(path: str | os.PathLike[str], text: str) -> None:
+    """Append `text` (UTF-8) to `path`, creating it with the umask's mode; never through a link."""
+    target = Path(path)
+    try:
+        follow = _is_stream(target, os.lstat(target))
+    except OSError:
+        follow = False
+    _write_through(target, text.encode("utf-8"), append=True, follow=follow)
+
+
+def _is_stream(target: Path, existing: os.stat_result) -> bool:
+    """Whether `target` is a FIFO or character device, itself or as a link's final target.
+
+    A link is followed only to such a file (`/dev/stdout`, `/proc/self/fd/2`): the danger of a
+    planted link, overwriting the file it points to, needs a regular file there.
+    """
+    mode = existing.st_mode
+    if stat.S_ISLNK(mode):
+        try:
+            mode = os.stat(target).st_mode
+        except OSError:
+            return False
+    return any(test(mode) for test in _STREAMS)
+
+
+def _write_through(target: Path, data: bytes, *, append: bool, follow: bool) -> None:
+    # O_NONBLOCK: a FIFO nobody reads is an error now rather than a hang; cleared once open.
+    flags = os.O_WRONLY | _flag("O_NONBLOCK") | _flag("O_CLOEXEC")
+    if not follow:
+        flags |= _flag("O_NOFOLLOW")
+    if append:
+        flags |= os.O_APPEND | (0 if follow else os.O_CREAT)
+    try:
+        fd = os.open(target, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputError(f"{target}: cannot write: a FIFO with no reader") from None
+        raise _error(target, exc) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        # Checked on what was opened, so a file swapped in since the lstat is never written.
+        regular_ok = append and not follow
+        if not (stat.S_ISREG(mode) and regular_ok) and not any(test(mode) for test in _STREAMS):
+            raise OutputError(f"{target}: cannot write: {_kind(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        _write_all(fd, data)
+    except OSError as exc:
+        raise _error(target, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename is durable once the directory is on disk too; some filesystems cannot say.
+    try:
+        fd = os.open(directory, os.O_RDONLY | _flag("O_DIRECTORY"))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _flag(name: str) -> int:
+    return int(getattr(os, name, 0))  # POSIX flags that some platforms lack
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (no race with threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _kind(mode: int) -> str:
+    for test, name in [
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISREG, "a regular file"),
+    ]:
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _error(target: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ELOOP:
+        return OutputError(f"{target}: cannot write: a symbolic link, not a regular file")
+    return OutputError(f"{target}: cannot write: {exc.strerror or exc}")

@@ -1,0 +1,119 @@
+"""Columns that only count or tick: event times of a later batch and strictly increasing keys.
+
+Such a column carries no drift information (a later batch has later timestamps and higher IDs by
+construction) but would top the drift list, so `compare` reports it as a schema entry of its own
+and leaves it out of the score unless the user names it.
+
+* event time: a date or datetime column whose current values all lie at or after the latest
+  reference value, and not all on it (the timestamps of a later batch);
+* increasing ID: an integer column without nulls whose values strictly increase, row by row, on
+  both sides, with the current starting above the reference's start (a surrogate key that keeps
+  growing). A file compared with itself has none.
+
+Detection needs the reference data: with a profile as reference it is not attempted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from kldrift.io import Table, read_error
+
+Sequential = Literal["event_time", "increasing_id"]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A column found to be an event time or an increasing ID, with each side's range."""
+
+    column: str
+    kind: Sequential
+    reference: tuple[str, str]
+    current: tuple[str, str]
+
+    @property
+    def detail(self) -> str:
+        """One line for people, e.g. "current 2026-11-01 … 2026-11-30 vs reference …"."""
+        return (
+            f"current {self.current[0]} … {self.current[1]} "
+            f"vs reference {self.reference[0]} … {self.reference[1]}"
+        )
+
+
+def detect(reference: Table, current: Table, columns: Mapping[str, object]) -> list[Sequence]:
+    """The event-time and increasing-ID columns among `columns`, in their order.
+
+    One select per side; only date, datetime and integer columns are looked at.
+    """
+    candidates = [
+        name
+        for name in columns
+        if _candidate(reference.schema[name]) and _candidate(current.schema[name])
+    ]
+    if not candidates:
+        return []
+    ref, cur = _ranges(reference, candidates), _ranges(current, candidates)
+    found: list[Sequence] = []
+    for name in candidates:
+        r, c = ref[name], cur[name]
+        if r is None or c is None:
+            continue
+        if reference.schema[name].is_temporal():
+            later = c.low >= r.high and c.high > r.high
+            kind: Sequential | None = "event_time" if later else None
+        else:
+            growing = r.increasing and c.increasing and c.low > r.low
+            kind = "increasing_id" if growing else None
+        if kind is not None:
+            found.append(Sequence(name, kind, (r.low_text, r.high_text), (c.low_text, c.high_text)))
+    return found
+
+
+@dataclass(frozen=True)
+class _Range:
+    low: float
+    high: float
+    low_text: str
+    high_text: str
+    increasing: bool
+
+
+def _candidate(dtype: pl.DataType) -> bool:
+    return dtype.is_integer() or isinstance(dtype, (pl.Date, pl.Datetime))
+
+
+def _ranges(table: Table, names: list[str]) -> dict[str, _Range | None]:
+    exprs: list[pl.Expr] = []
+    for i, name in enumerate(names):
+        x = pl.col(name)
+        number = x.dt.epoch("us") if table.schema[name].is_temporal() else x
+        exprs += [
+            x.min().alias(f"lo{i}"),
+            x.max().alias(f"hi{i}"),
+            number.min().cast(pl.Float64).alias(f"nlo{i}"),
+            number.max().cast(pl.Float64).alias(f"nhi{i}"),
+            ((number.diff().drop_nulls() > 0).all() & (x.null_count() == 0) & (x.len() >= 2)).alias(
+                f"up{i}"
+            ),
+        ]
+    try:
+        row = table.frame.select(exprs).collect().row(0, named=True)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise read_error(table.name, exc) from exc
+    ranges: dict[str, _Range | None] = {}
+    for i, name in enumerate(names):
+        if row[f"lo{i}"] is None:  # no values: nothing to say
+            ranges[name] = None
+            continue
+        ranges[name] = _Range(
+            low=row[f"nlo{i}"],
+            high=row[f"nhi{i}"],
+            low_text=str(row[f"lo{i}"]),
+            high_text=str(row[f"hi{i}"]),
+            increasing=bool(row[f"up{i}"]),
+        )
+    return ranges

@@ -1,0 +1,180 @@
+"""The safe writer: atomic replacement, the umask's mode, special files, and planted links."""
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import kldrift
+from kldrift import files, profile_file
+from kldrift.cli import app
+from kldrift.errors import OutputError
+
+from .conftest import SAMPLE
+
+runner = CliRunner()
+SAMPLE_ARGS = ["compare", str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")]
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test."""
+    saved = os.umask(0o022)
+    yield os.umask
+    os.umask(saved)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_umasks_mode(tmp_path, umask, mask, mode):
+    umask(mask)
+    files.write_text(tmp_path / "r.json", "{}\n")
+    assert stat.S_IMODE(os.stat(tmp_path / "r.json").st_mode) == mode
+    files.append_text(tmp_path / "summary.md", "x\n")
+    assert stat.S_IMODE(os.stat(tmp_path / "summary.md").st_mode) == mode
+
+
+def test_a_replaced_file_keeps_its_mode_and_gets_the_whole_text(tmp_path, umask):
+    target = tmp_path / "r.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    files.write_text(target, "new\n" * 10_000)
+    assert target.read_text() == "new\n" * 10_000
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["r.json"]
+
+
+def test_report_and_profile_files_get_the_umasks_mode_from_the_cli(tmp_path, umask):
+    umask(0o022)
+    out, prof = tmp_path / "r.json", tmp_path / "p.kldrift.json"
+    assert runner.invoke(app, [*SAMPLE_ARGS, "-f", "json", "-o", str(out)]).exit_code == 1
+    assert runner.invoke(app, ["profile", SAMPLE_ARGS[1], "-o", str(prof)]).exit_code == 0
+    assert {stat.S_IMODE(os.stat(p).st_mode) for p in (out, prof)} == {0o644}
+
+
+def _profile():
+    return kldrift.profile_data(pl.DataFrame({"x": [1.0, 2.0, 3.0]}))
+
+
+def test_a_link_planted_at_the_old_predictable_temporary_name_is_not_followed(tmp_path):
+    # The attack on the profile writer: it used to write ".NAME.<pid>.tmp" and follow a link there.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "p.kldrift.json"
+    (tmp_path / f".{target.name}.{os.getpid()}.tmp").symlink_to(victim)
+    profile_file.save(_profile(), target)
+    assert victim.read_text() == "precious"
+    assert profile_file.load(target).rows == 3 and not target.is_symlink()
+
+
+@pytest.mark.parametrize("write", [files.write_text, files.append_text])
+def test_a_link_at_the_target_is_refused_and_its_target_untouched(tmp_path, write):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "out.md"
+    link.symlink_to(victim)
+    with pytest.raises(OutputError, match="out.md: cannot write: a symbolic link"):
+        write(link, "attack")
+    assert victim.read_text() == "precious" and link.is_symlink()
+    assert sorted(os.listdir(tmp_path)) == ["out.md", "victim.txt"]
+
+
+def test_cli_output_onto_a_link_is_a_one_line_error(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "r.json").symlink_to(victim)
+    result = runner.invoke(app, [*SAMPLE_ARGS, "-f", "json", "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "r.json: cannot write: a symbolic link" in result.stderr
+    assert victim.read_text() == "precious"
+
+
+def test_a_fifo_is_written_through_and_stays_a_fifo(tmp_path):
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received = []
+    ready = threading.Event()
+
+    def read():
+        with open(fifo, "rb") as pipe:  # blocks until the writer opens it
+            ready.set()
+            received.append(pipe.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # A writer that opens before the reader is refused rather than left hanging: wait for it.
+    for _ in range(200):
+        try:
+            files.write_text(fifo, "report\n")
+            break
+        except OutputError as exc:
+            assert "a FIFO with no reader" in str(exc)
+            ready.wait(0.05)
+    reader.join(10)
+    assert received == [b"report\n"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_fifo_without_a_reader_is_an_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="out.fifo: cannot write: a FIFO with no reader"):
+        files.write_text(fifo, "report\n")
+
+
+def test_devices_are_written_through_not_replaced():
+    files.write_text("/dev/null", "report\n")
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+    with pytest.raises(OutputError, match="/dev/full: cannot write: No space left on device"):
+        files.write_text("/dev/full", "report\n")
+    assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+
+
+@pytest.mark.parametrize("write", [files.write_text, files.append_text])
+def test_a_link_to_a_device_is_written_through(tmp_path, write):
+    link = tmp_path / "null"
+    link.symlink_to("/dev/null")
+    write(link, "report\n")
+    assert link.is_symlink() and stat.S_ISCHR(os.stat(link).st_mode)
+
+
+@pytest.mark.slow
+def test_dev_stdout_on_a_pipe_gets_the_report():
+    script = "from kldrift import files; files.write_text('/dev/stdout', 'hi')"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "hi", "")
+
+
+def test_a_directory_or_a_socket_is_refused(tmp_path):
+    with pytest.raises(OutputError, match="a directory, not a regular file"):
+        files.write_text(tmp_path, "x")
+    import socket
+
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        with pytest.raises(OutputError, match="a socket, not a regular file"):
+            files.write_text(path, "x")
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+def test_step_summary_that_cannot_be_written_is_a_warning_and_keeps_the_verdict(
+    tmp_path, monkeypatch
+):
+    victim = tmp_path / "victim.md"
+    victim.write_text("precious")
+    for bad in (tmp_path, tmp_path / "link.md"):
+        (tmp_path / "link.md").unlink(missing_ok=True)
+        (tmp_path / "link.md").symlink_to(victim)
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(bad))
+        result = runner.invoke(app, [*SAMPLE_ARGS, "-f", "json"])
+        assert result.exit_code == 1, result.stderr  # the verdict, not 2
+        assert result.stderr.startswith("kldrift: warning: ") and result.stderr.count("\n") == 1
+        assert "$GITHUB_STEP_SUMMARY" in result.stderr
+    assert victim.read_text() == "precious"

@@ -1,0 +1,80 @@
+"""Event-time and increasing-ID columns: found, reported as their own schema entry, not scored."""
+
+import datetime as dt
+import json
+
+import polars as pl
+from typer.testing import CliRunner
+
+import kldrift
+from kldrift import sequence
+from kldrift.cli import app
+from kldrift.io import scan_table
+
+runner = CliRunner()
+
+
+def _batch(start: dt.datetime, first_id: int, hours: int = 720) -> pl.DataFrame:
+    times = pl.datetime_range(start, start + dt.timedelta(hours=hours - 1), "1h", eager=True)
+    return pl.DataFrame(
+        {
+            "event_ts": times,
+            "order_id": range(first_id, first_id + hours),
+            "items": [i % 7 for i in range(hours)],
+        }
+    )
+
+
+OCTOBER = _batch(dt.datetime(2026, 10, 1), 1)
+NOVEMBER = _batch(dt.datetime(2026, 11, 1), 1001)
+
+
+def test_a_later_batch_has_an_event_time_and_an_increasing_id():
+    found = sequence.detect(
+        scan_table(OCTOBER), scan_table(NOVEMBER), dict.fromkeys(OCTOBER.columns)
+    )
+    assert [(s.column, s.kind) for s in found] == [
+        ("event_ts", "event_time"),
+        ("order_id", "increasing_id"),
+    ]
+    assert found[0].detail == (
+        "current 2026-11-01 00:00:00 … 2026-11-30 23:00:00 "
+        "vs reference 2026-10-01 00:00:00 … 2026-10-30 23:00:00"
+    )
+    assert found[1].reference == ("1", "720") and found[1].current == ("1001", "1720")
+
+
+def test_overlapping_times_shuffled_ids_and_a_file_against_itself_are_ordinary_columns():
+    overlapping = _batch(dt.datetime(2026, 10, 15), 1001)
+    shuffled = NOVEMBER.with_columns(pl.col("order_id").shuffle(seed=1))
+    for current in (overlapping.drop("order_id"), shuffled.drop("event_ts"), OCTOBER):
+        columns = dict.fromkeys(current.columns)
+        found = sequence.detect(
+            scan_table(OCTOBER.select(current.columns)), scan_table(current), columns
+        )
+        assert found == []
+
+
+def test_compare_leaves_them_out_unless_named():
+    report = kldrift.compare(OCTOBER, NOVEMBER)
+    assert [c.name for c in report.columns] == ["items"]
+    assert not report.drifted
+    changes = {s.column: s for s in report.schema}
+    assert changes["event_ts"].change == "event_time" and changes["event_ts"].skipped
+    assert changes["event_ts"].description.startswith("event time, not scored: current 2026-11-01")
+    assert changes["order_id"].description.startswith("increasing ID, not scored: current 1001")
+    named = kldrift.compare(OCTOBER, NOVEMBER, columns=["event_ts", "order_id"])
+    assert {c.name for c in named.drifted_columns} == {"event_ts", "order_id"}
+
+
+def test_json_lists_them_in_their_own_group(tmp_path):
+    OCTOBER.write_parquet(tmp_path / "oct.parquet")
+    NOVEMBER.write_parquet(tmp_path / "nov.parquet")
+    result = runner.invoke(
+        app, ["compare", str(tmp_path / "oct.parquet"), str(tmp_path / "nov.parquet"), "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    found = sorted((s["column"], s["kind"]) for s in doc["schema"]["sequences"])
+    assert found == [("event_ts", "event_time"), ("order_id", "increasing_id")]
+    assert doc["schema"]["skipped"] == []
