@@ -141,7 +141,7 @@ def read(
             known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
             for name in columns:
                 if name not in known:
-                    raise ColumnError(name, os.fspath(path), setting="columns")
+                    raise ColumnError(name, os.fspath(path), setting="columns", known=sorted(known))
         return tuple(_run(conn, row, columns) for row in runs)
 
     return _read_only(name, query)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -136,14 +135,9 @@ def check_named_columns(
     ref_names = reference_kinds(ref)
     for name in names:
         if name not in ref_names and name not in cur.schema:
-            known = list(dict.fromkeys([*ref_names, *cur.schema]))
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+            known = dict.fromkeys([*ref_names, *cur.schema])
             where = f"{reference_name(ref)} or {cur.name}"
-            problem = None
-            if close:
-                hint = " or ".join(repr(c) for c in close)
-                problem = f"no column {name!r} in {where}; did you mean {hint}?"
-            raise ColumnError(name, where, setting=setting, problem=problem)
+            raise ColumnError(name, where, setting=setting, known=known)
 
 
 #: Characters that separate fields in text files: a column name holding one suggests the file

@@ -222,7 +222,8 @@ class DriftReport:
         if change is not None:
             problem = f"{name!r} was not scored: {change.description}"
             raise ColumnError(name, where, setting="column", problem=problem)
-        raise ColumnError(name, where, setting="column")
+        known = [c.name for c in self.columns]
+        raise ColumnError(name, where, setting="column", known=known)
 
     @property
     def drifted_columns(self) -> tuple[ColumnDrift, ...]:

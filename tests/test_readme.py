@@ -28,3 +28,11 @@ def test_a_runnable_block_prints_what_its_comments_say(code):
     assert expected
     for text in expected:
         assert text in printed, f"{text!r} not printed; got {printed}"
+
+
+def test_no_doc_installs_kldrift_from_an_index_it_is_not_on():
+    # kldrift is installed from a checkout or its repository; "pip install kldrift" fails.
+    for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        installs = [line for line in lines if re.search(r"pip install kldrift\b(?![\[@])", line)]
+        assert all("fails" in line for line in installs), path.name  # only to say it fails

@@ -366,6 +366,13 @@ def test_an_unknown_column_gets_a_did_you_mean():
     assert "did you mean 'income'?" in result.stderr
     unrelated = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--columns", "zzz"])
     assert "did you mean" not in unrelated.stderr
+    explained = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "countyr"])
+    assert explained.exit_code == 2 and "did you mean 'country'?" in explained.stderr
+
+
+def test_history_suggests_a_column_too(history_db):
+    result = runner.invoke(app, ["history", str(history_db), "--columns", "latencyms"])
+    assert result.exit_code == 2 and "did you mean 'latency_ms'?" in result.stderr
 
 
 def test_merge_of_a_parquet_file_is_a_readable_error(tmp_path):
@@ -375,3 +382,27 @@ def test_merge_of_a_parquet_file_is_a_readable_error(tmp_path):
     assert result.exit_code == 2
     assert "reference.parquet: not a kldrift profile (binary data, not JSON text)" in result.stderr
     assert "codec" not in result.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_shows_a_count_on_a_terminal_and_nothing_elsewhere(monkeypatch):
+    from kldrift.report.progress import progress
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with progress() as note:
+        note("scoring windows", 3, 12)
+    assert "scoring windows" in terminal.getvalue() and "3/12" in terminal.getvalue()
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    with progress() as note:
+        note("scoring windows", 3, 12)
+    assert plain.getvalue() == ""
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    with progress(quiet=True) as note:
+        note("scoring windows", 3, 12)
+    assert terminal.getvalue() == ""
