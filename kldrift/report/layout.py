@@ -107,41 +107,57 @@ def plan(
 ) -> tuple[list[Block], list[Field]]:
     """The blocks `fields` fit in at `width` and the fields dropped.
 
-    The first field is the key, first in every block; it is shown whole (up to KEY_WIDTH)
-    before fields of a priority above `whole_key` are added, and shortened (if it may be) to
-    make room for fields of that priority or a lower one.
+    Fields are placed in priority order at their least width, each followed by its growth to
+    its natural width (a whole header, a whole name, unwrapped prose) before the fields of the
+    next priority; a block ends at the first field that does not fit, and a growth that does not
+    fit is left out. The first field is the key, first in every block; its growth (up to
+    KEY_WIDTH) comes after the fields of priority `whole_key`. Room left over is shared out by
+    `_widths`.
     """
     key = fields[0]
-    grow = max(0, min(_natural(key), KEY_WIDTH) - _least(key))
-    # The key's growth takes its place in the priority order like a field, after the fields
-    # of the same priority.
-    order = sorted([(f.priority, 0, i) for i, f in enumerate(fields) if i] + [(whole_key, 1, -1)])
+    order = sorted(
+        [(f.priority, 0, i) for i, f in enumerate(fields) if i]
+        + [(f.priority, 1, -i) for i, f in enumerate(fields) if i]
+        + [(whole_key, 1, 0)]
+    )
     pending = [i for _, _, i in order]
     blocks: list[Block] = []
     while any(i > 0 for i in pending) and len(blocks) < MAX_BLOCKS:
-        chosen, used, grown = [0], _frame(1) + _least(key), 0
+        chosen, used, grown = [0], _frame(1) + _least(key), {0: 0}
         for i in pending:
-            need = grow if i < 0 else _least(fields[i]) + 3
-            if used + need <= width:
-                used += need
-                if i > 0:
-                    chosen.append(i)
-                else:
-                    grown = grow
+            if i > 0:
+                need = _least(fields[i]) + 3
+                if used + need > width:
+                    break
+                chosen.append(i)
+                grown[i] = 0
+            else:  # a growth, of the key (0) or of field -i once it is placed
+                field = fields[-i]
+                if -i not in grown:
+                    continue
+                cap = KEY_WIDTH if i == 0 else _natural(field)
+                need = max(0, min(_natural(field), cap) - _least(field))
+                if used + need > width:
+                    continue
+            used += need
+            if i <= 0:
+                grown[-i] = need
         if len(chosen) == 1 and blocks:
             break
-        pending = [i for i in pending if i not in chosen]
-        blocks.append(_widths([fields[i] for i in sorted(chosen)], width, grown))
+        # The key's growth stays pending for the next block; a field's goes with the field.
+        pending = [i for i in pending if i == 0 or abs(i) not in chosen]
+        order_in_block = sorted(chosen)
+        extra = [grown[i] for i in order_in_block]
+        blocks.append(_widths([fields[i] for i in order_in_block], width, extra))
     if not blocks:
         blocks.append(_widths([key], width))
     return blocks, [fields[i] for i in sorted(i for i in pending if i > 0)]
 
 
-def _widths(fields: Sequence[Field], width: int, grown: int = 0) -> Block:
-    """Each field at its least width (the key `grown` wider), then the room left given to
+def _widths(fields: Sequence[Field], width: int, grown: Sequence[int] = ()) -> Block:
+    """Each field at its least width plus what `plan` `grown` it, then the room left given to
     shrunk ones, by priority."""
-    widths = [_least(f) for f in fields]
-    widths[0] += grown
+    widths = [_least(f) + (grown[n] if n < len(grown) else 0) for n, f in enumerate(fields)]
     room = width - _frame(len(fields)) - sum(widths)
     # The key last: a header on one line is worth more than a longer name.
     for i in sorted(range(len(fields)), key=lambda i: (i == 0, fields[i].priority, i)):
