@@ -42,9 +42,9 @@ PRIORITY = {
     "detectable": 5,
     "shown": 6,
     "noise": 7,
-    "kind": 8,
-    "null % ref -> cur": 9,
-    "reference -> current": 10,
+    "null % ref -> cur": 8,
+    "reference -> current": 9,
+    "kind": 10,
     "H(P,Q)": 11,
     "H(P)": 12,
 }
