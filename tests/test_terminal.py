@@ -405,3 +405,9 @@ def test_progress_shows_a_count_on_a_terminal_and_nothing_elsewhere(monkeypatch)
     with progress(quiet=True) as note:
         note("scoring windows", 3, 12)
     assert terminal.getvalue() == ""
+
+
+def test_shell_completion_is_typers_own():
+    result = runner.invoke(app, ["--show-completion", "bash"])
+    assert result.exit_code == 0
+    assert "_COMPLETE=complete_bash" in result.stdout
