@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -120,6 +120,8 @@ class Profile:
     columns: dict[str, ColumnProfile]
     options: Options | None = None
     schema: tuple[tuple[str, str], ...] = ()
+    #: Joint tables of named column pairs (X, Y) on the columns' bins, rows X (kldrift.pairs).
+    pairs: Mapping[tuple[str, str], tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
 
 def null_share(counts: tuple[int, ...]) -> float:
@@ -293,6 +295,49 @@ def count(
     return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}
 
 
+def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
+    """Each row's bin number (UInt32) in `binning`'s bin order: the bin `count` puts it in.
+
+    Quantile bins: the number of edges below the value; discrete values and categories: their
+    position, else "(other)" (and "(new)" for categories the reference never had); null and
+    NaN: the last bin, "(null)".
+    """
+    null = len(binning.labels) - 1
+    small = pl.UInt8 if null < 2**8 else pl.UInt32  # summing UInt8 flags is ~4x faster
+    if binning.method == "categories":
+        top = len(binning.values)
+        index = {v: i for i, v in enumerate(binning.values)} | dict.fromkeys(binning.rest, top)
+        if dtype == pl.Boolean:
+            # As a string a boolean is "true" or "false"; casting every row to one is 70x slower.
+            x = pl.col(name)
+            true, false = (pl.lit(index.get(v, top + 1), pl.UInt32) for v in ("true", "false"))
+            body = pl.when(x).then(true).otherwise(false)
+        else:
+            x = pl.col(name).cast(pl.String)
+            body = x.replace_strict(index, default=top + 1, return_dtype=pl.UInt32)
+    else:
+        # NaN is tested apart rather than turned into null first, which would copy the column.
+        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
+        if binning.method == "quantile":
+            flags = [(x > e).cast(small) for e in binning.edges]
+            if dtype.is_float():
+                # NaN sorts above every edge in polars, so one more step puts it in "(null)".
+                flags.append(x.is_nan().cast(small))
+            if not flags:  # a single value bin
+                return pl.when(x.is_null()).then(null).otherwise(0).cast(pl.UInt32).alias(name)
+            # A null anywhere makes the sum null: the cheapest way to send nulls to "(null)".
+            sums = pl.sum_horizontal(*flags, ignore_nulls=False)
+            return sums.fill_null(null).cast(pl.UInt32).alias(name)
+        else:
+            # Comparisons, as `count` makes them: == is what decides a discrete value's bin.
+            found = (pl.when(x == v).then(pl.lit(i, small)) for i, v in enumerate(binning.values))
+            body = pl.coalesce(*found, pl.lit(len(binning.values), small))
+    missing = x.is_null() | x.is_nan() if dtype.is_float() else x.is_null()
+    return (
+        pl.when(missing).then(pl.lit(null, pl.UInt32)).otherwise(body).cast(pl.UInt32).alias(name)
+    )
+
+
 def new_categories(
     table: Table, binnings: Mapping[str, Binning], limit: int, *, streaming: bool = False
 ) -> dict[str, tuple[tuple[str, int], ...]]:
@@ -437,8 +482,15 @@ def merge(profiles: Sequence[Profile]) -> Profile:
         )
         for name, column in first.columns.items()
     }
+    pairs = {
+        pair: tuple(
+            tuple(int(v) for v in row) for row in np.sum([p.pairs[pair] for p in profiles], axis=0)
+        )
+        for pair in first.pairs
+    }
     source = " + ".join(p.source for p in profiles)
-    return Profile(source, sum(p.rows for p in profiles), columns, first.options, first.schema)
+    rows = sum(p.rows for p in profiles)
+    return Profile(source, rows, columns, first.options, first.schema, pairs)
 
 
 def binning_options(options: Options | None) -> dict[str, object]:
@@ -464,6 +516,8 @@ def _check_mergeable(first: Profile, other: Profile) -> None:
     for name, column in first.columns.items():
         if column.binning != other.columns[name].binning:
             raise InputError(f"{why} column {name!r} has different bins; {hint}")
+    if set(first.pairs) != set(other.pairs):
+        raise InputError(f"{why} they store tables of different column pairs")
 
 
 def _schema_diff(first: Profile, other: Profile) -> str:

@@ -45,6 +45,10 @@ def dumps(profile: Profile) -> str:
         },
         "schema": [{"name": name, "dtype": dtype} for name, dtype in profile.schema],
         "columns": [_column(c) for c in profile.columns.values()],
+        "pairs": [
+            {"columns": list(pair), "counts": [list(row) for row in counts]}
+            for pair, counts in profile.pairs.items()
+        ],
     }
     return jsonvalues.dumps(document, indent=1) + "\n"
 
@@ -127,7 +131,23 @@ def _profile(doc: dict[str, Any]) -> Profile:
     rows = doc["rows"]
     if not isinstance(rows, int) or rows < 0:
         raise ValueError(f"rows must be a count, got {rows!r}")
-    return Profile(str(doc["source"]), rows, columns, options, schema)
+    pairs = dict(_pair_table(raw, columns) for raw in doc.get("pairs", []))
+    return Profile(str(doc["source"]), rows, columns, options, schema, pairs)
+
+
+def _pair_table(
+    raw: dict[str, Any], columns: dict[str, ColumnProfile]
+) -> tuple[tuple[str, str], tuple[tuple[int, ...], ...]]:
+    x, y = (str(name) for name in raw["columns"])
+    for name in (x, y):
+        if name not in columns:
+            raise ValueError(f"pair {x},{y}: no binned column {name!r}")
+    shape = (len(columns[x].binning.labels), len(columns[y].binning.labels))
+    counts = tuple(tuple(row) for row in raw["counts"])
+    whole = all(isinstance(c, int) and c >= 0 for row in counts for c in row)
+    if len(counts) != shape[0] or any(len(row) != shape[1] for row in counts) or not whole:
+        raise ValueError(f"pair {x},{y}: expected {shape[0]} x {shape[1]} counts")
+    return (x, y), counts
 
 
 def _column_profile(raw: dict[str, Any]) -> ColumnProfile:
