@@ -245,7 +245,7 @@ RUN_OPTIONS: dict[str, Any] = {
     "no_config": Annotated[
         bool, typer.Option("--no-config", help="Ignore every config file: flags and defaults.")
     ],
-    "color": Annotated[Color, typer.Option("--color", help="Colour the table.")],
+    "color": Annotated[Color, typer.Option("--color", help="Colour the terminal output.")],
 }
 _RUN_DEFAULTS: dict[str, Any] = {
     "quiet": False,
@@ -696,7 +696,9 @@ def history_command(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
     ] = None,
-    color: Annotated[Color, typer.Option("--color", help="Colour the table.")] = Color.auto,
+    color: Annotated[
+        Color, typer.Option("--color", help="Colour the terminal output.")
+    ] = Color.auto,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
