@@ -2,9 +2,9 @@
 
 Every terminal table (compare, explain, windows, history) is declared as a list of `Field`s,
 each with a priority (0 is kept longest). `tables` measures every cell, keeps the key field
-(the row's name) and then the fields in priority order while they fit the console's width; the
-fields left over move to a second block (the key repeated), and what fits in neither is dropped
-and named in a note. A cell is never wrapped or cut, except the key and fields marked
+(the row's name) and places the fields in priority order; from the first that does not fit the
+console's width, the rest move to a second block (the key repeated), and what fits in neither
+is dropped and named in a note. A cell is never wrapped or cut, except the key and fields marked
 `shorten`, which lose characters in the middle ("customer_…_id"), and prose marked `wrap`,
 which breaks between words. Colour plays no part: the layout depends on the text and the
 width alone.
