@@ -56,10 +56,10 @@ app = typer.Typer(
 )
 
 Reference = Annotated[
-    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, or a profile.")
+    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, URI or profile.")
 ]
 Current = Annotated[
-    str, typer.Argument(metavar="CURRENT", help="CSV/Parquet/NDJSON/Arrow file, glob or directory.")
+    str, typer.Argument(metavar="CURRENT", help="Data file, glob, directory, URI or profile.")
 ]
 TimeColumn = Annotated[
     str | None,
@@ -202,6 +202,15 @@ SETTING_OPTIONS: dict[str, Any] = {
             metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"
         ),
     ],
+    "storage_options": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--storage-option",
+            "--storage-options",
+            metavar="KEY=VALUE",
+            help="Object-store option for s3:// gs:// az:// https:// sources.",
+        ),
+    ],
     "streaming": Annotated[
         bool | None,
         typer.Option(
@@ -256,7 +265,10 @@ _RUN_DEFAULTS: dict[str, Any] = {
 #: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
-_PROFILE_SETTINGS = ("columns", "exclude", "categorical", "bins", "top_k", "separator", "encoding")
+_PROFILE_SETTINGS = (
+    *("columns", "exclude", "categorical", "bins", "top_k"),
+    *("separator", "encoding", "storage_options"),
+)
 #: Settings whose value is a list, given by repeating the flag or comma-separating.
 _LISTS = ("columns", "exclude", "categorical")
 
@@ -280,6 +292,7 @@ class Given:
         from kldrift import configfile
         from kldrift import spec as spec_module
         from kldrift.options import parse_column_thresholds
+        from kldrift.remote import parse_storage_options
         from kldrift.spec import NOT_GIVEN, resolve
 
         settings: dict[str, object] = {}
@@ -288,6 +301,8 @@ class Given:
                 value = tuple(_split(value)) or None
             elif name == "column_threshold" and value is not None:
                 value = parse_column_thresholds(value)
+            elif name == "storage_options" and value is not None:
+                value = parse_storage_options(value)
             settings[name] = NOT_GIVEN if value is None else value
         if self.no_config and self.config_file is not None:
             raise OptionError(

@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from kldrift import metrics, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, read_policy, scan_table
+from kldrift.io import Table, read_policy
 from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
 from kldrift.plan import (
     SHOWN_CATEGORIES,
@@ -28,7 +30,6 @@ from kldrift.plan import (
     skip_high_cardinality,
 )
 from kldrift.reference import (
-    DataSource,
     ReferenceSource,
     fitted_options,
     open_reference,
@@ -42,7 +43,7 @@ from kldrift.steps import Progress, silent
 
 def compare(
     reference: ReferenceSource,
-    current: DataSource,
+    current: ReferenceSource,
     spec: Spec | None = None,
     *,
     progress: Progress | None = None,
@@ -54,6 +55,8 @@ def compare(
     arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...).
     REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
     reference data, and its binning options replace those not given (see `fitted_options`).
+    CURRENT may be a profile too, counted on the reference's bins (`kldrift profile --bins-from`):
+    its counts are compared as they are, so both sides can be counted elsewhere (Spark).
     `streaming` runs every query on polars' streaming engine in bounded memory; None chooses it
     when the files look too large for memory. `progress` is called with a short note as each
     step starts.
@@ -61,19 +64,23 @@ def compare(
     spec = with_changes(spec, changes)
     note = progress or silent
     ref = open_reference(reference, spec.read_options)
-    cur = scan_table(current, spec.read_options)
+    cur = open_reference(current, spec.read_options)
     files = [t for t in (ref, cur) if isinstance(t, Table)]
     streaming, together = read_policy(files, spec.streaming)
     plan = prepare(ref, cur, spec, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    note(f"counting {cur.name}")
-    cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
-    with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
-    new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
+    if isinstance(plan.current, profile.Profile):
+        cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
+        new = {}  # a profile counts new categories without naming them
+    else:
+        note(f"counting {plan.current.name}")
+        cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
+        with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
+        new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
     report = assemble(
         reference_name(ref),
         plan.reference,
-        cur.name,
+        reference_name(cur),
         cur_rows,
         cur_counts,
         plan.options,
@@ -85,10 +92,13 @@ def compare(
     return recorded(report, cur, spec)
 
 
-def recorded(report: DriftReport, current: Table, spec: Spec) -> DriftReport:
-    """`report` with the files CURRENT matched and the config file in force."""
+def recorded(
+    report: DriftReport, current: Table | profile.Profile, spec: Spec
+) -> DriftReport:
+    """`report` with the files CURRENT matched (a profile: its file) and the config file."""
     config = os.path.abspath(spec.config_file) if spec.config_file else None
-    return dataclasses.replace(report, current_files=current.files, config_file=config)
+    files = current.files if isinstance(current, Table) else (current.source,)
+    return dataclasses.replace(report, current_files=files, config_file=config)
 
 
 def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
@@ -106,12 +116,28 @@ class Plan:
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
-    current: Table
+    current: Table | profile.Profile
+
+
+def profile_counts(
+    current: profile.Profile, binnings: Mapping[str, profile.Binning], reference: str
+) -> tuple[int, dict[str, profile.Counts]]:
+    """The rows and counts of a CURRENT profile, which must be counted on the reference's bins."""
+    counts: dict[str, profile.Counts] = {}
+    for name, binning in binnings.items():
+        column = current.columns.get(name)
+        if column is None or column.binning != binning:
+            raise InputError(
+                f"{current.source}: column {name!r} is not counted on the bins of {reference}; "
+                f"make it with `kldrift profile DATA --bins-from {reference}`"
+            )
+        counts[name] = np.asarray(column.counts, dtype=np.int64)
+    return current.rows, counts
 
 
 def prepare(
     ref: Table | profile.Profile,
-    cur: Table,
+    cur: Table | profile.Profile,
     spec: Spec,
     streaming: bool = False,
     note: Progress = silent,
@@ -126,20 +152,20 @@ def prepare(
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
     check_named_columns(ref, cur, spec.thresholds.columns, "column_threshold")
-    if not kinds and not set(reference_kinds(ref)) & set(cur.schema):
-        raise ColumnError(
-            None, cur.name, problem=f"{cur.name}: no column in common with {reference_name(ref)}"
-        )
+    if not kinds and not set(reference_kinds(ref)) & set(dict(cur.schema)):
+        cur_name = reference_name(cur)
+        problem = f"{cur_name}: no column in common with {reference_name(ref)}"
+        raise ColumnError(None, cur_name, problem=problem)
     unsupported = [c for c in schema if c.change == "unsupported"]
     if not kinds and unsupported and not any(c.breaking for c in schema):
         # Nothing could be compared: exit code 0 would claim "no drift" about data never read.
         types = ", ".join(f"{c.column} ({c.reference_dtype})" for c in unsupported[:5])
         problem = f"{reference_name(ref)}: no column of a type kldrift can bin: {types}"
         raise ColumnError(None, reference_name(ref), problem=problem)
-    if together and kinds and isinstance(ref, Table):
+    if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
-    if isinstance(ref, Table):
+    if isinstance(ref, Table) and isinstance(cur, Table):
         kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
         schema += sequences
     note(f"profiling {reference_name(ref)}")

@@ -403,7 +403,7 @@ def compare_pairs(
             cur = profile.load([cur], list(kinds))[0]
     plan = drift.prepare(ref, cur, spec)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    cur_rows, cur_counts = profile.count(plan.current, binnings)
+    cur_rows, cur_counts = profile.count(cur, binnings)  # plan.current is `cur`, read already
     report = drift.assemble(
         reference_name(ref),
         plan.reference,
@@ -420,7 +420,7 @@ def compare_pairs(
         ref_tables = stored_tables(ref, wanted)
     else:
         ref_tables = count_pairs(ref, binnings, wanted)
-    cur_tables = count_pairs(plan.current, binnings, wanted)
+    cur_tables = count_pairs(cur, binnings, wanted)
     results = score_pairs(
         ref_tables,
         cur_tables,

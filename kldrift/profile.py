@@ -26,7 +26,6 @@ microseconds (durations) or nanoseconds since midnight (times).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -154,21 +153,85 @@ def high_cardinality(column: ColumnProfile, top_k: int) -> tuple[int, int] | Non
 
 
 def format_value(value: float, temporal: str | None) -> str:
-    """A bin edge or value for display: 6 significant digits, or an ISO date/time."""
+    """A bin edge or value for display: 6 significant digits, or an ISO date/time.
+
+    Temporal values are formatted from whole units, without Python's datetime, so that dates
+    before year 1 or after 9999 show as polars shows them ("+12000-01-01", "-0044-03-15").
+    """
     if temporal is None:
         if float(value).is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.6g}"
+    if not math.isfinite(value):
+        return str(value)
     if temporal in ("date", "datetime"):
-        stamp = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=round(value))
-        if temporal == "date" or stamp.time() == dt.time(0):
-            return stamp.date().isoformat()
-        return stamp.isoformat(sep=" ")
+        days, micros = divmod(round(value), _DAY_US)
+        if temporal == "date" or micros == 0:
+            return _iso_date(days)
+        return f"{_iso_date(days)} {_clock(micros)}"
     if temporal == "time":
-        return (
-            (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=value / 1000)).time().isoformat()
-        )
-    return str(dt.timedelta(microseconds=round(value)))
+        return _clock(round(value / 1000) % _DAY_US)
+    return _duration(round(value))
+
+
+def iso_timestamps(values: pl.Series) -> list[str]:
+    """ISO 8601 dates or datetimes (local time and UTC offset when zoned) for a Date or Datetime
+    series, as date.isoformat() and datetime.isoformat() write them, for any value polars holds."""
+    dtype = values.dtype
+    if not isinstance(dtype, pl.Datetime):
+        return [_iso_date(days) for days in values.to_physical().to_list()]
+    per_second = {"ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[dtype.time_unit or "us"]
+    utc = values.to_physical().to_list()
+    wall = values.dt.replace_time_zone(None).to_physical().to_list() if dtype.time_zone else utc
+    shown = []
+    for at, local in zip(utc, wall, strict=True):
+        days, rest = divmod(local, 86_400 * per_second)
+        seconds, fraction = divmod(rest, per_second)
+        micros = seconds * 1_000_000 + fraction * 1_000_000 // per_second
+        text = f"{_iso_date(days)}T{_clock(micros)}"
+        if dtype.time_zone:
+            offset = (local - at) // per_second
+            sign, offset = ("-", -offset) if offset < 0 else ("+", offset)
+            text += f"{sign}{offset // 3600:02d}:{offset % 3600 // 60:02d}"
+        shown.append(text)
+    return shown
+
+
+_DAY_US = 86_400_000_000
+
+
+def _iso_date(days: int) -> str:
+    """Proleptic Gregorian date `days` after 1970-01-01 (H. Hinnant's civil_from_days)."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    # Four digits within 0..9999 (ISO 8601), a sign and more digits outside, as polars writes.
+    shown = f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}"
+    return f"{shown}-{month:02d}-{day:02d}"
+
+
+def _clock(micros: int) -> str:
+    """Time of day `micros` (0 <= micros < one day) after midnight, as time.isoformat() has it."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{hour:02d}:{minute:02d}:{second:02d}" + (f".{fraction:06d}" if fraction else "")
+
+
+def _duration(micros: int) -> str:
+    """`micros` microseconds as str(timedelta) has them ("-1 day, 23:59:59"), at any size."""
+    days, rest = divmod(micros, _DAY_US)
+    seconds, fraction = divmod(rest, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    text = f"{hour}:{minute:02d}:{second:02d}" + (f".{fraction:06d}" if fraction else "")
+    return f"{days} day{'' if abs(days) == 1 else 's'}, {text}" if days else text
 
 
 def fit(
@@ -188,7 +251,7 @@ def fit(
     numbers: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
         if kind is not Kind.categorical:
-            x = _as_number(name, table.schema[name])
+            x = as_number(name, table.schema[name])
             # HyperLogLog is exact enough at small counts to rule a column in or out as
             # discrete; only the candidates get an exact look below.
             numbers.append(x.drop_nulls().approx_n_unique().alias(f"n{i}"))
@@ -210,7 +273,8 @@ def fit(
             continue
         temporal = _temporal_name(table.schema[name])
         if name in distinct:
-            values = tuple(float(v) for v in distinct[name])
+            # Integers beyond 2**53 that round to one float share its bin.
+            values = tuple(sorted({float(v) for v in distinct[name]}))
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
         raw = estimates[f"q{i}"][0].to_list() if levels else []
@@ -246,7 +310,10 @@ def _every(table: Table, step: int) -> Table:
     """Every `step`-th row of `table`, starting with the first, by a filter streaming can run."""
     if step == 1:
         return table
-    rows = table.frame.with_row_index("#row").filter(pl.col("#row") % step == 0)
+    index = "#row"
+    while index in table.schema:  # a data column may have the name too
+        index += "#"
+    rows = table.frame.with_row_index(index).filter(pl.col(index) % step == 0).drop(index)
     return Table(table.name, rows, table.schema, table.memory)
 
 
@@ -262,7 +329,7 @@ def _distinct_values(
     if not candidates:
         return {}
     exprs = [
-        _as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
+        as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
         for name in candidates
     ]
     frame = _collect(table, [e.alias(f"u{j}") for j, e in enumerate(exprs)], streaming)
@@ -317,7 +384,7 @@ def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
             body = x.replace_strict(index, default=top + 1, return_dtype=pl.UInt32)
     else:
         # NaN is tested apart rather than turned into null first, which would copy the column.
-        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
+        x = pl.col(name) if dtype.is_float() else as_number(name, dtype)
         if binning.method == "quantile":
             flags = [(x > e).cast(small) for e in binning.edges]
             if dtype.is_float():
@@ -407,7 +474,10 @@ def count_groups(
     exprs = [
         pl.len().alias("rows"),
         *_number_exprs(table, numbers),
-        *(pl.col(n).value_counts(name=f"{n}#n").alias(f"vc{n}") for n in categories),
+        *(
+            _category(table, n).value_counts(name=f"{n}#n").alias(f"vc{n}")
+            for n in categories
+        ),
     ]
     try:
         frame = (
@@ -538,7 +608,7 @@ def _number_exprs(table: Table, binnings: Mapping[str, Binning]) -> list[pl.Expr
     exprs: list[pl.Expr] = []
     for i, (name, binning) in enumerate(binnings.items()):
         dtype = table.schema[name]
-        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
+        x = pl.col(name) if dtype.is_float() else as_number(name, dtype)
         if binning.method == "quantile":
             tests = [(x <= edge).sum() for edge in binning.edges]
         else:
@@ -569,7 +639,16 @@ def _number_histograms(
 
 def _group_count(table: Table, name: str) -> pl.LazyFrame:
     """Rows per distinct value of one column (nulls included), as (value, n)."""
-    return table.frame.group_by(pl.col(name).alias("value")).agg(pl.len().alias("n"))
+    return table.frame.group_by(_category(table, name).alias("value")).agg(pl.len().alias("n"))
+
+
+def _category(table: Table, name: str) -> pl.Expr:
+    """A column as categories are counted: a float's -0.0 as 0.0, since polars groups them
+    together under whichever came first, so row order would decide the category."""
+    x, dtype = pl.col(name), table.schema[name]
+    if not dtype.is_float():
+        return x
+    return pl.when(x == 0).then(pl.lit(0.0, dtype=dtype)).otherwise(x).alias(name)
 
 
 def _value_table(cell: pl.Series) -> pl.DataFrame:
@@ -610,14 +689,22 @@ def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
     )
 
 
-def _as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Column `name` as the numbers it is binned on (floats without NaN, temporal values in the
+    units of the module docstring), exact and without overflow across each type's range."""
     x = pl.col(name)
     if dtype.is_float():
         return x.fill_nan(None)
-    if isinstance(dtype, (pl.Date, pl.Datetime)):
-        return x.dt.epoch("us").cast(pl.Float64)
-    if isinstance(dtype, pl.Duration):
-        return x.dt.total_microseconds().cast(pl.Float64)
+    if isinstance(dtype, pl.Date):
+        # In floats: days after year 294247 are more microseconds than an Int64 holds.
+        return x.to_physical().cast(pl.Float64) * float(_DAY_US)
+    if isinstance(dtype, (pl.Datetime, pl.Duration)):
+        if dtype.time_unit == "ns":
+            us = x.dt.epoch("us") if isinstance(dtype, pl.Datetime) else x.dt.total_microseconds()
+            return us.cast(pl.Float64)
+        # Milliseconds scaled in floats, where an Int64 of microseconds would overflow to null.
+        scale = 1000.0 if dtype.time_unit == "ms" else 1.0
+        return x.to_physical().cast(pl.Float64) * scale
     if isinstance(dtype, pl.Time):
         return x.cast(pl.Int64).cast(pl.Float64)
     if isinstance(dtype, pl.Decimal):

@@ -21,6 +21,7 @@ from typing import Literal
 
 import polars as pl
 
+from kldrift import profile
 from kldrift.io import Table, read_error
 
 Sequential = Literal["event_time", "increasing_id"]
@@ -90,30 +91,41 @@ def _ranges(table: Table, names: list[str]) -> dict[str, _Range | None]:
     exprs: list[pl.Expr] = []
     for i, name in enumerate(names):
         x = pl.col(name)
-        number = x.dt.epoch("us") if table.schema[name].is_temporal() else x
+        # Temporal values as binned (microseconds in floats), which no date overflows; a
+        # comparison with the previous row rather than diff(), which UInt64 cannot hold.
+        number = profile.as_number(name, table.schema[name])
         exprs += [
             x.min().alias(f"lo{i}"),
             x.max().alias(f"hi{i}"),
             number.min().cast(pl.Float64).alias(f"nlo{i}"),
             number.max().cast(pl.Float64).alias(f"nhi{i}"),
-            ((number.diff().drop_nulls() > 0).all() & (x.null_count() == 0) & (x.len() >= 2)).alias(
+            ((x > x.shift()).drop_nulls().all() & (x.null_count() == 0) & (x.len() >= 2)).alias(
                 f"up{i}"
             ),
         ]
     try:
-        row = table.frame.select(exprs).collect().row(0, named=True)
+        frame = table.frame.select(exprs).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
     ranges: dict[str, _Range | None] = {}
     for i, name in enumerate(names):
-        if row[f"lo{i}"] is None:  # no values: nothing to say
+        if frame[f"lo{i}"].null_count():  # no values: nothing to say
             ranges[name] = None
             continue
+        # Integers are compared as they are: near 2**64 two IDs can round to one float.
+        prefix = "n" if table.schema[name].is_temporal() else ""
         ranges[name] = _Range(
-            low=row[f"nlo{i}"],
-            high=row[f"nhi{i}"],
-            low_text=str(row[f"lo{i}"]),
-            high_text=str(row[f"hi{i}"]),
-            increasing=bool(row[f"up{i}"]),
+            low=frame[f"{prefix}lo{i}"][0],
+            high=frame[f"{prefix}hi{i}"][0],
+            low_text=_text(frame[f"lo{i}"]),
+            high_text=_text(frame[f"hi{i}"]),
+            increasing=bool(frame[f"up{i}"][0]),
         )
     return ranges
+
+
+def _text(value: pl.Series) -> str:
+    """The one value of `value` as str() of its Python value writes it, for any year."""
+    if value.dtype.is_temporal():
+        return profile.iso_timestamps(value)[0].replace("T", " ")
+    return str(value[0])

@@ -81,6 +81,7 @@ SETTINGS: Final[Mapping[str, tuple[str, str]]] = {
     "max_drifted_share": ("gate", "max_drifted_share"),
     "separator": ("read_options", "separator"),
     "encoding": ("read_options", "encoding"),
+    "storage_options": ("read_options", "storage_options"),
     "streaming": ("spec", "streaming"),
     "format": ("spec", "format"),
     "step_summary": ("spec", "step_summary"),

@@ -51,7 +51,7 @@ def test_profiling_windows_and_monitoring_are_public():
 #: (imports for type checking only are exempt).
 LAYERS = [
     {"__version__", "errors", "registry", "jsonvalues", "files", "retry", "steps"},
-    {"options"},
+    {"options", "remote"},
     {"io"},
     {"spec", "metrics", "significance", "joint"},
     {"profile", "sequence"},

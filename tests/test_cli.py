@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -593,3 +594,47 @@ def test_the_spinner_shows_file_names_that_look_like_markup(monkeypatch):
     with progress() as note:
         note("profiling odd [/b] name.csv")
     assert "odd [/b] name.csv" in terminal.getvalue()
+
+
+def _far_dates(tmp_path):
+    # Dates either side of Python's years 1 to 9999, and datetimes in year 12000.
+    days = pl.Series([-800_000, 0, 1000, 3_000_000, 3_000_001] * 4, dtype=pl.Int32)
+    stamps = pl.Series([(12000 - 1970) * 31_556_952_000_000 + i for i in range(20)])
+    path = tmp_path / "far.parquet"
+    pl.DataFrame({"d": days.cast(pl.Date), "t": stamps.cast(pl.Datetime("us"))}).write_parquet(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "-f", "json"],
+        ["explain", "--column", "d"],
+        ["compare", "--time-column", "d", "--every", "1d"],
+    ],
+)
+def test_dates_beyond_python_range_are_reported_in_every_command(tmp_path, command):
+    path = _far_dates(tmp_path)
+    result = runner.invoke(app, [command[0], path, path, *command[1:]])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert "+10183-09-21" in result.stdout and "-0221-09-04" in result.stdout
+
+
+def test_a_profile_of_far_dates_is_written_and_compared(tmp_path):
+    path, out = _far_dates(tmp_path), str(tmp_path / "far.kldrift.json")
+    assert runner.invoke(app, ["profile", path, "-o", out]).exit_code == 0
+    labels = [c["labels"] for c in json.loads(Path(out).read_text())["columns"]]
+    assert "+10183-09-21" in labels[0] and labels[1][0].startswith("+12000-01-01 ")
+    assert runner.invoke(app, ["compare", out, path]).exit_code == 0
+
+
+def test_a_hand_edited_profile_is_a_one_line_error_naming_file_and_key(tmp_path):
+    out = str(tmp_path / "ref.kldrift.json")
+    assert runner.invoke(app, ["profile", REF_CSV, "-o", out]).exit_code == 0
+    doc = json.loads(Path(out).read_text())
+    doc["columns"][0]["counts"][0] = 1e300
+    Path(out).write_text(json.dumps(doc))
+    result = runner.invoke(app, ["compare", out, CUR_CSV])
+    name = doc["columns"][0]["name"]
+    _one_line_error(result, out, f"column {name!r}: counts[0]: expected a whole number")

@@ -78,3 +78,15 @@ def test_json_lists_them_in_their_own_group(tmp_path):
     found = sorted((s["column"], s["kind"]) for s in doc["schema"]["sequences"])
     assert found == [("event_ts", "event_time"), ("order_id", "increasing_id")]
     assert doc["schema"]["skipped"] == []
+
+
+def test_ids_near_the_uint64_maximum_and_dates_after_9999_are_detected():
+    def side(first_id, first_day):
+        ids = pl.Series([first_id + i for i in range(5)], dtype=pl.UInt64)
+        days = pl.Series([first_day + i for i in range(5)], dtype=pl.Int32).cast(pl.Date)
+        return scan_table(pl.DataFrame({"id": ids, "d": days}))
+
+    ref, cur = side(2**64 - 20, 3_000_000), side(2**64 - 10, 3_000_010)
+    found = sequence.detect(ref, cur, {"id": None, "d": None})
+    assert [(s.column, s.kind) for s in found] == [("id", "increasing_id"), ("d", "event_time")]
+    assert found[1].reference == ("+10183-09-21", "+10183-09-25")
