@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar, cast
 
 import typer
 
@@ -68,8 +68,10 @@ TimeColumn = Annotated[
 Every = Annotated[
     str | None, typer.Option(metavar="DURATION", help="Window length: 1d, 6h, 1w, 1mo.")
 ]
+# str, not Path: Path("s3://b/x") would become the local "s3:/b/x" (files.check_target refuses
+# URIs).
 Output = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--output",
         "-o",
@@ -78,10 +80,12 @@ Output = Annotated[
     ),
 ]
 Html = Annotated[
-    Path | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
+    str | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
 ]
 
 _DEFAULT_THRESHOLDS = Thresholds()
+#: Where resolve() records a flag's value as coming from (its `given_by`).
+_FLAGS = "command line"
 
 
 def _examples(*lines: str) -> str:
@@ -129,7 +133,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         ),
     ],
     "base": Annotated[
-        float | None,
+        str | None,
         typer.Option(metavar="B", help="Log base of the scores (2: bits).", show_default="e"),
     ],
     "threshold": Annotated[
@@ -303,13 +307,15 @@ class Given:
                 value = parse_column_thresholds(value)
             elif name == "storage_options" and value is not None:
                 value = parse_storage_options(value)
+            elif name == "base" and value is not None:
+                value = _base(value)
             settings[name] = NOT_GIVEN if value is None else value
         if self.no_config and self.config_file is not None:
             raise OptionError(
                 "config", self.config_file, "and {no_config} exclude each other", shown=""
             )
         file = spec_module.ConfigFile() if self.no_config else configfile.load(self.config_file)
-        return resolve(settings, file, given_by="command line")
+        return resolve(settings, file, given_by=_FLAGS)
 
     def message(self, text: str) -> None:
         """`text` on stderr unless -q."""
@@ -434,6 +440,7 @@ def compare(
     spec = None
     try:
         spec = given.spec()
+        _check_targets(output, html_path)
         if time_column is not None or every is not None:
             for value, name in [(output, "output"), (show, "show"), (explain, "explain")]:
                 if value:
@@ -449,13 +456,13 @@ def compare(
             result = drift.compare(reference, current, spec, progress=note)
         given.announce(spec)
         chosen = spec.format or Format.table
+        if html_path is not None:  # before stdout, so a failed write prints no report
+            report.write_file(result, Format.html, html_path)
         if output is None:
             report.render(result, chosen, show=shown, explain=explain, color=given.color)
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
             given.message(report.summary_line(result))
-        if html_path is not None:
-            report.write_file(result, Format.html, html_path)
         if spec.step_summary is not False:
             try:
                 report.append_step_summary(result)
@@ -633,13 +640,18 @@ def monitor(
     change the exit code. The gate (--fail-on, --max-drifted) decides as in `kldrift compare`.
     Exit code 0: no drift; 1: drift; 2: bad input, options or history.
     """
-    from kldrift import alerts, drift, gate, report
+    from kldrift import alerts, drift, files, gate, report
     from kldrift import historydb as history
+    from kldrift.report import windows as window_report
     from kldrift.report.progress import progress
 
     spec = None
     try:
         spec = given.spec()
+        # Everything that can refuse the run is checked before it is compared and recorded: a
+        # failed run records nothing (docs/history.md).
+        fmt = _table_or_json(spec)
+        _check_targets(output, html_path)
         if webhook is not None:
             alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
         windowed = time_column is not None or every is not None
@@ -652,19 +664,28 @@ def monitor(
         else:
             with progress(given.quiet) as note:
                 results = (drift.compare(reference, current, spec, progress=note),)
+
+        def write(fmt: Format, out: TextIO | None = None) -> None:
+            if windowed:
+                window_report.render(results, fmt, out, color=given.color)
+            else:
+                report.render(results[0], fmt, out, color=given.color)
+
+        pages = [
+            (path, report.rendered(functools.partial(write, page_format)))
+            for path, page_format in [(html_path, Format.html), (output, fmt)]
+            if path is not None
+        ]
         with progress(given.quiet) as note:
             note(f"recording in {history_path}")
             run_ids = history.record(history_path, results)
         given.announce(spec)
-        if windowed:
-            _render_windows(results, spec, given.color, html_path)
-        elif output is None:
-            report.render(results[0], _table_or_json(spec), color=given.color)
+        for path, text in pages:
+            files.write_text(path, text)
+        if output is None:
+            write(fmt)
         else:
-            report.write_file(results[0], _table_or_json(spec), output)
             given.message(report.summary_line(results[0]))
-        if html_path is not None and not windowed:
-            report.write_file(results[0], Format.html, html_path)
     except KldriftError as exc:
         _fail(exc, spec)
     drifted = not gate.passed(results)
@@ -708,7 +729,7 @@ def history_command(
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
     ] = None,
     color: Annotated[
@@ -767,8 +788,17 @@ def _windows(
         )
 
 
+def _check_targets(*paths: str | None) -> None:
+    """Refuse now an output file that could not be written, before anything is compared."""
+    from kldrift import report
+
+    for path in paths:
+        if path is not None:
+            report.check_target(path)
+
+
 def _render_windows(
-    windows: Sequence[DriftReport], spec: Spec, color: Color, html_path: Path | None
+    windows: Sequence[DriftReport], spec: Spec, color: Color, html_path: str | None
 ) -> None:
     from kldrift.report import windows as window_report
 
@@ -790,10 +820,6 @@ def _table_or_json(spec: Spec) -> Format:
     raise OptionError(
         "format", spec.format.value, "must be table, json or html for time windows and monitor"
     )
-
-
-#: Where resolve() records a flag's value as coming from.
-_FLAGS = "command line"
 
 
 def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
@@ -826,6 +852,15 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
     else:
         report.print_error(exc.worded(name))
     raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _base(value: str) -> float:
+    from kldrift.options import parse_base
+
+    try:
+        return parse_base(value)
+    except ValueError:
+        raise OptionError("base", value, 'must be a number or "e"') from None
 
 
 def _split(values: Sequence[str] | None) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from kldrift.errors import ConfigError
 from kldrift.io import read_bounded
-from kldrift.options import Adjustment, Decision, FailOn, Format, Kind
+from kldrift.options import Adjustment, Decision, FailOn, Format, Kind, parse_base
 from kldrift.registry import Metric
 from kldrift.spec import ColumnSettings, ConfigFile, resolve
 
@@ -116,11 +116,9 @@ def _number(value: object) -> float:
 
 
 def _base(value: object) -> float:
-    if value == "e":
-        return math.e
     try:
-        return _number(value)
-    except _Expected:
+        return parse_base(value)
+    except ValueError:
         raise _Expected('a number or "e"') from None
 
 

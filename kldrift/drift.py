@@ -52,7 +52,8 @@ def compare(
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
     `spec` (see `kldrift.spec.resolve`) says which columns, how to bin and decide; keyword
-    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...).
+    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...);
+    `options=` may be a mapping of the Options fields to change (see `kldrift.spec.with_changes`).
     REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
     reference data, and its binning options replace those not given (see `fitted_options`).
     CURRENT may be a profile too, counted on the reference's bins (`kldrift profile --bins-from`):
@@ -65,8 +66,7 @@ def compare(
     note = progress or silent
     ref = open_reference(reference, spec.read_options)
     cur = open_reference(current, spec.read_options)
-    files = [t for t in (ref, cur) if isinstance(t, Table)]
-    streaming, together = read_policy(files, spec.streaming)
+    streaming, together = reading(ref, cur, spec)
     plan = prepare(ref, cur, spec, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     if isinstance(plan.current, profile.Profile):
@@ -75,8 +75,7 @@ def compare(
     else:
         note(f"counting {plan.current.name}")
         cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
-        with_new = {n: b for n, b in binnings.items() if _new_rows(b, cur_counts[n])}
-        new = profile.new_categories(plan.current, with_new, SHOWN_CATEGORIES, streaming=streaming)
+        new = named_new_categories(plan.current, binnings, cur_counts, streaming)
     report = assemble(
         reference_name(ref),
         plan.reference,
@@ -99,6 +98,26 @@ def recorded(
     config = os.path.abspath(spec.config_file) if spec.config_file else None
     files = current.files if isinstance(current, Table) else (current.source,)
     return dataclasses.replace(report, current_files=files, config_file=config)
+
+
+def reading(
+    ref: Table | profile.Profile, cur: Table | profile.Profile, spec: Spec
+) -> tuple[bool, bool]:
+    """(streaming, together) for these two sides under `spec` (see `io.read_policy`)."""
+    return read_policy([t for t in (ref, cur) if isinstance(t, Table)], spec.streaming)
+
+
+def named_new_categories(
+    current: Table,
+    binnings: Mapping[str, profile.Binning],
+    counts: Mapping[str, profile.Counts],
+    streaming: bool,
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The largest new categories of each column whose `counts` (of `current`) hold new rows."""
+    with_new = {n: b for n, b in binnings.items() if _new_rows(b, counts[n])}
+    if not with_new:
+        return {}
+    return profile.new_categories(current, with_new, SHOWN_CATEGORIES, streaming=streaming)
 
 
 def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
@@ -129,7 +148,8 @@ def profile_counts(
         if column is None or column.binning != binning:
             raise InputError(
                 f"{current.source}: column {name!r} is not counted on the bins of {reference}; "
-                f"make it with `kldrift profile DATA --bins-from {reference}`"
+                f"profile it with {{bins_from}} {reference}",
+                settings=("bins_from",),
             )
         counts[name] = np.asarray(column.counts, dtype=np.int64)
     return current.rows, counts
@@ -165,9 +185,8 @@ def prepare(
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
-    if isinstance(ref, Table) and isinstance(cur, Table):
-        kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
-        schema += sequences
+    kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
+    schema += sequences
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
@@ -190,6 +209,8 @@ def assemble(
 ) -> DriftReport:
     """Score every column of `reference` against the current histograms, most drifted first.
 
+    Most drifted means the largest score of the metric the thresholds apply to, then plug-in KL.
+
     `new_categories` names the largest categories of current columns that the reference never
     had (value, rows), as `profile.new_categories` gives them.
     """
@@ -206,7 +227,9 @@ def assemble(
         for name, p in reference.columns.items()
     ]
     results = adjust(results, options, thresholds)
-    results.sort(key=lambda c: (-c.kl, c.name))
+    # By the effect the decision uses, so the order agrees with the statuses (--metric psi).
+    metric = thresholds.metric
+    results.sort(key=lambda c: (-c.score(metric), -c.kl, c.name))
     schema = [*schema, *content_changes(results)]
     return DriftReport(
         reference=reference_name,
@@ -372,14 +395,19 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
 
 
 def _leave_out_sequences(
-    ref: Table, cur: Table, kinds: dict[str, Kind], named: Sequence[str]
+    ref: Table | profile.Profile,
+    cur: Table | profile.Profile,
+    kinds: dict[str, Kind],
+    named: Sequence[str],
 ) -> tuple[dict[str, Kind], list[SchemaChange]]:
     """`kinds` without the event-time and increasing-ID columns the user did not name."""
     found = [s for s in sequence.detect(ref, cur, kinds) if s.column not in named]
+
+    def dtype(side: Table | profile.Profile, name: str) -> str:
+        return str(dict(side.schema)[name]) if isinstance(side, Table) else side.columns[name].dtype
+
     changes = [
-        SchemaChange(
-            s.column, s.kind, str(ref.schema[s.column]), str(cur.schema[s.column]), s.detail
-        )
+        SchemaChange(s.column, s.kind, dtype(ref, s.column), dtype(cur, s.column), s.detail)
         for s in found
     ]
     left_out = {s.column for s in found}

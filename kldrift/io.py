@@ -57,7 +57,8 @@ MAX_HEADER_BYTES = 16 << 20
 SPECIAL_FILE_SECONDS = 10.0
 #: Encodings polars reads natively while scanning lazily; any other is decoded in Python, eagerly.
 POLARS_ENCODINGS = ("utf8", "utf8-lossy")
-_NOT_UTF8 = "not valid UTF-8 text; pass --encoding (e.g. latin-1, cp1252 or utf8-lossy)"
+#: Names the setting in braces, for each front end to spell (InputError.settings).
+_NOT_UTF8 = "not valid UTF-8 text; choose an {encoding} (e.g. latin-1, cp1252 or utf8-lossy)"
 _PARSE_ERROR = re.compile(r"could not parse `(.*)` as dtype `(.*)` at column '(.*)'")
 _CONVERSION_ERROR = re.compile(
     r"conversion from `str` to `(.*)` failed in column '(.*)' for \d+ out of \d+ values: "
@@ -166,7 +167,7 @@ def read_error(name: str, exc: BaseException) -> InputError:
             return store_error
         message = remote.scrub(message)
     if "invalid utf-8" in message.lower():
-        return InputError(f"{name}: {_NOT_UTF8}")
+        return InputError(f"{name}: {_NOT_UTF8}", settings=("encoding",))
     if "more fields than defined" in message:
         return InputError(f"{name}: ragged CSV: a line has more fields than the header")
     unparsed = _unparsed_value(message)
@@ -308,7 +309,9 @@ def _header_text(path: str, encoding: str) -> str:
         except UnicodeDecodeError as exc:
             # A multi-byte character cut by the end of the chunk is no evidence of bad bytes.
             if len(head) % HEADER_BYTES or exc.start < len(head) - 3:
-                raise InputError(f"{path}: {_NOT_UTF8} (at byte {exc.start})") from None
+                raise InputError(
+                    f"{path}: {_NOT_UTF8} (at byte {exc.start})", settings=("encoding",)
+                ) from None
     codec = "utf-8" if encoding in POLARS_ENCODINGS else encoding
     return head.decode(codec, errors="replace").removeprefix("\ufeff")
 
@@ -578,7 +581,7 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
             raise
         glob_hint = remote.redact(uri) + "*.csv"
         hint = f"a prefix is read as Parquet; for other files give a glob: {glob_hint}"
-        raise InputError(f"{exc} ({hint})") from None
+        raise InputError(f"{exc.message} ({hint})", settings=exc.settings) from None
     keys: tuple[str, ...] = ()
     if pattern and fmt in ("parquet", "ipc"):
         reader = pl.scan_parquet if fmt == "parquet" else pl.scan_ipc

@@ -52,8 +52,10 @@ class JointDivergences:
         """The smaller conditional KL: the joint drift left after the larger marginal drift.
 
         If either conditional distribution is unchanged, the pair's change is explained by the
-        drift of one column alone, so the relationship score is min of the two conditionals,
-        which equals joint - max(marginal_x, marginal_y).
+        drift of one column alone, so the relationship score is min of the two conditionals.
+        For the plug-in values `joint_divergences` gives (all five from one pair of tables) the
+        chain rule makes it equal joint - max(marginal_x, marginal_y); the bias-corrected values
+        of `corrected`, each clipped at 0 on its own, need not satisfy that identity.
         """
         return min(self.conditional_y_given_x, self.conditional_x_given_y)
 
@@ -97,18 +99,26 @@ def conditional_contributions(
     smoothing: float = 0.0,
     base: float = math.e,
 ) -> FloatArray:
-    """Each cell's term p_ij log(p(y_j|x_i) / q(y_j|x_i)) of the conditional KL; they sum to it.
+    """Each cell's non-negative part of the conditional KL, in log `base`; they sum to it.
 
-    With `given=1` the terms are p_ij log(p(x_i|y_j) / q(x_i|y_j)). A term is negative where the
-    current conditional share exceeds the reference one, 0 where the reference has no mass.
+    With `given=0` a cell's part is p(x_i) [p(y_j|x_i) log(p(y_j|x_i) / q(y_j|x_i)) +
+    q(y_j|x_i) - p(y_j|x_i)]; with `given=1` the roles of x and y swap. The added q - p terms
+    sum to 0 within each line, so the parts still sum to the conditional KL, and each is >= 0
+    (a log b/c + c - b >= 0), unlike the signed terms p_ij log(p(y|x) / q(y|x)): a cell that
+    gains current share carries a positive part too, and ranking by value ranks by drift. A
+    part is `inf` where the reference has conditional mass and the current none, and 0 in a
+    line the reference never reaches (the conditional KL weighs lines by p(x)).
     """
     p, q = _pair(reference, current, smoothing)
     p_cond, q_cond = _conditionals(p, given), _conditionals(q, given)
-    terms = np.zeros_like(p)
+    weight = np.broadcast_to(p.sum(axis=1 - given, keepdims=True), p.shape)
+    parts = np.where(weight > 0, q_cond - p_cond, 0.0)
     support = p > 0
     with np.errstate(divide="ignore"):
-        terms[support] = p[support] * np.log(p_cond[support] / q_cond[support]) / math.log(base)
-    return terms
+        parts[support] += p_cond[support] * np.log(p_cond[support] / q_cond[support])
+    # Rounding can leave a part of an unchanged cell at -1e-17; mathematically it is >= 0.
+    nonnegative: FloatArray = np.maximum(weight * parts, 0.0) / math.log(base)
+    return nonnegative
 
 
 def noise_floors(

@@ -256,6 +256,20 @@ def parse_metrics(names: list[str]) -> tuple[Metric, ...]:
     return tuple(parsed)
 
 
+def parse_base(value: object) -> float:
+    """A log base as a user gives it: "e" or a number (a flag's text, such as "2", too).
+
+    The one converter of the config reader and the command line; raises ValueError otherwise.
+    """
+    if value == "e":
+        return math.e
+    if isinstance(value, str) and value.strip():
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"not a log base: {value!r}")
+
+
 def parse_column_thresholds(items: list[str]) -> dict[str, float]:
     """Parse repeated `COLUMN=VALUE` strings (the last "=" splits, so names may contain one)."""
     parsed: dict[str, float] = {}

@@ -305,7 +305,7 @@ def score_pair(
     binding = max(tests, key=lambda t: t.p_value)  # both must reject: intersection-union
     terms = joint.conditional_contributions(ref, cur, given, smoothing, base)
     n_ref, n_cur = ref.sum(), cur.sum()
-    order = np.argsort(-np.abs(terms), axis=None, kind="stable")[:TOP_CELLS]
+    order = np.argsort(-terms, axis=None, kind="stable")[:TOP_CELLS]
     cells = tuple(
         CellShift(
             x=labels[0][i],

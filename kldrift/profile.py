@@ -90,12 +90,28 @@ class Binning:
 
 
 @dataclass(frozen=True)
+class ValueRange:
+    """What event-time and ID detection (kldrift.sequence) needs of a date, datetime or integer
+    column: its least and greatest value (microseconds for dates and times, the integer itself
+    otherwise), both as text, and whether its values strictly increase row by row, without nulls.
+    """
+
+    low: float
+    high: float
+    low_text: str
+    high_text: str
+    increasing: bool
+
+
+@dataclass(frozen=True)
 class ColumnProfile:
     """A column's binning and its bin counts on one dataset.
 
     `singletons` is, for a categorical column, the number of its "(other)" categories seen
     exactly once: the Good-Turing estimate of the share of rows a new sample has in categories
     this one never saw is singletons / rows. None when unknown (profiles merged from parts).
+    `range` is a date, datetime or integer column's ValueRange; None when unknown (another
+    type, no values, or a profile older than the field).
     """
 
     name: str
@@ -103,6 +119,7 @@ class ColumnProfile:
     binning: Binning
     counts: tuple[int, ...]
     singletons: int | None = None
+    range: ValueRange | None = None
 
 
 @dataclass(frozen=True)
@@ -463,11 +480,11 @@ def build(
 
 
 def count_groups(
-    table: Table, binnings: Mapping[str, Binning], key: pl.Expr
+    table: Table, binnings: Mapping[str, Binning], key: pl.Expr, *, streaming: bool = False
 ) -> list[tuple[Any, int, dict[str, Counts]]]:
     """(key, rows, histograms) for each group of rows sharing `key`, in key order, in one query.
 
-    Rows whose key is null belong to no group.
+    Rows whose key is null belong to no group. `streaming` runs it on polars' streaming engine.
     """
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]
@@ -485,7 +502,7 @@ def count_groups(
             .agg(exprs)
             .drop_nulls("__key")
             .sort("__key")
-            .collect()
+            .collect(engine="streaming" if streaming else "auto")
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
@@ -545,6 +562,7 @@ def merge(profiles: Sequence[Profile]) -> Profile:
             column,
             # Singletons do not add up across parts: a category seen once in two parts is not one.
             singletons=column.singletons if not others else None,
+            range=_merged_range([p.columns[name].range for p in profiles]),
             counts=tuple(
                 int(sum(counts))
                 for counts in zip(*(p.columns[name].counts for p in profiles), strict=True)
@@ -574,18 +592,38 @@ def binning_options(options: Options | None) -> dict[str, object]:
     }
 
 
+def _merged_range(ranges: Sequence[ValueRange | None]) -> ValueRange | None:
+    """The range of parts taken together, in the order given: increasing when each part is and
+    each starts above the one before; unknown if any part's is."""
+    known = [r for r in ranges if r is not None]
+    if len(known) < len(ranges) or not known:
+        return None
+    low = min(known, key=lambda r: r.low)
+    high = max(known, key=lambda r: r.high)
+    increasing = all(r.increasing for r in known) and all(
+        a.high < b.low for a, b in zip(known, known[1:], strict=False)
+    )
+    return ValueRange(low.low, high.high, low.low_text, high.high_text, increasing)
+
+
+_BINS_FROM = ("bins_from",)
+
+
 def _check_mergeable(first: Profile, other: Profile) -> None:
     why = f"{other.source} cannot be merged with {first.source}:"
-    hint = "profiles merge only when made on the same bins (profile each part with --bins-from)"
+    hint = "profiles merge only when made on the same bins (profile each part with {bins_from})"
     if binning_options(first.options) != binning_options(other.options):
-        raise InputError(f"{why} binning options differ; {hint}")
+        raise InputError(f"{why} binning options differ; {hint}", settings=_BINS_FROM)
     if list(first.columns) != list(other.columns):
-        raise InputError(f"{why} they profile different columns; {hint}")
+        raise InputError(f"{why} they profile different columns; {hint}", settings=_BINS_FROM)
     if first.schema != other.schema:
-        raise InputError(f"{why} column types differ ({_schema_diff(first, other)}); {hint}")
+        raise InputError(
+            f"{why} column types differ ({_schema_diff(first, other)}); {hint}", settings=_BINS_FROM
+        )
     for name, column in first.columns.items():
         if column.binning != other.columns[name].binning:
-            raise InputError(f"{why} column {name!r} has different bins; {hint}")
+            problem = f"{why} column {name!r} has different bins; {hint}"
+            raise InputError(problem, settings=_BINS_FROM)
     if set(first.pairs) != set(other.pairs):
         raise InputError(f"{why} they store tables of different column pairs")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -13,7 +14,7 @@ from kldrift.errors import InputError, OptionError, OutputError
 from kldrift.io import read_bounded
 from kldrift.jsonvalues import json_value
 from kldrift.options import MAX_BINS, Kind, Options
-from kldrift.profile import Binning, ColumnProfile, Method, Profile
+from kldrift.profile import Binning, ColumnProfile, Method, Profile, ValueRange
 
 FORMAT = "kldrift-profile"
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
@@ -152,6 +153,7 @@ def _column(column: ColumnProfile) -> dict[str, Any]:
         "labels": list(binning.labels),
         "counts": list(column.counts),
         "singletons": column.singletons,
+        "range": None if column.range is None else dataclasses.asdict(column.range),
     }
 
 
@@ -327,7 +329,30 @@ def _column_profile(raw: dict[str, Any], where: str, options: Options, rows: int
         singletons = _count(singletons, f"{where}singletons")
         if singletons > len(rest):
             raise _Invalid(f"{where}singletons", f"more than the {len(rest)} categories of rest")
-    return ColumnProfile(name, _field(raw, "dtype", str, where), binning, counts, singletons)
+    dtype = _field(raw, "dtype", str, where)
+    value_range = _range(raw.get("range"), f"{where}range", kind, dtype)  # absent from older ones
+    return ColumnProfile(name, dtype, binning, counts, singletons, value_range)
+
+
+def _range(raw: object, where: str, kind: Kind, dtype: str) -> ValueRange | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _Invalid(where, f"expected an object, got {_shown(raw)}")
+    if kind is Kind.numeric and not dtype.startswith(("Int", "UInt")):
+        raise _Invalid(where, f"a {dtype} column has no range (dates, times and integers do)")
+    unknown = set(raw) - {"low", "high", "low_text", "high_text", "increasing"}
+    if unknown:
+        raise _Invalid(where, f"unknown keys {sorted(unknown)}")
+    low, high = (_field(raw, k, (int, float), where + ".") for k in ("low", "high"))
+    for key, value in [("low", low), ("high", high)]:
+        if not math.isfinite(value):
+            raise _Invalid(f"{where}.{key}", f"expected a finite number, got {_shown(value)}")
+    if low > high:
+        raise _Invalid(where, f"low ({low}) is above high ({high})")
+    low_text, high_text = (_field(raw, k, str, where + ".") for k in ("low_text", "high_text"))
+    increasing = _field(raw, "increasing", bool, where + ".")
+    return ValueRange(low, high, low_text, high_text, increasing)
 
 
 def _numbers(raw: list[Any], key: str, temporal: str | None, *, finite: bool) -> list[float]:

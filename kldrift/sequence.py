@@ -10,7 +10,8 @@ and leaves it out of the score unless the user names it.
   both sides, with the current starting above the reference's start (a surrogate key that keeps
   growing). A file compared with itself has none.
 
-Detection needs the reference data: with a profile as reference it is not attempted.
+A profile (`kldrift profile`) stores each such column's range (profile.ValueRange), so a profile
+reference (or current) is checked the same way as its data.
 """
 
 from __future__ import annotations
@@ -45,25 +46,28 @@ class Sequence:
         )
 
 
-def detect(reference: Table, current: Table, columns: Mapping[str, object]) -> list[Sequence]:
+def detect(
+    reference: Table | profile.Profile,
+    current: Table | profile.Profile,
+    columns: Mapping[str, object],
+) -> list[Sequence]:
     """The event-time and increasing-ID columns among `columns`, in their order.
 
-    One select per side; only date, datetime and integer columns are looked at.
+    One select per data side; a profile side gives the ranges it stored. Only date, datetime and
+    integer columns are looked at.
     """
     candidates = [
-        name
-        for name in columns
-        if _candidate(reference.schema[name]) and _candidate(current.schema[name])
+        name for name in columns if _candidate(reference, name) and _candidate(current, name)
     ]
     if not candidates:
         return []
-    ref, cur = _ranges(reference, candidates), _ranges(current, candidates)
+    ref, cur = side_ranges(reference, candidates), side_ranges(current, candidates)
     found: list[Sequence] = []
     for name in candidates:
         r, c = ref[name], cur[name]
         if r is None or c is None:
             continue
-        if reference.schema[name].is_temporal():
+        if _temporal(reference, name):
             later = c.low >= r.high and c.high > r.high
             kind: Sequential | None = "event_time" if later else None
         else:
@@ -74,20 +78,35 @@ def detect(reference: Table, current: Table, columns: Mapping[str, object]) -> l
     return found
 
 
-@dataclass(frozen=True)
-class _Range:
-    low: float
-    high: float
-    low_text: str
-    high_text: str
-    increasing: bool
-
-
-def _candidate(dtype: pl.DataType) -> bool:
+def candidate(dtype: pl.DataType) -> bool:
+    """Whether a column of `dtype` can be an event time or an increasing ID."""
     return dtype.is_integer() or isinstance(dtype, (pl.Date, pl.Datetime))
 
 
-def _ranges(table: Table, names: list[str]) -> dict[str, _Range | None]:
+def side_ranges(
+    side: Table | profile.Profile, names: list[str]
+) -> dict[str, profile.ValueRange | None]:
+    """Each column's range: read from data, or as a profile stored it (None if unknown)."""
+    if isinstance(side, profile.Profile):
+        return {n: side.columns[n].range if n in side.columns else None for n in names}
+    return ranges(side, names)
+
+
+def _candidate(side: Table | profile.Profile, name: str) -> bool:
+    if isinstance(side, profile.Profile):
+        column = side.columns.get(name)
+        return column is not None and column.range is not None
+    return name in side.schema and candidate(side.schema[name])
+
+
+def _temporal(side: Table | profile.Profile, name: str) -> bool:
+    if isinstance(side, profile.Profile):  # "Date" or "Datetime(...)", however it is binned
+        return side.columns[name].dtype.startswith("Date")
+    return side.schema[name].is_temporal()
+
+
+def ranges(table: Table, names: list[str]) -> dict[str, profile.ValueRange | None]:
+    """The range of each of `names` (date, datetime or integer columns) in one select."""
     exprs: list[pl.Expr] = []
     for i, name in enumerate(names):
         x = pl.col(name)
@@ -107,21 +126,21 @@ def _ranges(table: Table, names: list[str]) -> dict[str, _Range | None]:
         frame = table.frame.select(exprs).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
-    ranges: dict[str, _Range | None] = {}
+    found: dict[str, profile.ValueRange | None] = {}
     for i, name in enumerate(names):
         if frame[f"lo{i}"].null_count():  # no values: nothing to say
-            ranges[name] = None
+            found[name] = None
             continue
         # Integers are compared as they are: near 2**64 two IDs can round to one float.
         prefix = "n" if table.schema[name].is_temporal() else ""
-        ranges[name] = _Range(
+        found[name] = profile.ValueRange(
             low=frame[f"{prefix}lo{i}"][0],
             high=frame[f"{prefix}hi{i}"][0],
             low_text=_text(frame[f"lo{i}"]),
             high_text=_text(frame[f"hi{i}"]),
             increasing=bool(frame[f"up{i}"][0]),
         )
-    return ranges
+    return found
 
 
 def _text(value: pl.Series) -> str:

@@ -54,12 +54,14 @@ def compare_windows(
     _check_every(every)
     if time_column not in spec.exclude:
         spec = replace(spec, exclude=(*spec.exclude, time_column))
-    plan = drift.prepare(ref, cur, spec, note=progress)
+    # The read policy and new categories of drift.compare, window by window.
+    streaming, _ = drift.reading(ref, cur, spec)
+    plan = drift.prepare(ref, cur, spec, streaming, progress)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    key = pl.col(time_column).dt.truncate(every)
-    progress(f"counting {cur.name} by {every} windows")
     # Grouped on whole units, so that no window start becomes a Python date (years 1 to 9999).
-    groups = profile.count_groups(cur, binnings, key.to_physical())
+    key = pl.col(time_column).dt.truncate(every).to_physical()
+    progress(f"counting {cur.name} by {every} windows")
+    groups = profile.count_groups(cur, binnings, key, streaming=streaming)
     if not groups:
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
     starts = pl.Series([start for start, _, _ in groups]).cast(dtype)
@@ -70,7 +72,8 @@ def compare_windows(
     ref_name = reference_name(ref)
     reports = []
     labels = zip(groups, start_labels, end_labels, strict=True)
-    for n, ((_, rows, counts), start, end) in enumerate(labels):
+    for n, ((group, rows, counts), start, end) in enumerate(labels):
+        # Each window's new categories are a query of their own: worth a count on the bar.
         progress("scoring windows", n, len(groups))
         report = drift.assemble(
             ref_name,
@@ -83,10 +86,12 @@ def compare_windows(
             plan.schema,
             spec.gate,
             window=Window(start, end),
+            new_categories=drift.named_new_categories(
+                replace(cur, frame=cur.frame.filter(key == group)), binnings, counts, streaming
+            ),
         )
         reports.append(drift.recorded(report, cur, spec))
     return tuple(reports)
-
 
 #: Microseconds in each unit of a polars duration string, months and years at their longest.
 _UNIT_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6, "m": 6e7, "h": 3.6e9, "d": 8.64e10}

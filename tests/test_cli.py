@@ -638,3 +638,53 @@ def test_a_hand_edited_profile_is_a_one_line_error_naming_file_and_key(tmp_path)
     result = runner.invoke(app, ["compare", out, CUR_CSV])
     name = doc["columns"][0]["name"]
     _one_line_error(result, out, f"column {name!r}: counts[0]: expected a whole number")
+
+
+def test_explain_gives_no_share_of_an_infinite_kl(tmp_path):
+    (tmp_path / "r.csv").write_text("c\na\nb\nc\n")
+    (tmp_path / "c.csv").write_text("c\na\na\na\n")
+    args = ["explain", str(tmp_path / "r.csv"), str(tmp_path / "c.csv"), "--column", "c"]
+    result = runner.invoke(app, [*args, "--smoothing", "0", "--categorical", "c"])
+    assert result.exit_code in (0, 1), result.stderr
+    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.startswith("│")]
+    cells = {row[0].strip(): (row[3].strip(), row[4].strip()) for row in rows if len(row) == 5}
+    assert cells["b"] == ("inf", "—") and cells["c"] == ("inf", "—")
+    assert cells["a"][1] == "—"
+
+
+@pytest.mark.parametrize(("base", "unit"), [("e", "nats"), ("2", "bits"), ("10", "hartleys")])
+def test_base_flag_takes_e_and_numbers_as_the_config_does(base, unit):
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", base, "-f", "json"])
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["options"]["unit"] == unit
+
+
+def test_base_flag_refuses_what_is_not_a_base():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", "pi"])
+    assert result.exit_code == 2
+    assert "--base must be a number or \"e\", got 'pi'" in result.stderr
+
+
+def test_the_reviewers_special_inputs_end_in_one_line_or_a_verdict(tmp_path):
+    # Regression guard for review item 6, fixed on main by the input branch.
+    import datetime as dt
+    import os
+
+    zero = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--config", "/dev/zero"])
+    assert zero.exit_code == 2 and "larger than the 16 MiB" in zero.stderr
+    fifo = tmp_path / "p.kldrift.json"
+    os.mkfifo(fifo)
+    piped = runner.invoke(app, ["compare", str(fifo), CUR_CSV])
+    assert piped.exit_code == 2 and "not a kldrift profile" in piped.stderr
+    wide = tmp_path / "wide.parquet"
+    pl.DataFrame({"x": [2**63 - 1, -(2**63), 2**63 - 2, -(2**63) + 1] * 50}).write_parquet(wide)
+    extreme = runner.invoke(app, ["compare", str(wide), str(wide)])
+    assert extreme.exit_code == 0, extreme.stderr
+    dates = tmp_path / "dates.parquet"
+    days = [dt.date(1, 1, 1), dt.date(9999, 12, 31)] * 10
+    pl.DataFrame({"d": days, "v": [1.0, 2.0] * 10}).write_parquet(dates)
+    windowed = runner.invoke(
+        app, ["compare", str(dates), str(dates), "--time-column", "d", "--every", "1000y"]
+    )
+    assert windowed.exit_code in (0, 1), windowed.stderr
+    assert "Traceback" not in windowed.stderr + extreme.stderr

@@ -133,6 +133,12 @@ def test_the_documented_example_config_is_valid():
     block = readme.split("```toml\n# kldrift.toml\n", 1)[1].split("```", 1)[0]
     loaded = settings.parse(settings.tomllib.loads(block), "README.md")
     assert "threshold" in loaded.values and loaded.column
+    # The format comment names every format, and html among those monitor and windows write.
+    comment = block.split('format = "table"', 1)[1].split("\nstep_summary", 1)[0]
+    from kldrift.options import Format
+
+    assert all(f'"{f.value}"' in comment for f in Format)
+    assert "table, json or html" in " ".join(comment.split())
 
 
 def test_the_config_reaches_the_report(project):

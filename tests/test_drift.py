@@ -2,6 +2,7 @@
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,6 +13,7 @@ from scipy.stats import entropy as scipy_entropy
 import kldrift
 from kldrift import Options, Status, Thresholds, drift, metrics, profile, significance
 from kldrift.errors import ColumnError, InputError
+from kldrift.registry import Metric
 
 
 @pytest.fixture
@@ -665,3 +667,13 @@ def test_the_table_and_json_say_what_the_sample_can_detect():
         significance.minimum_detectable_effect(x.dof + 1, 100, 100, 0.05)
     )
     assert 0.2 < x.detectable < 0.4
+
+
+@pytest.mark.parametrize("metric", list(Metric))
+def test_most_drifted_first_means_by_the_metric_that_decides(metric):
+    root = Path(__file__).parent.parent / "sample_data"
+    report = kldrift.compare(
+        root / "reference.csv", root / "current.csv", thresholds=Thresholds(metric=metric)
+    )
+    keys = [(-c.score(metric), -c.kl, c.name) for c in report.columns]
+    assert keys == sorted(keys)

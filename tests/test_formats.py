@@ -361,7 +361,7 @@ def test_output_to_a_missing_directory_is_exit_2(at_root, tmp_path):
     result = runner.invoke(app, [*SAMPLE_ARGS, "-o", str(tmp_path / "no" / "r.md")])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
-    assert "r.md: cannot write here" in result.stderr
+    assert "r.md: cannot write: no directory" in result.stderr
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

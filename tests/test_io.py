@@ -173,8 +173,16 @@ def test_an_explicit_separator_wins_over_sniffing(tmp_path):
 
 def test_latin1_needs_an_encoding(tmp_path):
     path = _write(tmp_path / "latin.csv", "x,s\n1,café\n2,naïve\n".encode("latin-1"))
-    with pytest.raises(InputError, match="latin.csv: not valid UTF-8 text; pass --encoding"):
+    # The library names the setting; each front end spells it (no flag in a Python message).
+    with pytest.raises(InputError, match="latin.csv: not valid UTF-8 text; choose an encoding "):
         scan_table(path)
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    result = CliRunner().invoke(app, ["compare", str(path), str(path)])
+    assert result.exit_code == 2
+    assert "not valid UTF-8 text; choose an --encoding (e.g. latin-1" in result.stderr
     decoded = scan_table(path, ReadOptions(encoding="latin-1")).frame.collect()
     assert decoded["s"].to_list() == ["café", "naïve"]
     lossy = scan_table(path, ReadOptions(encoding="utf8-lossy")).frame.collect()

@@ -74,6 +74,25 @@ def test_contributions_sum_to_the_conditional_kl_and_point_at_the_moved_cells():
     assert np.unravel_index(np.argmax(terms), terms.shape) in {(0, 0), (1, 1)}
 
 
+@pytest.mark.parametrize("given", [0, 1])
+@pytest.mark.parametrize("smoothing", [0.0, 0.5])
+def test_conditional_contributions_are_non_negative_parts_that_sum_to_the_kl(given, smoothing):
+    ref, cur = [[40, 10, 0], [10, 40, 5], [0, 0, 0]], [[10, 40, 1], [40, 10, 4], [3, 0, 2]]
+    terms = joint.conditional_contributions(ref, cur, given, smoothing)
+    assert np.all(terms >= 0)
+    total = joint.conditional_kl(ref, cur, given, smoothing)
+    assert terms.sum() == pytest.approx(total, rel=1e-12)
+    # A known answer: X = row 0 has p(y|x) = (.8, .2, 0) and q(y|x) = (10, 40, 1) / 51, with
+    # 50 of the 105 reference rows; its first cell's part is 50/105 [.8 log(.8 / (10/51)) +
+    # 10/51 - .8].
+    if given == 0 and smoothing == 0:
+        p_x, p_y, q_y = 50 / 105, 0.8, 10 / 51
+        expected = p_x * (p_y * math.log(p_y / q_y) + q_y - p_y)
+        assert terms[0, 0] == pytest.approx(expected, rel=1e-12)
+        assert terms[0, 1] > 0  # gains current share: positive, not the signed term's < 0
+        assert terms[2].tolist() == [0.0, 0.0, 0.0]  # a row the reference never reaches
+
+
 def test_a_cell_missing_from_current_makes_unsmoothed_values_infinite():
     ref, cur = [[5, 5], [5, 5]], [[10, 0], [5, 5]]
     d = joint.joint_divergences(ref, cur)

@@ -71,14 +71,20 @@ def test_profile_keeps_fitting_options_and_refuses_conflicting_ones(tmp_path):
     expected = drift.compare(
         _mixed(200), current, options=dataclasses.replace(options, smoothing=0)
     )
-    # Defaults take the profile's values; scoring options may differ.
-    got = drift.compare(path, current, options=Options(smoothing=0))
+    # Options not given take the profile's values; scoring options may differ.
+    got = drift.compare(path, current, options={"smoothing": 0})
     assert got.columns == expected.columns
     assert got.options.bins == 4 and got.options.categorical == ("k",)
     with pytest.raises(OptionError, match="bins cannot be refitted: .* was fitted with 4, got 7"):
-        drift.compare(path, current, options=Options(bins=7))
+        drift.compare(path, current, options={"bins": 7})
     with pytest.raises(OptionError, match="^categorical cannot be refitted"):
-        drift.compare(path, current, options=Options(categorical=("cat",)))
+        drift.compare(path, current, options={"categorical": ("cat",)})
+    # An Options given whole is given in every field: its default bins (10) are not silently
+    # replaced by the profile's 4.
+    with pytest.raises(OptionError, match="bins cannot be refitted: .* was fitted with 4, got 10"):
+        drift.compare(path, current, options=Options(bins=10, top_k=2, categorical=("k",)))
+    same = Options(bins=4, top_k=2, categorical=("k",), smoothing=0)
+    assert drift.compare(path, current, options=same).columns == expected.columns
 
 
 def test_file_round_trip_is_exact(tmp_path):
@@ -118,8 +124,10 @@ def test_profiles_on_different_bins_are_refused(tmp_path):
     with pytest.raises(InputError, match="column 'x' has different bins"):
         profile.merge([a, b])
     c = kldrift.profile_data(_mixed(300), options=Options(bins=3))
-    with pytest.raises(InputError, match="binning options differ"):
+    with pytest.raises(InputError, match="binning options differ") as caught:
         profile.merge([a, c])
+    assert str(caught.value).endswith("(profile each part with bins_from)")
+    assert caught.value.worded(lambda s: "--" + s.replace("_", "-")).endswith("with --bins-from)")
     d = kldrift.profile_data(_mixed(300), exclude=["cat"])
     with pytest.raises(InputError, match="different columns"):
         profile.merge([a, d])
@@ -195,6 +203,11 @@ def _set(column, key, value):
         (_set("cat", "values", lambda v: [1, *v[1:]]), "column 'cat': values[0]: expected a str"),
         (_set(None, "rows", 2**63), "rows: expected a whole number from 0 to 9007199254740991"),
         (_set(None, "rows", 0), "rows: a profile holds at least one row"),
+        (_set("k", "range", lambda r: {**r, "low": 9}), "column 'k': range: low (9) is above"),
+        (_set("k", "range", lambda r: {**r, "increasing": 1}), "range.increasing: expected bool"),
+        (_set("k", "range", lambda r: {**r, "high": "inf"}), "range.high: expected"),
+        (_set("k", "range", [1, 2]), "column 'k': range: expected an object"),
+        (_set("x", "range", {"low": 1}), "column 'x': range: a Float64 column has no range"),
         (_set(None, "options", lambda o: {**o, "bins": 200_001}), "options.bins: expected at most"),
         (_set("k", "method", "quantile"), "column 'k': edges: expected fewer"),
         (_set("cat", "singletons", 5), "column 'cat': singletons: more than the 0 categories"),
@@ -211,7 +224,7 @@ def test_hand_edited_profiles_are_checked_and_errors_name_the_file_and_key(tmp_p
 def test_all_zero_counts_with_no_smoothing_are_an_error_not_a_crash(tmp_path):
     path = _edited(tmp_path, _set("k", "counts", lambda c: [0 for _ in c]))
     with pytest.raises(InputError, match="column 'k': counts: add up to 0, not rows"):
-        drift.compare(path, _mixed(50), options=Options(smoothing=0))
+        drift.compare(path, _mixed(50), options={"smoothing": 0})
 
 
 def _cli_error(args, *names):

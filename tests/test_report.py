@@ -123,3 +123,16 @@ def test_explain_names_new_categories_and_says_where_the_reference_share_of_new_
     assert "z: drift" in text
     assert "the reference's unseen tail predicts" in text and "largest: fresh 9.9%" in text
     assert "what its unseen tail predicts (Good-Turing)" in " ".join(text.split())
+
+
+def test_a_report_is_never_written_to_a_uri_as_a_local_file(tmp_path, monkeypatch):
+    from kldrift import report
+    from kldrift.errors import OutputError
+
+    monkeypatch.chdir(tmp_path)
+    for uri in ("s3://bucket/x.json", "https://user:secret@host/x.json"):
+        for call in (report.check_target, lambda p: report.write_atomic(p, lambda out: None)):
+            with pytest.raises(OutputError, match="reports are written to local files") as caught:
+                call(uri)
+            assert "secret" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

@@ -90,3 +90,46 @@ def test_ids_near_the_uint64_maximum_and_dates_after_9999_are_detected():
     found = sequence.detect(ref, cur, {"id": None, "d": None})
     assert [(s.column, s.kind) for s in found] == [("id", "increasing_id"), ("d", "event_time")]
     assert found[1].reference == ("+10183-09-21", "+10183-09-25")
+
+
+def test_a_profile_reference_finds_them_as_its_data_does(tmp_path):
+    from kldrift import profile_file
+
+    path = tmp_path / "october.kldrift.json"
+    profile_file.save(kldrift.profile_data(OCTOBER), path)
+    stored = profile_file.load(path)
+    assert stored.columns["order_id"].range.increasing
+    assert stored.columns["order_id"].range.low == 1 and stored.columns["items"].range.low == 0
+    via_data, via_profile = kldrift.compare(OCTOBER, NOVEMBER), kldrift.compare(path, NOVEMBER)
+    assert [c.name for c in via_profile.columns] == [c.name for c in via_data.columns] == ["items"]
+    assert via_profile.schema == via_data.schema
+    assert {(s.column, s.change) for s in via_profile.schema} >= {
+        ("event_ts", "event_time"),
+        ("order_id", "increasing_id"),
+    }
+    # A profile as CURRENT, counted on the reference's bins, is checked the same way.
+    current = kldrift.profile_data(NOVEMBER, bins_from=stored)
+    assert kldrift.compare(path, current).schema == via_data.schema
+
+
+def test_a_profile_without_ranges_still_loads_and_scores_the_columns(tmp_path):
+    from kldrift import profile_file
+
+    path = tmp_path / "old.kldrift.json"
+    profile_file.save(kldrift.profile_data(OCTOBER), path)
+    doc = json.loads(path.read_text())
+    for column in doc["columns"]:
+        del column["range"]
+    path.write_text(json.dumps(doc))
+    report = kldrift.compare(path, NOVEMBER)
+    assert {c.name for c in report.columns} == {"event_ts", "order_id", "items"}
+
+
+def test_merged_ranges_span_the_parts_in_order():
+    from kldrift import profile
+
+    reference = kldrift.profile_data(OCTOBER)
+    first, second = (kldrift.profile_data(p, bins_from=reference) for p in (OCTOBER, NOVEMBER))
+    merged = profile.merge([first, second]).columns["order_id"].range
+    assert (merged.low, merged.high, merged.increasing) == (1, 1720, True)
+    assert not profile.merge([second, first]).columns["order_id"].range.increasing

@@ -103,3 +103,39 @@ def test_an_every_whose_windows_end_past_int64_is_an_option_error(start):
     current = pl.DataFrame({"t": [start], "x": [1.0]})
     with pytest.raises(OptionError, match="windows end after the last date polars can hold"):
         windows.compare_windows(current, current, time_column="t", every="100000000000d")
+
+
+def _new_in_second_window():
+    reference = pl.DataFrame({"c": ["a", "b"] * 50})
+    days = [dt.date(2026, 1, 1)] * 40 + [dt.date(2026, 1, 2)] * 40
+    current = pl.DataFrame({"day": days, "c": ["a", "b"] * 20 + ["a", "zz", "zz", "yy"] * 10})
+    return reference, current
+
+
+def test_each_window_names_its_new_categories_as_compare_does():
+    reference, current = _new_in_second_window()
+    first, second = windows.compare_windows(reference, current, time_column="day", every="1d")
+    assert first.column("c").new_categories == ()
+    assert second.column("c").new_categories == (("zz", 20), ("yy", 10))
+    whole = drift.compare(reference, current.filter(pl.col("day") == dt.date(2026, 1, 2)))
+    assert second.column("c").new_categories == whole.column("c").new_categories
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_windows_follow_the_streaming_setting(monkeypatch, streaming):
+    from kldrift import profile
+
+    seen = []
+    real = profile.count_groups
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("streaming"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(profile, "count_groups", spy)
+    reference, current = _new_in_second_window()
+    reports = windows.compare_windows(
+        reference, current, time_column="day", every="1d", streaming=streaming
+    )
+    assert seen == [streaming] and len(reports) == 2
+    assert reports[1].column("c").new_categories[0] == ("zz", 20)

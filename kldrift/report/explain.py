@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TextIO
 
 from rich.cells import cell_len
@@ -75,22 +76,25 @@ def _contributions(
 ) -> RenderableType:
     bins = explain(column, report.options)
     shown = bins[:top]
-    kl = column.kl if column.kl and column.kl != float("inf") else 0.0
     caption = (
         f"contribution = p log(p/q) + q - p on the smoothed bins, in {report.options.unit}: "
         f"each >= 0, they sum to KL. Top {len(shown)} of {len(bins)} bins by contribution."
     )
     if any(b.label == NEW_LABEL for b in bins) and column.predicted_new_share is not None:
         caption += " The reference share of (new) is what its unseen tail predicts (Good-Turing)."
+    # An infinite KL has no shares: its infinite bins are named by their contribution.
+    shares = [
+        "—" if math.isinf(column.kl) else f"{b.contribution / column.kl if column.kl else 0.0:.0%}"
+        for b in shown
+    ]
     fields = [
         # Numeric bins are intervals: shortening one would cut its numbers.
         Field("bin", [b.label for b in shown], 0, shorten=column.kind is Kind.categorical),
         Field("reference", [f"{b.reference_share:.1%}" for b in shown], 1, "right"),
         Field("current", [f"{b.current_share:.1%}" for b in shown], 1, "right"),
         Field("contribution", [table_report.score(b.contribution) for b in shown], 0, "right"),
-        Field("share of KL", [f"{b.contribution / kl if kl else 0.0:.0%}" for b in shown], 2,
-              "right"),
-    ]  # fmt: skip
+        Field("share of KL", shares, 2, "right"),
+    ]
     return layout.tables(fields, width, caption=caption)
 
 

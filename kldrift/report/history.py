@@ -14,7 +14,7 @@ from rich.text import Text
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.historydb import Run
+from kldrift.historydb import SCORES, Run
 from kldrift.jsonvalues import json_value
 from kldrift.options import Color, HistoryFormat, Status
 from kldrift.report import layout, write_atomic
@@ -25,10 +25,12 @@ from kldrift.report.text import score
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
+#: The recorded scores (every registered metric, KL's noise floor, the adjusted p-value) follow
+#: the fixed fields, so a new metric reaches the CSV with no edit here.
 CSV_FIELDS = (
     "run_id", "time", "reference", "current", "window_start", "window_end", "run_status",
     "column", "kind", "dtype", "kl", "cross_entropy", "entropy", "null_share_reference",
-    "null_share_current", "warn", "threshold", "status",
+    "null_share_current", "warn", "threshold", "status", *SCORES,
 )  # fmt: skip
 
 
@@ -189,5 +191,7 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
                     c.threshold,
                     c.status,
                 ]  # fmt: skip
+                # A run recorded before a score existed has none: an empty cell.
+                + ["" if v is None else repr(v) for v in (getattr(c, s) for s in SCORES)]
             )
     return rows
