@@ -36,3 +36,16 @@ def test_no_doc_installs_kldrift_from_an_index_it_is_not_on():
         lines = path.read_text(encoding="utf-8").splitlines()
         installs = [line for line in lines if re.search(r"pip install kldrift\b(?![\[@])", line)]
         assert all("fails" in line for line in installs), path.name  # only to say it fails
+
+
+def test_the_80_column_capture_is_the_current_output(monkeypatch):
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    monkeypatch.chdir(ROOT)  # the capture names the files as typed from the root
+    block = README.split("the output at `COLUMNS=80`):\n\n```\n")[1].split("```\n")[0]
+    args = ["compare", "sample_data/reference.csv", "sample_data/current.csv"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    assert [line.rstrip() for line in result.stdout.splitlines()] == block.splitlines()
