@@ -32,6 +32,7 @@ from kldrift.options import (
     Adjustment,
     Color,
     Decision,
+    Engine,
     FailOn,
     Format,
     Gate,
@@ -487,7 +488,7 @@ def compare(
 def explain_column(
     reference: Reference,
     current: Current,
-    column: Annotated[str, typer.Option("--column", help="The column to explain.")],
+    column: Annotated[str, typer.Option("--column", metavar="COL", help="The column to explain.")],
     top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
     *,
     given: Given,
@@ -533,12 +534,20 @@ def profile_command(
         list[str],
         typer.Argument(help="DATA: a file, glob or directory; with --merge, the profiles."),
     ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Profile file to write.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="Profile file to write.")
+    ],
     merge: Annotated[
         bool, typer.Option("--merge", help="Add up the counts of profiles made on the same bins.")
     ] = False,
     bins_from: Annotated[
-        str | None, typer.Option(help="Count DATA on this profile's bins instead of fitting.")
+        str | None,
+        typer.Option(metavar="PROFILE", help="Count DATA on this profile's bins, not fitted ones."),
+    ] = None,
+    engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Spark (or sc:// Connect) URL.", show_default="active"),
     ] = None,
     *,
     given: Given,
@@ -578,9 +587,16 @@ def profile_command(
                     shown="",
                 )
             spec = given.spec()
+            profile_data = reference_side.profile_data
+            if engine is Engine.spark:
+                from kldrift import spark
+
+                profile_data = spark.profiler(spark_master)
+            elif spark_master:
+                raise OptionError("spark_master", spark_master, "needs {engine} spark")
             with progress(given.quiet) as note:
                 note(f"profiling {sources[0]}")
-                result = reference_side.profile_data(
+                result = profile_data(
                     sources[0],
                     columns=spec.columns,
                     exclude=spec.exclude,
@@ -610,9 +626,12 @@ def profile_command(
 @_comparing(skip=("step_summary",))
 def monitor(
     current: Current,
-    reference: Annotated[str, typer.Option("--reference", "-r", help="Reference profile or data.")],
+    reference: Annotated[
+        str, typer.Option("--reference", "-r", metavar="REF", help="Reference profile or data.")
+    ],
     history_path: Annotated[
-        str, typer.Option("--history", help="SQLite history file (created if missing).")
+        str,
+        typer.Option("--history", metavar="FILE", help="SQLite history file (created if missing)."),
     ],
     output: Output = None,
     html_path: Html = None,
@@ -621,11 +640,12 @@ def monitor(
     webhook: Annotated[
         str | None,
         typer.Option(
-            help="POST a JSON summary here when drift is found (token: $KLDRIFT_WEBHOOK_TOKEN)."
+            metavar="URL",
+            help="POST a JSON summary here when drift is found (token: $KLDRIFT_WEBHOOK_TOKEN).",
         ),
     ] = None,
     webhook_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for the webhook, per attempt.")
+        float, typer.Option(metavar="S", help="Seconds to wait for the webhook, per attempt.")
     ] = 10.0,
     webhook_retries: Annotated[
         int, typer.Option(help="Attempts after the first; waits double from 1 s.")
@@ -718,12 +738,19 @@ def history_command(
     columns: Annotated[
         list[str] | None,
         typer.Option(
-            "--columns", "-c", "--column", help="Only these columns (repeat, or comma-separate)."
+            "--columns",
+            "-c",
+            "--column",
+            metavar="COLS",
+            help="Only these columns (repeat, or comma-separate).",
         ),
     ] = None,
     last: Annotated[int, typer.Option(help="Show the last N runs.")] = 20,
     since: Annotated[
-        str | None, typer.Option(help="Only runs recorded at or after DATE (ISO; UTC if no zone).")
+        str | None,
+        typer.Option(
+            metavar="DATE", help="Only runs recorded at or after DATE (ISO; UTC if no zone)."
+        ),
     ] = None,
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")

@@ -22,7 +22,8 @@ from typer._click.formatting import HelpFormatter
 _DEFAULT = re.compile(r"\[default: \((.*)\)\]$", re.DOTALL)
 _CHOICES = re.compile(r"<([\w-]+(?:\|[\w-]+)+)>")
 _TYPE = re.compile(r"<(\w+)>")
-_TYPE_NAMES = {"path": "PATH", "text": "TEXT", "integer": "N", "float": "X", "file": "FILE"}
+_TYPE_NAMES = {"path": "PATH", "text": "TEXT", "str": "TEXT", "int": "N", "integer": "N"}
+_TYPE_NAMES |= {"float": "X", "file": "FILE"}
 
 
 def _placeholder(opts: str) -> str:

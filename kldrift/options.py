@@ -54,6 +54,13 @@ class Color(str, Enum):
     never = "never"
 
 
+class Engine(str, Enum):
+    """What counts `kldrift profile`'s histograms: polars here, or Spark (kldrift.spark)."""
+
+    polars = "polars"
+    spark = "spark"
+
+
 class HistoryFormat(str, Enum):
     """Output formats of `kldrift history`."""
 

@@ -58,7 +58,7 @@ LAYERS = [
     {"profile_file"},
     {"gate", "result"},
     {"plan"},
-    {"reference"},
+    {"reference", "spark"},
     {"drift"},
     {"windows", "pairs"},
     {"historydb", "alerts", "configfile"},

@@ -337,7 +337,7 @@ def test_help_has_clean_usage_defaults_placeholders_and_examples():
         usage = result.stdout.splitlines()[0]
         assert "{" not in usage and not re.search(r"\b[a-z]+\.\.\.", usage), usage
         assert "(" not in "".join(re.findall(r"\[default: [^\]]*\]", result.stdout))
-        assert not re.search(r"<\w+>", result.stdout)
+        assert not re.search(r"<\w+>|\s--?[\w-]+ (STR|INT)\b", result.stdout)
         assert "Examples:" in result.stdout and f"kldrift {command} " in result.stdout
     compare = runner.invoke(app, ["compare", "--help"], terminal_width=100).stdout
     assert "compare [OPTIONS] REFERENCE CURRENT\n" in compare
