@@ -250,7 +250,8 @@ class Window:
 class DriftReport:
     """Result of comparing a current dataset with a reference, column by column.
 
-    `window` is set when the current data is one time window of a larger dataset. `pairs`
+    `window` is set when the current data is one time window of a larger dataset.
+    `current_files` and `config_file` record where the data and settings came from. `pairs`
     holds the relationship drift of the column pairs asked for (`Spec.pairs`), most drifted
     first; a drifted pair counts like a drifted column.
     """
@@ -265,6 +266,10 @@ class DriftReport:
     schema: tuple[SchemaChange, ...] = field(default=())
     gate: Gate = field(default=Gate())
     window: Window | None = None
+    #: The files CURRENT named (those its glob or directory matched), and the config file in
+    #: force, if any.
+    current_files: tuple[str, ...] = ()
+    config_file: str | None = None
     pairs: tuple[PairDrift, ...] = ()
 
     @property
@@ -282,7 +287,8 @@ class DriftReport:
         if change is not None:
             problem = f"{name!r} was not scored: {change.description}"
             raise ColumnError(name, where, setting="column", problem=problem)
-        raise ColumnError(name, where, setting="column")
+        known = [c.name for c in self.columns]
+        raise ColumnError(name, where, setting="column", known=known)
 
     @property
     def drifted_columns(self) -> tuple[ColumnDrift, ...]:

@@ -10,15 +10,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kldrift.options import Color
 from kldrift.pairs import explain
 from kldrift.report import table as table_report
 from kldrift.report.relationships import reason
 from kldrift.result import DriftReport, PairDrift, percent
 
 
-def write(report: DriftReport, pair: PairDrift, out: TextIO, top: int = 10) -> None:
+def write(
+    report: DriftReport, pair: PairDrift, out: TextIO, top: int = 10, color: Color = Color.auto
+) -> None:
     """Print `pair`: its verdict, both joint tables (cell shares) and its top cells."""
-    console = table_report.console(out)
+    console = table_report.console(out, color)
     print_pair(console, report, pair, top)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from kldrift.report import layout
+from kldrift.report.layout import Field
 from kldrift.report.relationships import CAPTION, cells, flagged
 from kldrift.report.table import STATUS_STYLE
 from kldrift.report.text import p_value, score
@@ -16,23 +17,20 @@ def print_pairs(printer: Console, report: DriftReport) -> None:
     """The pairs that drifted or warn, most drifted first, then how many are ok."""
     shown = flagged(report)
     if shown:
-        table = Table(title="relationships", caption=f"In {report.options.unit}. {CAPTION}")
-        table.add_column("pair", overflow="fold")
-        table.add_column("relationship", justify="right")
-        table.add_column("noise", justify="right")
-        table.add_column("p adj.", justify="right")
-        table.add_column("status")
-        table.add_column("cells that moved most")
+        fields = [
+            Field("pair", [p.name for p in shown], 0, shorten=True),
+            Field("relationship", [score(p.relationship) for p in shown], 0, "right"),
+            Field("status", [Text(p.status.value, style=STATUS_STYLE[p.status]) for p in shown], 0),
+            Field("p adj.", [p_value(p.p_adjusted) for p in shown], 1, "right"),
+            Field("noise", [score(p.noise_floor.relationship) for p in shown], 2, "right"),
+        ]
+        caption = f"In {report.options.unit}. {CAPTION}"
+        printer.print(layout.tables(fields, printer.width, title="relationships", caption=caption))
+        # The cells are sentences: one line each under the table reads at any width.
         for pair in shown:
-            table.add_row(
-                pair.name,
-                score(pair.relationship),
-                score(pair.noise_floor.relationship),
-                p_value(pair.p_adjusted),
-                Text(pair.status.value, style=STATUS_STYLE[pair.status]),
-                "\n".join(cells(pair)),
-            )
-        printer.print(table)
+            printer.print(Text(f"{pair.name}, cells that moved most:", style="bold"))
+            for line in cells(pair):
+                printer.print(f"  {line}")
     calm = len(report.pairs) - len(shown)
     if calm:
         noun = "pair" if calm == 1 else "pairs"
