@@ -1,7 +1,7 @@
 """Calibration of relationship drift: false alarms on unchanged pairs, power on changed ones.
 
 Not a test: a seeded simulation whose tables go into docs/calibration.md ("Pairs of columns").
-Every comparison goes through `kldrift.pairs.compare_pairs` on polars frames with default
+Every comparison goes through `kldrift.compare(..., pairs="all")` on polars frames with default
 options, all pairs of the dataset's four columns at once (so their p-values are BH-adjusted
 together):
 
@@ -13,7 +13,7 @@ together):
   independent on both sides and count as more same-distribution pairs.
 
 The default rule is the report's status; the other drift levels are applied to the same scores
-with `kldrift.options.decide`, the function `compare_pairs` uses, so the table shows how the
+with `kldrift.options.decide`, the function the comparison uses, so the table shows how the
 default levels were chosen.
 
     python bench/calibration_pairs.py            # full run, markdown tables to stdout
@@ -37,15 +37,14 @@ import polars as pl  # noqa: E402
 from calibration import upper_bound  # noqa: E402
 
 import kldrift  # noqa: E402
-from kldrift import pairs  # noqa: E402
-from kldrift.options import Decision, Status, Thresholds, decide  # noqa: E402
+from kldrift.options import Decision, PairLevels, Status, Thresholds, decide  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 #: Datasets per sample size; fewer at 1M, where each costs seconds.
 DATASETS = {1_000: 400, 10_000: 400, 100_000: 200, 1_000_000: 40}
 SEED = 20260117
 ALPHA = 0.05
-#: Drift levels (nats of bias-corrected conditional KL) compared when choosing the default.
+#: Drift levels (nats of the bias-corrected relationship score) compared when choosing the default.
 LEVELS = (0.01, 0.02, 0.03, 0.05, 0.1)
 SAME_PAIRS = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
 CHANGES = {("u", "v"): "correlation 0 -> 0.3", ("s", "t"): "correlation 0.5 -> -0.5"}
@@ -84,13 +83,16 @@ def run_dataset(task: tuple[int, int]) -> dict[str, object]:
     n, rep = task
     rng = np.random.default_rng([SEED, n, rep])
     thresholds = Thresholds(alpha=ALPHA)
-    same = pairs.compare_pairs(_same(rng, n), _same(rng, n), thresholds=thresholds)
-    changed = pairs.compare_pairs(
-        _changed(rng, n, current=False), _changed(rng, n, current=True), thresholds=thresholds
+    same = kldrift.compare(_same(rng, n), _same(rng, n), thresholds=thresholds, pairs="all")
+    changed = kldrift.compare(
+        _changed(rng, n, current=False),
+        _changed(rng, n, current=True),
+        thresholds=thresholds,
+        pairs="all",
     )
     result: dict[str, object] = {"n": n}
     for kind, report in (("same", same), ("changed", changed)):
-        result[f"{kind}|columns flagged"] = len(report.columns.drifted_columns)
+        result[f"{kind}|columns flagged"] = len(report.drifted_columns)
         for pair in report.pairs:
             key = f"{kind}|{','.join(sorted(pair.columns))}"
             result[key] = (pair.status is Status.drift, pair.relationship, pair.p_adjusted)
@@ -179,7 +181,7 @@ def main() -> None:
         results = list(pool.map(run_dataset, tasks, chunksize=2))
     elapsed = time.perf_counter() - start
 
-    levels = pairs.PairLevels()
+    levels = PairLevels()
     same_rows = {f"{x}, {y}": [_key("same", (x, y))] for x, y in SAME_PAIRS}
     same_rows["unchanged cross pairs of the changed datasets"] = [
         _key("changed", p) for p in CROSS_PAIRS

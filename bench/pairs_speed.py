@@ -2,7 +2,7 @@
 
 Both cases run in fresh child processes, round-robin (plain, pairs, plain, ...), on the same
 files from bench/generate.py (26 columns: 325 pairs), through the library calls the CLI makes:
-`kldrift.compare(ref, cur)` and `kldrift.pairs.compare_pairs(ref, cur)` (every pair). Each child
+`kldrift.compare(ref, cur)` and `kldrift.compare(ref, cur, pairs="all")` (every pair). Each child
 times its own call (wall and CPU, after imports); the table gives medians and the median over
 rounds of pairs / plain in the same round. On a busy machine compare the CPU ratio.
 
@@ -24,14 +24,13 @@ from layout import DEFAULT_OUT, dataset_path
 CHILD = """
 import json, sys, time
 import kldrift
-from kldrift import pairs
 ref, cur, case = sys.argv[1:4]
 wall, cpu = time.perf_counter(), time.process_time()
 if case == "plain":
     result = kldrift.compare(ref, cur)
     detail = len(result.columns)
 else:
-    result = pairs.compare_pairs(ref, cur)
+    result = kldrift.compare(ref, cur, pairs="all")
     detail = len(result.pairs)
 print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
                   "detail": detail}))

@@ -51,11 +51,9 @@ _EXPORTS = {
     "OutputError": "kldrift.errors",
     "WebhookError": "kldrift.errors",
     "ReadOptions": "kldrift.io",
-    "CellShift": "kldrift.pairs",
-    "PairDrift": "kldrift.pairs",
-    "PairLevels": "kldrift.pairs",
-    "PairReport": "kldrift.pairs",
-    "compare_pairs": "kldrift.pairs",
+    "CellShift": "kldrift.result",
+    "PairDrift": "kldrift.result",
+    "PairLevels": "kldrift.options",
 }
 
 __all__ = [
@@ -79,7 +77,6 @@ __all__ = [
     "OutputError",
     "PairDrift",
     "PairLevels",
-    "PairReport",
     "Profile",
     "ReadOptions",
     "Run",
@@ -92,7 +89,6 @@ __all__ = [
     "Window",
     "__version__",
     "compare",
-    "compare_pairs",
     "compare_windows",
     "load_config",
     "load_profile",
@@ -127,16 +123,16 @@ if TYPE_CHECKING:
         Gate,
         Kind,
         Options,
+        PairLevels,
         Status,
         Thresholds,
     )
-    from kldrift.pairs import CellShift, PairDrift, PairLevels, PairReport, compare_pairs
     from kldrift.profile import Profile
     from kldrift.profile_file import load as load_profile
     from kldrift.profile_file import save as save_profile
     from kldrift.reference import profile_data
     from kldrift.registry import Metric
-    from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
+    from kldrift.result import CellShift, ColumnDrift, DriftReport, PairDrift, SchemaChange, Window
     from kldrift.spec import NOT_GIVEN, ConfigFile, Spec, resolve
     from kldrift.windows import compare_windows
 

@@ -92,7 +92,8 @@ def redact(url: str) -> str:
 def payload(
     reports: Sequence[DriftReport], run_ids: Sequence[int] = ()
 ) -> dict[str, Any]:
-    """The alert body: overall status and, per run, the drifted columns and breaking changes.
+    """The alert body: overall status and, per run, the drifted columns, breaking changes and
+    drifted column pairs.
 
     `text` holds a one-line summary, which chat webhooks (Slack, Mattermost) display as is.
     """
@@ -111,6 +112,15 @@ def payload(
                 ],
                 "schema_changes": [
                     {"column": s.column, "change": s.change} for s in report.breaking_schema_changes
+                ],
+                "drifted_pairs": [
+                    {
+                        "name": p.name,
+                        "relationship": json_value(p.relationship),
+                        "threshold": p.threshold,
+                        "cells": [p.describe(cell) for cell in p.cells],
+                    }
+                    for p in report.drifted_pairs
                 ],
             }
         )

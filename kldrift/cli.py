@@ -26,6 +26,8 @@ from kldrift.errors import KldriftError, OptionError, WebhookError
 from kldrift.options import (
     DEFAULT_ALPHA,
     DEFAULT_BINS,
+    DEFAULT_PAIR_DRIFT,
+    DEFAULT_PAIR_WARN,
     DEFAULT_SMOOTHING,
     DEFAULT_TOP_K,
     MAX_BINS,
@@ -105,6 +107,28 @@ SETTING_OPTIONS: dict[str, Any] = {
     ],
     "exclude": Annotated[
         list[str] | None, typer.Option(metavar="COLS", help="Leave these columns out.")
+    ],
+    "pairs": Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="A,B|all", help="Also score how A and B move together; all: every pair."
+        ),
+    ],
+    "pair_threshold": Annotated[
+        float | None,
+        typer.Option(
+            metavar="T",
+            help="Relationship score (nats) at or above this is drift.",
+            show_default=str(DEFAULT_PAIR_DRIFT),
+        ),
+    ],
+    "pair_warn": Annotated[
+        float | None,
+        typer.Option(
+            metavar="W",
+            help="Relationship score (nats) at or above this warns.",
+            show_default=str(DEFAULT_PAIR_WARN),
+        ),
     ],
     "categorical": Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Bin this column as categorical.")
@@ -272,7 +296,7 @@ _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
 _PROFILE_SETTINGS = (
     *("columns", "exclude", "categorical", "bins", "top_k"),
-    *("separator", "encoding", "storage_options"),
+    *("separator", "encoding", "storage_options", "pairs"),
 )
 #: Settings whose value is a list, given by repeating the flag or comma-separating.
 _LISTS = ("columns", "exclude", "categorical")
@@ -296,7 +320,7 @@ class Given:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
         from kldrift import spec as spec_module
-        from kldrift.options import parse_column_thresholds
+        from kldrift.options import parse_column_thresholds, parse_pairs
         from kldrift.remote import parse_storage_options
         from kldrift.spec import NOT_GIVEN, resolve
 
@@ -306,6 +330,8 @@ class Given:
                 value = tuple(_split(value)) or None
             elif name == "column_threshold" and value is not None:
                 value = parse_column_thresholds(value)
+            elif name == "pairs" and value is not None:
+                value = parse_pairs(value)
             elif name == "storage_options" and value is not None:
                 value = parse_storage_options(value)
             elif name == "base" and value is not None:
@@ -488,33 +514,60 @@ def compare(
 def explain_column(
     reference: Reference,
     current: Current,
-    column: Annotated[str, typer.Option("--column", metavar="COL", help="The column to explain.")],
-    top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
+    column: Annotated[
+        str | None, typer.Option("--column", metavar="COL", help="The column to explain.")
+    ] = None,
+    pair: Annotated[
+        str | None, typer.Option("--pair", metavar="A,B", help="Or the pair of columns to explain.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Bins (or cells) listed by contribution.")] = 10,
     *,
     given: Given,
 ) -> None:
-    """Explain one column: the bins that drive its KL, and both histograms side by side.
+    """Explain one column (--column): the bins that drive its KL and both histograms; or one pair
+    (--pair A,B): both joint tables side by side and the cells that drive its relationship score.
 
-    The column is scored within the full comparison (of the columns --columns and --exclude
-    leave), so its p-value is adjusted as in `kldrift compare` and the exit code is that
-    column's: 0 ok or warn, 1 drift, 2 error.
+    The column or pair is scored within the full comparison (of the columns --columns and
+    --exclude leave, and the pairs --pairs asks for), so its p-value is adjusted as in
+    `kldrift compare` and the exit code is its own: 0 ok or warn, 1 drift, 2 error.
     """
+    from dataclasses import replace
+
     from kldrift import drift, report
+    from kldrift.options import ALL_PAIRS, parse_pairs, with_pair
     from kldrift.report.progress import progress
 
     spec = None
     try:
         if top < 1:
             raise OptionError("top", top, "must be at least 1")
+        if (column is None) == (pair is None):
+            raise OptionError("column", column, "or {pair}: give exactly one", shown="")
         spec = given.spec()
+        wanted = parse_pairs([pair]) if pair is not None else ()
+        if wanted == ALL_PAIRS:
+            raise OptionError("pair", pair, "names one pair of columns, A,B")
+        if wanted:
+            spec = replace(spec, pairs=with_pair(spec.pairs, wanted[0]))
         with progress(given.quiet) as note:
             result = drift.compare(reference, current, spec, progress=note)
-        scored = result.column(column)
+        if wanted:
+            scored_pair = result.pair(*wanted[0])
+            status = scored_pair.status
+            show = functools.partial(
+                report.render_pair_explanation, result, scored_pair, top=top, color=given.color
+            )
+        else:
+            scored = result.column(cast(str, column))
+            status = scored.status
+            show = functools.partial(
+                report.render_explanation, result, scored, top=top, color=given.color
+            )
     except KldriftError as exc:
         _fail(exc, spec)
     given.announce(spec)
-    report.render_explanation(result, scored, top=top, color=given.color)
-    raise typer.Exit(EXIT_DRIFT if scored.status is Status.drift else EXIT_OK)
+    show()
+    raise typer.Exit(EXIT_DRIFT if status is Status.drift else EXIT_OK)
 
 
 @app.command(
@@ -555,8 +608,10 @@ def profile_command(
     """Write DATA's bins and counts to a profile (-o NAME.kldrift.json), a stand-in reference.
 
     `kldrift compare PROFILE CURRENT` then gives the same result as comparing with DATA, without
-    reading DATA again. Parts of one dataset profiled with --bins-from the same profile can be
-    added up with --merge. Exit code 0: written; 2: bad input or options.
+    reading DATA again. With --pairs, the profile stores those pairs' joint tables, for
+    `kldrift compare PROFILE CURRENT --pairs ...`. Parts of one dataset profiled with --bins-from
+    the same profile (which count its pair tables too) can be added up with --merge.
+    Exit code 0: written; 2: bad input or options.
     """
     from kldrift import profile, profile_file
     from kldrift import reference as reference_side
@@ -565,7 +620,9 @@ def profile_command(
     spec = None
     try:
         if merge:
-            if bins_from or any(given.given(n) for n in ("columns", "exclude", "categorical")):
+            if bins_from or any(
+                given.given(n) for n in ("columns", "exclude", "categorical", "pairs")
+            ):
                 raise OptionError(
                     "merge", True, "takes profiles only, without column or bin options", shown=""
                 )
@@ -588,9 +645,13 @@ def profile_command(
                 )
             spec = given.spec()
             profile_data = reference_side.profile_data
+            # Only polars counts pair tables (docs/profile-format.md).
+            pairs = {} if spec.pairs is None else {"pairs": spec.pairs}
             if engine is Engine.spark:
                 from kldrift import spark
 
+                if pairs:
+                    raise OptionError("pairs", spec.pairs, "needs {engine} polars", shown="")
                 profile_data = spark.profiler(spark_master)
             elif spark_master:
                 raise OptionError("spark_master", spark_master, "needs {engine} spark")
@@ -603,6 +664,7 @@ def profile_command(
                     options=spec.options,
                     bins_from=bins_from,
                     read_options=spec.read_options,
+                    **pairs,
                 )
         profile_file.save(result, output)
     except KldriftError as exc:
@@ -610,7 +672,8 @@ def profile_command(
     if spec is not None:
         given.announce(spec)
     if not given.quiet:
-        typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
+        stored = f", {len(result.pairs)} pair tables" if result.pairs else ""
+        typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows{stored}")
     raise typer.Exit(EXIT_OK)
 
 

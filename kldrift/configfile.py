@@ -14,7 +14,16 @@ from typing import Any, TypeVar
 
 from kldrift.errors import ConfigError
 from kldrift.io import read_bounded
-from kldrift.options import Adjustment, Decision, FailOn, Format, Kind, parse_base
+from kldrift.options import (
+    ALL_PAIRS,
+    Adjustment,
+    Decision,
+    FailOn,
+    Format,
+    Kind,
+    PairsSetting,
+    parse_base,
+)
 from kldrift.registry import Metric
 from kldrift.spec import ColumnSettings, ConfigFile, resolve
 
@@ -130,6 +139,16 @@ def _names(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _pairs(value: object) -> PairsSetting:
+    if value == ALL_PAIRS:
+        return ALL_PAIRS
+    if not isinstance(value, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in value
+    ):
+        raise _Expected('"all" or a list of column pairs such as [["income", "age"]]')
+    return tuple((p[0], p[1]) for p in value)
+
+
 def _boolean(value: object) -> bool:
     if not isinstance(value, bool):
         raise _Expected("true or false")
@@ -178,6 +197,9 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "base": _base,
     "columns": _names,
     "exclude": _names,
+    "pairs": _pairs,
+    "pair_threshold": _number,
+    "pair_warn": _number,
     "categorical": _names,
     "fail_on": _choice(FailOn),
     "max_drifted": _integer,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from kldrift import metrics, profile, sequence, significance
+from kldrift import metrics, pairs, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_policy
 from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
@@ -29,6 +29,7 @@ from kldrift.plan import (
     reference_name,
     skip_high_cardinality,
 )
+from kldrift.profile import scored_bins
 from kldrift.reference import (
     ReferenceSource,
     fitted_options,
@@ -73,9 +74,14 @@ def compare(
         cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
         new = {}  # a profile counts new categories without naming them
     else:
-        note(f"counting {plan.current.name}")
-        cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
-        new = named_new_categories(plan.current, binnings, cur_counts, streaming)
+        data = plan.current
+        if spec.pairs is not None and not streaming and not data.loaded:
+            # Counted twice (columns, then pairs): read once.
+            data = profile.load([data], list(binnings))[0]
+            plan = dataclasses.replace(plan, current=data)
+        note(f"counting {data.name}")
+        cur_rows, cur_counts = profile.count(data, binnings, streaming=streaming)
+        new = named_new_categories(data, binnings, cur_counts, streaming)
     report = assemble(
         reference_name(ref),
         plan.reference,
@@ -88,6 +94,20 @@ def compare(
         spec.gate,
         new_categories=new,
     )
+    if spec.pairs is not None:
+        note("scoring pairs")
+        scored = pairs.relationships(
+            plan.source,
+            plan.current,
+            plan.reference,
+            cur_rows,
+            spec.pairs,
+            plan.options,
+            spec.thresholds,
+            spec.pair_levels,
+            streaming=streaming,
+        )
+        report = dataclasses.replace(report, pairs=scored)
     return recorded(report, cur, spec)
 
 
@@ -130,12 +150,14 @@ def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
 class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
     fitted with, the schema changes found on the way, and the current data to count (read into
-    memory already when the plan read both sides at once)."""
+    memory already when the plan read both sides at once). `source` is what the reference
+    profile came from (the data, in memory as read, or the profile given)."""
 
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
     current: Table | profile.Profile
+    source: Table | profile.Profile
 
 
 def profile_counts(
@@ -191,7 +213,7 @@ def prepare(
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
     check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
-    return Plan(ref_profile, fitted, [*schema, *skipped], cur)
+    return Plan(ref_profile, fitted, [*schema, *skipped], cur, ref)
 
 
 def assemble(
@@ -290,43 +312,6 @@ def score_column(
         reference_singletons=reference.singletons,
     )
     return _decided(column, options, thresholds)
-
-
-def scored_bins(
-    binning: profile.Binning,
-    reference: Sequence[int],
-    current: Sequence[int],
-    singletons: int | None = None,
-) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
-    """Labels and both histograms on the bins that are scored and tested.
-
-    These are the binning's bins, except for a categorical column whose reference has a tail (an
-    "(other)" bin). A tail the reference sampled only in part puts ordinary but unseen categories
-    into "(new)", which is always empty in the reference; compared with that 0, a long-tailed
-    column would drift on samples of one distribution. By Good-Turing, singletons / N (tail
-    categories seen once in the N reference rows) estimates the share of rows in categories the
-    reference never saw, and the rest of the tail balances: categories seen r times carry about
-    (r + 1) f(r+1) / N of the mass. So when the current's "(new)" share exceeds that estimate,
-    the reference's "(new)" count becomes its `singletons`, taken out of its "(other)", and the
-    excess is scored and tested. Otherwise, or with `singletons` unknown (None), "(new)" is
-    merged into "(other)": fewer new categories than a sample predicts is no drift (and data
-    compared with itself has none).
-    """
-    labels = binning.labels
-    if binning.method != "categories" or not binning.rest:
-        return labels, tuple(reference), tuple(current)
-    other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
-    n_ref, n_cur = sum(reference), sum(current)
-    if singletons is not None and current[other + 1] * n_ref > singletons * n_cur:
-        moved = min(singletons, reference[other])
-        shifted = (*reference[:other], reference[other] - moved, moved, *reference[other + 2 :])
-        return labels, shifted, tuple(current)
-
-    def merge(counts: Sequence[int]) -> tuple[int, ...]:
-        return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
-
-    merged = (*labels[:other], f"{profile.OTHER_LABEL[:-1]} or new)", *labels[other + 2 :])
-    return merged, merge(reference), merge(current)
 
 
 def adjust(

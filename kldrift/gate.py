@@ -31,14 +31,21 @@ class Verdict:
 
 
 def apply_gate(report: DriftReport, gate: Gate) -> Verdict:
-    """Pass or fail `report` by `gate`: count the columns the gate cares about against its limit."""
+    """Pass or fail `report` by `gate`: count the columns the gate cares about against its limit.
+
+    A scored pair of columns counts like a column: a drifted (or, with fail_on warn, warned)
+    relationship fails like a drifted column, and every scored pair adds one to those considered.
+    """
     counted = {Status.drift, Status.warn} if gate.fail_on is FailOn.warn else {Status.drift}
-    failing = tuple(c.name for c in report.columns if c.status in counted) + tuple(
-        s.column for s in report.breaking_schema_changes
+    failing = (
+        tuple(c.name for c in report.columns if c.status in counted)
+        + tuple(s.column for s in report.breaking_schema_changes)
+        + tuple(p.name for p in report.pairs if p.status in counted)
     )
-    considered = len(report.columns) + len(report.breaking_schema_changes)
+    considered = len(report.columns) + len(report.breaking_schema_changes) + len(report.pairs)
     noun = "drifted or warned" if gate.fail_on is FailOn.warn else "drifted"
-    found = f"{len(failing)} {noun} column{'' if len(failing) == 1 else 's'} of {considered}"
+    things = ("column", "columns") if not report.pairs else ("column or pair", "columns or pairs")
+    found = f"{len(failing)} {noun} {things[len(failing) != 1]} of {considered}"
     if gate.fail_on is FailOn.never:
         reason = f"{found}; {gate.named('fail_on')} reports drift but never fails"
         return Verdict(True, "fail_on_never", gate.fail_on, failing, considered, None, reason)
@@ -52,7 +59,7 @@ def apply_gate(report: DriftReport, gate: Gate) -> Verdict:
         limits.append((allowed, "max_drifted_share", gate.named("max_drifted_share")))
     if not limits:
         passed = not failing
-        reason = f"{found}; any {noun} column fails"
+        reason = f"{found}; any {noun} {things[0]} fails"
         return Verdict(passed, "default", gate.fail_on, failing, considered, 0, reason)
     allowed, rule, limit = min(limits, key=lambda item: item[0])  # the stricter; ties: first
     passed = len(failing) <= allowed

@@ -1,4 +1,4 @@
-"""Run history in SQLite: a row per run and per column result, safe for overlapping cron runs.
+"""Run history in SQLite: a row per run, column result and pair result, safe for overlapping runs.
 
 Concurrency: the database is in WAL mode; a run is written in one `BEGIN IMMEDIATE` transaction,
 so it is all there or not at all (a process killed midway leaves nothing behind), and writers
@@ -30,7 +30,7 @@ from kldrift.result import DriftReport
 from kldrift.retry import Backoff, retry
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
 #: `PRAGMA application_id` of a kldrift history ("KLDH"), so another program's file is told apart.
@@ -70,6 +70,30 @@ class ColumnResult:
 
 
 @dataclass(frozen=True)
+class PairResult:
+    """One column pair's relationship drift in one run (schema version 5).
+
+    `relationship` and `kl` (the joint KL) are in the run's log base; levels in nats. `cells`
+    describe the cells carrying the score, e.g. "income > 61000 × age <= 31: 4% → 19%".
+    """
+
+    x: str
+    y: str
+    status: str
+    relationship: float
+    kl: float
+    p_adjusted: float
+    warn: float
+    threshold: float
+    cells: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The pair as reports name it: "income × age"."""
+        return f"{self.x} × {self.y}"
+
+
+@dataclass(frozen=True)
 class Run:
     """One recorded comparison; `time` is when it was recorded, UTC, ISO 8601."""
 
@@ -90,6 +114,8 @@ class Run:
     #: glob or directory matches several) and the config file in force.
     current_files: tuple[str, ...] = ()
     config_file: str | None = None
+    #: Column pairs scored in the run (schema version 5; empty in older runs).
+    pairs: tuple[PairResult, ...] = ()
 
 
 def record(
@@ -290,12 +316,33 @@ def _add_inputs(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN config_file TEXT")
 
 
+def _add_pair_results(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE pair_results (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            x TEXT NOT NULL,
+            y TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'warn', 'drift')),
+            relationship REAL NOT NULL,
+            kl REAL NOT NULL,
+            p_adjusted REAL NOT NULL,
+            warn REAL NOT NULL,
+            threshold REAL NOT NULL,
+            cells TEXT NOT NULL,
+            PRIMARY KEY (run_id, x, y)
+        )
+        """
+    )
+
+
 #: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1,
     2: _migrate_v2,
     3: _add_metric_columns,
     4: _add_inputs,
+    5: _add_pair_results,
 }
 
 
@@ -379,6 +426,23 @@ def _insert_run(
             for s in report.schema
         ],
     )
+    conn.executemany(
+        "INSERT INTO pair_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                *p.columns,
+                p.status.value,
+                p.relationship,
+                p.kl.joint,
+                p.p_adjusted,
+                p.warn,
+                p.threshold,
+                jsonvalues.dumps([p.describe(c) for c in p.cells], ascii_only=True),
+            )
+            for p in report.pairs
+        ],
+    )
     return run_id
 
 
@@ -423,6 +487,35 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
         # Read as None from a database not (yet) upgraded to version 4.
         current_files=tuple(json.loads(_get(row, "current_files") or "[]")),
         config_file=_get(row, "config_file"),
+        pairs=_pairs(conn, row["id"], columns),
+    )
+
+
+def _pairs(conn: sqlite3.Connection, run_id: int, columns: Sequence[str]) -> tuple[PairResult, ...]:
+    """The run's pair results (those with a column among `columns`, if given), most drifted
+    first; none from an older layout, read as it is."""
+    present = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pair_results'"
+    ).fetchone()
+    if present is None:
+        return ()
+    rows = conn.execute(
+        "SELECT * FROM pair_results WHERE run_id = ? ORDER BY relationship DESC, x, y", [run_id]
+    )
+    return tuple(
+        PairResult(
+            x=r["x"],
+            y=r["y"],
+            status=r["status"],
+            relationship=r["relationship"],
+            kl=r["kl"],
+            p_adjusted=r["p_adjusted"],
+            warn=r["warn"],
+            threshold=r["threshold"],
+            cells=tuple(json.loads(r["cells"])),
+        )
+        for r in rows
+        if not columns or r["x"] in columns or r["y"] in columns
     )
 
 

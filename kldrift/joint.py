@@ -8,8 +8,10 @@ distributions, so the chain rule holds exactly:
 
     D(P_XY || Q_XY) = D(P_X || Q_X) + D(P_Y|X || Q_Y|X)  =  D(P_Y || Q_Y) + D(P_X|Y || Q_X|Y)
 
-with the conditional KL D(P_Y|X || Q_Y|X) = sum_i p_i. D(P_Y|X=i || Q_Y|X=i). Values are in units
-of log `base` (nats by default). See docs/statistics.md, "Pairs of columns".
+with the conditional KL D(P_Y|X || Q_Y|X) = sum_i p_i. D(P_Y|X=i || Q_Y|X=i). The relationship
+score is what is left of the joint KL after both marginal KLs; its test is the G-test of no
+three-way interaction on the 2 x k x l table. Values are in units of log `base` (nats by
+default). See docs/statistics.md, "Pairs of columns".
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from kldrift.metrics import FloatArray, kl_divergence
-from kldrift.significance import DEFAULT_RESAMPLES, GTest, chi2_sf
+from kldrift.significance import GTest, chi2_sf
 
 #: Conditioning on the rows (X, axis 0) or on the columns (Y, axis 1) of a table.
 Given = Literal[0, 1]
 
-#: Smallest expected count of a cell that the pooled G-test keeps apart (Cochran's rule).
-_MIN_EXPECTED = 5.0
-# numpy's multivariate_hypergeometric draws from at most this many items in all.
-_MAX_SIMULATED = 10**9
+#: Iterative proportional fitting: at most this many rounds, stopped once no fitted count moves
+#: by more than the tolerance (counts are whole rows, so 1e-6 is far below what G can resolve).
+_IPF_ROUNDS = 500
+_IPF_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,16 @@ class JointDivergences:
 
     @property
     def relationship(self) -> float:
-        """The smaller conditional KL: the joint drift left after the larger marginal drift.
+        """The joint drift left after both marginal drifts: joint - marginal_x - marginal_y.
 
-        If either conditional distribution is unchanged, the pair's change is explained by the
-        drift of one column alone, so the relationship score is min of the two conditionals.
-        For the plug-in values `joint_divergences` gives (all five from one pair of tables) the
-        chain rule makes it equal joint - max(marginal_x, marginal_y); the bias-corrected values
-        of `corrected`, each clipped at 0 on its own, need not satisfy that identity.
+        It is the conditional KL beyond the other column's own drift, the same both ways
+        (conditional_y_given_x - marginal_y = conditional_x_given_y - marginal_x), and equals
+        E_P[PMI_P(x, y) - PMI_Q(x, y)], the change of the pointwise mutual information
+        log p(x, y) / (p(x) p(y)) weighted by the reference. Two columns that drift apart from
+        each other, independent on both sides, score 0, and so does a covariate shift (X moves,
+        Y given X does not; then it is negative). It can be negative in general.
         """
-        return min(self.conditional_y_given_x, self.conditional_x_given_y)
+        return self.joint - self.marginal_x - self.marginal_y
 
 
 def joint_divergences(
@@ -92,33 +95,58 @@ def conditional_kl(
     return _conditional_nats(p, q, given) / math.log(base)
 
 
-def conditional_contributions(
-    reference: ArrayLike,
-    current: ArrayLike,
-    given: Given = 0,
-    smoothing: float = 0.0,
-    base: float = math.e,
+def interaction_contributions(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
 ) -> FloatArray:
-    """Each cell's non-negative part of the conditional KL, in log `base`; they sum to it.
-
-    With `given=0` a cell's part is p(x_i) [p(y_j|x_i) log(p(y_j|x_i) / q(y_j|x_i)) +
-    q(y_j|x_i) - p(y_j|x_i)]; with `given=1` the roles of x and y swap. The added q - p terms
-    sum to 0 within each line, so the parts still sum to the conditional KL, and each is >= 0
-    (a log b/c + c - b >= 0), unlike the signed terms p_ij log(p(y|x) / q(y|x)): a cell that
-    gains current share carries a positive part too, and ranking by value ranks by drift. A
-    part is `inf` where the reference has conditional mass and the current none, and 0 in a
-    line the reference never reaches (the conditional KL weighs lines by p(x)).
-    """
+    """Each cell's term p_ij (log p_ij / (p_i p_j) - log q_ij / (q_i q_j)); they sum to the
+    relationship score joint - marginal_x - marginal_y. Positive where the current pair is
+    less tied together in the cell than the reference, negative where it is more: unlike a KL,
+    the score itself can be negative, so no split into parts >= 0 sums to it, and the cells are
+    ranked by the size of their part."""
     p, q = _pair(reference, current, smoothing)
-    p_cond, q_cond = _conditionals(p, given), _conditionals(q, given)
-    weight = np.broadcast_to(p.sum(axis=1 - given, keepdims=True), p.shape)
-    parts = np.where(weight > 0, q_cond - p_cond, 0.0)
+    terms = np.zeros_like(p)
     support = p > 0
-    with np.errstate(divide="ignore"):
-        parts[support] += p_cond[support] * np.log(p_cond[support] / q_cond[support])
-    # Rounding can leave a part of an unchanged cell at -1e-17; mathematically it is >= 0.
-    nonnegative: FloatArray = np.maximum(weight * parts, 0.0) / math.log(base)
-    return nonnegative
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty lines: 0 / 0, never used
+        pmi_p = np.log(p / (p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)))
+        pmi_q = np.log(q / (q.sum(axis=1, keepdims=True) * q.sum(axis=0, keepdims=True)))
+    terms[support] = p[support] * (pmi_p[support] - pmi_q[support]) / math.log(base)
+    return terms
+
+
+def interaction_g_test(reference: ArrayLike, current: ArrayLike) -> GTest:
+    """G-test that the pair's association is the same in both datasets (no three-way interaction).
+
+    On the 2 x k x l table (dataset x X x Y), the model [DX][DY][XY] lets both marginals change
+    between the datasets but keeps every odds ratio of X and Y; it is fitted by iterative
+    proportional fitting and G = 2 sum n log(n / m). Rows and columns occupied on one side only
+    carry no information about the association and are dropped; dof = (k - 1)(l - 1) less the
+    cells empty in both datasets. The p-value is the chi-square's (asymptotic: the coarsening in
+    kldrift.pairs keeps about 5 expected rows per cell).
+    """
+    ref, cur = _tables(reference, current)
+    if not (np.all(ref == np.floor(ref)) and np.all(cur == np.floor(cur))):
+        raise ValueError("the G-test needs whole-number counts")
+    rows = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
+    columns = (ref.sum(axis=0) > 0) & (cur.sum(axis=0) > 0)
+    observed = np.stack([ref, cur])[:, rows][:, :, columns]
+    k, m = observed.shape[1:]
+    dof = (k - 1) * (m - 1) - int(np.count_nonzero(observed.sum(axis=0) == 0))
+    if k < 2 or m < 2 or dof < 1:
+        return GTest(0.0, 0, 1.0, "degenerate: no association both datasets can show", 1.0)
+    fitted = np.ones_like(observed)
+    for _ in range(_IPF_ROUNDS):
+        before = fitted.copy()
+        for axis in (2, 1, 0):  # the [DX], [DY] and [XY] margins in turn
+            target = observed.sum(axis=axis, keepdims=True)
+            now = fitted.sum(axis=axis, keepdims=True)
+            fitted *= np.where(now > 0, target / np.where(now > 0, now, 1.0), 0.0)
+        if np.max(np.abs(fitted - before)) < _IPF_TOLERANCE:
+            break
+    filled = observed > 0
+    statistic = 2 * float(np.sum(observed[filled] * np.log(observed[filled] / fitted[filled])))
+    statistic = max(statistic, 0.0)
+    label = "asymptotic chi-square, no three-way interaction (IPF)"
+    return GTest(statistic, dof, chi2_sf(statistic, dof), label, 1.0)
 
 
 def noise_floors(
@@ -153,95 +181,6 @@ def corrected(plug_in: JointDivergences, floors: JointDivergences) -> JointDiver
     return JointDivergences(*(max(getattr(plug_in, f) - getattr(floors, f), 0.0) for f in fields))
 
 
-def conditional_g_test(
-    reference: ArrayLike,
-    current: ArrayLike,
-    given: Given = 0,
-    *,
-    williams: bool = True,
-    method: Literal["pooled", "asymptotic", "permutation"] = "pooled",
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> GTest:
-    """G-test that dataset and Y are independent given X (`given=0`): P_Y|X = Q_Y|X.
-
-    The 2 x k x l table (dataset x X x Y) holds one 2 x l table per row x_i of X; conditional
-    independence is homogeneity within every stratum, so G is the sum of the strata's G-tests
-    of homogeneity and dof = sum_i (l_i - 1), with l_i the occupied cells of stratum i (a
-    stratum with rows on one side only carries no information: G_i = 0, no dof). For a full
-    table dof = k (l - 1). Each stratum's G is divided by its Williams' q and the p-value is
-    that of the chi-square. `given=1` tests P_X|Y = Q_X|Y on the transposed table.
-
-    With `method="pooled"` (the default), the cells of a stratum whose expected count on the
-    smaller side is below 5 are first added into one cell, which is dropped if it is still
-    below 5: the chi-square then holds (Cochran's rule), and since the pooling depends on the
-    margins only, the test keeps its level. "asymptotic" tests the table as it is;
-    "permutation" is a seeded Monte-Carlo test conditional on every stratum's margins, as in
-    `significance.g_test`, p >= 1 / (1 + n_resamples).
-    """
-    if method not in ("pooled", "asymptotic", "permutation"):
-        raise ValueError(f"unknown method {method!r}: use 'pooled', 'asymptotic' or 'permutation'")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
-    ref, cur = _tables(reference, current)
-    if not (np.all(ref == np.floor(ref)) and np.all(cur == np.floor(cur))):
-        raise ValueError("the G-test needs whole-number counts")
-    if given == 1:
-        ref, cur = ref.T, cur.T
-    label = "asymptotic chi-square" + (", Williams-corrected per stratum" if williams else "")
-    if method == "pooled":
-        ref, cur, pooled = _pool_sparse(ref, cur)
-        if pooled:
-            label += f", {pooled} sparse cells pooled"
-    # Strata with rows on both sides, and their occupied cells.
-    keep = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
-    ref, cur = ref[keep], cur[keep]
-    totals = ref + cur
-    cells_per_stratum = (totals > 0).sum(axis=1)
-    dof = int(np.sum(cells_per_stratum - 1))
-    if dof < 1:
-        return GTest(
-            0.0, 0, 1.0, "degenerate: no stratum with two occupied cells on both sides", 1.0
-        )
-    n_ref, n_cur = ref.sum(axis=1), cur.sum(axis=1)
-    q = _stratum_williams(n_ref, n_cur, totals, cells_per_stratum) if williams else None
-    statistic = float(_stratified_g(cur[np.newaxis], totals, n_ref, n_cur, None)[0])
-    scaled = float(_stratified_g(cur[np.newaxis], totals, n_ref, n_cur, q)[0])
-    if method != "permutation":
-        return GTest(statistic, dof, chi2_sf(scaled, dof), label, _ratio(statistic, scaled))
-    if float(totals.sum()) >= _MAX_SIMULATED:
-        raise ValueError(f"a permutation test needs fewer than {_MAX_SIMULATED:.0e} counts in all")
-    rng = np.random.default_rng(seed)
-    tables = np.stack(
-        [
-            rng.multivariate_hypergeometric(t.astype(np.int64), int(c), n_resamples)
-            for t, c in zip(totals, n_cur, strict=True)
-        ],
-        axis=1,
-    ).astype(np.float64)
-    simulated = _stratified_g(tables, totals, n_ref, n_cur, q)
-    at_least = int(np.count_nonzero(simulated >= scaled * (1 - 1e-12) - 1e-12))
-    p_value = (1 + at_least) / (1 + n_resamples)
-    label = f"permutation: {n_resamples} Monte-Carlo tables with fixed stratum margins, seed {seed}"
-    return GTest(statistic, dof, p_value, label, _ratio(statistic, scaled))
-
-
-def _pool_sparse(ref: FloatArray, cur: FloatArray) -> tuple[FloatArray, FloatArray, int]:
-    """Both tables with each stratum's sparse cells added into one extra cell (see
-    `conditional_g_test`), and how many cells were pooled."""
-    n_ref, n_cur = ref.sum(axis=1, keepdims=True), cur.sum(axis=1, keepdims=True)
-    totals = ref + cur
-    smaller = np.minimum(n_ref, n_cur) / np.maximum(n_ref + n_cur, 1.0)
-    sparse = (totals > 0) & (smaller * totals < _MIN_EXPECTED)
-    pooled_ref = np.where(sparse, ref, 0.0).sum(axis=1, keepdims=True)
-    pooled_cur = np.where(sparse, cur, 0.0).sum(axis=1, keepdims=True)
-    # The pooled cell stays only where it is itself well filled.
-    kept = smaller * (pooled_ref + pooled_cur) >= _MIN_EXPECTED
-    ref = np.hstack([np.where(sparse, 0.0, ref), np.where(kept, pooled_ref, 0.0)])
-    cur = np.hstack([np.where(sparse, 0.0, cur), np.where(kept, pooled_cur, 0.0)])
-    return ref, cur, int(sparse.sum())
-
-
 def coarsen(
     table: ArrayLike, row_groups: Sequence[int], column_groups: Sequence[int]
 ) -> FloatArray:
@@ -253,44 +192,6 @@ def coarsen(
     out = np.zeros((int(rows.max()) + 1, int(columns.max()) + 1))
     np.add.at(out, (rows[:, np.newaxis], columns[np.newaxis, :]), counts)
     return out
-
-
-def _ratio(statistic: float, scaled: float) -> float:
-    """The overall Williams divisor G / (sum G_i / q_i), 1 when G is 0."""
-    return statistic / scaled if scaled > 0 else 1.0
-
-
-def _stratified_g(
-    current: FloatArray,
-    totals: FloatArray,
-    n_ref: FloatArray,
-    n_cur: FloatArray,
-    williams: FloatArray | None,
-) -> FloatArray:
-    """Sum over strata of G_i (/ q_i) for each (stratum x cell) current table of `current`."""
-    n = n_ref + n_cur
-    per_stratum = np.zeros(current.shape[:2])
-    for observed, size in ((totals - current, n_ref), (current, n_cur)):
-        expected = (size / n)[:, np.newaxis] * totals
-        filled = observed > 0
-        ratio = np.where(filled, observed, 1.0) / np.where(filled, expected, 1.0)
-        per_stratum += np.sum(np.where(filled, observed * np.log(ratio), 0.0), axis=2)
-    per_stratum *= 2
-    if williams is not None:
-        per_stratum /= williams
-    return per_stratum.sum(axis=1)  # type: ignore[no-any-return]
-
-
-def _stratum_williams(
-    n_ref: FloatArray, n_cur: FloatArray, totals: FloatArray, cells: FloatArray
-) -> FloatArray:
-    """Williams' (1976) q of each stratum's 2 x l_i table (1 for a stratum with one cell)."""
-    n = n_ref + n_cur
-    inverse = np.where(totals > 0, 1 / np.where(totals > 0, totals, 1.0), 0.0).sum(axis=1)
-    spread = (n * (1 / n_ref + 1 / n_cur) - 1) * (n * inverse - 1)
-    dof = np.maximum(cells - 1, 1)
-    q: FloatArray = np.where(cells > 1, 1 + spread / (6 * n * dof), 1.0)
-    return q
 
 
 def _tables(reference: ArrayLike, current: ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
 from kldrift.errors import OptionError
 from kldrift.registry import METRICS, Metric
@@ -25,6 +26,14 @@ DEFAULT_ALPHA = 0.05
 MAX_BINS = 10_000
 #: Largest pseudocount per bin: beyond it every histogram is flat and every score zero.
 MAX_SMOOTHING = 1e6
+#: Default relationship levels, in nats of the bias-corrected relationship score: chosen on
+#: bench/calibration_pairs.py (docs/calibration.md, "Pairs of columns").
+DEFAULT_PAIR_DRIFT = 0.01
+DEFAULT_PAIR_WARN = 0.005
+#: The value of the `pairs` setting that asks for every pair of compared columns.
+ALL_PAIRS: Literal["all"] = "all"
+#: The `pairs` setting: named (X, Y) pairs, or every pair of compared columns.
+PairsSetting = tuple[tuple[str, str], ...] | Literal["all"]
 
 
 class Kind(str, Enum):
@@ -326,3 +335,47 @@ class Gate:
         share = self.max_drifted_share
         if share is not None and not (math.isfinite(share) and 0 <= share <= 1):
             raise OptionError("max_drifted_share", share, "must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class PairLevels:
+    """Drift and warn levels of a pair's relationship score, in nats.
+
+    Significance (alpha, decision rule, adjustment) comes from the column `Thresholds`; pairs are
+    adjusted as their own family, so asking for pairs never changes a column's verdict.
+    """
+
+    drift: float = DEFAULT_PAIR_DRIFT
+    warn: float = DEFAULT_PAIR_WARN
+
+    def __post_init__(self) -> None:
+        for name, value in (("pair_threshold", self.drift), ("pair_warn", self.warn)):
+            if not (math.isfinite(value) and value > 0):
+                raise OptionError(name, value, "must be a finite number > 0")
+        if self.warn > self.drift:
+            raise OptionError("pair_warn", self.warn, "must not be above {pair_threshold}")
+
+
+def parse_pairs(items: list[str]) -> PairsSetting:
+    """Parse repeated `A,B` strings into pairs, or "all" (`ALL_PAIRS`) given alone."""
+    if ALL_PAIRS in items:
+        if len(items) > 1:
+            raise OptionError("pairs", ALL_PAIRS, "stands alone: give all or named pairs")
+        return ALL_PAIRS
+    parsed: list[tuple[str, str]] = []
+    for item in items:
+        names = [part.strip() for part in item.split(",")]
+        if len(names) != 2 or not all(names):
+            raise OptionError("pairs", item, "expects two column names, A,B (or all)")
+        parsed.append((names[0], names[1]))
+    return tuple(parsed)
+
+
+def with_pair(setting: PairsSetting | None, pair: tuple[str, str]) -> PairsSetting:
+    """The `pairs` setting extended to score `pair` too (unchanged if it already does)."""
+    if setting == ALL_PAIRS:
+        return ALL_PAIRS
+    named = setting or ()
+    if any(set(p) == set(pair) for p in named):
+        return named
+    return (*named, pair)

@@ -11,21 +11,27 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
-from kldrift import drift, joint, profile, significance
-from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.io import Table, read_error, scan_table
-from kldrift.options import Adjustment, Options, Status, Thresholds, decide
-from kldrift.plan import plan_columns, reference_name
-from kldrift.reference import DataSource, ReferenceSource, fitted_options, open_reference
-from kldrift.result import DriftReport
-from kldrift.spec import Spec, with_changes
+from kldrift import joint, profile, significance
+from kldrift.errors import ColumnError, InputError
+from kldrift.io import Table, read_error
+from kldrift.options import (
+    ALL_PAIRS,
+    Adjustment,
+    Options,
+    PairLevels,
+    PairsSetting,
+    Status,
+    Thresholds,
+    decide,
+)
+from kldrift.result import CellShift, PairDrift
 
 Pair = tuple[str, str]
 PairTable = NDArray[np.int64]
@@ -35,97 +41,48 @@ PairTable = NDArray[np.int64]
 MIN_CELL_ROWS = 5
 #: No column is coarsened below this many bins (one value bin and "(null)" carry no relationship).
 MIN_BINS = 3
-#: Cells listed per pair, largest share of the conditional KL first.
+#: Cells listed per pair, largest part of the relationship score first.
 TOP_CELLS = 3
-#: Default relationship levels, in nats of bias-corrected conditional KL: chosen on
-#: bench/calibration_pairs.py (docs/calibration.md, "Pairs of columns").
-DEFAULT_PAIR_DRIFT = 0.01
-DEFAULT_PAIR_WARN = 0.005
 
 
-@dataclass(frozen=True)
-class PairLevels:
-    """Drift and warn levels of a pair's relationship score, in nats.
+def relationships(
+    reference: Table | profile.Profile,
+    current: Table | profile.Profile,
+    built: profile.Profile,
+    current_rows: int,
+    wanted: PairsSetting,
+    options: Options,
+    thresholds: Thresholds,
+    levels: PairLevels,
+    *,
+    streaming: bool = False,
+) -> tuple[PairDrift, ...]:
+    """Relationship drift of the `wanted` pairs of `built`'s columns, most drifted first.
 
-    Significance (alpha, decision rule, adjustment) comes from the column `Thresholds`; pairs are
-    adjusted as their own family, so asking for pairs never changes a column's verdict.
+    `built` is the reference profile the columns were scored on (reference data profiled, or a
+    profile given as the reference, which must store the table of every pair wanted); `current`
+    is counted on its bins, or is a profile counted on them that stores the tables too.
     """
-
-    drift: float = DEFAULT_PAIR_DRIFT
-    warn: float = DEFAULT_PAIR_WARN
-
-    def __post_init__(self) -> None:
-        for name, value in (("pair_drift", self.drift), ("pair_warn", self.warn)):
-            if not (math.isfinite(value) and value > 0):
-                raise OptionError(name, value, "must be a finite number > 0")
-        if self.warn > self.drift:
-            raise OptionError("pair_warn", self.warn, "must not be above {pair_drift}")
-
-
-@dataclass(frozen=True)
-class CellShift:
-    """One cell of a pair's coarsened table: raw joint shares and its conditional-KL term."""
-
-    x: str
-    y: str
-    reference_share: float
-    current_share: float
-    contribution: float
-
-
-@dataclass(frozen=True)
-class PairDrift:
-    """Relationship drift of one pair of columns (X, Y) = `columns`.
-
-    `kl`, `noise_floor` and `kl_corrected` hold the joint, marginal and conditional KLs (plug-in
-    with smoothing, the noise floor, and plug-in minus floor clipped at 0), in the report's log
-    base. `relationship` is the smaller bias-corrected conditional KL, the score the levels
-    (`warn`, `threshold`, in nats) apply to; `given` names the column it conditions on. The test
-    is the conditional G-test in that direction's partner with the larger p-value (both must
-    reject: an intersection-union test); `p_adjusted` is BH (or Bonferroni) across the pairs.
-    `cells` are the cells carrying most of that conditional KL.
-    """
-
-    columns: Pair
-    status: Status
-    kl: joint.JointDivergences
-    noise_floor: joint.JointDivergences
-    kl_corrected: joint.JointDivergences
-    relationship: float
-    given: str
-    shape: tuple[int, int]
-    warn: float
-    threshold: float
-    g_statistic: float
-    dof: int
-    p_value: float
-    p_adjusted: float
-    test_method: str
-    cells: tuple[CellShift, ...]
-
-    def describe(self, cell: CellShift) -> str:
-        """One line for people, e.g. "income > 61000 x age <= 31: 4% -> 19%"."""
-        x, y = self.columns
-        before, after = _percent(cell.reference_share), _percent(cell.current_share)
-        return f"{x} {cell.x} x {y} {cell.y}: {before} -> {after}"
-
-
-@dataclass(frozen=True)
-class PairReport:
-    """The per-column report and the pairs' relationship drift, most drifted first."""
-
-    columns: DriftReport
-    pairs: tuple[PairDrift, ...]
-
-    @property
-    def drifted_pairs(self) -> tuple[PairDrift, ...]:
-        """Pairs whose status is drift."""
-        return tuple(p for p in self.pairs if p.status is Status.drift)
-
-    @property
-    def drifted(self) -> bool:
-        """True when a column or a pair drifted (or a column went missing or changed type)."""
-        return self.columns.drifted or bool(self.drifted_pairs)
+    chosen = resolve_pairs(None if wanted == ALL_PAIRS else wanted, list(built.columns))
+    binnings = {name: c.binning for name, c in built.columns.items()}
+    if isinstance(reference, profile.Profile):
+        ref_tables = stored_tables(reference, chosen)
+    else:
+        ref_tables = count_pairs(reference, binnings, chosen, streaming=streaming)
+    if isinstance(current, profile.Profile):
+        cur_tables = stored_tables(current, chosen)
+    else:
+        cur_tables = count_pairs(current, binnings, chosen, streaming=streaming)
+    return score_pairs(
+        ref_tables,
+        cur_tables,
+        built.columns,
+        built.rows,
+        current_rows,
+        options,
+        thresholds,
+        levels,
+    )
 
 
 def all_pairs(columns: Sequence[str]) -> list[Pair]:
@@ -158,7 +115,11 @@ def resolve_pairs(pairs: Sequence[Sequence[str]] | None, columns: Sequence[str])
 
 
 def count_pairs(
-    table: Table, binnings: Mapping[str, profile.Binning], pairs: Sequence[Pair]
+    table: Table,
+    binnings: Mapping[str, profile.Binning],
+    pairs: Sequence[Pair],
+    *,
+    streaming: bool = False,
 ) -> dict[Pair, PairTable]:
     """The k x l table of every pair on the columns' bins, from one query over `table`.
 
@@ -174,7 +135,7 @@ def count_pairs(
     narrow = pl.UInt16 if max(len(binnings[n].labels) for n in names) <= 2**16 else pl.UInt32
     exprs = [profile.bin_index(n, table.schema[n], binnings[n]).cast(narrow) for n in names]
     try:
-        frame = table.frame.select(exprs).collect()
+        frame = table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
     sizes = {n: len(binnings[n].labels) for n in names}
@@ -247,7 +208,7 @@ def groups(
     """Which coarse bin each of a column's bins goes to, and the coarse bins' labels.
 
     First "(new)" joins "(other)" where the reference has a tail, as in the per-column score
-    (`drift.scored_bins`). Then, if more than `limit` bins are left, "(null)" keeps its own bin
+    (`profile.scored_bins`). Then, if more than `limit` bins are left, "(null)" keeps its own bin
     and the value bins are merged into `limit - 1`: quantile bins into runs of neighbours holding
     about equal reference shares, other bins by keeping the `limit - 2` with the most reference
     rows and pooling the rest. `reference` is the column's reference histogram.
@@ -257,7 +218,7 @@ def groups(
     if binning.method == "categories" and binning.rest:
         other = labels.index(profile.OTHER_LABEL)
         base = [b if b <= other else b - 1 for b in base]
-    names, _, _ = drift.scored_bins(binning, reference, reference)
+    names, _, _ = profile.scored_bins(binning, reference, reference)
     merged = np.bincount(base, weights=np.asarray(reference, dtype=np.float64))
     values = len(merged) - 1  # the last bin is "(null)"
     if values + 1 <= limit:
@@ -285,6 +246,67 @@ def groups(
     return tuple(mapping), (*coarse_names, profile.NULL_LABEL)
 
 
+def merge_sparse(
+    binning: profile.Binning,
+    mapping: Sequence[int],
+    names: Sequence[str],
+    sides: Sequence[ArrayLike],
+    limit: int,
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """`groups`' mapping with value bins that hold under 1 / `limit` of the rows on either side
+    merged, so that no row of a pair's table is sparse on one side: a shifted column would
+    otherwise leave a few current rows in the reference's outer bins, where sampling noise
+    looks like a changed relationship. Ordered bins merge into runs of neighbours, categories
+    into one pooled bin; "(null)" stays. `sides` are the column's histograms (on its own bins)
+    in both datasets. The merge depends on the margins only, so the test keeps its level.
+    """
+    null = len(names) - 1
+    least = 1 / limit
+    shares = []
+    for counts in sides:
+        coarse = np.bincount(
+            mapping, weights=np.asarray(counts, dtype=np.float64), minlength=null + 1
+        )
+        shares.append(coarse[:null] / max(coarse[:null].sum(), 1.0))
+    thin = np.minimum(*shares) < least
+    if not thin.any():
+        return tuple(mapping), tuple(names)
+    if binning.method == "categories":
+        kept = [g for g in range(null) if not thin[g]]
+        if len(kept) >= null - 1:  # one thin category has nothing to pool with
+            return tuple(mapping), tuple(names)
+        pooled = [names[g] for g in range(null) if thin[g]]
+        renumber = {g: i for i, g in enumerate(kept)}
+        new_group = [renumber.get(g, len(kept)) for g in range(null)]
+        new_names = [names[g] for g in kept] + [f"({len(pooled)} bins pooled)"]
+    else:
+        new_group, group, held = [], 0, np.zeros(2)
+        for g in range(null):
+            new_group.append(group)
+            held += [shares[0][g], shares[1][g]]
+            if held.min() >= least:
+                group, held = group + 1, np.zeros(2)
+        if held.any() and group > 0:  # a thin run left at the end joins the run before it
+            new_group = [min(g, group - 1) for g in new_group]
+        runs = int(max(new_group)) + 1
+        if binning.method == "quantile":
+            original = np.asarray(mapping)
+            new_names = [
+                _interval(
+                    binning,
+                    np.flatnonzero(
+                        np.isin(original, [g for g in range(null) if new_group[g] == r])
+                    ),
+                )
+                for r in range(runs)
+            ]
+        else:
+            members = [[names[g] for g in range(null) if new_group[g] == r] for r in range(runs)]
+            new_names = [m[0] if len(m) == 1 else f"{m[0]} .. {m[-1]}" for m in members]
+    remapped = [len(new_names) if g == null else new_group[g] for g in mapping]
+    return tuple(remapped), (*new_names, profile.NULL_LABEL)
+
+
 def score_pair(
     columns: Pair,
     reference: ArrayLike,
@@ -298,15 +320,53 @@ def score_pair(
     smoothing, base = options.smoothing, options.base
     plug_in = joint.joint_divergences(ref, cur, smoothing, base)
     floors = joint.noise_floors(ref, cur, base)
-    fixed = joint.corrected(plug_in, floors)
-    # The relationship is the smaller conditional; its direction picks the cells shown.
-    given: joint.Given = 0 if fixed.conditional_y_given_x <= fixed.conditional_x_given_y else 1
-    tests = [joint.conditional_g_test(ref, cur, d) for d in (0, 1)]
-    binding = max(tests, key=lambda t: t.p_value)  # both must reject: intersection-union
-    terms = joint.conditional_contributions(ref, cur, given, smoothing, base)
-    n_ref, n_cur = ref.sum(), cur.sum()
-    order = np.argsort(-terms, axis=None, kind="stable")[:TOP_CELLS]
-    cells = tuple(
+    test = joint.interaction_g_test(ref, cur)
+    cells = _cells(ref, cur, labels, options)[:TOP_CELLS]
+    return PairDrift(
+        columns=columns,
+        status=Status.ok,
+        kl=plug_in,
+        noise_floor=floors,
+        kl_corrected=joint.corrected(plug_in, floors),
+        relationship=max(plug_in.relationship - floors.relationship, 0.0),
+        shape=(int(ref.shape[0]), int(ref.shape[1])),
+        warn=levels.warn,
+        threshold=levels.drift,
+        g_statistic=test.statistic,
+        dof=test.dof,
+        p_value=test.p_value,
+        p_adjusted=test.p_value,
+        test_method=test.method,
+        cells=cells,
+        labels=labels,
+        reference_table=_as_tuples(ref),
+        current_table=_as_tuples(cur),
+    )
+
+
+def explain(pair: PairDrift, options: Options) -> tuple[CellShift, ...]:
+    """Every occupied cell of `pair`'s scored tables, largest part of its relationship first.
+
+    The parts are the cells' changes of pointwise mutual information, weighted by the reference
+    (`joint.interaction_contributions`, on the smoothed tables: they sum to the plug-in score);
+    the shares are the raw joint shares.
+    """
+    ref = np.asarray(pair.reference_table, dtype=np.float64)
+    cur = np.asarray(pair.current_table, dtype=np.float64)
+    return _cells(ref, cur, pair.labels, options)
+
+
+def _cells(
+    ref: NDArray[np.float64],
+    cur: NDArray[np.float64],
+    labels: tuple[tuple[str, ...], tuple[str, ...]],
+    options: Options,
+) -> tuple[CellShift, ...]:
+    terms = joint.interaction_contributions(ref, cur, options.smoothing, options.base)
+    n_ref, n_cur = ref.sum() or 1.0, cur.sum() or 1.0
+    # A stable sort keeps table order among equal parts.
+    order = np.argsort(-np.abs(terms), axis=None, kind="stable")
+    return tuple(
         CellShift(
             x=labels[0][i],
             y=labels[1][j],
@@ -317,24 +377,10 @@ def score_pair(
         for i, j in (np.unravel_index(o, terms.shape) for o in order)
         if ref[i, j] or cur[i, j]
     )
-    return PairDrift(
-        columns=columns,
-        status=Status.ok,
-        kl=plug_in,
-        noise_floor=floors,
-        kl_corrected=fixed,
-        relationship=fixed.relationship,
-        given=columns[given],
-        shape=(int(ref.shape[0]), int(ref.shape[1])),
-        warn=levels.warn,
-        threshold=levels.drift,
-        g_statistic=binding.statistic,
-        dof=binding.dof,
-        p_value=binding.p_value,
-        p_adjusted=binding.p_value,
-        test_method=binding.method,
-        cells=cells,
-    )
+
+
+def _as_tuples(table: NDArray[np.float64]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(v) for v in row) for row in table)
 
 
 def score_pairs(
@@ -355,9 +401,19 @@ def score_pairs(
     limit = cell_limit(n_ref, n_cur)
     scored = []
     for (x, y), ref in reference.items():
-        (gx, lx), (gy, ly) = (groups(columns[c].binning, columns[c].counts, limit) for c in (x, y))
+        cur = current[(x, y)]
+        margins = {x: (ref.sum(axis=1), cur.sum(axis=1)), y: (ref.sum(axis=0), cur.sum(axis=0))}
+        (gx, lx), (gy, ly) = (
+            merge_sparse(
+                columns[c].binning,
+                *groups(columns[c].binning, columns[c].counts, limit),
+                margins[c],
+                limit,
+            )
+            for c in (x, y)
+        )
         coarse_ref = joint.coarsen(ref, gx, gy)
-        coarse_cur = joint.coarsen(current[(x, y)], gx, gy)
+        coarse_cur = joint.coarsen(cur, gx, gy)
         scored.append(score_pair((x, y), coarse_ref, coarse_cur, (lx, ly), options, levels))
     if not scored:
         return ()
@@ -375,71 +431,11 @@ def score_pairs(
     return tuple(sorted(decided, key=lambda p: (-p.relationship, p.columns)))
 
 
-def compare_pairs(
-    reference: ReferenceSource,
-    current: DataSource,
-    pairs: Sequence[Sequence[str]] | None = None,
-    spec: Spec | None = None,
-    *,
-    levels: PairLevels | None = None,
-    **changes: object,
-) -> PairReport:
-    """Compare CURRENT with REFERENCE column by column and pair by pair, reading each once.
-
-    `pairs` are (X, Y) column names; None scores every pair of compared columns. `spec` and
-    keyword arguments are those of `kldrift.compare`. A profile reference must store the table
-    of every pair asked for (`with_pair_tables`). Both sides' compared columns are read into
-    memory (no streaming).
-    """
-    spec = with_changes(spec, changes)
-    ref = open_reference(reference, spec.read_options)
-    cur = scan_table(current, spec.read_options)
-    fitted = fitted_options(ref, spec.options, spec.given)
-    kinds, _ = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
-    if kinds:
-        if isinstance(ref, Table):
-            ref, cur = profile.load([ref, cur], list(kinds))
-        else:
-            cur = profile.load([cur], list(kinds))[0]
-    plan = drift.prepare(ref, cur, spec)
-    binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    cur_rows, cur_counts = profile.count(cur, binnings)  # plan.current is `cur`, read already
-    report = drift.assemble(
-        reference_name(ref),
-        plan.reference,
-        cur.name,
-        cur_rows,
-        cur_counts,
-        plan.options,
-        spec.thresholds,
-        plan.schema,
-        spec.gate,
-    )
-    wanted = resolve_pairs(pairs, list(plan.reference.columns))
-    if isinstance(ref, profile.Profile):
-        ref_tables = stored_tables(ref, wanted)
-    else:
-        ref_tables = count_pairs(ref, binnings, wanted)
-    cur_tables = count_pairs(cur, binnings, wanted)
-    results = score_pairs(
-        ref_tables,
-        cur_tables,
-        plan.reference.columns,
-        report.reference_rows,
-        report.current_rows,
-        plan.options,
-        spec.thresholds,
-        levels or PairLevels(),
-    )
-    return PairReport(report, results)
-
-
 def with_pair_tables(
-    built: profile.Profile, source: DataSource, pairs: Sequence[Sequence[str]] | None = None
+    built: profile.Profile, table: Table, pairs: Sequence[Sequence[str]] | None = None
 ) -> profile.Profile:
-    """`built` (a profile of `source`) with the tables of `pairs` (None: all pairs) stored in it,
-    so that it can stand in for `source` as the reference of `compare_pairs`."""
-    table = scan_table(source)
+    """`built` (a profile of `table`) with the tables of `pairs` (None: all pairs) stored in it,
+    so that it can stand in for `table` as the reference of a comparison with pairs."""
     wanted = resolve_pairs(pairs, list(built.columns))
     binnings = {name: c.binning for name, c in built.columns.items()}
     tables = count_pairs(table, binnings, wanted)
@@ -457,7 +453,8 @@ def stored_tables(reference: profile.Profile, pairs: Sequence[Pair]) -> dict[Pai
             tables[(x, y)] = np.array(reference.pairs[(y, x)], dtype=np.int64).T
         else:
             raise InputError(
-                f"{reference.source}: the profile stores no table for the pair {x},{y}"
+                f"{reference.source}: the profile stores no table for the pair {x},{y}; "
+                f"make it with `kldrift profile DATA --pairs {x},{y}`"
             )
     return tables
 
@@ -475,7 +472,3 @@ def _interval(binning: profile.Binning, bins: NDArray[np.int64]) -> str:
     if upper is None:
         return f"> {lower}"
     return f"({lower}, {upper}]"
-
-
-def _percent(share: float) -> str:
-    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.1%}"

@@ -774,3 +774,40 @@ def _collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFram
         return table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
+
+
+def scored_bins(
+    binning: Binning,
+    reference: Sequence[int],
+    current: Sequence[int],
+    singletons: int | None = None,
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Labels and both histograms on the bins that are scored and tested.
+
+    These are the binning's bins, except for a categorical column whose reference has a tail (an
+    "(other)" bin). A tail the reference sampled only in part puts ordinary but unseen categories
+    into "(new)", which is always empty in the reference; compared with that 0, a long-tailed
+    column would drift on samples of one distribution. By Good-Turing, singletons / N (tail
+    categories seen once in the N reference rows) estimates the share of rows in categories the
+    reference never saw, and the rest of the tail balances: categories seen r times carry about
+    (r + 1) f(r+1) / N of the mass. So when the current's "(new)" share exceeds that estimate,
+    the reference's "(new)" count becomes its `singletons`, taken out of its "(other)", and the
+    excess is scored and tested. Otherwise, or with `singletons` unknown (None), "(new)" is
+    merged into "(other)": fewer new categories than a sample predicts is no drift (and data
+    compared with itself has none).
+    """
+    labels = binning.labels
+    if binning.method != "categories" or not binning.rest:
+        return labels, tuple(reference), tuple(current)
+    other = labels.index(OTHER_LABEL)  # "(new)" follows it
+    n_ref, n_cur = sum(reference), sum(current)
+    if singletons is not None and current[other + 1] * n_ref > singletons * n_cur:
+        moved = min(singletons, reference[other])
+        shifted = (*reference[:other], reference[other] - moved, moved, *reference[other + 2 :])
+        return labels, shifted, tuple(current)
+
+    def merge(counts: Sequence[int]) -> tuple[int, ...]:
+        return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
+
+    merged = (*labels[:other], f"{OTHER_LABEL[:-1]} or new)", *labels[other + 2 :])
+    return merged, merge(reference), merge(current)

@@ -11,7 +11,8 @@ import polars as pl
 from kldrift import profile, profile_file, remote, sequence
 from kldrift.errors import InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
-from kldrift.options import Kind, Options
+from kldrift.options import ALL_PAIRS, Kind, Options, PairsSetting
+from kldrift.pairs import with_pair_tables
 from kldrift.plan import plan_columns
 
 DataSource = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
@@ -95,11 +96,15 @@ def profile_data(
     options: Options | None = None,
     bins_from: profile.Profile | str | os.PathLike[str] | None = None,
     read_options: ReadOptions | None = None,
+    pairs: PairsSetting | None = None,
 ) -> profile.Profile:
     """Profile a dataset so the profile can stand in for it as a reference.
 
     With `bins_from` (a profile or profile file), the data is counted on that profile's bins
-    instead of fitting new ones, so parts of one dataset can be profiled apart and merged.
+    instead of fitting new ones, so parts of one dataset can be profiled apart and merged; the
+    pair tables that profile stores are counted too. `pairs` ("all", or (X, Y) column pairs)
+    adds the joint tables of these pairs, so that the profile can be the reference of a
+    comparison with pairs.
     """
     table = scan_table(source, read_options)
     if bins_from is not None:
@@ -108,7 +113,13 @@ def profile_data(
             if isinstance(bins_from, profile.Profile)
             else profile_file.load(bins_from, read_options.storage_options if read_options else ())
         )
-        return _with_ranges(table, profile.recount(table, reference))
+        recounted = _with_ranges(table, profile.recount(table, reference))
+        stored = list(reference.pairs)
+        if pairs == ALL_PAIRS:
+            return with_pair_tables(recounted, table, None)
+        if stored or pairs:
+            return with_pair_tables(recounted, table, [*stored, *(pairs or ())])
+        return recounted
     options = options or Options()
     kinds, _ = plan_columns(table, table, columns, exclude, options.categorical)
     built = profile.build(table, kinds, options)
@@ -117,7 +128,10 @@ def profile_data(
     wanted = set(columns) if columns else set(table.schema) - set(table.partitions)
     wanted -= set(exclude)
     schema = tuple((name, str(dtype)) for name, dtype in table.schema.items() if name in wanted)
-    return _with_ranges(table, replace(built, options=options, schema=schema))
+    built = _with_ranges(table, replace(built, options=options, schema=schema))
+    if pairs is None:
+        return built
+    return with_pair_tables(built, table, None if pairs == ALL_PAIRS else pairs)
 
 
 def _with_ranges(table: Table, built: profile.Profile) -> profile.Profile:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kldrift import profile
+from kldrift import joint, profile
 from kldrift.errors import ColumnError
 from kldrift.gate import Verdict, apply_gate
 from kldrift.options import Gate, Kind, Options, Status, Thresholds
@@ -29,7 +29,7 @@ class ColumnDrift:
     `warn` and `threshold` are the levels applied to the chosen metric, in nats. The G-test
     fields describe the test on the raw counts; `p_adjusted` is adjusted across the report's
     columns. `reference_singletons` is the reference profile's count of tail categories seen
-    once (see `drift.scored_bins`); `detectable` is the smallest KL (report units) the G-test
+    once (see `profile.scored_bins`); `detectable` is the smallest KL (report units) the G-test
     would detect with 95% power at these sizes and bins, were this the only drifted column
     (`significance.minimum_detectable_effect`). `new_categories` are the largest current
     categories the reference never had, as (value, rows).
@@ -177,6 +177,68 @@ class SchemaChange:
 
 
 @dataclass(frozen=True)
+class CellShift:
+    """One cell of a pair's coarsened table: raw joint shares and its conditional-KL term."""
+
+    x: str
+    y: str
+    reference_share: float
+    current_share: float
+    contribution: float
+
+
+@dataclass(frozen=True)
+class PairDrift:
+    """Relationship drift of one pair of columns (X, Y) = `columns`.
+
+    `kl`, `noise_floor` and `kl_corrected` hold the joint, marginal and conditional KLs (plug-in
+    with smoothing, the noise floor, and plug-in minus floor clipped at 0), in the report's log
+    base. `relationship` is the bias-corrected joint KL left after both marginal KLs (joint -
+    marginal_x - marginal_y less its noise floor, clipped at 0: see
+    `joint.JointDivergences.relationship`), the score the levels (`warn`, `threshold`, in nats)
+    apply to. The test is the G-test of no three-way interaction on the 2 x k x l table
+    (`joint.interaction_g_test`); `p_adjusted` is BH (or Bonferroni) across the pairs. `cells`
+    are the cells carrying most of the score. `labels` name the rows (X) and
+    columns (Y) of the scored (coarsened) tables, `reference_table` and `current_table`.
+    """
+
+    columns: tuple[str, str]
+    status: Status
+    kl: joint.JointDivergences
+    noise_floor: joint.JointDivergences
+    kl_corrected: joint.JointDivergences
+    relationship: float
+    shape: tuple[int, int]
+    warn: float
+    threshold: float
+    g_statistic: float
+    dof: int
+    p_value: float
+    p_adjusted: float
+    test_method: str
+    cells: tuple[CellShift, ...]
+    labels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    reference_table: tuple[tuple[int, ...], ...] = ()
+    current_table: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The pair as reports and the gate name it: "income × age"."""
+        return " × ".join(self.columns)
+
+    def describe(self, cell: CellShift) -> str:
+        """One line for people, e.g. "income > 61000 × age <= 31: 4% → 19%"."""
+        x, y = self.columns
+        before, after = percent(cell.reference_share), percent(cell.current_share)
+        return f"{x} {cell.x} × {y} {cell.y}: {before} → {after}"
+
+
+def percent(share: float) -> str:
+    """A share as people read it: whole percents, one decimal below 1%."""
+    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.1%}"
+
+
+@dataclass(frozen=True)
 class Window:
     """A time window [start, end) of the current data, as ISO dates or datetimes."""
 
@@ -189,7 +251,9 @@ class DriftReport:
     """Result of comparing a current dataset with a reference, column by column.
 
     `window` is set when the current data is one time window of a larger dataset.
-    `current_files` and `config_file` record where the data and settings came from.
+    `current_files` and `config_file` record where the data and settings came from. `pairs`
+    holds the relationship drift of the column pairs asked for (`Spec.pairs`), most drifted
+    first; a drifted pair counts like a drifted column.
     """
 
     reference: str
@@ -206,6 +270,7 @@ class DriftReport:
     #: force, if any.
     current_files: tuple[str, ...] = ()
     config_file: str | None = None
+    pairs: tuple[PairDrift, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
@@ -236,21 +301,40 @@ class DriftReport:
         return tuple(c for c in self.columns if c.status is Status.warn)
 
     @property
+    def drifted_pairs(self) -> tuple[PairDrift, ...]:
+        """Pairs whose relationship drifted."""
+        return tuple(p for p in self.pairs if p.status is Status.drift)
+
+    @property
+    def warned_pairs(self) -> tuple[PairDrift, ...]:
+        """Pairs whose relationship warns."""
+        return tuple(p for p in self.pairs if p.status is Status.warn)
+
+    def pair(self, x: str, y: str) -> PairDrift:
+        """The scored pair of columns `x` and `y` (in either order); ColumnError if not scored."""
+        for scored in self.pairs:
+            if set(scored.columns) == {x, y}:
+                return scored
+        where = f"{self.reference} or {self.current}"
+        problem = f"the pair {x},{y} was not scored"
+        raise ColumnError(None, where, setting="pair", problem=problem)
+
+    @property
     def breaking_schema_changes(self) -> tuple[SchemaChange, ...]:
         """Schema changes that count as drift."""
         return tuple(s for s in self.schema if s.breaking)
 
     @property
     def drifted(self) -> bool:
-        """True when any column drifted or a column went missing or changed type."""
-        return bool(self.drifted_columns or self.breaking_schema_changes)
+        """True when any column or pair drifted or a column went missing or changed type."""
+        return bool(self.drifted_columns or self.drifted_pairs or self.breaking_schema_changes)
 
     @property
     def status(self) -> Status:
         """Overall verdict: drift, else warn if any column warns, else ok."""
         if self.drifted:
             return Status.drift
-        return Status.warn if self.warned_columns else Status.ok
+        return Status.warn if self.warned_columns or self.warned_pairs else Status.ok
 
     @property
     def summary(self) -> str:
@@ -261,7 +345,13 @@ class DriftReport:
         breaking = len(self.breaking_schema_changes)
         if breaking:
             text += f"; {breaking} schema change{'s' if breaking > 1 else ''} missing or retyped"
-        return text
+        return f"{text}; {self.pairs_summary}" if self.pairs else text
+
+    @property
+    def pairs_summary(self) -> str:
+        """The pairs' line, e.g. "1 of 45 pairs drifted, 2 warned"."""
+        text = f"{len(self.drifted_pairs)} of {len(self.pairs)} pairs drifted"
+        return text + (f", {len(self.warned_pairs)} warned" if self.warned_pairs else "")
 
     @property
     def table(self) -> pl.DataFrame:

@@ -15,7 +15,16 @@ from typing import Any, Final
 
 from kldrift.errors import ConfigError, OptionError
 from kldrift.io import ReadOptions
-from kldrift.options import Format, Gate, Kind, Options, Thresholds
+from kldrift.options import (
+    DEFAULT_PAIR_WARN,
+    Format,
+    Gate,
+    Kind,
+    Options,
+    PairLevels,
+    PairsSetting,
+    Thresholds,
+)
 
 
 class NotGiven:
@@ -64,6 +73,9 @@ class ConfigFile:
 SETTINGS: Final[Mapping[str, tuple[str, str]]] = {
     "columns": ("spec", "columns"),
     "exclude": ("spec", "exclude"),
+    "pairs": ("spec", "pairs"),
+    "pair_threshold": ("pair_levels", "drift"),
+    "pair_warn": ("pair_levels", "warn"),
     "categorical": ("options", "categorical"),
     "bins": ("options", "bins"),
     "top_k": ("options", "top_k"),
@@ -96,11 +108,15 @@ class Spec:
     reference, a binning option not given takes the profile's value. `sources` maps a setting
     (or "column.NAME", for a column's table in the file) to where it came from, e.g.
     "kldrift.toml", or "command line" for a flag (see `source`). `streaming` None chooses by
-    the data's size; `format` None and `step_summary` None leave it to the front end.
+    the data's size; `format` None and `step_summary` None leave it to the front end. `pairs`
+    asks for the relationship drift of these column pairs, or "all" of them (None: no pairs),
+    decided by `pair_levels`.
     """
 
     columns: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
+    pairs: PairsSetting | None = None
+    pair_levels: PairLevels = PairLevels()
     options: Options = Options()
     thresholds: Thresholds = Thresholds()
     gate: Gate = Gate()
@@ -190,9 +206,11 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
     return Spec(
         columns=tuple(top["columns"]) if top.get("columns") else None,
         exclude=tuple(top.get("exclude") or ()),
+        pairs=top.get("pairs"),
         options=Options(**parts.get("options", {})),
         thresholds=Thresholds(**parts.get("thresholds", {})),
         gate=Gate(**parts.get("gate", {}), sources=gate_sources),
+        pair_levels=_pair_levels(parts.get("pair_levels", {})),
         read_options=ReadOptions(**parts.get("read_options", {})),
         streaming=top.get("streaming"),
         format=top.get("format"),
@@ -200,6 +218,13 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
         given=frozenset(chosen),
         sources=dict(sources),
     )
+
+
+def _pair_levels(given: Mapping[str, float]) -> PairLevels:
+    # As for columns, an unset warn level never exceeds the drift level given.
+    if "drift" in given and "warn" not in given:
+        return PairLevels(drift=given["drift"], warn=min(DEFAULT_PAIR_WARN, given["drift"]))
+    return PairLevels(**given)
 
 
 def with_changes(spec: Spec | None, changes: Mapping[str, Any]) -> Spec:

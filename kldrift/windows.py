@@ -39,6 +39,8 @@ def compare_windows(
     for `kldrift.compare`; `progress` is told each step, and each window as it is scored.
     """
     spec = with_changes(spec, changes)
+    if spec.pairs is not None:
+        raise OptionError("pairs", spec.pairs, "applies to a single comparison, not windows")
     if profile_file.is_profile_source(current):
         raise InputError(
             f"{current}: a profile has no rows to cut into time windows; give CURRENT as data"

@@ -1,7 +1,11 @@
 """Write the sample reference/current pair (CSV and Parquet) with a fixed seed.
 
 Drifted on purpose in current: `income` (mean shift), `country` (a new category takes 15%)
-and `latency_ms` (null rate 2% -> 25%). Every other column is drawn from the same distribution.
+and `latency_ms` (null rate 2% -> 25%). Every other column is drawn from the same distribution,
+but one relationship changes: `order_value` and `discount_pct` keep their distributions while
+their correlation goes from 0.7 (larger orders get larger discounts) to 0 (say, a join on the
+wrong key), which only `--pairs` sees. They are drawn from a generator of their own, so the
+other columns are the same as before they were added.
 
 Run: python sample_data/make_sample.py
 """
@@ -43,10 +47,27 @@ def make(rng: np.random.Generator, rows: int, *, drifted: bool) -> pl.DataFrame:
     )
 
 
+def related(rng: np.random.Generator, rows: int, *, drifted: bool) -> pl.DataFrame:
+    """The pair whose relationship changes: a Gaussian copula, correlation 0.7 -> 0."""
+    rho = 0.0 if drifted else 0.7
+    z = rng.standard_normal((rows, 2))
+    w = rho * z[:, 0] + np.sqrt(1 - rho**2) * z[:, 1]
+    return pl.DataFrame(
+        {
+            "order_value": np.exp(3.5 + 0.6 * z[:, 0]).round(2),
+            "discount_pct": np.clip(np.round(10 + 4 * w), 0, 25).astype(np.int64),
+        }
+    )
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
+    pair_rng = np.random.default_rng([SEED, 17])
     for name, rows, drifted in [("reference", 4000, False), ("current", 3000, True)]:
-        frame = make(rng, rows, drifted=drifted)
+        frame = pl.concat(
+            [make(rng, rows, drifted=drifted), related(pair_rng, rows, drifted=drifted)],
+            how="horizontal",
+        )
         frame.write_csv(HERE / f"{name}.csv")
         frame.write_parquet(HERE / f"{name}.parquet")
 

@@ -36,7 +36,7 @@ def test_readme_command_flags_the_drifted_sample_columns():
         check=False,
     )
     assert proc.returncode == 1, proc.stderr
-    assert "3 of 10 columns drifted" in proc.stdout
+    assert "3 of 12 columns drifted" in proc.stdout
     assert proc.stderr == ""
 
 
@@ -526,7 +526,7 @@ def test_explain_option_appends_the_drifted_columns_only():
         assert f"{name}: drift" in result.stdout
         assert f"{name}: reference vs current" in result.stdout
     assert "score: " not in result.stdout
-    assert result.stdout.rstrip().endswith("3 of 10 columns drifted")
+    assert result.stdout.rstrip().endswith("3 of 12 columns drifted")
 
 
 def test_explain_command_shows_the_bins_and_exits_with_the_columns_status():

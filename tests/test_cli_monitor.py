@@ -23,7 +23,7 @@ def ref_profile(tmp_path):
     path = str(tmp_path / "ref.kldrift.json")
     result = runner.invoke(app, ["profile", REF_CSV, "-o", path])
     assert result.exit_code == 0, result.stderr
-    assert "10 columns, 4000 rows" in result.stdout
+    assert "12 columns, 4000 rows" in result.stdout
     return path
 
 
@@ -78,7 +78,7 @@ def test_monitor_records_runs_and_history_shows_them(tmp_path, ref_profile):
     db = str(tmp_path / "drift.db")
     first = runner.invoke(app, ["monitor", CUR_CSV, "-r", ref_profile, "--history", db])
     assert first.exit_code == 1, first.stderr
-    assert "3 of 10 columns drifted" in first.stdout
+    assert "3 of 12 columns drifted" in first.stdout
     second = runner.invoke(app, ["monitor", REF_CSV, "-r", ref_profile, "--history", db])
     assert second.exit_code == 0, second.stderr
 
@@ -241,7 +241,7 @@ def test_output_file_keeps_show_and_explain(tmp_path):
     assert result.exit_code == 1, result.stderr
     text = out.read_text()
     assert "PSI" in text and "income: reference vs current" in text
-    assert "3 of 10 columns drifted" in result.stderr
+    assert "3 of 12 columns drifted" in result.stderr
 
 
 @pytest.mark.parametrize(

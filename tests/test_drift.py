@@ -527,7 +527,7 @@ def test_a_long_categorical_tail_scores_new_and_other_together():
     column = kldrift.compare(reference, current).columns[0]
     assert column.labels[-3:] == ("(other)", "(new)", "(null)")
     assert column.current_counts[-2] > 0 and column.reference_counts[-2] == 0
-    labels, ref, cur = drift.scored_bins(
+    labels, ref, cur = profile.scored_bins(
         column.binning, column.reference_counts, column.current_counts
     )
     assert labels[-2:] == ("(other or new)", "(null)")
@@ -538,7 +538,7 @@ def test_a_long_categorical_tail_scores_new_and_other_together():
         pl.DataFrame({"s": ["a", "b"] * 50}), pl.DataFrame({"s": ["a", "b", "z"] * 30})
     ).columns[0]
     assert no_tail.status is Status.drift
-    assert drift.scored_bins(no_tail.binning, no_tail.reference_counts, no_tail.current_counts)[
+    assert profile.scored_bins(no_tail.binning, no_tail.reference_counts, no_tail.current_counts)[
         0
     ] == ("a", "b", "(other)", "(new)", "(null)")
 
@@ -647,11 +647,11 @@ def test_good_turing_moves_the_singletons_to_new_only_when_the_current_has_more(
         kldrift.Kind.categorical, "categories", values=("a",), rest=("b", "c", "d")
     )
     reference = (10, 5, 0, 0)  # a, (other) = b + c + d with two singletons, (new), (null)
-    labels, ref, cur = drift.scored_bins(binning, reference, (10, 2, 3, 0), singletons=2)
+    labels, ref, cur = profile.scored_bins(binning, reference, (10, 2, 3, 0), singletons=2)
     assert labels == binning.labels and ref == (10, 3, 2, 0) and cur == (10, 2, 3, 0)
     # Fewer new rows than predicted (1/15 < 2/15), or singletons unknown: one merged bin.
     for singletons, current in [(2, (10, 4, 1, 0)), (None, (10, 2, 3, 0))]:
-        labels, ref, cur = drift.scored_bins(binning, reference, current, singletons)
+        labels, ref, cur = profile.scored_bins(binning, reference, current, singletons)
         assert labels == ("a", "(other or new)", "(null)")
         assert ref == (10, 5, 0) and cur == (10, current[1] + current[2], 0)
 

@@ -95,9 +95,9 @@ def test_json_summary_says_which_rule_decided(at_root):
         "max_drifted": 3,
         "max_drifted_share": None,
         "allowed": 3,
-        "considered": 10,
+        "considered": 12,
         "failing_columns": ["income", "latency_ms", "country"],
-        "reason": "3 drifted columns of 10, within the 3 allowed by max_drifted 3 (command line)",
+        "reason": "3 drifted columns of 12, within the 3 allowed by max_drifted 3 (command line)",
     }
 
 
@@ -120,7 +120,7 @@ def test_junit_has_one_testcase_per_compared_column_and_fails_the_drifted(at_roo
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
     assert failed == {"income", "latency_ms", "country"}
     suite = root.find("testsuite")
-    assert (suite.get("tests"), suite.get("failures")) == ("10", "3")
+    assert (suite.get("tests"), suite.get("failures")) == ("12", "3")
     assert root.get("failures") == "3"
 
 
@@ -171,6 +171,7 @@ def test_csv_appends_the_decision_fields_after_the_original_columns(at_root):
     assert header[len(original) :] == [
         "kl_corrected", "noise_floor", "js_divergence", "js_distance", "psi", "hellinger",
         "g_statistic", "dof", "p_value", "p_adjusted", "test_method",
+        "relationship", "cells",
     ]  # fmt: skip
     assert tuple(header) == HEADER
     report = kldrift.compare("sample_data/reference.csv", "sample_data/current.csv")
@@ -350,7 +351,7 @@ def test_output_file_gets_the_report_and_stderr_the_summary(at_root, tmp_path):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "kldrift: 3 of 10 columns drifted; fail: 3 drifted columns of 10; "
+        "kldrift: 3 of 12 columns drifted; fail: 3 drifted columns of 12; "
         "any drifted column fails\n"
     )
     assert _strict_loads(target.read_text())["summary"]["columns_drifted"] == 3
@@ -387,7 +388,7 @@ def test_step_summary_is_appended_when_set(at_root, tmp_path, monkeypatch):
     assert result.exit_code == 1
     _strict_loads(result.stdout)  # stdout still holds only the JSON
     text = summary.read_text()
-    assert text.startswith("earlier step\n### ❌ kldrift: 3 of 10 columns drifted")
+    assert text.startswith("earlier step\n### ❌ kldrift: 3 of 12 columns drifted")
     runner.invoke(app, [*SAMPLE_ARGS, "--no-step-summary"])
     assert summary.read_text() == text
 

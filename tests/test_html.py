@@ -198,7 +198,7 @@ def test_content_comes_in_the_documented_order(sample):
     drifted = re.findall(r'<details class="col" id="c\d+" data-name="([^"]+)" '
                          r'data-status="drift" data-kind="\w+" open>', page)  # fmt: skip
     assert sorted(drifted) == ["country", "income", "latency_ms"]
-    assert page.count('<details class="col"') == 10
+    assert page.count('<details class="col"') == 12
     assert DRIFT in page and OK in page
 
 

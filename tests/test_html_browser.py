@@ -151,7 +151,7 @@ def test_sort_filter_and_expand(browser, sample_page):
         page.select_option("#f-status", "drift")
         visible = page.locator("table.cols tbody tr:visible th").all_inner_texts()
         assert sorted(visible) == ["country", "income", "latency_ms"]
-        assert page.locator("#f-count").inner_text() == "3 of 10 columns shown"
+        assert page.locator("#f-count").inner_text() == "3 of 12 columns shown"
         assert page.locator("details.col:visible").count() == 3
         page.select_option("#f-status", "")
         page.select_option("#f-kind", "categorical")

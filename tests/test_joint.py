@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import chi2_contingency, entropy, hypergeom
+from scipy.stats import entropy
 
 from kldrift import joint, significance
 
@@ -24,7 +24,11 @@ def test_chain_rule_holds_both_ways_on_random_tables(seed, smoothing):
     d = joint.joint_divergences(ref, cur, smoothing)
     assert d.joint == pytest.approx(d.marginal_x + d.conditional_y_given_x, abs=1e-12)
     assert d.joint == pytest.approx(d.marginal_y + d.conditional_x_given_y, abs=1e-12)
-    assert d.relationship == pytest.approx(d.joint - max(d.marginal_x, d.marginal_y), abs=1e-12)
+    # The relationship is either conditional beyond the other column's own drift.
+    assert d.relationship == pytest.approx(d.conditional_y_given_x - d.marginal_y, abs=1e-12)
+    assert d.relationship == pytest.approx(d.conditional_x_given_y - d.marginal_x, abs=1e-12)
+    terms = joint.interaction_contributions(ref, cur, smoothing)
+    assert terms.sum() == pytest.approx(d.relationship, abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -60,37 +64,50 @@ def test_marginal_shift_with_unchanged_conditional_is_no_relationship_drift():
     d = joint.joint_divergences(ref, cur)
     assert d.conditional_y_given_x == pytest.approx(0.0, abs=1e-15)
     assert d.conditional_x_given_y > 0.05
-    assert d.relationship == pytest.approx(0.0, abs=1e-15)
+    # Y's marginal moved only through X: the score is -marginal_y, below 0 (clipped when scored).
+    assert d.relationship == pytest.approx(-d.marginal_y, abs=1e-15) and d.relationship < 0
     assert d.joint == pytest.approx(d.marginal_x, abs=1e-15)
 
 
-def test_contributions_sum_to_the_conditional_kl_and_point_at_the_moved_cells():
+def test_two_columns_drifting_apart_from_each_other_have_no_relationship_drift():
+    # Independent on both sides, both marginals moved: every conditional changed, the
+    # relationship did not.
+    ref = np.outer([5, 3, 2], [6, 4]) * 20
+    cur = np.outer([2, 3, 5], [1, 9]) * 20
+    d = joint.joint_divergences(ref, cur)
+    assert d.conditional_y_given_x > 0.3 and d.conditional_x_given_y > 0.2
+    assert d.relationship == pytest.approx(0.0, abs=1e-12)
+    test = joint.interaction_g_test(ref, cur)
+    assert test.dof == 2 and test.statistic == pytest.approx(0.0, abs=1e-6)
+    assert test.p_value == pytest.approx(1.0, abs=1e-6)
+
+
+def test_interaction_g_test_keeps_odds_ratios_and_catches_a_flip():
+    # The same odds ratio (16) at other margins fits the model exactly; a flip does not.
+    ref = np.array([[400, 100], [100, 400]])
+    same_odds = np.array([[160, 40], [160, 640]])
+    assert joint.interaction_g_test(ref, same_odds).statistic == pytest.approx(0.0, abs=1e-6)
+    flipped = joint.interaction_g_test(ref, ref[::-1])
+    assert flipped.dof == 1 and flipped.p_value < 1e-100
+    # By hand: the model [DX][DY][XY] of these two tables is uniform, 250 per cell.
+    expected = 2 * 4 * (400 * math.log(400 / 250) + 100 * math.log(100 / 250))
+    assert flipped.statistic == pytest.approx(expected, rel=1e-9)
+
+
+def test_interaction_g_test_on_rows_seen_on_one_side_only():
+    ref = np.array([[30, 10], [10, 30], [0, 0]])
+    cur = np.array([[30, 10], [10, 30], [20, 20]])
+    test = joint.interaction_g_test(ref, cur)
+    assert test.dof == 1 and test.statistic == pytest.approx(0.0, abs=1e-6)
+    degenerate = joint.interaction_g_test([[5, 0], [0, 0]], [[5, 0], [0, 0]])
+    assert degenerate.dof == 0 and degenerate.p_value == 1.0
+
+
+def test_interaction_contributions_point_at_the_moved_cells():
     ref, cur = [[40, 10, 0], [10, 40, 5]], [[10, 40, 1], [40, 10, 4]]
-    for given in (0, 1):
-        terms = joint.conditional_contributions(ref, cur, given, smoothing=0.5)
-        total = joint.conditional_kl(ref, cur, given, smoothing=0.5)
-        assert terms.sum() == pytest.approx(total, abs=1e-12)
-    terms = joint.conditional_contributions(ref, cur)
+    terms = joint.interaction_contributions(ref, cur)
+    assert terms.sum() == pytest.approx(joint.joint_divergences(ref, cur).relationship, abs=1e-12)
     assert np.unravel_index(np.argmax(terms), terms.shape) in {(0, 0), (1, 1)}
-
-
-@pytest.mark.parametrize("given", [0, 1])
-@pytest.mark.parametrize("smoothing", [0.0, 0.5])
-def test_conditional_contributions_are_non_negative_parts_that_sum_to_the_kl(given, smoothing):
-    ref, cur = [[40, 10, 0], [10, 40, 5], [0, 0, 0]], [[10, 40, 1], [40, 10, 4], [3, 0, 2]]
-    terms = joint.conditional_contributions(ref, cur, given, smoothing)
-    assert np.all(terms >= 0)
-    total = joint.conditional_kl(ref, cur, given, smoothing)
-    assert terms.sum() == pytest.approx(total, rel=1e-12)
-    # A known answer: X = row 0 has p(y|x) = (.8, .2, 0) and q(y|x) = (10, 40, 1) / 51, with
-    # 50 of the 105 reference rows; its first cell's part is 50/105 [.8 log(.8 / (10/51)) +
-    # 10/51 - .8].
-    if given == 0 and smoothing == 0:
-        p_x, p_y, q_y = 50 / 105, 0.8, 10 / 51
-        expected = p_x * (p_y * math.log(p_y / q_y) + q_y - p_y)
-        assert terms[0, 0] == pytest.approx(expected, rel=1e-12)
-        assert terms[0, 1] > 0  # gains current share: positive, not the signed term's < 0
-        assert terms[2].tolist() == [0.0, 0.0, 0.0]  # a row the reference never reaches
 
 
 def test_a_cell_missing_from_current_makes_unsmoothed_values_infinite():
@@ -148,123 +165,29 @@ def test_plug_in_parts_average_their_noise_floors_under_the_null():
         assert abs(values.mean() - floor) < 4 * error, part
 
 
-# --- conditional G-test -----------------------------------------------------------------------
+# --- interaction G-test ------------------------------------------------------------------------
 
 
-def test_conditional_g_is_the_sum_of_the_strata_homogeneity_tests():
-    ref, cur = _random_tables(3, (4, 6), scale=200)
-    test = joint.conditional_g_test(ref, cur, williams=False)
-    strata = [significance.g_test(r, c, williams=False) for r, c in zip(ref, cur, strict=True)]
-    assert test.statistic == pytest.approx(sum(s.statistic for s in strata), rel=1e-12)
-    scipy_g = sum(
-        chi2_contingency(np.array([r, c]), correction=False, lambda_="log-likelihood")[0]
-        for r, c in zip(ref, cur, strict=True)
-    )
-    assert test.statistic == pytest.approx(scipy_g, rel=1e-12)
-    assert test.dof == 4 * (6 - 1)
-    assert test.method.startswith("asymptotic")
-
-
-def test_conditional_g_given_columns_tests_the_transposed_table():
-    ref, cur = _random_tables(4, (3, 5), scale=200)
-    assert joint.conditional_g_test(ref, cur, 1) == joint.conditional_g_test(ref.T, cur.T, 0)
-    assert joint.conditional_g_test(ref, cur, 1).dof == 5 * 2
-
-
-def test_conditional_g_counts_only_informative_cells_in_its_dof():
-    # Row 0: one cell empty on both sides (l_0 = 2); row 1 only in the reference (no information);
-    # row 2 full (l_2 = 3): dof = 1 + 0 + 2.
-    ref = [[20, 0, 30], [10, 10, 10], [15, 25, 35]]
-    cur = [[25, 0, 20], [0, 0, 0], [30, 20, 10]]
-    assert joint.conditional_g_test(ref, cur).dof == 3
-
-
-def test_williams_correction_lowers_the_statistic_used_for_the_p_value():
-    ref, cur = _random_tables(5, (3, 3), scale=30)
-    plain = joint.conditional_g_test(ref, cur, williams=False, method="asymptotic")
-    corrected = joint.conditional_g_test(ref, cur, method="asymptotic")
-    assert corrected.statistic == plain.statistic
-    assert corrected.williams > 1
-    assert corrected.p_value > plain.p_value
-
-
-def test_conditional_g_holds_its_level_when_only_the_marginal_of_x_moves():
-    rng = np.random.default_rng(11)
-    conditional = rng.dirichlet(np.ones(5), size=4)
-    rejections, reps = 0, 400
-    for _ in range(reps):
-        ref_x, cur_x = (
-            rng.multinomial(2000, [0.25] * 4),
-            rng.multinomial(2000, [0.1, 0.2, 0.3, 0.4]),
-        )
-        ref = np.array([rng.multinomial(n, c) for n, c in zip(ref_x, conditional, strict=True)])
-        cur = np.array([rng.multinomial(n, c) for n, c in zip(cur_x, conditional, strict=True)])
-        rejections += joint.conditional_g_test(ref, cur).p_value < 0.05
-    # 5% of 400 = 20; a binomial beyond 35 has probability < 0.1%.
-    assert 5 <= rejections <= 35
-
-
-def test_conditional_g_detects_a_changed_relationship():
-    ref, cur = [[300, 100], [100, 300]], [[200, 200], [200, 200]]
-    test = joint.conditional_g_test(ref, cur)
-    assert test.p_value < 1e-20 and test.dof == 2
-
-
-def test_sparse_cells_are_pooled_per_stratum_before_the_chi_square():
-    # Stratum 0: two sparse cells (expected about 3.5 and 3 on each side) pooled into one of
-    # 13 rows; stratum 1: one sparse cell whose pool is itself too small and is dropped.
-    ref, cur = [[20, 20, 4, 2], [30, 30, 1, 0]], [[15, 25, 3, 4], [30, 30, 0, 0]]
-    pooled = joint.conditional_g_test(ref, cur, williams=False)
-    assert pooled.method.endswith("3 sparse cells pooled")
-    # Stratum 0 becomes [20, 20, 6] vs [15, 25, 7]: dof 2; stratum 1 [30, 30]: dof 1.
-    assert pooled.dof == 3
-    expected = joint.conditional_g_test(
-        [[20, 20, 6], [30, 30, 0]], [[15, 25, 7], [30, 30, 0]], williams=False, method="asymptotic"
-    )
-    assert pooled.statistic == pytest.approx(expected.statistic, rel=1e-12)
-    assert joint.conditional_g_test(ref, cur, method="asymptotic").dof == 5
-
-
-def test_pooled_test_holds_its_level_on_sparse_tables():
+def test_interaction_g_holds_its_level_when_both_marginals_move():
+    # Independent columns whose marginals both change: H0 (same association) holds.
     rng = np.random.default_rng(12)
-    shares = rng.dirichlet(np.ones(48) * 0.5).reshape(6, 8)
-    rejections, reps = 0, 400
-    for _ in range(reps):
-        ref = rng.multinomial(300, shares.ravel()).reshape(6, 8)
-        cur = rng.multinomial(300, shares.ravel()).reshape(6, 8)
-        rejections += joint.conditional_g_test(ref, cur).p_value < 0.05
-    assert rejections <= 35  # 5% of 400 = 20; beyond 35 has probability < 0.1%
+    ref_shares = np.outer([0.4, 0.3, 0.2, 0.1], [0.25, 0.25, 0.25, 0.25])
+    cur_shares = np.outer([0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1])
+    rejections = 0
+    for _ in range(400):
+        ref = rng.multinomial(2000, ref_shares.ravel()).reshape(4, 4)
+        cur = rng.multinomial(2000, cur_shares.ravel()).reshape(4, 4)
+        rejections += joint.interaction_g_test(ref, cur).p_value < 0.05
+    assert rejections / 400 < 0.08  # 5% nominal; 0.08 is about 3.7 standard errors above
 
 
-def test_the_permutation_test_is_seeded_and_never_below_its_floor():
-    ref, cur = [[3, 1, 0], [1, 2, 2]], [[0, 2, 3], [2, 1, 1]]
-    first = joint.conditional_g_test(ref, cur, method="permutation", n_resamples=500, seed=1)
-    assert first.method.startswith("permutation")
-    assert first == joint.conditional_g_test(
-        ref, cur, method="permutation", n_resamples=500, seed=1
-    )
-    assert 1 / 501 <= first.p_value <= 1
-
-
-def test_monte_carlo_p_value_matches_exact_enumeration_for_one_stratum():
-    # One 2 x 2 stratum: the current row's first cell is hypergeometric given the margins.
-    ref, cur = [[6, 2]], [[2, 6]]
-    observed = joint.conditional_g_test(ref, cur, williams=False, method="asymptotic").statistic
-    dist = hypergeom(16, 8, 8)
-    exact = 0.0
-    for a in range(0, 9):
-        g = joint.conditional_g_test(
-            [[8 - a, a]], [[a, 8 - a]], williams=False, method="asymptotic"
-        )
-        if g.statistic >= observed - 1e-12:
-            exact += dist.pmf(a)
-    simulated = joint.conditional_g_test(ref, cur, method="permutation", n_resamples=20000).p_value
-    assert simulated == pytest.approx(exact, abs=0.01)
-
-
-def test_degenerate_tables_give_p_one():
-    test = joint.conditional_g_test([[5, 0], [0, 5]], [[3, 0], [0, 7]])
-    assert (test.statistic, test.dof, test.p_value) == (0.0, 0, 1.0)
+def test_interaction_g_detects_a_changed_association():
+    rng = np.random.default_rng(13)
+    together = np.array([[0.3, 0.2], [0.2, 0.3]])
+    ref = rng.multinomial(2000, together.ravel()).reshape(2, 2)
+    cur = rng.multinomial(2000, together[::-1].ravel()).reshape(2, 2)
+    test = joint.interaction_g_test(ref, cur)
+    assert test.dof == 1 and test.p_value < 1e-10
 
 
 def test_bad_input_is_a_value_error():
@@ -273,7 +196,7 @@ def test_bad_input_is_a_value_error():
     with pytest.raises(ValueError, match="2-D"):
         joint.joint_kl([1, 2], [1, 2])
     with pytest.raises(ValueError, match="whole-number"):
-        joint.conditional_g_test([[1.5, 2]], [[1, 2]])
+        joint.interaction_g_test([[1.5, 2]], [[1, 2]])
     with pytest.raises(ValueError, match="smoothing"):
         joint.joint_kl([[1, 2]], [[1, 2]], smoothing=-1)
 

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -12,7 +13,7 @@ import pytest
 import kldrift
 from kldrift import pairs, profile, profile_file
 from kldrift.io import scan_table
-from kldrift.options import Kind, Options, Status
+from kldrift.options import DEFAULT_PAIR_DRIFT, Kind, Options, Status
 
 
 def _correlated(rng, n, rho):
@@ -141,12 +142,13 @@ def test_flipped_correlation_with_unchanged_marginals_flags_exactly_that_pair():
     rng = np.random.default_rng(17)
     ref, cur = _correlated(rng, 20_000, 0.5), _correlated(rng, 20_000, -0.5)
     assert not kldrift.compare(ref, cur).drifted  # the per-column compare sees nothing
-    result = pairs.compare_pairs(ref, cur)
-    assert result.columns == kldrift.compare(ref, cur)
-    assert [c.status for c in result.columns.columns] == [Status.ok] * 3
-    assert not result.columns.drifted
+    result = kldrift.compare(ref, cur, pairs="all")
+    assert replace(result, pairs=()) == kldrift.compare(ref, cur)
+    assert [c.status for c in result.columns] == [Status.ok] * 3
+    assert not result.drifted_columns
     assert [p.columns for p in result.drifted_pairs] == [("income", "age")]
-    assert result.drifted
+    assert result.drifted and not result.verdict.passed
+    assert result.verdict.failing == ("income × age",)
     flagged = result.pairs[0]
     assert flagged.columns == ("income", "age") and flagged.p_adjusted < 1e-100
     # Gaussian KL of rho 0.5 against -0.5 is 2/3 nats; deciles keep most of it.
@@ -159,13 +161,13 @@ def test_flipped_correlation_with_unchanged_marginals_flags_exactly_that_pair():
     corner = flagged.cells[0]
     assert {corner.x[:2], corner.y[:2]} <= {"<=", "> "}
     assert abs(corner.reference_share - corner.current_share) > 0.01
-    assert " x age " in flagged.describe(corner) and "% -> " in flagged.describe(corner)
+    assert " × age " in flagged.describe(corner) and "% → " in flagged.describe(corner)
     assert all(p.status is Status.ok for p in result.pairs[1:])
 
 
 def test_same_distribution_flags_no_pair():
     rng = np.random.default_rng(3)
-    result = pairs.compare_pairs(_correlated(rng, 5000, 0.5), _correlated(rng, 5000, 0.5))
+    result = kldrift.compare(_correlated(rng, 5000, 0.5), _correlated(rng, 5000, 0.5), pairs="all")
     assert [p.status for p in result.pairs] == [Status.ok] * 3
     assert all(p.p_adjusted > 0.05 for p in result.pairs)
 
@@ -178,42 +180,47 @@ def test_covariate_shift_alone_is_not_a_relationship_change():
     pool = _correlated(rng, 60_000, 0.5)
     weights = np.exp(0.8 * (pool["income"].to_numpy() - 50_000) / 1000)
     chosen = rng.choice(60_000, 20_000, replace=False, p=weights / weights.sum())
-    result = pairs.compare_pairs(ref, pool[np.sort(chosen)], [("income", "age")])
-    assert result.columns.column("income").status is Status.drift
+    result = kldrift.compare(ref, pool[np.sort(chosen)], pairs=[("income", "age")])
+    assert result.column("income").status is Status.drift
     (pair,) = result.pairs
     assert pair.kl.marginal_x > 0.1
     assert pair.kl_corrected.conditional_x_given_y > 0.05  # income given age did move
-    assert pair.given == "income" and pair.relationship < 0.005
+    assert pair.relationship < 0.005
     assert pair.status is Status.ok
 
 
 def test_small_samples_coarsen_both_columns_the_same_way():
     rng = np.random.default_rng(5)
-    result = pairs.compare_pairs(_correlated(rng, 200, 0.5), _correlated(rng, 200, 0.5))
+    result = kldrift.compare(_correlated(rng, 200, 0.5), _correlated(rng, 200, 0.5), pairs="all")
     income_age = next(p for p in result.pairs if p.columns == ("income", "age"))
-    assert income_age.shape == (6, 6)  # cell_limit(200, 200) = 6, "(null)" included
+    # cell_limit(200, 200) = 6 bins a column, "(null)" included; runs holding under 1/6 of
+    # the rows on either side join a neighbour.
+    rows, columns = income_age.shape
+    assert 3 <= rows <= 6 and 3 <= columns <= 6
     assert income_age.kl.joint == pytest.approx(
         income_age.kl.marginal_y + income_age.kl.conditional_x_given_y, abs=1e-12
     )
-    # Five income runs of about 40 reference rows each (the sixth bin, "(null)", is empty).
-    assert income_age.noise_floor.marginal_x == pytest.approx(4 * (1 / 200 + 1 / 200) / 2)
+    # Income runs of at least 1/6 of the rows each (the last bin, "(null)", is empty).
+    assert income_age.noise_floor.marginal_x == pytest.approx((rows - 2) * (1 / 200 + 1 / 200) / 2)
+    shares = np.asarray(income_age.reference_table).sum(axis=1)[:-1] / 200
+    assert shares.min() >= 1 / 6
 
 
 def test_a_profile_with_stored_pair_tables_stands_in_for_the_reference(tmp_path):
     rng = np.random.default_rng(6)
     ref, cur = _correlated(rng, 5000, 0.5), _correlated(rng, 5000, -0.2)
     built = kldrift.profile_data(ref)
-    stored = pairs.with_pair_tables(built, ref, [("age", "income")])
+    stored = pairs.with_pair_tables(built, scan_table(ref), [("age", "income")])
     path = tmp_path / "ref.kldrift.json"
     profile_file.save(stored, path)
     loaded = profile_file.load(path)
     assert loaded.pairs == stored.pairs and len(loaded.pairs) == 1
-    via_profile = pairs.compare_pairs(path, cur, [("income", "age")])
-    via_data = pairs.compare_pairs(ref, cur, [("income", "age")])
+    via_profile = kldrift.compare(path, cur, pairs=[("income", "age")])
+    via_data = kldrift.compare(ref, cur, pairs=[("income", "age")])
     assert via_profile.pairs == via_data.pairs
     assert via_profile.pairs[0].status is Status.drift
     with pytest.raises(kldrift.InputError, match="no table for the pair income,city"):
-        pairs.compare_pairs(path, cur, [("income", "city")])
+        kldrift.compare(path, cur, pairs=[("income", "city")])
 
 
 def test_profiles_without_pairs_still_load(tmp_path):
@@ -236,7 +243,9 @@ def test_profiles_without_pairs_still_load(tmp_path):
 def test_pair_tables_that_do_not_fit_the_bins_are_refused(edit, message):
     rng = np.random.default_rng(8)
     built = kldrift.profile_data(_correlated(rng, 100, 0.0))
-    stored = pairs.with_pair_tables(built, _correlated(rng, 100, 0.0), [("income", "age")])
+    stored = pairs.with_pair_tables(
+        built, scan_table(_correlated(rng, 100, 0.0)), [("income", "age")]
+    )
     document = json.loads(profile_file.dumps(stored))
     edit(document["pairs"][0])
     with pytest.raises(kldrift.InputError, match=re.escape(message)):
@@ -248,18 +257,47 @@ def test_merged_profiles_add_up_their_pair_tables():
     whole = _correlated(rng, 3000, 0.4)
     built = kldrift.profile_data(whole)
     parts = [
-        pairs.with_pair_tables(profile.recount(scan_table(part), built), part, [("income", "age")])
+        pairs.with_pair_tables(
+            profile.recount(scan_table(part), built), scan_table(part), [("income", "age")]
+        )
         for part in (whole.head(1000), whole.tail(2000))
     ]
     merged = profile.merge(parts)
-    assert merged.pairs == pairs.with_pair_tables(built, whole, [("income", "age")]).pairs
+    assert (
+        merged.pairs == pairs.with_pair_tables(built, scan_table(whole), [("income", "age")]).pairs
+    )
     with pytest.raises(kldrift.InputError, match="tables of different column pairs"):
         profile.merge([parts[0], profile.recount(scan_table(whole.tail(5)), built)])
 
 
 def test_pair_levels_are_checked_like_the_column_levels():
-    assert pairs.PairLevels().drift == pairs.DEFAULT_PAIR_DRIFT
-    with pytest.raises(kldrift.OptionError, match="pair_drift must be a finite number > 0"):
-        pairs.PairLevels(drift=0.0)
-    with pytest.raises(kldrift.OptionError, match="pair_warn must not be above pair_drift"):
-        pairs.PairLevels(drift=0.01, warn=0.02)
+    assert kldrift.PairLevels().drift == DEFAULT_PAIR_DRIFT
+    with pytest.raises(kldrift.OptionError, match="pair_threshold must be a finite number > 0"):
+        kldrift.PairLevels(drift=0.0)
+    with pytest.raises(kldrift.OptionError, match="pair_warn must not be above pair_threshold"):
+        kldrift.PairLevels(drift=0.01, warn=0.02)
+
+
+def test_two_columns_that_drift_apart_from_each_other_keep_their_relationship():
+    # income and age both move, independently on both sides: two drifted columns, no drifted
+    # pair (each conditional changes with the other column's marginal).
+    rng = np.random.default_rng(11)
+    ref = _correlated(rng, 20_000, 0.0)
+    cur = _correlated(rng, 20_000, 0.0).with_columns(
+        pl.col("income") + 800, (pl.col("age") * 1.5).alias("age")
+    )
+    result = kldrift.compare(ref, cur, pairs=[("income", "age")])
+    assert {c.name for c in result.drifted_columns} == {"income", "age"}
+    (pair,) = result.pairs
+    assert pair.kl_corrected.conditional_y_given_x > 0.1
+    assert pair.status is Status.ok and pair.relationship < 0.005
+
+
+def test_merge_sparse_joins_runs_thin_on_either_side():
+    binning = profile.Binning(Kind.numeric, "quantile", edges=(1.0, 2.0, 3.0, 4.0))
+    mapping, names = tuple(range(6)), ("<= 1", "(1, 2]", "(2, 3]", "(3, 4]", "> 4", "(null)")
+    reference, current = [20, 20, 20, 20, 20, 0], [5, 15, 20, 30, 30, 0]
+    merged, labels = pairs.merge_sparse(binning, mapping, names, (reference, current), limit=6)
+    assert merged == (0, 0, 1, 2, 3, 4)
+    assert labels == ("<= 2", "(2, 3]", "(3, 4]", "> 4", "(null)")
+    assert pairs.merge_sparse(binning, mapping, names, (reference, reference), 6)[0] == mapping

@@ -49,7 +49,7 @@ def test_profile_as_current_against_reference_data(profiles: tuple[str, str]) ->
     _, cur = profiles
     document = compare_json(REF, cur)
     assert document["reference"]["source"] == REF  # type: ignore[index]
-    assert document["summary"]["columns_compared"] == 10  # type: ignore[index]
+    assert document["summary"]["columns_compared"] == 12  # type: ignore[index]
 
 
 def test_profile_as_current_on_other_bins_is_refused(

@@ -149,7 +149,7 @@ def test_monitor_has_the_gate_streaming_quiet_and_output(tmp_path):
     result = runner.invoke(app, [*args, "--max-drifted", "3", "-f", "json", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(out.read_text())["summary"]["gate"]["allowed"] == 3
-    assert "pass: 3 drifted columns of 10, within the 3 allowed" in result.stderr
+    assert "pass: 3 drifted columns of 12, within the 3 allowed" in result.stderr
     args.append("-q")
     failing = runner.invoke(app, [*args, "--fail-on", "warn"])
     assert failing.exit_code == 1

@@ -307,7 +307,7 @@ def test_a_column_threshold_shows_in_the_row_caption_and_markdown(monkeypatch):
 def test_quiet_silences_the_summary_line(tmp_path):
     out = str(tmp_path / "r.json")
     loud = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json", "-o", out])
-    assert "3 of 10 columns drifted" in loud.stderr
+    assert "3 of 12 columns drifted" in loud.stderr
     quiet = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json", "-o", out, "-q"])
     assert quiet.exit_code == 1 and quiet.stderr == ""
 

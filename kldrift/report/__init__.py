@@ -15,7 +15,7 @@ from kldrift.options import Color, Format
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
     from kldrift.registry import Metric
-    from kldrift.result import ColumnDrift, DriftReport
+    from kldrift.result import ColumnDrift, DriftReport, PairDrift
 
 #: Set by GitHub Actions: a Markdown file shown on the run's summary page.
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -66,6 +66,19 @@ def render_explanation(
     from kldrift.report import explain
 
     explain.write(report, column, out or sys.stdout, top, color)
+
+
+def render_pair_explanation(
+    report: DriftReport,
+    pair: PairDrift,
+    out: TextIO | None = None,
+    top: int = 10,
+    color: Color = Color.auto,
+) -> None:
+    """Write both joint tables of `pair` and the cells behind its score (stdout by default)."""
+    from kldrift.report import pair_explain
+
+    pair_explain.write(report, pair, out or sys.stdout, top, color)
 
 
 def write_file(

@@ -42,6 +42,10 @@ HEADER = (
     "p_value",
     "p_adjusted",
     "test_method",
+    # Pairs of columns (kind "pair", after the columns): the relationship score and the cells
+    # that carry it; empty on a column's row.
+    "relationship",
+    "cells",
 )
 #: A text cell starting with one of these is run as a formula by spreadsheet programs (tab and
 #: carriage return too, as OWASP's CSV-injection advice lists them).
@@ -87,6 +91,36 @@ def write(report: DriftReport, out: TextIO) -> None:
                 repr(c.p_value),
                 repr(c.p_adjusted),
                 text(c.test_method),
+                "",
+                "",
+            ]
+        )
+    for p in report.pairs:
+        # A pair's kl is its joint KL; the metric columns are a column's and stay empty.
+        writer.writerow(
+            [
+                text(p.name),
+                "pair",
+                "",
+                p.status.value,
+                repr(p.kl.joint),
+                "",
+                "",
+                text(unit),
+                p.warn,
+                p.threshold,
+                "",
+                "",
+                report.reference_rows,
+                report.current_rows,
+                *("" for metric in METRICS for _ in _metric_columns(metric, "")),
+                repr(p.g_statistic),
+                p.dof,
+                repr(p.p_value),
+                repr(p.p_adjusted),
+                text(p.test_method),
+                repr(p.relationship),
+                text("; ".join(p.describe(cell) for cell in p.cells)),
             ]
         )
 

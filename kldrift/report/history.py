@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from rich.console import RenderableType
 from rich.text import Text
 
 from kldrift import jsonvalues
@@ -19,7 +20,7 @@ from kldrift.jsonvalues import json_value
 from kldrift.options import Color, HistoryFormat, Status
 from kldrift.report import layout, write_atomic
 from kldrift.report.csv import text
-from kldrift.report.layout import Field
+from kldrift.report.layout import Cell, Field
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 
@@ -70,8 +71,9 @@ def document(runs: Sequence[Run]) -> dict[str, Any]:
         "kldrift_version": __version__,
         "runs": [
             {
-                **{k: v for k, v in asdict(run).items() if k != "columns"},
+                **{k: v for k, v in asdict(run).items() if k not in ("columns", "pairs")},
                 "columns": [{k: json_value(v) for k, v in asdict(c).items()} for c in run.columns],
+                "pairs": [{k: json_value(v) for k, v in asdict(p).items()} for p in run.pairs],
             }
             for run in runs
         ],
@@ -152,6 +154,36 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
     printer.print(
         layout.tables(trends, printer.width, title="KL per column, oldest run -> latest")
     )
+    if any(run.pairs for run in runs):
+        printer.print(_pair_trends(runs, printer.width))
+
+
+def _pair_trends(runs: Sequence[Run], width: int) -> RenderableType:
+    """One row per column pair scored in these runs: its relationship score over them."""
+    names = sorted({p.name for run in runs for p in run.pairs})
+    trend_cells: list[Cell] = []
+    maxes, latest_scores, moved = [], [], []
+    statuses: list[Cell] = []
+    for name in names:
+        results = [next((p for p in run.pairs if p.name == name), None) for run in runs]
+        values = [r.relationship if r else None for r in results]
+        latest = next(r for r in reversed(results) if r is not None)
+        style = STATUS_STYLE[Status(latest.status)]
+        trend_cells.append(Text(trend(values, latest.threshold), style=style))
+        maxes.append(score(max(v for v in values if v is not None)))
+        latest_scores.append(score(latest.relationship))
+        statuses.append(Text(latest.status, style=style))
+        moved.append("\n".join(latest.cells) if latest.status != Status.ok.value else "")
+    fields = [
+        Field("pair", names, 0, shorten=True),
+        Field("trend", trend_cells, 2),
+        Field("max", maxes, 3, "right"),
+        Field("latest", latest_scores, 1, "right"),
+        Field("latest status", statuses, 0),
+        Field("latest cells that moved most", moved, 4, wrap=True),
+    ]
+    title = "relationship per column pair, oldest run -> latest"
+    return layout.tables(fields, width, title=title)
 
 
 def _files(run: Run) -> str:
@@ -193,5 +225,23 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
                 ]  # fmt: skip
                 # A run recorded before a score existed has none: an empty cell.
                 + ["" if v is None else repr(v) for v in (getattr(c, s) for s in SCORES)]
+            )
+        # A pair's row: kind "pair", its relationship score in kl and its levels (docs/history.md).
+        for p in run.pairs:
+            rows.append(
+                head
+                + [
+                    text(p.name),
+                    "pair",
+                    "",
+                    repr(p.relationship),
+                    "",
+                    "",
+                    "",
+                    "",
+                    p.warn,
+                    p.threshold,
+                    p.status,
+                ]  # fmt: skip
             )
     return rows

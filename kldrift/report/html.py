@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.drift import explain, scored_bins
+from kldrift.drift import explain
 from kldrift.gate import passed
 from kldrift.options import Kind, Status
-from kldrift.profile import format_value
+from kldrift.profile import format_value, scored_bins
 from kldrift.registry import METRICS, Metric
 from kldrift.report import json as json_report
+from kldrift.report import relationships
 from kldrift.report.text import METRIC_LABELS, column_reason, decision_text, p_value, score
 from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
 
@@ -228,6 +229,8 @@ def dumps(report: DriftReport) -> str:
         if not group:
             body.append('<p class="mu">None.</p>')
         body.append("</section>")
+    if report.pairs:
+        body += _relationships(report)
     body += _schema_sections(changes, skipped)
     body += _options(report)
     data: list[tuple[str, Any]] = [("kldrift-report", json_report.document(report))]
@@ -341,17 +344,10 @@ def dumps_history(runs: Sequence[Run]) -> str:
     rows = []
     for run in runs:
         cols = {c.name: c for c in run.columns}
-        cells = []
-        for name in names:
-            c = cols.get(name)
-            if c is None:
-                cells.append('<td class="mu">–</td>')
-            else:
-                st = Status(c.status)
-                cells.append(
-                    f'<td class="st-{st.value}" data-v="{_num(_history_value(run, c))}">'
-                    f"{_status(st)} {score(_history_value(run, c))}</td>"
-                )
+        cells = [
+            _run_cell(c.status, _history_value(run, c)) if c else '<td class="mu">–</td>'
+            for c in (cols.get(name) for name in names)
+        ]
         window = f" {_e(run.window_start)}" if run.window_start else ""
         st = Status(run.status)
         rows.append(
@@ -377,8 +373,44 @@ def dumps_history(runs: Sequence[Run]) -> str:
         results = [next((c for c in run.columns if c.name == name), None) for run in runs]
         body.append(f"<section><h3>{_e(name)}</h3>{_trend(name, runs, results)}</section>")
     body.append("</div>")
+    if any(run.pairs for run in runs):
+        body += _pair_history(runs)
     data = [("kldrift-history", history_report.document(runs))]
     return _page("kldrift history", latest, banner, body, data)
+
+
+def _run_cell(status: str, value: float) -> str:
+    """A cell of a runs grid: the status and score, sortable by the score."""
+    st = Status(status)
+    return f'<td class="st-{st.value}" data-v="{_num(value)}">{_status(st)} {score(value)}</td>'
+
+
+def _pair_history(runs: Sequence[Run]) -> list[str]:
+    """Runs x column pairs: each pair's status and relationship score, and its latest cells."""
+    names = sorted({p.name for run in runs for p in run.pairs})
+    head = "".join(f'<th scope="col">{_e(n)}</th>' for n in names)
+    rows = []
+    for run in runs:
+        scored = {p.name: p for p in run.pairs}
+        cells = [
+            _run_cell(p.status, p.relationship) if p else '<td class="mu">–</td>'
+            for p in (scored.get(name) for name in names)
+        ]
+        rows.append(f'<tr><th scope="row">{run.id}</th>{"".join(cells)}</tr>')
+    latest = [p for p in runs[-1].pairs if p.status != Status.ok.value]
+    moved = "".join(
+        f"<li><strong>{_e(p.name)}</strong>: {_e('; '.join(p.cells))}</li>" for p in latest
+    )
+    return [
+        '<h2 id="pairs">Runs × column pairs</h2>',
+        '<p class="mu">Each cell: the pair\'s status and relationship score in that run.</p>',
+        '<div class="wrap" role="region" aria-label="Runs by column pairs" tabindex="0">'
+        '<table class="grid sortable"><thead><tr><th scope="col">run</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
+        f"<ul>{moved}</ul>"
+        if moved
+        else '<p class="mu">No pair drifted or warned in the latest run.</p>',
+    ]
 
 
 def write_history(runs: Sequence[Run], out: TextIO) -> None:
@@ -743,6 +775,33 @@ def _bins_table(
         "<th scope=col class=n>cur. share</th><th scope=col class=n>KL part</th>"
         f"<th scope=col class=n>of KL</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _relationships(report: DriftReport) -> list[str]:
+    """The pairs that drifted or warn, with the cells that carry their relationship score."""
+    out = [
+        '<h2 id="relationships">Relationships</h2>',
+        f"<p>{_e(report.pairs_summary)}. In {_e(report.options.unit)}; "
+        f"{_e(relationships.CAPTION)}</p>",
+    ]
+    shown = relationships.flagged(report)
+    if not shown:
+        out.append('<p class="mu">No pair drifted or warned.</p>')
+        return out
+    out.append(
+        "<table><thead><tr><th scope=col>pair</th>"
+        "<th scope=col>relationship</th><th scope=col>noise</th><th scope=col>p adj.</th>"
+        "<th scope=col>status</th><th scope=col>cells that moved most</th></tr></thead><tbody>"
+        + "".join(
+            f"<tr><th scope=row>{_e(p.name)}</th>"
+            f"<td>{score(p.relationship)}</td><td>{score(p.noise_floor.relationship)}</td>"
+            f"<td>{p_value(p.p_adjusted)}</td><td>{_status(p.status)}</td>"
+            f"<td>{'<br>'.join(_e(c) for c in relationships.cells(p))}</td></tr>"
+            for p in shown
+        )
+        + "</tbody></table>"
+    )
+    return out
 
 
 def _schema_sections(changes: Sequence[SchemaChange], skipped: Sequence[SchemaChange]) -> list[str]:

@@ -6,9 +6,10 @@ from typing import Any, TextIO
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
+from kldrift.joint import JointDivergences
 from kldrift.jsonvalues import json_value
 from kldrift.registry import METRICS, Metric
-from kldrift.result import ColumnDrift, DriftReport
+from kldrift.result import ColumnDrift, DriftReport, PairDrift
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 #: 2: "schema" became an object of change groups (it was a flat list).
@@ -65,6 +66,12 @@ def document(report: DriftReport) -> dict[str, Any]:
         },
         "schema": schema(report),
         "columns": [_column(c) for c in report.columns],
+        "relationships": {
+            "pairs_scored": len(report.pairs),
+            "pairs_drifted": len(report.drifted_pairs),
+            "pairs_warned": len(report.warned_pairs),
+            "pairs": [_pair(p) for p in report.pairs],
+        },
     }
 
 
@@ -192,6 +199,48 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
             for label, ref, cur in zip(
                 column.labels, column.reference_counts, column.current_counts, strict=True
             )
+        ],
+    }
+
+
+def _pair(pair: PairDrift) -> dict[str, Any]:
+    def parts(kl: JointDivergences) -> dict[str, Any]:
+        return {
+            "joint": json_value(kl.joint),
+            "marginal_x": json_value(kl.marginal_x),
+            "marginal_y": json_value(kl.marginal_y),
+            "conditional_y_given_x": json_value(kl.conditional_y_given_x),
+            "conditional_x_given_y": json_value(kl.conditional_x_given_y),
+        }
+
+    return {
+        "columns": list(pair.columns),
+        "name": pair.name,
+        "status": pair.status.value,
+        "relationship": json_value(pair.relationship),
+        "kl": parts(pair.kl),
+        "noise_floor": parts(pair.noise_floor),
+        "kl_corrected": parts(pair.kl_corrected),
+        "significance": {
+            "statistic": pair.g_statistic,
+            "dof": pair.dof,
+            "p_value": pair.p_value,
+            "p_adjusted": pair.p_adjusted,
+            "method": pair.test_method,
+        },
+        "warn": pair.warn,
+        "threshold": pair.threshold,
+        "shape": list(pair.shape),
+        "cells": [
+            {
+                "x": cell.x,
+                "y": cell.y,
+                "reference_share": cell.reference_share,
+                "current_share": cell.current_share,
+                "contribution": json_value(cell.contribution),
+                "text": pair.describe(cell),
+            }
+            for cell in pair.cells
         ],
     }
 

@@ -8,8 +8,9 @@ from typing import TextIO
 
 from kldrift.options import Status
 from kldrift.registry import METRICS
+from kldrift.report import relationships
 from kldrift.report.text import METRIC_LABELS, column_reason, p_value, score
-from kldrift.result import ColumnDrift, DriftReport
+from kldrift.result import ColumnDrift, DriftReport, PairDrift
 
 #: Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -49,6 +50,17 @@ def dumps(report: DriftReport) -> str:
             failure.text = _text(detail)
         elif column.status is not Status.ok:
             note = "tolerated by the gate: " if column.status is Status.drift else ""
+            ET.SubElement(case, "system-out").text = _text(f"{note}{message}\n{detail}")
+    for pair in report.pairs:
+        # The gate names a pair as "X × Y", so a failing pair's case is named the same.
+        case = _testcase(suite, "kldrift.relationships", pair.name)
+        message = f"{pair.status.value}: {relationships.reason(report, pair)}"
+        detail = _pair_detail(report, pair)
+        if pair.name in failing:
+            failure = ET.SubElement(case, "failure", type=pair.status.value, message=_text(message))
+            failure.text = _text(detail)
+        elif pair.status is not Status.ok:
+            note = "tolerated by the gate: " if pair.status is Status.drift else ""
             ET.SubElement(case, "system-out").text = _text(f"{note}{message}\n{detail}")
     for change in report.breaking_schema_changes:
         case = _testcase(suite, "kldrift.schema", change.column)
@@ -90,6 +102,18 @@ def _detail(report: DriftReport, column: ColumnDrift) -> str:
         f"warn at {column.warn:g}, drift at {column.threshold:g}"
         f"{' nats' if METRICS[metric].unit == 'nats' else ''}, alpha {report.thresholds.alpha:g}"
     )
+
+
+def _pair_detail(report: DriftReport, pair: PairDrift) -> str:
+    lines = [
+        f"{pair.name}: relationship {score(pair.relationship)} "
+        f"(noise {score(pair.noise_floor.relationship)}), joint KL {score(pair.kl.joint)} "
+        f"{report.options.unit}; G-test of the association "
+        f"p {p_value(pair.p_value)}, p adj. {p_value(pair.p_adjusted)}; "
+        f"warn at {pair.warn:g}, drift at {pair.threshold:g} nats",
+        *relationships.cells(pair),
+    ]
+    return "\n".join(lines)
 
 
 def _text(text: str) -> str:

@@ -6,6 +6,7 @@ import math
 from typing import TextIO
 
 from kldrift.options import Status
+from kldrift.report import relationships
 from kldrift.report.text import METRIC_LABELS, decision_text, p_value
 from kldrift.result import ColumnDrift, DriftReport
 
@@ -36,6 +37,8 @@ def dumps(report: DriftReport) -> str:
     calm = [c for c in report.columns if c.status is Status.ok]
     if flagged:
         lines += ["", *_columns_table(report, flagged)]
+    if report.pairs:
+        lines += ["", *_relationships(report)]
     if report.schema:
         lines += ["", "**Schema changes**", "", "| | column | change |", "|---|---|---|"]
         lines += [
@@ -78,6 +81,27 @@ def _columns_table(report: DriftReport, columns: list[ColumnDrift]) -> list[str]
         for c in columns
     ]
     return rows
+
+
+def _relationships(report: DriftReport) -> list[str]:
+    lines = [
+        f"**Relationships**: {report.pairs_summary}. {relationships.CAPTION}",
+    ]
+    shown = relationships.flagged(report)
+    if shown:
+        lines += [
+            "",
+            "| | pair | relationship | noise | p adj. | cells that moved most |",
+            "|---|---|--:|--:|--:|---|",
+        ]
+        lines += [
+            f"| {EMOJI[p.status]} | {_code(p.name)} "
+            f"| {number(p.relationship)} | {number(p.noise_floor.relationship)} "
+            f"| {p_value(p.p_adjusted)} "
+            f"| {'<br>'.join(_escape(c) for c in relationships.cells(p))} |"
+            for p in shown
+        ]
+    return lines
 
 
 def _code(text: str) -> str:

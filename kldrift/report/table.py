@@ -66,6 +66,10 @@ def write(
         printer.print(_columns_tables(report, show, printer.width))
     if report.schema:
         printer.print(_schema_tables(report, printer.width))
+    if report.pairs:
+        from kldrift.report import pairs_table
+
+        pairs_table.print_pairs(printer, report)
     if explain:
         from kldrift.report import explain as explain_report
 

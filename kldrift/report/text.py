@@ -66,21 +66,30 @@ def column_reason(report: DriftReport, column: ColumnDrift) -> str:
     for Hellinger), like the levels it is compared with, whatever the report's unit; only the
     gates `--decision` uses are named.
     """
+    label = METRIC_LABELS[report.thresholds.metric]
+    if report.options.unit != "nats" and METRICS[report.thresholds.metric].unit == "nats":
+        label += " (nats)"
+    effect = column.effect(report.thresholds.metric, report.options.base)
+    return gate_reason(report, label, effect, (column.warn, column.threshold), column.p_adjusted)
+
+
+def gate_reason(
+    report: DriftReport, label: str, effect: float, levels: tuple[float, float], p_adjusted: float
+) -> str:
+    """What decided a status, gate by gate, for an `effect` (nats) named `label` against its
+    (warn, drift) `levels` and adjusted p-value; only the gates `--decision` uses are named."""
     t = report.thresholds
-    significant = column.p_adjusted < t.alpha
-    p = f"p adj. {p_value(column.p_adjusted)} {'<' if significant else '>='} {t.alpha:g}"
+    warn, threshold = levels
+    significant = p_adjusted < t.alpha
+    p = f"p adj. {p_value(p_adjusted)} {'<' if significant else '>='} {t.alpha:g}"
     if t.decision is Decision.significance:
         return p
-    label = METRIC_LABELS[t.metric]
-    if report.options.unit != "nats" and METRICS[t.metric].unit == "nats":
-        label += " (nats)"
-    effect = column.effect(t.metric, report.options.base)
-    if effect >= column.threshold:
-        passed, gate = True, f"{label} {score(effect)} >= {column.threshold:g}"
-    elif effect >= column.warn:
-        passed, gate = True, f"{label} {score(effect)} >= warn level {column.warn:g}"
+    if effect >= threshold:
+        passed, gate = True, f"{label} {score(effect)} >= {threshold:g}"
+    elif effect >= warn:
+        passed, gate = True, f"{label} {score(effect)} >= warn level {warn:g}"
     else:
-        passed, gate = False, f"{label} {score(effect)} < warn level {column.warn:g}"
+        passed, gate = False, f"{label} {score(effect)} < warn level {warn:g}"
     if t.decision is Decision.threshold:
         return gate
     # "but" marks the case where one gate passed and the other held the column back.
