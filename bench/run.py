@@ -67,6 +67,9 @@ class Result:
     #: When the run.py invocation that measured it started: the cases of one dataset measured in
     #: the same batch ran round-robin, so their i-th runs are pairs.
     batch: str = ""
+    #: Why the case stopped early ("exited with 2", "killed after the 1800 s timeout"); its
+    #: earlier runs are kept, its later rounds skipped, and the other cases go on.
+    failed: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -74,13 +77,22 @@ class Result:
 
     def paired_ratio(self, floor: Result) -> float | None:
         """Median over rounds of this case's wall time over the floor's in the same round."""
-        if not self.batch or self.batch != floor.batch or len(self.walls) != len(floor.walls):
+        if (
+            not self.walls
+            or not self.batch
+            or self.batch != floor.batch
+            or len(self.walls) != len(floor.walls)
+        ):
             return None
         return statistics.median(w / f for w, f in zip(self.walls, floor.walls, strict=True))
 
 
 class RunError(Exception):
-    """A child process failed; the benchmark cannot go on."""
+    """A child process failed: `reason` is one line for the table, `detail` its stderr."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
 
 
 @dataclass(frozen=True)
@@ -129,11 +141,11 @@ def measure(command: Command, timeout: float) -> tuple[float, float, int]:
         timer.cancel()
         child.returncode = os.waitstatus_to_exitcode(status)
         if wall >= timeout:
-            raise RunError(f"{shlex.join(argv)}\nkilled after the {timeout:g} s timeout")
+            raise RunError(f"killed after the {timeout:g} s timeout", shlex.join(argv))
         if child.returncode not in command.ok:
             stderr.seek(0)
             tail = stderr.read().decode(errors="replace")[-4000:]
-            raise RunError(f"{shlex.join(argv)}\nexited with {child.returncode}:\n{tail}")
+            raise RunError(f"exited with {child.returncode}", f"{shlex.join(argv)}\n{tail}")
     # ru_maxrss is in KiB on Linux.
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
@@ -153,22 +165,33 @@ def rounds(group: Sequence[Measurement], times: int, timeout: float, batch: str)
     """Measure the cases of one dataset `times` times, round-robin: floor, table, json, floor, ...
 
     Interleaving puts every case in the same stretches of a noisy machine, so the ratios to the
-    floor stay fair when the machine's speed drifts during the benchmark.
+    floor stay fair when the machine's speed drifts during the benchmark. A case whose run fails
+    is marked failed and skipped in the later rounds; the other cases go on.
     """
     results = [Result(m.case, m.rows, m.format, [], [], [], batch) for m in group]
-    for _ in range(times):
+    for round_ in range(1, times + 1):
         for m, result in zip(group, results, strict=True):
-            wall, cpu, rss = measure(m.command, timeout)
+            if result.failed:
+                continue
+            try:
+                wall, cpu, rss = measure(m.command, timeout)
+            except RunError as exc:
+                result.failed = exc.reason
+                print(f"{_label(result)} run {round_}: {exc.reason}\n{exc.detail}", file=sys.stderr)
+                continue
             result.walls.append(wall)
             result.cpus.append(cpu)
             result.peak_rss_kib.append(rss)
-    for r in results:
-        print(
-            f"{r.case:>14} {r.rows:>10} {r.format:>8}  median {statistics.median(r.walls):7.2f} s"
-            f"  peak {max(r.peak_rss_kib) / 1024:8,.0f} MiB",
-            file=sys.stderr,
-        )
+            print(
+                f"{_label(result)} run {round_}/{times}: {wall:7.2f} s wall {cpu:7.2f} s CPU "
+                f"{rss / 1024:8,.0f} MiB",
+                file=sys.stderr,
+            )
     return results
+
+
+def _label(r: Result) -> str:
+    return f"{r.case:>14} {r.rows:>10} {r.format:>8}"
 
 
 def warm_cache(path: Path) -> None:
@@ -208,9 +231,15 @@ def machine(kldrift: Sequence[str] | None) -> dict[str, str | int | float]:
     return info
 
 
+TABLE_HEADER = [
+    "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
+    "| wall ×floor | paired ×floor | CPU ×floor | RSS ×floor | runs |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
 def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
     """RESULTS.md: the setup, the table, and how to read and refill it."""
-    floors = {(r.rows, r.format): r for r in results if r.case in (FLOOR, IMPORT_FLOOR)}
     lines = [
         "# kldrift benchmark results",
         "",
@@ -220,26 +249,9 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
         "|---|---|",
         *(f"| {key} | {value} |" for key, value in setup.items()),
         "",
-        "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
-        "| wall ×floor | paired ×floor | RSS ×floor | runs |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *TABLE_HEADER,
+        *rows(results, results),
     ]
-    for r in sorted(results, key=_order):
-        median, peak = statistics.median(r.walls), max(r.peak_rss_kib)
-        floor = floors.get((r.rows, r.format))
-        wall_x = paired_x = rss_x = "–"
-        if floor is not None and floor is not r:
-            wall_x = f"{median / statistics.median(floor.walls):.2f}"
-            paired = r.paired_ratio(floor)
-            paired_x = "–" if paired is None else f"{paired:.2f}"
-            rss_x = f"{peak / max(floor.peak_rss_kib):.2f}"
-        rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
-        lines.append(
-            f"| {r.case} | {rows} | {r.format} | {median:.3f} | {min(r.walls):.3f} "
-            f"| {statistics.median(r.cpus):.3f} | {peak / 1024:,.0f} | {wall_x} | {paired_x} "
-            f"| {rss_x} "
-            f"| {len(r.walls)} |"
-        )
     if not any(r.case.split()[0] in KLDRIFT_CASES for r in results):
         lines += [
             "",
@@ -250,6 +262,33 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
             "--kldrift /path/to/venv/bin/kldrift --write",
         ]
     return "\n".join(lines) + "\n"
+
+
+def rows(shown: list[Result], results: list[Result]) -> list[str]:
+    """Table rows of `shown`, in order, with ratios to the floors found in `results`."""
+    floors = {(r.rows, r.format): r for r in results if r.case in (FLOOR, IMPORT_FLOOR) and r.walls}
+    lines = []
+    for r in sorted(shown, key=_order):
+        floor = floors.get((r.rows, r.format))
+        wall_x = paired_x = cpu_x = rss_x = "–"
+        median = min_wall = cpu = peak = "–"
+        if r.walls:
+            wall, peak_kib = statistics.median(r.walls), max(r.peak_rss_kib)
+            median, min_wall, peak = f"{wall:.3f}", f"{min(r.walls):.3f}", f"{peak_kib / 1024:,.0f}"
+            cpu = f"{statistics.median(r.cpus):.3f}"
+            if floor is not None and floor is not r:
+                wall_x = f"{wall / statistics.median(floor.walls):.2f}"
+                paired = r.paired_ratio(floor)
+                paired_x = "–" if paired is None else f"{paired:.2f}"
+                cpu_x = f"{statistics.median(r.cpus) / statistics.median(floor.cpus):.2f}"
+                rss_x = f"{peak_kib / max(floor.peak_rss_kib):.2f}"
+        shown_rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
+        runs = f"{len(r.walls)}, then failed: {r.failed}" if r.failed else str(len(r.walls))
+        lines.append(
+            f"| {r.case} | {shown_rows} | {r.format} | {median} | {min_wall} | {cpu} | {peak} "
+            f"| {wall_x} | {paired_x} | {cpu_x} | {rss_x} | {runs} |"
+        )
+    return lines
 
 
 def _order(r: Result) -> tuple[int, int, int, str]:
@@ -383,28 +422,37 @@ def main() -> None:
     # Other processes on the machine slow the runs down; record how busy it was.
     load = os.getloadavg()[0]
 
+    setup = machine(kldrift)
+    setup["load_at_start"] = round(load, 2)
     results: list[Result] = []
     batch = datetime.datetime.now().isoformat(timespec="seconds")
     # The cases of one dataset (or the startup cases) run interleaved, see rounds().
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in plan(args, kldrift):
         groups.setdefault((m.rows, m.format), []).append(m)
-    try:
-        for (rows, _), group in groups.items():
-            for path in sorted({path for m in group for path in m.inputs}):
-                warm_cache(path)
-            times = args.startup_repeat if rows == "-" else args.repeat
-            results += rounds(group, times, args.timeout, batch)
-    except RunError as exc:
-        sys.exit(f"aborting: {exc}")
+    print("\n".join(TABLE_HEADER), flush=True)
+    for (rows_, _), group in groups.items():
+        for path in sorted({path for m in group for path in m.inputs}):
+            warm_cache(path)
+        times = args.startup_repeat if rows_ == "-" else args.repeat
+        measured = rounds(group, times, args.timeout, batch)
+        results += measured
+        # Each dataset's rows as soon as it is done, and on disk too: a run that is stopped
+        # later keeps what it measured.
+        print("\n".join(rows(measured, results)), flush=True)
+        if args.write:
+            write(finish(setup), results)
+    failed = [r for r in results if r.failed]
+    if failed:
+        names = ", ".join(f"{r.case} ({r.rows} {r.format})" for r in failed)
+        sys.exit(f"failed: {names}; the other cases were measured")
 
-    setup = machine(kldrift)
-    setup["load_at_start"] = round(load, 2)
+
+def finish(setup: dict[str, str | int | float]) -> dict[str, str | int | float]:
+    """The setup with what is known only after measuring: the load now, the harness's peak."""
     # Children start from the harness's memory image, so no peak RSS can be below this.
-    setup["harness_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(render(setup, results))
-    if args.write:
-        write(setup, results)
+    harness = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return setup | {"load_at_end": round(os.getloadavg()[0], 2), "harness_rss_mib": harness}
 
 
 if __name__ == "__main__":
