@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from layout import DEFAULT_OUT, FORMATS, SIDES, dataset_path
+from layout import BASE_COLUMNS, DEFAULT_OUT, FORMATS, SIDES, dataset_path
 
 BENCH = Path(__file__).resolve().parent
 RESULTS_MD = BENCH / "RESULTS.md"
@@ -42,8 +42,12 @@ STARTUP_CASES = {"help": ["--help"], "version": ["--version"]}
 # Interpreter start plus `import polars`: what any polars tool pays before doing work, so it is
 # the floor for the startup cases.
 IMPORT_FLOOR = "import-polars"
-ALL_CASES = [FLOOR, *COMPARE_CASES, IMPORT_FLOOR, *STARTUP_CASES]
-KLDRIFT_CASES = {*COMPARE_CASES, *STARTUP_CASES}
+# The cron path: a stored profile of REF (written once, unmeasured) against CUR, whose floor is
+# reading CUR alone.
+CRON, CRON_FLOOR = "cron", "floor-current"
+ALL_CASES = [FLOOR, *COMPARE_CASES, CRON_FLOOR, CRON, IMPORT_FLOOR, *STARTUP_CASES]
+KLDRIFT_CASES = {*COMPARE_CASES, CRON, *STARTUP_CASES}
+FLOORS = {FLOOR, CRON_FLOOR, IMPORT_FLOOR}
 # Exit 1 from `kldrift compare` means "drift found": a successful run for the benchmark.
 COMPARE_OK = (0, 1)
 # Children run as an installed tool does: with Python's bytecode cache. Without it (some sandboxes
@@ -159,6 +163,8 @@ class Measurement:
     format: str
     command: Command
     inputs: tuple[Path, ...] = ()
+    #: Run once, unmeasured, before the case's first run (the cron case's stored profile).
+    prepare: tuple[str, ...] = ()
 
 
 def rounds(group: Sequence[Measurement], times: int, timeout: float, batch: str) -> list[Result]:
@@ -266,10 +272,10 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
 
 def rows(shown: list[Result], results: list[Result]) -> list[str]:
     """Table rows of `shown`, in order, with ratios to the floors found in `results`."""
-    floors = {(r.rows, r.format): r for r in results if r.case in (FLOOR, IMPORT_FLOOR) and r.walls}
+    floors = {(r.case, r.rows, r.format): r for r in results if r.case in FLOORS and r.walls}
     lines = []
     for r in sorted(shown, key=_order):
-        floor = floors.get((r.rows, r.format))
+        floor = floors.get((_floor_of(r.case), r.rows, r.format))
         wall_x = paired_x = cpu_x = rss_x = "–"
         median = min_wall = cpu = peak = "–"
         if r.walls:
@@ -291,11 +297,17 @@ def rows(shown: list[Result], results: list[Result]) -> list[str]:
     return lines
 
 
-def _order(r: Result) -> tuple[int, int, int, str]:
-    # Datasets by size, startup cases last; within a dataset the floor first.
+def _floor_of(case: str) -> str:
+    name = case.split()[0]
+    if name in STARTUP_CASES:
+        return IMPORT_FLOOR
+    return CRON_FLOOR if name in (CRON, CRON_FLOOR) else FLOOR
+
+
+def _order(r: Result) -> tuple[int, str, int, str]:
+    # Datasets by size (wide ones after narrow ones), startup cases last; the floor first.
     rows = int(r.rows) if r.rows.isdigit() else sys.maxsize
-    fmt = FORMATS.index(r.format) if r.format in FORMATS else len(FORMATS)
-    return (rows, fmt, ALL_CASES.index(r.case.split()[0]), r.case)
+    return (rows, r.format, ALL_CASES.index(r.case.split()[0]), r.case)
 
 
 def write(setup: dict[str, str | int | float], results: list[Result]) -> None:
@@ -327,6 +339,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--kldrift", default="kldrift", help="command that runs kldrift")
     parser.add_argument("--data", type=Path, default=DEFAULT_OUT, help="bench/generate.py --out")
     parser.add_argument("--parts", type=int, default=1, help="bench/generate.py --parts")
+    parser.add_argument(
+        "--columns", type=int, default=BASE_COLUMNS, help="bench/generate.py --columns"
+    )
     parser.add_argument("--streaming", action="store_true", help="pass --streaming to kldrift")
     parser.add_argument(
         "--memory-limit",
@@ -381,21 +396,39 @@ def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measuremen
     todo: list[Measurement] = []
     for rows in args.rows:
         for fmt in args.formats:
-            ref, cur = (dataset_path(args.data, rows, fmt, side, args.parts) for side in SIDES)
+            ref, cur = (
+                dataset_path(args.data, rows, fmt, side, args.parts, args.columns) for side in SIDES
+            )
             missing = [str(path) for path in (ref, cur) if not path.exists()]
             if missing:
                 sys.exit(
                     f"missing {', '.join(missing)}: run bench/generate.py --rows {rows} "
-                    f"--format {fmt} --parts {args.parts} --out {args.data}"
+                    f"--format {fmt} --parts {args.parts} --columns {args.columns} "
+                    f"--out {args.data}"
                 )
+            label = fmt if args.columns == BASE_COLUMNS else f"{fmt}, {args.columns} columns"
+            floor = [sys.executable, str(BENCH / "floor.py")]
             if FLOOR in args.cases:
-                floor = Command([sys.executable, str(BENCH / "floor.py"), str(ref), str(cur)])
-                todo.append(Measurement(FLOOR, str(rows), fmt, floor, (ref, cur)))
+                todo.append(
+                    Measurement(
+                        FLOOR, str(rows), label, Command([*floor, str(ref), str(cur)]), (ref, cur)
+                    )
+                )
             for case, flags in COMPARE_CASES.items():
                 if kldrift and case in args.cases:
                     argv = [*kldrift, "compare", str(ref), str(cur), *flags, *extra]
                     command = Command(argv, COMPARE_OK, memory, cgroup)
-                    todo.append(Measurement(case + variant, str(rows), fmt, command, (ref, cur)))
+                    todo.append(Measurement(case + variant, str(rows), label, command, (ref, cur)))
+            if CRON_FLOOR in args.cases:
+                todo.append(
+                    Measurement(CRON_FLOOR, str(rows), label, Command([*floor, str(cur)]), (cur,))
+                )
+            if kldrift and CRON in args.cases:
+                stored = ref.with_name(ref.name + ".kldrift.json")
+                argv = [*kldrift, "compare", str(stored), str(cur), "--format", "json", *extra]
+                command = Command(argv, COMPARE_OK, memory, cgroup)
+                make = (*kldrift, "profile", str(ref), "-o", str(stored), "--quiet")
+                todo.append(Measurement(CRON + variant, str(rows), label, command, (cur,), make))
     if IMPORT_FLOOR in args.cases:
         command = Command([sys.executable, "-c", "import polars"])
         todo.append(Measurement(IMPORT_FLOOR, "-", "-", command))
@@ -432,6 +465,9 @@ def main() -> None:
         groups.setdefault((m.rows, m.format), []).append(m)
     print("\n".join(TABLE_HEADER), flush=True)
     for (rows_, _), group in groups.items():
+        for m in group:
+            if m.prepare:
+                subprocess.run(m.prepare, check=True, env=CHILD_ENV, stdout=subprocess.DEVNULL)
         for path in sorted({path for m in group for path in m.inputs}):
             warm_cache(path)
         times = args.startup_repeat if rows_ == "-" else args.repeat
