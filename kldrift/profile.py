@@ -37,7 +37,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, read_error
+from kldrift.io import Table, batches, read_error
 from kldrift.options import Kind, Options
 
 if TYPE_CHECKING:
@@ -280,8 +280,12 @@ def count(
 
     Numeric columns are counted by one select of comparisons with the edges; each categorical
     column by a group-by (several times faster than value_counts inside a select). polars runs
-    them together with `collect_all`, sharing one scan of the data.
+    them together with `collect_all`, sharing one scan of the data (of one batch of columns, for
+    a wide Parquet table: `io.batches`).
     """
+    if not streaming and len(parts := batches(table, list(binnings))) > 1:
+        counted = [count(table, {n: binnings[n] for n in part}) for part in parts]
+        return counted[0][0], {n: h for _, part in counted for n, h in part.items()}
     if binnings and not streaming and not table.shared_scans:
         table = load([table], list(binnings))[0]  # parse a text file once, not once per query
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
@@ -304,10 +308,14 @@ def build(
     """Fit bins on `table` and count it: the reference side of a comparison.
 
     By default the compared columns are read once into memory, so fitting and counting do not
-    read the files twice. With `streaming`, nothing is held whole: polars' streaming engine
-    reads the data in several passes (row count, fit, distinct values, counts), in bounded
-    memory.
+    read the files twice; a wide Parquet table a batch of columns at a time (`io.batches`).
+    With `streaming`, nothing is held whole: polars' streaming engine reads the data in several
+    passes (row count, fit, distinct values, counts), in bounded memory.
     """
+    if not streaming and len(parts := batches(table, list(kinds))) > 1:
+        built = [build(table, {n: kinds[n] for n in part}, options) for part in parts]
+        columns = {name: c for part in built for name, c in part.columns.items()}
+        return Profile(table.name, built[0].rows, columns)
     rows = None
     if kinds and not streaming:
         if not table.loaded:
