@@ -51,11 +51,17 @@ _EXPORTS = {
     "OutputError": "kldrift.errors",
     "WebhookError": "kldrift.errors",
     "ReadOptions": "kldrift.io",
+    "CellShift": "kldrift.pairs",
+    "PairDrift": "kldrift.pairs",
+    "PairLevels": "kldrift.pairs",
+    "PairReport": "kldrift.pairs",
+    "compare_pairs": "kldrift.pairs",
 }
 
 __all__ = [
     "NOT_GIVEN",
     "Adjustment",
+    "CellShift",
     "ColumnDrift",
     "ColumnError",
     "ConfigError",
@@ -71,6 +77,9 @@ __all__ = [
     "OptionError",
     "Options",
     "OutputError",
+    "PairDrift",
+    "PairLevels",
+    "PairReport",
     "Profile",
     "ReadOptions",
     "Run",
@@ -83,6 +92,7 @@ __all__ = [
     "Window",
     "__version__",
     "compare",
+    "compare_pairs",
     "compare_windows",
     "load_config",
     "load_profile",
@@ -120,6 +130,7 @@ if TYPE_CHECKING:
         Status,
         Thresholds,
     )
+    from kldrift.pairs import CellShift, PairDrift, PairLevels, PairReport, compare_pairs
     from kldrift.profile import Profile
     from kldrift.profile_file import load as load_profile
     from kldrift.profile_file import save as save_profile

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar, cast
 
 import typer
 
@@ -53,10 +53,10 @@ app = typer.Typer(
 )
 
 Reference = Annotated[
-    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, or a profile.")
+    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, URI or profile.")
 ]
 Current = Annotated[
-    str, typer.Argument(metavar="CURRENT", help="CSV/Parquet/NDJSON/Arrow file, glob or directory.")
+    str, typer.Argument(metavar="CURRENT", help="Data file, glob, directory, URI or profile.")
 ]
 TimeColumn = Annotated[
     str | None,
@@ -65,14 +65,21 @@ TimeColumn = Annotated[
 Every = Annotated[
     str | None, typer.Option(metavar="DURATION", help="Window length: 1d, 6h, 1w, 1mo.")
 ]
+# str, not Path: Path("s3://b/x") would become the local "s3:/b/x" (files.check_target refuses
+# URIs).
 Output = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
     ),
 ]
+Html = Annotated[
+    str | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
+]
 
 _DEFAULT_THRESHOLDS = Thresholds()
+#: Where resolve() records a flag's value as coming from (its `given_by`).
+_FLAGS = "command line"
 
 #: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
 #: comparing command takes all of them (`_comparing`). None means "not given", so the config
@@ -115,7 +122,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         ),
     ],
     "base": Annotated[
-        float | None,
+        str | None,
         typer.Option(metavar="B", help="Log base of the scores (2: bits).", show_default="e"),
     ],
     "threshold": Annotated[
@@ -188,6 +195,15 @@ SETTING_OPTIONS: dict[str, Any] = {
             metavar="E", help="CSV encoding: utf8-lossy, latin-1, ...", show_default="utf8"
         ),
     ],
+    "storage_options": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--storage-option",
+            "--storage-options",
+            metavar="KEY=VALUE",
+            help="Object-store option for s3:// gs:// az:// https:// sources.",
+        ),
+    ],
     "streaming": Annotated[
         bool | None,
         typer.Option(
@@ -201,7 +217,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         typer.Option(
             "--format",
             "-f",
-            help="table, json, markdown, junit or csv (windows and monitor: table or json).",
+            help="table, json, markdown, junit, csv or html (windows, monitor: table, json, html).",
             show_default="table",
         ),
     ],
@@ -228,7 +244,10 @@ _RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
 #: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
-_PROFILE_SETTINGS = ("columns", "exclude", "categorical", "bins", "top_k", "separator", "encoding")
+_PROFILE_SETTINGS = (
+    *("columns", "exclude", "categorical", "bins", "top_k"),
+    *("separator", "encoding", "storage_options"),
+)
 #: Settings whose value is a list, given by repeating the flag or comma-separating.
 _LISTS = ("columns", "exclude", "categorical")
 
@@ -249,6 +268,7 @@ class Given:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
         from kldrift.options import parse_column_thresholds
+        from kldrift.remote import parse_storage_options
         from kldrift.spec import NOT_GIVEN, resolve
 
         settings: dict[str, object] = {}
@@ -257,8 +277,12 @@ class Given:
                 value = tuple(_split(value)) or None
             elif name == "column_threshold" and value is not None:
                 value = parse_column_thresholds(value)
+            elif name == "storage_options" and value is not None:
+                value = parse_storage_options(value)
+            elif name == "base" and value is not None:
+                value = _base(value)
             settings[name] = NOT_GIVEN if value is None else value
-        return resolve(settings, configfile.load(self.config_file), given_by="command line")
+        return resolve(settings, configfile.load(self.config_file), given_by=_FLAGS)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -329,6 +353,7 @@ def compare(
         bool, typer.Option("--explain", help="After the table, explain each drifted column.")
     ] = False,
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     *,
@@ -350,6 +375,7 @@ def compare(
     spec = None
     try:
         spec = given.spec()
+        _check_targets(output, html_path)
         if time_column is not None or every is not None:
             for value, name in [(output, "output"), (show, "show"), (explain, "explain")]:
                 if value:
@@ -357,12 +383,14 @@ def compare(
                         name, value, "applies to a single comparison, not windows", shown=""
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
-            _render_windows(windows, spec)
+            _render_windows(windows, spec, html_path)
             raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
             result = drift.compare(reference, current, spec, progress=note)
         chosen = spec.format or Format.table
+        if html_path is not None:  # before stdout, so a failed write prints no report
+            report.write_file(result, Format.html, html_path)
         if output is None:
             report.render(result, chosen, show=shown, explain=explain)
         else:
@@ -480,6 +508,7 @@ def monitor(
         str, typer.Option("--history", help="SQLite history file (created if missing).")
     ],
     output: Output = None,
+    html_path: Html = None,
     time_column: TimeColumn = None,
     every: Every = None,
     webhook: Annotated[
@@ -504,13 +533,18 @@ def monitor(
     change the exit code. The gate (--fail-on, --max-drifted) decides as in `kldrift compare`.
     Exit code 0: no drift; 1: drift; 2: bad input, options or history.
     """
-    from kldrift import alerts, drift, gate, report
+    from kldrift import alerts, drift, files, gate, report
     from kldrift import historydb as history
+    from kldrift.report import windows as window_report
     from kldrift.report.progress import progress
 
     spec = None
     try:
         spec = given.spec()
+        # Everything that can refuse the run is checked before it is compared and recorded: a
+        # failed run records nothing (docs/history.md).
+        fmt = _table_or_json(spec)
+        _check_targets(output, html_path)
         if webhook is not None:
             alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
         windowed = time_column is not None or every is not None
@@ -523,13 +557,24 @@ def monitor(
         else:
             with progress(given.quiet) as note:
                 results = (drift.compare(reference, current, spec, progress=note),)
+
+        def write(fmt: Format, out: TextIO | None = None) -> None:
+            if windowed:
+                window_report.render(results, fmt, out)
+            else:
+                report.render(results[0], fmt, out)
+
+        pages = [
+            (path, report.rendered(functools.partial(write, page_format)))
+            for path, page_format in [(html_path, Format.html), (output, fmt)]
+            if path is not None
+        ]
         run_ids = history.record(history_path, results)
-        if windowed:
-            _render_windows(results, spec)
-        elif output is None:
-            report.render(results[0], _table_or_json(spec))
+        for path, text in pages:
+            files.write_text(path, text)
+        if output is None:
+            write(fmt)
         else:
-            report.write_file(results[0], _table_or_json(spec), output)
             report.print_message(report.summary_line(results[0]))
     except KldriftError as exc:
         _fail(exc, spec)
@@ -563,6 +608,10 @@ def history_command(
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
     ] = HistoryFormat.table,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
+    ] = None,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
@@ -581,9 +630,12 @@ def history_command(
                 "since", since, "must be an ISO date such as 2026-01-31", shown=repr(since)
             ) from None
         runs = history.read(database, last=last, since=start, columns=_split(columns))
+        if output is not None:
+            history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
         _fail(exc)
-    history_report.render(runs, fmt)
+    if output is None:
+        history_report.render(runs, fmt)
     raise typer.Exit(EXIT_OK)
 
 
@@ -605,9 +657,20 @@ def _windows(
     return windows.compare_windows(reference, current, spec, time_column=time_column, every=every)
 
 
-def _render_windows(windows: Sequence[DriftReport], spec: Spec) -> None:
+def _check_targets(*paths: str | None) -> None:
+    """Refuse now an output file that could not be written, before anything is compared."""
+    from kldrift import report
+
+    for path in paths:
+        if path is not None:
+            report.check_target(path)
+
+
+def _render_windows(windows: Sequence[DriftReport], spec: Spec, html_path: str | None) -> None:
     from kldrift.report import windows as window_report
 
+    if html_path is not None:
+        window_report.write_file(windows, Format.html, html_path)
     window_report.render(windows, _table_or_json(spec))
 
 
@@ -617,17 +680,13 @@ def _table_or_json(spec: Spec) -> Format:
     Another format from the config file (shared with `kldrift compare`) falls back to the table
     rather than break every run; given as a flag, it is an error.
     """
-    if spec.format in (Format.table, Format.json):
+    if spec.format in (Format.table, Format.json, Format.html):
         return spec.format
     if spec.format is None or spec.source("format") != _FLAGS:
         return Format.table
     raise OptionError(
-        "format", spec.format.value, "must be table or json for time windows and monitor"
+        "format", spec.format.value, "must be table, json or html for time windows and monitor"
     )
-
-
-#: Where resolve() records a flag's value as coming from.
-_FLAGS = "command line"
 
 
 def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
@@ -660,6 +719,15 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
     else:
         report.print_error(exc.worded(name))
     raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _base(value: str) -> float:
+    from kldrift.options import parse_base
+
+    try:
+        return parse_base(value)
+    except ValueError:
+        raise OptionError("base", value, 'must be a number or "e"') from None
 
 
 def _split(values: Sequence[str] | None) -> list[str]:

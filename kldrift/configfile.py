@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kldrift.errors import ConfigError
-from kldrift.options import Adjustment, Decision, FailOn, Format, Kind
+from kldrift.io import read_bounded
+from kldrift.options import Adjustment, Decision, FailOn, Format, Kind, parse_base
 from kldrift.registry import Metric
 from kldrift.spec import ColumnSettings, ConfigFile, resolve
 
@@ -22,6 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+#: The largest config file read (docs/limits.md).
+MAX_CONFIG_BYTES = 16 << 20
 #: A file of its own, looked for first in each directory.
 CONFIG_NAME = "kldrift.toml"
 #: Or a [tool.kldrift] table in the project's pyproject.toml.
@@ -113,11 +116,9 @@ def _number(value: object) -> float:
 
 
 def _base(value: object) -> float:
-    if value == "e":
-        return math.e
     try:
-        return _number(value)
-    except _Expected:
+        return parse_base(value)
+    except ValueError:
         raise _Expected('a number or "e"') from None
 
 
@@ -159,6 +160,15 @@ def _kind(value: object) -> Kind | None:
     return Kind.categorical
 
 
+def _storage_options(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or any(isinstance(v, (dict, list)) for v in value.values()):
+        raise _Expected("a table of KEY = VALUE")
+    # TOML true/false become "true"/"false", as object stores spell them (aws_allow_http).
+    return tuple(
+        (str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()
+    )
+
+
 _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "threshold": _number,
     "warn": _number,
@@ -181,6 +191,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "adjustment": _choice(Adjustment),
     "separator": _text,
     "encoding": _text,
+    "storage_options": _storage_options,
 }
 _COLUMN_CONVERTERS: dict[str, Callable[[object], Any]] = {"threshold": _number, "kind": _kind}
 
@@ -220,9 +231,8 @@ def _column_tables(value: object, source: str, label: str) -> dict[str, ColumnSe
 
 def _read(path: Path, source: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            document: dict[str, Any] = tomllib.load(handle)
-            return document
+        document: dict[str, Any] = tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode())
+        return document
     except FileNotFoundError:
         raise ConfigError(source, "no such file") from None
     except OSError as exc:
@@ -235,7 +245,7 @@ def _read(path: Path, source: str) -> dict[str, Any]:
 
 def _has_tool_table(pyproject: Path) -> bool:
     try:
-        text = pyproject.read_bytes()
+        text = read_bounded(pyproject, MAX_CONFIG_BYTES)
     except OSError:
         return False
     # A cheap look first, so an unrelated pyproject.toml is never parsed (or blamed).

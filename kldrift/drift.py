@@ -7,15 +7,19 @@ kldrift.reference, the gate in kldrift.gate and the read policy in kldrift.io.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kldrift import metrics, profile, significance
+import numpy as np
+
+from kldrift import metrics, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, read_policy, scan_table
-from kldrift.options import Adjustment, Gate, Options, Status, Thresholds
+from kldrift.io import Table, read_policy
+from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
 from kldrift.plan import (
+    SHOWN_CATEGORIES,
     check_named_columns,
     content_changes,
     plan_columns,
@@ -24,7 +28,6 @@ from kldrift.plan import (
     skip_high_cardinality,
 )
 from kldrift.reference import (
-    DataSource,
     ReferenceSource,
     fitted_options,
     open_reference,
@@ -37,7 +40,7 @@ from kldrift.spec import Spec, with_changes
 
 def compare(
     reference: ReferenceSource,
-    current: DataSource,
+    current: ReferenceSource,
     spec: Spec | None = None,
     *,
     progress: Callable[[str], None] | None = None,
@@ -46,9 +49,12 @@ def compare(
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
 
     `spec` (see `kldrift.spec.resolve`) says which columns, how to bin and decide; keyword
-    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...).
+    arguments replace its fields (`options=`, `thresholds=`, `columns=`, `streaming=` ...);
+    `options=` may be a mapping of the Options fields to change (see `kldrift.spec.with_changes`).
     REFERENCE may be a Profile or a profile file (`*.json`): its bins and counts stand in for the
     reference data, and its binning options replace those not given (see `fitted_options`).
+    CURRENT may be a profile too, counted on the reference's bins (`kldrift profile --bins-from`):
+    its counts are compared as they are, so both sides can be counted elsewhere (Spark).
     `streaming` runs every query on polars' streaming engine in bounded memory; None chooses it
     when the files look too large for memory. `progress` is called with a short note as each
     step starts.
@@ -56,24 +62,55 @@ def compare(
     spec = with_changes(spec, changes)
     note = progress or (lambda _: None)
     ref = open_reference(reference, spec.read_options)
-    cur = scan_table(current, spec.read_options)
-    files = [t for t in (ref, cur) if isinstance(t, Table)]
-    streaming, together = read_policy(files, spec.streaming)
+    cur = open_reference(current, spec.read_options)
+    streaming, together = reading(ref, cur, spec)
     plan = prepare(ref, cur, spec, streaming, note, together)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    note(f"counting {cur.name}")
-    cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
+    if isinstance(plan.current, profile.Profile):
+        cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
+        new = {}  # a profile counts new categories without naming them
+    else:
+        note(f"counting {plan.current.name}")
+        cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
+        new = named_new_categories(plan.current, binnings, cur_counts, streaming)
     return assemble(
         reference_name(ref),
         plan.reference,
-        cur.name,
+        reference_name(cur),
         cur_rows,
         cur_counts,
         plan.options,
         spec.thresholds,
         plan.schema,
         spec.gate,
+        new_categories=new,
     )
+
+
+def reading(
+    ref: Table | profile.Profile, cur: Table | profile.Profile, spec: Spec
+) -> tuple[bool, bool]:
+    """(streaming, together) for these two sides under `spec` (see `io.read_policy`)."""
+    return read_policy([t for t in (ref, cur) if isinstance(t, Table)], spec.streaming)
+
+
+def named_new_categories(
+    current: Table,
+    binnings: Mapping[str, profile.Binning],
+    counts: Mapping[str, profile.Counts],
+    streaming: bool,
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The largest new categories of each column whose `counts` (of `current`) hold new rows."""
+    with_new = {n: b for n, b in binnings.items() if _new_rows(b, counts[n])}
+    if not with_new:
+        return {}
+    return profile.new_categories(current, with_new, SHOWN_CATEGORIES, streaming=streaming)
+
+
+def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
+    if binning.method != "categories":
+        return 0
+    return int(counts[binning.labels.index(profile.NEW_LABEL)])
 
 
 @dataclass(frozen=True)
@@ -85,12 +122,29 @@ class Plan:
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
-    current: Table
+    current: Table | profile.Profile
+
+
+def profile_counts(
+    current: profile.Profile, binnings: Mapping[str, profile.Binning], reference: str
+) -> tuple[int, dict[str, profile.Counts]]:
+    """The rows and counts of a CURRENT profile, which must be counted on the reference's bins."""
+    counts: dict[str, profile.Counts] = {}
+    for name, binning in binnings.items():
+        column = current.columns.get(name)
+        if column is None or column.binning != binning:
+            raise InputError(
+                f"{current.source}: column {name!r} is not counted on the bins of {reference}; "
+                f"profile it with {{bins_from}} {reference}",
+                settings=("bins_from",),
+            )
+        counts[name] = np.asarray(column.counts, dtype=np.int64)
+    return current.rows, counts
 
 
 def prepare(
     ref: Table | profile.Profile,
-    cur: Table,
+    cur: Table | profile.Profile,
     spec: Spec,
     streaming: bool = False,
     note: Callable[[str], None] = lambda _: None,
@@ -105,19 +159,21 @@ def prepare(
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
     check_named_columns(ref, cur, spec.thresholds.columns, "column_threshold")
-    if not kinds and not set(reference_kinds(ref)) & set(cur.schema):
-        raise ColumnError(
-            None, cur.name, problem=f"{cur.name}: no column in common with {reference_name(ref)}"
-        )
+    if not kinds and not set(reference_kinds(ref)) & set(dict(cur.schema)):
+        cur_name = reference_name(cur)
+        problem = f"{cur_name}: no column in common with {reference_name(ref)}"
+        raise ColumnError(None, cur_name, problem=problem)
     unsupported = [c for c in schema if c.change == "unsupported"]
     if not kinds and unsupported and not any(c.breaking for c in schema):
         # Nothing could be compared: exit code 0 would claim "no drift" about data never read.
         types = ", ".join(f"{c.column} ({c.reference_dtype})" for c in unsupported[:5])
         problem = f"{reference_name(ref)}: no column of a type kldrift can bin: {types}"
         raise ColumnError(None, reference_name(ref), problem=problem)
-    if together and kinds and isinstance(ref, Table):
+    if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+    kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
+    schema += sequences
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
@@ -135,18 +191,31 @@ def assemble(
     schema: Sequence[SchemaChange],
     gate: Gate | None = None,
     window: Window | None = None,
+    new_categories: Mapping[str, tuple[tuple[str, int], ...]] | None = None,
 ) -> DriftReport:
-    """Score every column of `reference` against the current histograms, most drifted first."""
+    """Score every column of `reference` against the current histograms, most drifted first.
+
+    Most drifted means the largest score of the metric the thresholds apply to, then plug-in KL.
+
+    `new_categories` names the largest categories of current columns that the reference never
+    had (value, rows), as `profile.new_categories` gives them.
+    """
     for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
         if rows == 0:
             raise InputError(f"{name}: no rows to compare")
 
+    new = new_categories or {}
     results = [
-        score_column(p, tuple(current_counts[name].tolist()), options, thresholds)
+        dataclasses.replace(
+            score_column(p, tuple(current_counts[name].tolist()), options, thresholds),
+            new_categories=new.get(name, ()),
+        )
         for name, p in reference.columns.items()
     ]
     results = adjust(results, options, thresholds)
-    results.sort(key=lambda c: (-c.kl, c.name))
+    # By the effect the decision uses, so the order agrees with the statuses (--metric psi).
+    metric = thresholds.metric
+    results.sort(key=lambda c: (-c.score(metric), -c.kl, c.name))
     schema = [*schema, *content_changes(results)]
     return DriftReport(
         reference=reference_name,
@@ -173,7 +242,9 @@ def score_column(
     The status uses the column's own p-value; `compare` re-decides it once the p-values of all
     columns are adjusted together (`adjust`).
     """
-    _, merged_ref, merged_cur = scored_bins(reference.binning, reference.counts, current_counts)
+    _, merged_ref, merged_cur = scored_bins(
+        reference.binning, reference.counts, current_counts, reference.singletons
+    )
     ref, cur = metrics.drop_empty_bins(merged_ref, merged_cur)
     smoothing, base = options.smoothing, options.base
     scores = metrics.divergences(ref, cur, smoothing, base)
@@ -202,25 +273,40 @@ def score_column(
         p_value=test.p_value,
         p_adjusted=test.p_value,
         test_method=test.method,
+        reference_singletons=reference.singletons,
     )
     return _decided(column, options, thresholds)
 
 
 def scored_bins(
-    binning: profile.Binning, reference: Sequence[int], current: Sequence[int]
+    binning: profile.Binning,
+    reference: Sequence[int],
+    current: Sequence[int],
+    singletons: int | None = None,
 ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
     """Labels and both histograms on the bins that are scored and tested.
 
-    These are the binning's bins, except that a categorical column whose reference has a tail
-    (an "(other)" bin) scores "(new)" together with "(other)": the reference's top-K and tail
-    split is random, and a tail that the reference sampled only in part puts unseen but ordinary
-    categories into "(new)" (always empty in the reference), which alone would flag a long-tailed
-    column as drifted on samples of one distribution.
+    These are the binning's bins, except for a categorical column whose reference has a tail (an
+    "(other)" bin). A tail the reference sampled only in part puts ordinary but unseen categories
+    into "(new)", which is always empty in the reference; compared with that 0, a long-tailed
+    column would drift on samples of one distribution. By Good-Turing, singletons / N (tail
+    categories seen once in the N reference rows) estimates the share of rows in categories the
+    reference never saw, and the rest of the tail balances: categories seen r times carry about
+    (r + 1) f(r+1) / N of the mass. So when the current's "(new)" share exceeds that estimate,
+    the reference's "(new)" count becomes its `singletons`, taken out of its "(other)", and the
+    excess is scored and tested. Otherwise, or with `singletons` unknown (None), "(new)" is
+    merged into "(other)": fewer new categories than a sample predicts is no drift (and data
+    compared with itself has none).
     """
     labels = binning.labels
     if binning.method != "categories" or not binning.rest:
         return labels, tuple(reference), tuple(current)
     other = labels.index(profile.OTHER_LABEL)  # "(new)" follows it
+    n_ref, n_cur = sum(reference), sum(current)
+    if singletons is not None and current[other + 1] * n_ref > singletons * n_cur:
+        moved = min(singletons, reference[other])
+        shifted = (*reference[:other], reference[other] - moved, moved, *reference[other + 2 :])
+        return labels, shifted, tuple(current)
 
     def merge(counts: Sequence[int]) -> tuple[int, ...]:
         return (*counts[:other], counts[other] + counts[other + 1], *counts[other + 2 :])
@@ -239,10 +325,24 @@ def adjust(
         "bonferroni" if thresholds.adjustment is Adjustment.bonferroni else "bh"
     )
     adjusted = significance.adjust_p_values([c.p_value for c in columns], method)
+    # A lone drifted column must reach p < alpha / m under either adjustment: the detectable
+    # effect is quoted at that level, so it holds however many columns drift.
+    level = thresholds.alpha / len(columns)
     return [
-        _decided(dataclasses.replace(c, p_adjusted=p), options, thresholds)
+        _decided(
+            dataclasses.replace(c, p_adjusted=p, detectable=_detectable(c, level, options.base)),
+            options,
+            thresholds,
+        )
         for c, p in zip(columns, adjusted, strict=True)
     ]
+
+
+def _detectable(column: ColumnDrift, alpha: float, base: float) -> float:
+    n_ref, n_cur = sum(column.reference_counts), sum(column.current_counts)
+    if not (n_ref and n_cur):
+        return math.inf
+    return significance.minimum_detectable_effect(column.dof + 1, n_ref, n_cur, alpha, base=base)
 
 
 def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> ColumnDrift:
@@ -252,12 +352,15 @@ def _decided(column: ColumnDrift, options: Options, thresholds: Thresholds) -> C
 
 
 def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...]:
-    """The bins behind a column's KL, largest |contribution| first (in the report's units).
+    """The bins behind a column's KL, largest contribution first (in the report's units).
 
-    Contributions are the terms p_i log(p_i / q_i) on the smoothed bins the score uses (bins
-    empty on both sides are left out), so they sum to `column.kl`; the shares are the raw ones.
+    Contributions are the non-negative parts p_i log(p_i / q_i) + q_i - p_i of the KL on the
+    smoothed bins the score uses (bins empty on both sides are left out; see
+    `metrics.kl_contributions`), so they sum to `column.kl`; the shares are the raw ones.
     """
-    bins = scored_bins(column.binning, column.reference_counts, column.current_counts)
+    bins = scored_bins(
+        column.binning, column.reference_counts, column.current_counts, column.reference_singletons
+    )
     kept = [(label, r, c) for label, r, c in zip(*bins, strict=True) if r or c]
     if not kept:
         return ()
@@ -274,4 +377,24 @@ def explain(column: ColumnDrift, options: Options) -> tuple[BinContribution, ...
         for label, r, c, term in zip(labels, ref, cur, terms, strict=True)
     ]
     # A stable sort keeps bin order among equal contributions.
-    return tuple(sorted(contributions, key=lambda b: -abs(b.contribution)))
+    return tuple(sorted(contributions, key=lambda b: -b.contribution))
+
+
+def _leave_out_sequences(
+    ref: Table | profile.Profile,
+    cur: Table | profile.Profile,
+    kinds: dict[str, Kind],
+    named: Sequence[str],
+) -> tuple[dict[str, Kind], list[SchemaChange]]:
+    """`kinds` without the event-time and increasing-ID columns the user did not name."""
+    found = [s for s in sequence.detect(ref, cur, kinds) if s.column not in named]
+
+    def dtype(side: Table | profile.Profile, name: str) -> str:
+        return str(dict(side.schema)[name]) if isinstance(side, Table) else side.columns[name].dtype
+
+    changes = [
+        SchemaChange(s.column, s.kind, dtype(ref, s.column), dtype(cur, s.column), s.detail)
+        for s in found
+    ]
+    left_out = {s.column for s in found}
+    return {n: k for n, k in kinds.items() if n not in left_out}, changes

@@ -30,7 +30,22 @@ class KldriftError(Exception):
 
 
 class InputError(KldriftError):
-    """A data file is missing, unreadable, empty or cannot be parsed."""
+    """A data file is missing, unreadable, empty or cannot be parsed.
+
+    A setting that would fix it is written in braces in `message` ("choose an {encoding}") and
+    listed in `settings`, so each front end spells it (`--encoding`); only those are replaced,
+    so a file name with braces stays as it is.
+    """
+
+    def __init__(self, message: str, *, settings: tuple[str, ...] = ()):
+        self.message, self.settings = message, settings
+        super().__init__(self.worded(lambda setting: setting))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        text = self.message
+        for setting in self.settings:
+            text = text.replace("{" + setting + "}", name(setting))
+        return text
 
 
 class OptionError(KldriftError):

@@ -23,21 +23,35 @@ from kldrift.errors import OutputError
 _STREAMS = (stat.S_ISFIFO, stat.S_ISCHR)
 
 
+def check_target(path: str | os.PathLike[str]) -> None:
+    """Raise OutputError if `write_text` would refuse `path`, before any work is done for it.
+
+    Refused: an existing target that is neither a regular file nor a stream, and a new or
+    regular target whose directory does not exist or is not a directory.
+    """
+    target = Path(path)
+    existing = _existing(target)
+    if existing is not None and _is_stream(target, existing):
+        return
+    parent = target.parent
+    try:
+        is_directory = stat.S_ISDIR(os.stat(parent).st_mode)
+    except FileNotFoundError:
+        raise OutputError(f"{target}: cannot write: no directory {str(parent)!r}") from None
+    except OSError as exc:
+        raise _error(target, exc) from None
+    if not is_directory:
+        raise OutputError(f"{target}: cannot write: {str(parent)!r} is not a directory")
+
+
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Replace `path` with `text` (UTF-8) atomically, or write it through to a FIFO or device."""
     target = Path(path)
     data = text.encode("utf-8")
-    try:
-        existing = os.lstat(target)
-    except FileNotFoundError:
-        existing = None
-    except OSError as exc:
-        raise _error(target, exc) from None
+    existing = _existing(target)
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        if _is_stream(target, existing):
-            _write_through(target, data, append=False, follow=stat.S_ISLNK(existing.st_mode))
-            return
-        raise OutputError(f"{target}: cannot write: {_kind(existing.st_mode)}, not a regular file")
+        _write_through(target, data, append=False, follow=stat.S_ISLNK(existing.st_mode))
+        return
     # Keep an existing file's permissions, as open(path, "w") would; a new file gets the umask's.
     mode = existing.st_mode & 0o777 if existing else 0o666 & ~_umask()
     try:
@@ -70,6 +84,20 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
     except OSError:
         follow = False
     _write_through(target, text.encode("utf-8"), append=True, follow=follow)
+
+
+def _existing(target: Path) -> os.stat_result | None:
+    """What is at `target` (not following a link), None if nothing; refused unless a regular
+    file or a stream (a FIFO or character device, itself or behind a link)."""
+    try:
+        existing = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _error(target, exc) from None
+    if not stat.S_ISREG(existing.st_mode) and not _is_stream(target, existing):
+        raise OutputError(f"{target}: cannot write: {_kind(existing.st_mode)}, not a regular file")
+    return existing
 
 
 def _is_stream(target: Path, existing: os.stat_result) -> bool:

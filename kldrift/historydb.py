@@ -101,7 +101,7 @@ def record(
             ids.append(_insert_run(conn, now, report, window))
         return ids
 
-    return _transaction(_checked(path), write)
+    return _transaction(_checked(path, writing=True), write)
 
 
 def read(
@@ -270,12 +270,12 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
 
 #: The scores recorded per column: version 2's, then each registered metric's not among them
 #: (js_distance since version 3), so every metric a run can decide by is in its history.
-_SCORES = (*_V2_SCORES, *(i.field for i in METRICS.values() if i.field not in _V2_SCORES))
+SCORES = (*_V2_SCORES, *(i.field for i in METRICS.values() if i.field not in _V2_SCORES))
 
 
 def _add_metric_columns(conn: sqlite3.Connection) -> None:
     present = {row[1] for row in conn.execute("PRAGMA table_info(column_results)")}
-    for score in _SCORES:
+    for score in SCORES:
         if score not in present:
             conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
 
@@ -333,7 +333,7 @@ def _insert_run(
         conn.execute(
             "INSERT INTO column_results (run_id, column_name, kind, dtype, status, kl,"
             " cross_entropy, entropy, null_share_reference, null_share_current, warn, threshold,"
-            f" {', '.join(_SCORES)}) VALUES ({', '.join('?' * (12 + len(_SCORES)))})",
+            f" {', '.join(SCORES)}) VALUES ({', '.join('?' * (12 + len(SCORES)))})",
             (
                 run_id,
                 c.name,
@@ -347,7 +347,7 @@ def _insert_run(
                 c.null_share_current,
                 c.warn,
                 c.threshold,
-                *(getattr(c, score) for score in _SCORES),
+                *(getattr(c, score) for score in SCORES),
             ),
         )
     conn.executemany(
@@ -388,7 +388,7 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
             warn=r["warn"],
             threshold=r["threshold"],
             # An older layout, read as it is, lacks the scores added since.
-            **{score: r[score] if score in r.keys() else None for score in _SCORES},
+            **{score: r[score] if score in r.keys() else None for score in SCORES},
         )
         for r in conn.execute(sql + " ORDER BY column_name", params)
     )
@@ -409,17 +409,24 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
     )
 
 
-def _checked(path: str | os.PathLike[str]) -> str:
-    """`path` as a name for sqlite3, refused unless it is (or will be) a regular file."""
+def _checked(path: str | os.PathLike[str], *, writing: bool = False) -> str:
+    """`path` as a name for sqlite3, refused unless it is (or will be) a regular file.
+
+    For `writing`, a symbolic link is refused too, dangling or not, as files.write_text does: a
+    link planted at the name would make sqlite3 create or change the file it points to. (sqlite3
+    offers Python no O_NOFOLLOW, so the check is an lstat just before connecting.)
+    """
     name = os.fspath(path)
     if not name.strip() or name == ":memory:" or name.startswith("file:"):
         raise OptionError("history", name, "must be the path of a database file")
     try:
-        mode = os.stat(name).st_mode
+        mode = (os.lstat if writing else os.stat)(name).st_mode
     except FileNotFoundError:
         return name
     except OSError as exc:
         raise InputError(f"{name}: history database: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(mode):
+        raise InputError(f"{name}: history database: a symbolic link, not a regular file")
     if not stat.S_ISREG(mode):
         raise InputError(f"{name}: history database: not a regular file")
     return name

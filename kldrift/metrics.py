@@ -136,17 +136,21 @@ def hellinger(
 def kl_contributions(
     reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
 ) -> FloatArray:
-    """Each bin's term p_i log(p_i / q_i) of D(P||Q), in units of log `base`; they sum to KL.
+    """Each bin's part p_i log(p_i / q_i) + q_i - p_i of D(P||Q), in units of log `base`.
 
-    A term is negative where the current share exceeds the reference one, `inf` where a bin has
-    reference mass and no current mass, and 0 where the reference has none.
+    Every part is >= 0 (x log(x / y) + y - x >= 0 for x, y >= 0) and, because sum q = sum p = 1,
+    the parts sum to KL: a bin's share of the KL lies in [0, 1]. The signed terms p log(p / q)
+    alone would not, as a bin that gains current mass has a negative one. A part is `inf` where a
+    bin has reference mass and no current mass, and q_i where the reference has none.
     """
     p, q = _pair(reference, current, smoothing)
-    terms = np.zeros_like(p)
+    parts = q - p
     support = p > 0
     with np.errstate(divide="ignore"):
-        terms[support] = p[support] * np.log(p[support] / q[support]) / math.log(base)
-    return terms
+        parts[support] += p[support] * np.log(p[support] / q[support])
+    # Rounding can leave a part of an equal bin at -1e-17; mathematically it is >= 0.
+    nonnegative: FloatArray = np.maximum(parts, 0.0) / math.log(base)
+    return nonnegative
 
 
 def _counts(values: ArrayLike) -> FloatArray:

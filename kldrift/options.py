@@ -43,6 +43,7 @@ class Format(str, Enum):
     markdown = "markdown"
     junit = "junit"
     csv = "csv"
+    html = "html"
 
 
 class HistoryFormat(str, Enum):
@@ -51,6 +52,7 @@ class HistoryFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class Status(str, Enum):
@@ -244,6 +246,20 @@ def parse_metrics(names: list[str]) -> tuple[Metric, ...]:
             choices = ", ".join(m.value for m in Metric)
             raise OptionError("show", name, f"must name metrics among {choices}") from None
     return tuple(parsed)
+
+
+def parse_base(value: object) -> float:
+    """A log base as a user gives it: "e" or a number (a flag's text, such as "2", too).
+
+    The one converter of the config reader and the command line; raises ValueError otherwise.
+    """
+    if value == "e":
+        return math.e
+    if isinstance(value, str) and value.strip():
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"not a log base: {value!r}")
 
 
 def parse_column_thresholds(items: list[str]) -> dict[str, float]:

@@ -22,29 +22,35 @@ SHOWN_CATEGORIES = 5
 
 def plan_columns(
     ref: Table | profile.Profile,
-    cur: Table,
+    cur: Table | profile.Profile,
     columns: Sequence[str] | None,
     exclude: Sequence[str],
     categorical: Sequence[str],
 ) -> tuple[dict[str, Kind], list[SchemaChange]]:
-    """Which columns to compare and how to bin them, and the schema changes found on the way."""
+    """Which columns to compare and how to bin them, and the schema changes found on the way.
+
+    Hive partition keys (date=... in the paths) are compared only when named in `columns`.
+    """
     check_named_columns(ref, cur, columns or (), "columns")
     check_named_columns(ref, cur, exclude, "exclude")
     check_named_columns(ref, cur, categorical, "categorical")
-    wanted = set(columns) if columns else set(dict(ref.schema)) | set(cur.schema)
+    cur_schema = dict(cur.schema)
+    wanted = set(columns) if columns else set(dict(ref.schema)) | set(cur_schema)
     wanted -= set(exclude)
+    if not columns:
+        wanted -= {key for t in (ref, cur) if isinstance(t, Table) for key in t.partitions}
 
     kinds: dict[str, Kind] = {}
     changes: list[SchemaChange] = []
-    ref_kinds = reference_kinds(ref)
+    ref_kinds, cur_kinds = reference_kinds(ref), reference_kinds(cur)
     for name, ref_dtype in dict(ref.schema).items():
         if name not in wanted:
             continue
-        if name not in cur.schema:
+        if name not in cur_schema:
             changes.append(SchemaChange(name, "missing_in_current", str(ref_dtype), None))
             continue
-        cur_dtype = cur.schema[name]
-        ref_kind, cur_kind = ref_kinds[name], profile.kind_of(cur_dtype)
+        cur_dtype = cur_schema[name]
+        ref_kind, cur_kind = ref_kinds[name], cur_kinds[name]
         if name in categorical and ref_kind is not None and cur_kind is not None:
             kinds[name] = Kind.categorical
         elif ref_kind is None:
@@ -57,7 +63,7 @@ def plan_columns(
             changes.append(SchemaChange(name, "dtype_changed", str(ref_dtype), str(cur_dtype)))
     changes += [
         SchemaChange(name, "new_in_current", None, str(dtype))
-        for name, dtype in cur.schema.items()
+        for name, dtype in cur_schema.items()
         if name in wanted and name not in ref_kinds
     ]
     return kinds, changes
@@ -87,8 +93,16 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
             detail = f"{ref_null:.1%} -> {cur_null:.1%}"
             changes.append(SchemaChange(c.name, "null_rate_changed", c.dtype, c.dtype, detail))
         if c.new_category_rows:
-            share = c.new_category_share
+            share, predicted = c.new_category_share, c.predicted_new_share
             detail = f"{c.new_category_rows} current rows ({share:.1%}) not in reference"
+            if predicted is not None:
+                detail += f" (the reference's unseen tail predicts {predicted:.1%})"
+            if c.new_categories:
+                total = sum(c.current_counts) or 1
+                largest = ", ".join(f"{_short(v)} {n / total:.1%}" for v, n in c.new_categories)
+                listed = sum(n for _, n in c.new_categories)
+                prefix = "largest " if listed < c.new_category_rows else ""
+                detail += f"; {prefix}{largest}"
             changes.append(SchemaChange(c.name, "new_categories", c.dtype, c.dtype, detail))
         gone = c.gone_categories
         if gone:
@@ -100,7 +114,7 @@ def content_changes(columns: Iterable[ColumnDrift]) -> list[SchemaChange]:
 
 
 def skip_high_cardinality(
-    ref_profile: profile.Profile, cur: Table, options: Options
+    ref_profile: profile.Profile, cur: Table | profile.Profile, options: Options
 ) -> tuple[profile.Profile, list[SchemaChange]]:
     """`ref_profile` without its ID-like categorical columns (unless forced with --categorical)."""
     changes: list[SchemaChange] = []
@@ -110,7 +124,9 @@ def skip_high_cardinality(
             continue
         detail = f"high cardinality ({found[0]} distinct of {found[1]} rows)"
         changes.append(
-            SchemaChange(name, "high_cardinality", column.dtype, str(cur.schema[name]), detail)
+            SchemaChange(
+                name, "high_cardinality", column.dtype, str(dict(cur.schema)[name]), detail
+            )
         )
     skipped = {change.column for change in changes}
     kept = {name: c for name, c in ref_profile.columns.items() if name not in skipped}
@@ -122,9 +138,10 @@ def _short(text: str, width: int = 40) -> str:
 
 
 def check_named_columns(
-    ref: Table | profile.Profile, cur: Table, names: Iterable[str], setting: str
+    ref: Table | profile.Profile, cur: Table | profile.Profile, names: Iterable[str], setting: str
 ) -> None:
-    ref_names = reference_kinds(ref)
+    ref_names, cur_names = reference_kinds(ref), dict(cur.schema)
     for name in names:
-        if name not in ref_names and name not in cur.schema:
-            raise ColumnError(name, f"{reference_name(ref)} or {cur.name}", setting=setting)
+        if name not in ref_names and name not in cur_names:
+            where = f"{reference_name(ref)} or {reference_name(cur)}"
+            raise ColumnError(name, where, setting=setting)

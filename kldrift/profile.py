@@ -26,10 +26,9 @@ microseconds (durations) or nanoseconds since midnight (times).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -98,13 +97,36 @@ class Binning:
 
 
 @dataclass(frozen=True)
+class ValueRange:
+    """What event-time and ID detection (kldrift.sequence) needs of a date, datetime or integer
+    column: its least and greatest value (microseconds for dates and times, the integer itself
+    otherwise), both as text, and whether its values strictly increase row by row, without nulls.
+    """
+
+    low: float
+    high: float
+    low_text: str
+    high_text: str
+    increasing: bool
+
+
+@dataclass(frozen=True)
 class ColumnProfile:
-    """A column's binning and its bin counts on one dataset."""
+    """A column's binning and its bin counts on one dataset.
+
+    `singletons` is, for a categorical column, the number of its "(other)" categories seen
+    exactly once: the Good-Turing estimate of the share of rows a new sample has in categories
+    this one never saw is singletons / rows. None when unknown (profiles merged from parts).
+    `range` is a date, datetime or integer column's ValueRange; None when unknown (another
+    type, no values, or a profile older than the field).
+    """
 
     name: str
     dtype: str
     binning: Binning
     counts: tuple[int, ...]
+    singletons: int | None = None
+    range: ValueRange | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,8 @@ class Profile:
     columns: dict[str, ColumnProfile]
     options: Options | None = None
     schema: tuple[tuple[str, str], ...] = ()
+    #: Joint tables of named column pairs (X, Y) on the columns' bins, rows X (kldrift.pairs).
+    pairs: Mapping[tuple[str, str], tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
 
 def null_share(counts: tuple[int, ...]) -> float:
@@ -153,21 +177,85 @@ def high_cardinality(column: ColumnProfile, top_k: int) -> tuple[int, int] | Non
 
 
 def format_value(value: float, temporal: str | None) -> str:
-    """A bin edge or value for display: 6 significant digits, or an ISO date/time."""
+    """A bin edge or value for display: 6 significant digits, or an ISO date/time.
+
+    Temporal values are formatted from whole units, without Python's datetime, so that dates
+    before year 1 or after 9999 show as polars shows them ("+12000-01-01", "-0044-03-15").
+    """
     if temporal is None:
         if float(value).is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.6g}"
+    if not math.isfinite(value):
+        return str(value)
     if temporal in ("date", "datetime"):
-        stamp = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=round(value))
-        if temporal == "date" or stamp.time() == dt.time(0):
-            return stamp.date().isoformat()
-        return stamp.isoformat(sep=" ")
+        days, micros = divmod(round(value), _DAY_US)
+        if temporal == "date" or micros == 0:
+            return _iso_date(days)
+        return f"{_iso_date(days)} {_clock(micros)}"
     if temporal == "time":
-        return (
-            (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=value / 1000)).time().isoformat()
-        )
-    return str(dt.timedelta(microseconds=round(value)))
+        return _clock(round(value / 1000) % _DAY_US)
+    return _duration(round(value))
+
+
+def iso_timestamps(values: pl.Series) -> list[str]:
+    """ISO 8601 dates or datetimes (local time and UTC offset when zoned) for a Date or Datetime
+    series, as date.isoformat() and datetime.isoformat() write them, for any value polars holds."""
+    dtype = values.dtype
+    if not isinstance(dtype, pl.Datetime):
+        return [_iso_date(days) for days in values.to_physical().to_list()]
+    per_second = {"ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[dtype.time_unit or "us"]
+    utc = values.to_physical().to_list()
+    wall = values.dt.replace_time_zone(None).to_physical().to_list() if dtype.time_zone else utc
+    shown = []
+    for at, local in zip(utc, wall, strict=True):
+        days, rest = divmod(local, 86_400 * per_second)
+        seconds, fraction = divmod(rest, per_second)
+        micros = seconds * 1_000_000 + fraction * 1_000_000 // per_second
+        text = f"{_iso_date(days)}T{_clock(micros)}"
+        if dtype.time_zone:
+            offset = (local - at) // per_second
+            sign, offset = ("-", -offset) if offset < 0 else ("+", offset)
+            text += f"{sign}{offset // 3600:02d}:{offset % 3600 // 60:02d}"
+        shown.append(text)
+    return shown
+
+
+_DAY_US = 86_400_000_000
+
+
+def _iso_date(days: int) -> str:
+    """Proleptic Gregorian date `days` after 1970-01-01 (H. Hinnant's civil_from_days)."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    # Four digits within 0..9999 (ISO 8601), a sign and more digits outside, as polars writes.
+    shown = f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}"
+    return f"{shown}-{month:02d}-{day:02d}"
+
+
+def _clock(micros: int) -> str:
+    """Time of day `micros` (0 <= micros < one day) after midnight, as time.isoformat() has it."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{hour:02d}:{minute:02d}:{second:02d}" + (f".{fraction:06d}" if fraction else "")
+
+
+def _duration(micros: int) -> str:
+    """`micros` microseconds as str(timedelta) has them ("-1 day, 23:59:59"), at any size."""
+    days, rest = divmod(micros, _DAY_US)
+    seconds, fraction = divmod(rest, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    text = f"{hour}:{minute:02d}:{second:02d}" + (f".{fraction:06d}" if fraction else "")
+    return f"{days} day{'' if abs(days) == 1 else 's'}, {text}" if days else text
 
 
 def fit(
@@ -188,7 +276,7 @@ def fit(
     numbers: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
         if kind is not Kind.categorical:
-            x = _as_number(name, table.schema[name])
+            x = as_number(name, table.schema[name])
             # HyperLogLog is exact enough at small counts to rule a column in or out as
             # discrete; only the candidates get an exact look below.
             numbers.append(x.drop_nulls().approx_n_unique().alias(f"n{i}"))
@@ -211,7 +299,8 @@ def fit(
             continue
         temporal = _temporal_name(table.schema[name])
         if name in distinct:
-            values = tuple(float(v) for v in distinct[name])
+            # Integers beyond 2**53 that round to one float share its bin.
+            values = tuple(sorted({float(v) for v in distinct[name]}))
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
         raw = estimates[f"q{i}"][0].to_list() if levels else []
@@ -247,7 +336,10 @@ def _every(table: Table, step: int) -> Table:
     """Every `step`-th row of `table`, starting with the first, by a filter streaming can run."""
     if step == 1:
         return table
-    rows = table.frame.with_row_index("#row").filter(pl.col("#row") % step == 0)
+    index = "#row"
+    while index in table.schema:  # a data column may have the name too
+        index += "#"
+    rows = table.frame.with_row_index(index).filter(pl.col(index) % step == 0).drop(index)
     return Table(table.name, rows, table.schema, table.memory)
 
 
@@ -263,7 +355,7 @@ def _distinct_values(
     if not candidates:
         return {}
     exprs = [
-        _as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
+        as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
         for name in candidates
     ]
     frame = _collect(
@@ -302,6 +394,72 @@ def count(
     return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}
 
 
+def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
+    """Each row's bin number (UInt32) in `binning`'s bin order: the bin `count` puts it in.
+
+    Quantile bins: the number of edges below the value; discrete values and categories: their
+    position, else "(other)" (and "(new)" for categories the reference never had); null and
+    NaN: the last bin, "(null)".
+    """
+    null = len(binning.labels) - 1
+    small = pl.UInt8 if null < 2**8 else pl.UInt32  # summing UInt8 flags is ~4x faster
+    if binning.method == "categories":
+        top = len(binning.values)
+        index = {v: i for i, v in enumerate(binning.values)} | dict.fromkeys(binning.rest, top)
+        if dtype == pl.Boolean:
+            # As a string a boolean is "true" or "false"; casting every row to one is 70x slower.
+            x = pl.col(name)
+            true, false = (pl.lit(index.get(v, top + 1), pl.UInt32) for v in ("true", "false"))
+            body = pl.when(x).then(true).otherwise(false)
+        else:
+            x = pl.col(name).cast(pl.String)
+            body = x.replace_strict(index, default=top + 1, return_dtype=pl.UInt32)
+    else:
+        # NaN is tested apart rather than turned into null first, which would copy the column.
+        x = pl.col(name) if dtype.is_float() else as_number(name, dtype)
+        if binning.method == "quantile":
+            flags = [(x > e).cast(small) for e in binning.edges]
+            if dtype.is_float():
+                # NaN sorts above every edge in polars, so one more step puts it in "(null)".
+                flags.append(x.is_nan().cast(small))
+            if not flags:  # a single value bin
+                return pl.when(x.is_null()).then(null).otherwise(0).cast(pl.UInt32).alias(name)
+            # A null anywhere makes the sum null: the cheapest way to send nulls to "(null)".
+            sums = pl.sum_horizontal(*flags, ignore_nulls=False)
+            return sums.fill_null(null).cast(pl.UInt32).alias(name)
+        else:
+            # Comparisons, as `count` makes them: == is what decides a discrete value's bin.
+            found = (pl.when(x == v).then(pl.lit(i, small)) for i, v in enumerate(binning.values))
+            body = pl.coalesce(*found, pl.lit(len(binning.values), small))
+    missing = x.is_null() | x.is_nan() if dtype.is_float() else x.is_null()
+    return (
+        pl.when(missing).then(pl.lit(null, pl.UInt32)).otherwise(body).cast(pl.UInt32).alias(name)
+    )
+
+
+def new_categories(
+    table: Table, binnings: Mapping[str, Binning], limit: int, *, streaming: bool = False
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The `limit` most frequent values of each column that the binning has never seen (its
+    "(new)" bin), with their rows: most rows first, ties by value. One group-by per column."""
+    queries = []
+    for name, binning in binnings.items():
+        known = [str(v) for v in binning.values] + list(binning.rest)
+        value = pl.col("value").cast(pl.String)
+        queries.append(
+            _group_count(table, name)
+            .filter(value.is_not_null() & ~value.is_in(known))
+            .select(value, pl.col("n"))
+            .sort(["n", "value"], descending=[True, False])
+            .head(limit)
+        )
+    frames = _collect_all(table, queries, streaming)
+    return {
+        name: tuple((str(v), int(n)) for v, n in frame.iter_rows())
+        for name, frame in zip(binnings, frames, strict=True)
+    }
+
+
 def build(
     table: Table, kinds: Mapping[str, Kind], options: Options, *, streaming: bool = False
 ) -> Profile:
@@ -329,7 +487,11 @@ def build(
         histograms[name] = _category_counts(binnings[name], counts)
     columns = {
         name: ColumnProfile(
-            name, str(table.schema[name]), binnings[name], tuple(histograms[name].tolist())
+            name,
+            str(table.schema[name]),
+            binnings[name],
+            tuple(histograms[name].tolist()),
+            _tail_singletons(binnings[name], value_tables[name]) if name in value_tables else None,
         )
         for name in kinds
     }
@@ -337,18 +499,21 @@ def build(
 
 
 def count_groups(
-    table: Table, binnings: Mapping[str, Binning], key: pl.Expr
+    table: Table, binnings: Mapping[str, Binning], key: pl.Expr, *, streaming: bool = False
 ) -> list[tuple[Any, int, dict[str, Counts]]]:
     """(key, rows, histograms) for each group of rows sharing `key`, in key order, in one query.
 
-    Rows whose key is null belong to no group.
+    Rows whose key is null belong to no group. `streaming` runs it on polars' streaming engine.
     """
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]
     exprs = [
         pl.len().alias("rows"),
         *_number_exprs(table, numbers),
-        *(pl.col(n).value_counts(name=f"{n}#n").alias(f"vc{n}") for n in categories),
+        *(
+            _category(table, n).value_counts(name=f"{n}#n").alias(f"vc{n}")
+            for n in categories
+        ),
     ]
     try:
         frame = (
@@ -356,7 +521,7 @@ def count_groups(
             .agg(exprs)
             .drop_nulls("__key")
             .sort("__key")
-            .collect()
+            .collect(engine="streaming" if streaming else "auto")
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
@@ -414,6 +579,9 @@ def merge(profiles: Sequence[Profile]) -> Profile:
     columns = {
         name: replace(
             column,
+            # Singletons do not add up across parts: a category seen once in two parts is not one.
+            singletons=column.singletons if not others else None,
+            range=_merged_range([p.columns[name].range for p in profiles]),
             counts=tuple(
                 int(sum(counts))
                 for counts in zip(*(p.columns[name].counts for p in profiles), strict=True)
@@ -421,8 +589,15 @@ def merge(profiles: Sequence[Profile]) -> Profile:
         )
         for name, column in first.columns.items()
     }
+    pairs = {
+        pair: tuple(
+            tuple(int(v) for v in row) for row in np.sum([p.pairs[pair] for p in profiles], axis=0)
+        )
+        for pair in first.pairs
+    }
     source = " + ".join(p.source for p in profiles)
-    return Profile(source, sum(p.rows for p in profiles), columns, first.options, first.schema)
+    rows = sum(p.rows for p in profiles)
+    return Profile(source, rows, columns, first.options, first.schema, pairs)
 
 
 def binning_options(options: Options | None) -> dict[str, object]:
@@ -436,18 +611,40 @@ def binning_options(options: Options | None) -> dict[str, object]:
     }
 
 
+def _merged_range(ranges: Sequence[ValueRange | None]) -> ValueRange | None:
+    """The range of parts taken together, in the order given: increasing when each part is and
+    each starts above the one before; unknown if any part's is."""
+    known = [r for r in ranges if r is not None]
+    if len(known) < len(ranges) or not known:
+        return None
+    low = min(known, key=lambda r: r.low)
+    high = max(known, key=lambda r: r.high)
+    increasing = all(r.increasing for r in known) and all(
+        a.high < b.low for a, b in zip(known, known[1:], strict=False)
+    )
+    return ValueRange(low.low, high.high, low.low_text, high.high_text, increasing)
+
+
+_BINS_FROM = ("bins_from",)
+
+
 def _check_mergeable(first: Profile, other: Profile) -> None:
     why = f"{other.source} cannot be merged with {first.source}:"
-    hint = "profiles merge only when made on the same bins (profile each part with --bins-from)"
+    hint = "profiles merge only when made on the same bins (profile each part with {bins_from})"
     if binning_options(first.options) != binning_options(other.options):
-        raise InputError(f"{why} binning options differ; {hint}")
+        raise InputError(f"{why} binning options differ; {hint}", settings=_BINS_FROM)
     if list(first.columns) != list(other.columns):
-        raise InputError(f"{why} they profile different columns; {hint}")
+        raise InputError(f"{why} they profile different columns; {hint}", settings=_BINS_FROM)
     if first.schema != other.schema:
-        raise InputError(f"{why} column types differ ({_schema_diff(first, other)}); {hint}")
+        raise InputError(
+            f"{why} column types differ ({_schema_diff(first, other)}); {hint}", settings=_BINS_FROM
+        )
     for name, column in first.columns.items():
         if column.binning != other.columns[name].binning:
-            raise InputError(f"{why} column {name!r} has different bins; {hint}")
+            problem = f"{why} column {name!r} has different bins; {hint}"
+            raise InputError(problem, settings=_BINS_FROM)
+    if set(first.pairs) != set(other.pairs):
+        raise InputError(f"{why} they store tables of different column pairs")
 
 
 def _schema_diff(first: Profile, other: Profile) -> str:
@@ -468,7 +665,7 @@ def _number_exprs(table: Table, binnings: Mapping[str, Binning]) -> list[pl.Expr
     exprs: list[pl.Expr] = []
     for i, (name, binning) in enumerate(binnings.items()):
         dtype = table.schema[name]
-        x = pl.col(name) if dtype.is_float() else _as_number(name, dtype)
+        x = pl.col(name) if dtype.is_float() else as_number(name, dtype)
         if binning.method == "quantile":
             tests = [(x <= edge).sum() for edge in binning.edges]
         else:
@@ -499,7 +696,16 @@ def _number_histograms(
 
 def _group_count(table: Table, name: str) -> pl.LazyFrame:
     """Rows per distinct value of one column (nulls included), as (value, n)."""
-    return table.frame.group_by(pl.col(name).alias("value")).agg(pl.len().alias("n"))
+    return table.frame.group_by(_category(table, name).alias("value")).agg(pl.len().alias("n"))
+
+
+def _category(table: Table, name: str) -> pl.Expr:
+    """A column as categories are counted: a float's -0.0 as 0.0, since polars groups them
+    together under whichever came first, so row order would decide the category."""
+    x, dtype = pl.col(name), table.schema[name]
+    if not dtype.is_float():
+        return x
+    return pl.when(x == 0).then(pl.lit(0.0, dtype=dtype)).otherwise(x).alias(name)
 
 
 def _value_table(cell: pl.Series) -> pl.DataFrame:
@@ -524,6 +730,13 @@ def _category_counts(binning: Binning, counts: pl.DataFrame) -> Counts:
     return histogram
 
 
+def _tail_singletons(binning: Binning, counts: pl.DataFrame) -> int:
+    """How many of the "(other)" categories occur exactly once in the (value, n) counts."""
+    values = counts.select(pl.col("value").cast(pl.String), pl.col("n"))
+    once = values.filter((pl.col("n") == 1) & pl.col("value").is_in(list(binning.rest)))
+    return once.height
+
+
 def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
     table = counts.select(pl.col("value").cast(pl.String), pl.col("n")).drop_nulls("value")
     # Most frequent first; ties broken by value so the same data always gives the same bins.
@@ -533,14 +746,22 @@ def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
     )
 
 
-def _as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Column `name` as the numbers it is binned on (floats without NaN, temporal values in the
+    units of the module docstring), exact and without overflow across each type's range."""
     x = pl.col(name)
     if dtype.is_float():
         return x.fill_nan(None)
-    if isinstance(dtype, (pl.Date, pl.Datetime)):
-        return x.dt.epoch("us").cast(pl.Float64)
-    if isinstance(dtype, pl.Duration):
-        return x.dt.total_microseconds().cast(pl.Float64)
+    if isinstance(dtype, pl.Date):
+        # In floats: days after year 294247 are more microseconds than an Int64 holds.
+        return x.to_physical().cast(pl.Float64) * float(_DAY_US)
+    if isinstance(dtype, (pl.Datetime, pl.Duration)):
+        if dtype.time_unit == "ns":
+            us = x.dt.epoch("us") if isinstance(dtype, pl.Datetime) else x.dt.total_microseconds()
+            return us.cast(pl.Float64)
+        # Milliseconds scaled in floats, where an Int64 of microseconds would overflow to null.
+        scale = 1000.0 if dtype.time_unit == "ms" else 1.0
+        return x.to_physical().cast(pl.Float64) * scale
     if isinstance(dtype, pl.Time):
         return x.cast(pl.Int64).cast(pl.Float64)
     if isinstance(dtype, pl.Decimal):

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from kldrift import profile, profile_file
+from kldrift import profile, profile_file, remote, sequence
 from kldrift.errors import InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
 from kldrift.options import Kind, Options
@@ -28,9 +28,10 @@ def open_reference(
     if isinstance(reference, profile.Profile):
         return reference
     if profile_file.is_profile_source(reference):
-        loaded = profile_file.load(reference)
+        storage = read_options.storage_options if read_options else ()
+        loaded = profile_file.load(reference, storage)
         # Reports and history name the file the user gave, not the data it was made from.
-        return replace(loaded, source=os.fspath(reference))
+        return replace(loaded, source=remote.redact(os.fspath(reference)))
     return scan_table(reference, read_options)
 
 
@@ -47,7 +48,8 @@ def fitted_options(
         return options
     fitted = profile.binning_options(reference.options)
     chosen = profile.binning_options(options)
-    for key in set(given) & set(chosen):
+    given = set(given)
+    for key in [k for k in chosen if k in given]:  # in a fixed order: one message for one input
         if chosen[key] != fitted[key]:
             raise OptionError(
                 key,
@@ -102,15 +104,28 @@ def profile_data(
     table = scan_table(source, read_options)
     if bins_from is not None:
         reference = (
-            bins_from if isinstance(bins_from, profile.Profile) else profile_file.load(bins_from)
+            bins_from
+            if isinstance(bins_from, profile.Profile)
+            else profile_file.load(bins_from, read_options.storage_options if read_options else ())
         )
-        return profile.recount(table, reference)
+        return _with_ranges(table, profile.recount(table, reference))
     options = options or Options()
     kinds, _ = plan_columns(table, table, columns, exclude, options.categorical)
     built = profile.build(table, kinds, options)
     if built.rows == 0:
         raise InputError(f"{table.name}: no rows to profile")
-    wanted = set(columns) if columns else set(table.schema)
+    wanted = set(columns) if columns else set(table.schema) - set(table.partitions)
     wanted -= set(exclude)
     schema = tuple((name, str(dtype)) for name, dtype in table.schema.items() if name in wanted)
-    return replace(built, options=options, schema=schema)
+    return _with_ranges(table, replace(built, options=options, schema=schema))
+
+
+def _with_ranges(table: Table, built: profile.Profile) -> profile.Profile:
+    """`built` with the range of its date, datetime and integer columns, so that a comparison
+    with the profile finds event-time and ID columns as one with `table` would."""
+    names = [n for n in built.columns if sequence.candidate(table.schema[n])]
+    if not names:
+        return built
+    found = sequence.ranges(table, names)
+    columns = {n: replace(c, range=found.get(n)) for n, c in built.columns.items()}
+    return replace(built, columns=columns)

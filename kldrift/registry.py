@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Literal, cast
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-#: Bias-corrected KL, in nats, at or above which a (significant) column drifts.
-DEFAULT_THRESHOLD = 0.1
-#: Bias-corrected KL, in nats, at or above which a (significant) column warns.
-DEFAULT_WARN = 0.05
+#: Bias-corrected KL, in nats, at or above which a (significant) column drifts: a 0.1 sd mean
+#: shift of a normal distribution (KL = d^2 / 2). Chosen with bench/calibration.py (see
+#: docs/calibration.md).
+DEFAULT_THRESHOLD = 0.005
+#: Bias-corrected KL, in nats, at or above which a (significant) column warns (a 0.07 sd shift).
+DEFAULT_WARN = 0.0025
 
 Score = Callable[["ArrayLike", "ArrayLike", float, float], float]
 
@@ -77,7 +79,7 @@ class MetricInfo:
         return value
 
 
-#: Default levels: KL's are the historical ones; PSI's the customary 0.25 / 0.1 bands; JS
+#: Default levels: KL's come from the calibration; PSI's the customary 0.25 / 0.1 bands; JS
 #: divergence, JS distance and Hellinger get the values that match KL's for small shifts
 #: (JS ~ H^2 ~ KL / 4): see docs/statistics.md.
 METRICS: dict[Metric, MetricInfo] = {
@@ -90,14 +92,14 @@ METRICS: dict[Metric, MetricInfo] = {
         "kldrift.significance:miller_madow_kl",
     ),
     Metric.js_divergence: MetricInfo(
-        "JS", "js_divergence", "nats", "log", (0.025, 0.0125), "kldrift.metrics:js_divergence"
+        "JS", "js_divergence", "nats", "log", (0.00125, 0.000625), "kldrift.metrics:js_divergence"
     ),
     Metric.js_distance: MetricInfo(
-        "JS dist.", "js_distance", "nats", "root_log", (0.16, 0.11), "kldrift.metrics:js_distance"
+        "JS dist.", "js_distance", "nats", "root_log", (0.035, 0.025), "kldrift.metrics:js_distance"
     ),
     Metric.psi: MetricInfo("PSI", "psi", "nats", "log", (0.25, 0.1), "kldrift.metrics:psi"),
     Metric.hellinger: MetricInfo(
-        "Hellinger", "hellinger", "none", "none", (0.16, 0.11), "kldrift.metrics:hellinger"
+        "Hellinger", "hellinger", "none", "none", (0.035, 0.025), "kldrift.metrics:hellinger"
     ),
 }
 

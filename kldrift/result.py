@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -27,7 +28,11 @@ class ColumnDrift:
     units of the report's log base (Hellinger has no unit);
     `warn` and `threshold` are the levels applied to the chosen metric, in nats. The G-test
     fields describe the test on the raw counts; `p_adjusted` is adjusted across the report's
-    columns.
+    columns. `reference_singletons` is the reference profile's count of tail categories seen
+    once (see `drift.scored_bins`); `detectable` is the smallest KL (report units) the G-test
+    would detect with 95% power at these sizes and bins, were this the only drifted column
+    (`significance.minimum_detectable_effect`). `new_categories` are the largest current
+    categories the reference never had, as (value, rows).
     """
 
     name: str
@@ -49,6 +54,9 @@ class ColumnDrift:
     p_value: float = 1.0
     p_adjusted: float = 1.0
     test_method: str = ""
+    reference_singletons: int | None = None
+    detectable: float = math.inf
+    new_categories: tuple[tuple[str, int], ...] = ()
 
     def score(self, metric: Metric) -> float:
         """The value of `metric` in the report's units (bias-corrected for KL)."""
@@ -94,6 +102,17 @@ class ColumnDrift:
         return self.new_category_rows / (sum(self.current_counts) or 1)
 
     @property
+    def predicted_new_share(self) -> float | None:
+        """Share of current rows the reference predicts in categories it never saw (Good-Turing:
+        tail singletons / reference rows); None when not a categorical column with a tail or
+        when the profile does not know its singletons."""
+        if self.binning.method != "categories" or not self.binning.rest:
+            return None
+        if self.reference_singletons is None:
+            return None
+        return self.reference_singletons / (sum(self.reference_counts) or 1)
+
+    @property
     def gone_categories(self) -> tuple[str, ...]:
         """Top-K reference categories that have no current rows, in bin order."""
         if self.binning.method != "categories":
@@ -109,7 +128,7 @@ class ColumnDrift:
 
 @dataclass(frozen=True)
 class BinContribution:
-    """One bin's part in a column's KL: raw shares of each side and its term p log(p/q)."""
+    """One bin's part in a column's KL: raw shares of each side and its part p log(p/q) + q - p."""
 
     label: str
     reference_share: float
@@ -135,7 +154,7 @@ class SchemaChange:
     @property
     def skipped(self) -> bool:
         """Whether the column was left out of the comparison because of this change."""
-        return self.change in ("unsupported", "high_cardinality")
+        return self.change in ("unsupported", "high_cardinality", "event_time", "increasing_id")
 
     @property
     def description(self) -> str:
@@ -152,6 +171,8 @@ class SchemaChange:
             "null_rate_changed": f"null share {self.detail}",
             "new_categories": f"new categories: {self.detail}",
             "gone_categories": f"categories gone from current: {self.detail}",
+            "event_time": f"event time, not scored: {self.detail}",
+            "increasing_id": f"increasing ID, not scored: {self.detail}",
         }[self.change]
 
 

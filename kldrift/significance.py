@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -14,6 +15,8 @@ from kldrift.metrics import FloatArray, drop_empty_bins, kl_divergence
 
 #: Monte-Carlo tables drawn by the small-sample fallback of `g_test`.
 DEFAULT_RESAMPLES = 2000
+#: Power at which `minimum_detectable_effect` is quoted: the calibration's detection target.
+MDE_POWER = 0.95
 
 # Cochran's rule for trusting the chi-square approximation: no expected count below 1 and at
 # most 20% of them below 5.
@@ -170,6 +173,80 @@ def miller_madow_kl(
     plug_in = kl_divergence(ref, cur, smoothing, base)
     corrected = plug_in - noise_floor(ref.size, float(ref.sum()), float(cur.sum()), base)
     return max(corrected, 0.0) if clip else corrected
+
+
+def chi2_isf(tail: float, dof: float) -> float:
+    """The statistic whose chi-square upper tail with `dof` degrees of freedom is `tail`."""
+    if not (0 < tail < 1 and dof > 0):
+        raise ValueError(f"need 0 < tail < 1 and dof > 0, got {tail} and {dof}")
+    return _solve(lambda x: chi2_sf(x, dof) <= tail, dof)
+
+
+def ncx2_sf(statistic: float, dof: float, noncentrality: float) -> float:
+    """Upper tail of a noncentral chi-square variable, as a Poisson mixture of central ones.
+
+    P(X >= x) = sum_j Pois(j; lambda / 2) Q((dof + 2j) / 2, x / 2), summed outward from the
+    Poisson mode until the weights left are below 1e-17.
+    """
+    if noncentrality < 0:
+        raise ValueError(f"noncentrality must be >= 0, got {noncentrality}")
+    half = noncentrality / 2
+    if half == 0:
+        return chi2_sf(statistic, dof)
+    mode = int(half)
+    total = 0.0
+    for step in (1, -1):
+        j = mode if step == 1 else mode - 1
+        while j >= 0:
+            weight = math.exp(-half + j * math.log(half) - math.lgamma(j + 1))
+            total += weight * chi2_sf(statistic, dof + 2 * j)
+            if weight < 1e-17 and abs(j - half) > math.sqrt(half):
+                break
+            j += step
+    return min(total, 1.0)
+
+
+def minimum_detectable_effect(
+    k: int,
+    n_ref: float,
+    n_cur: float,
+    alpha: float,
+    power: float = MDE_POWER,
+    base: float = math.e,
+) -> float:
+    """Smallest KL, in log `base`, that a level-`alpha` G-test on `k` bins detects with `power`.
+
+    For nearby P and Q, G is noncentral chi-square with k - 1 degrees of freedom and
+    noncentrality lambda = 2 D(P||Q) n_ref n_cur / (n_ref + n_cur) (Pitman local alternatives;
+    D ~ chi^2(P, Q) / 2), so the effect is lambda* (n_ref + n_cur) / (2 n_ref n_cur), where
+    lambda* makes the test's power `power`. `inf` with fewer than two bins.
+    """
+    if not (n_ref > 0 and n_cur > 0):
+        raise ValueError(f"need positive sample sizes, got {n_ref} and {n_cur}")
+    if k < 2:
+        return math.inf
+    effective = n_ref * n_cur / (n_ref + n_cur)
+    return _noncentrality(k - 1, alpha, power) / (2 * effective) / math.log(base)
+
+
+@lru_cache(maxsize=1024)
+def _noncentrality(dof: int, alpha: float, power: float) -> float:
+    """The noncentrality at which a level-`alpha` chi-square test has `power`."""
+    if not (0 < alpha < 1 and alpha < power < 1):
+        raise ValueError(f"need 0 < alpha < power < 1, got {alpha} and {power}")
+    critical = chi2_isf(alpha, dof)
+    return _solve(lambda lam: ncx2_sf(critical, dof, lam) >= power, dof)
+
+
+def _solve(reached: Callable[[float], bool], scale: float) -> float:
+    """The least x >= 0 at which the monotone condition `reached(x)` holds (bisection)."""
+    lo, hi = 0.0, max(scale, 1.0)
+    while not reached(hi):
+        lo, hi = hi, 2 * hi
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if reached(mid) else (mid, hi)
+    return hi
 
 
 def _check_whole(counts: FloatArray) -> None:

@@ -81,6 +81,7 @@ SETTINGS: Final[Mapping[str, tuple[str, str]]] = {
     "max_drifted_share": ("gate", "max_drifted_share"),
     "separator": ("read_options", "separator"),
     "encoding": ("read_options", "encoding"),
+    "storage_options": ("read_options", "storage_options"),
     "streaming": ("spec", "streaming"),
     "format": ("spec", "format"),
     "step_summary": ("spec", "step_summary"),
@@ -94,8 +95,8 @@ class Spec:
     `given` names the settings someone chose (the rest are defaults): with a profile as the
     reference, a binning option not given takes the profile's value. `sources` maps a setting
     (or "column.NAME", for a column's table in the file) to where it came from, e.g.
-    "kldrift.toml". `streaming` None chooses by the data's size;
-    `format` None and `step_summary` None leave it to the front end.
+    "kldrift.toml", or "command line" for a flag (see `source`). `streaming` None chooses by
+    the data's size; `format` None and `step_summary` None leave it to the front end.
     """
 
     columns: tuple[str, ...] | None = None
@@ -111,7 +112,8 @@ class Spec:
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def source(self, setting: str) -> str | None:
-        """The config file `setting` came from, or None (given directly, or a default)."""
+        """Where `setting` came from: a config file, the `given_by` of `resolve` (the CLI's
+        "command line"), or None (a default, or given through the Python API)."""
         return self.sources.get(setting)
 
 
@@ -199,20 +201,28 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
 
 
 def with_changes(spec: Spec | None, changes: Mapping[str, Any]) -> Spec:
-    """`spec` (default: Spec()) with fields replaced, for the Python API's keyword arguments."""
+    """`spec` (default: Spec()) with fields replaced, for the Python API's keyword arguments.
+
+    `options` given as an Options counts as given whole: every binning field of it must match
+    a profile reference's (an Options cannot tell a default from a value chosen to equal it). To
+    change some options only, give a mapping, e.g. `options={"smoothing": 0}`: those fields
+    replace the spec's and only they count as given.
+    """
     names = {f.name for f in fields(Spec)}
     unknown = set(changes) - names
     if unknown:
         raise TypeError(f"unknown Spec fields: {', '.join(sorted(unknown))}")
     spec = spec or Spec()
     given = set(spec.given)
-    if "options" in changes and changes["options"] is not None:
-        # Options given whole: each binning field that differs from the default counts as given.
-        default = Options()
-        given |= {
-            f.name
-            for f in fields(Options)
-            if getattr(changes["options"], f.name) != getattr(default, f.name)
-        }
+    changes = dict(changes)
+    options = changes.get("options")
+    if isinstance(options, Options):
+        given |= {f.name for f in fields(Options)}
+    elif isinstance(options, Mapping):
+        known = {f.name for f in fields(Options)}
+        if set(options) - known:
+            raise TypeError(f"unknown Options fields: {', '.join(sorted(set(options) - known))}")
+        changes["options"] = replace(spec.options, **options)
+        given |= set(options)
     kept = {k: v for k, v in changes.items() if v is not None or k in ("columns", "streaming")}
     return replace(spec, **kept, given=frozenset(given))

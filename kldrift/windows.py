@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from typing import Any
 
 import polars as pl
 
-from kldrift import drift, profile
+from kldrift import drift, profile, profile_file
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import polars_message, scan_table
 from kldrift.plan import reference_name
@@ -36,6 +37,10 @@ def compare_windows(
     for `kldrift.compare`.
     """
     spec = with_changes(spec, changes)
+    if profile_file.is_profile_source(current):
+        raise InputError(
+            f"{current}: a profile has no rows to cut into time windows; give CURRENT as data"
+        )
     ref = open_reference(reference, spec.read_options)
     cur = scan_table(current, spec.read_options)
     dtype = cur.schema.get(time_column)
@@ -47,14 +52,20 @@ def compare_windows(
     _check_every(every)
     if time_column not in spec.exclude:
         spec = replace(spec, exclude=(*spec.exclude, time_column))
-    plan = drift.prepare(ref, cur, spec)
+    # The read policy and new categories of drift.compare, window by window.
+    streaming, _ = drift.reading(ref, cur, spec)
+    plan = drift.prepare(ref, cur, spec, streaming)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
-    key = pl.col(time_column).dt.truncate(every)
-    groups = profile.count_groups(cur, binnings, key)
+    # Grouped on whole units, so that no window start becomes a Python date (years 1 to 9999).
+    key = pl.col(time_column).dt.truncate(every).to_physical()
+    groups = profile.count_groups(cur, binnings, key, streaming=streaming)
     if not groups:
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
-    starts = pl.Series([start for start, _, _ in groups], dtype=dtype)
-    ends = starts.dt.offset_by(every).to_list()
+    starts = pl.Series([start for start, _, _ in groups]).cast(dtype)
+    ends = starts.dt.offset_by(every)
+    if ends.null_count() or _beyond_int64(starts, every):
+        raise OptionError("every", every, "makes windows end after the last date polars can hold")
+    start_labels, end_labels = profile.iso_timestamps(starts), profile.iso_timestamps(ends)
     ref_name = reference_name(ref)
     return tuple(
         drift.assemble(
@@ -67,10 +78,31 @@ def compare_windows(
             spec.thresholds,
             plan.schema,
             spec.gate,
-            window=Window(_iso(start), _iso(end)),
+            window=Window(start, end),
+            new_categories=drift.named_new_categories(
+                replace(cur, frame=cur.frame.filter(key == group)), binnings, counts, streaming
+            ),
         )
-        for (start, rows, counts), end in zip(groups, ends, strict=True)
+        for (group, rows, counts), start, end in zip(
+            groups, start_labels, end_labels, strict=True
+        )
     )
+
+
+#: Microseconds in each unit of a polars duration string, months and years at their longest.
+_UNIT_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6, "m": 6e7, "h": 3.6e9, "d": 8.64e10}
+_UNIT_US |= {"w": 6.048e11, "mo": 2.6784e12, "q": 7.9488e12, "y": 3.16224e13}
+
+
+def _beyond_int64(starts: pl.Series, every: str) -> bool:
+    """Whether the last window's end overflows the Int64 polars adds `every` in (and wraps)."""
+    spans = re.findall(r"(\d+)(ns|us|ms|mo|s|m|h|d|w|q|y)", every)
+    span = sum(int(n) * _UNIT_US[unit] for n, unit in spans)
+    dtype = starts.dtype
+    unit = (dtype.time_unit or "us") if isinstance(dtype, pl.Datetime) else "d"
+    last = float(starts.to_physical().max()) * _UNIT_US[unit]  # type: ignore[arg-type]
+    # polars adds to dates in microseconds.
+    return last + span >= 2.0**63 * _UNIT_US["us" if unit == "d" else unit]
 
 
 def _check_every(every: str) -> None:
@@ -82,7 +114,3 @@ def _check_every(every: str) -> None:
         raise OptionError("every", every, rule) from None
     if not later:
         raise OptionError("every", every, "must be a positive duration such as 1d or 6h")
-
-
-def _iso(value: dt.date | dt.datetime) -> str:
-    return value.isoformat()

@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -412,7 +413,13 @@ def test_messy_columns_give_a_report_with_a_schema_section(tmp_path):
     type_changed = {t["column"]: (t["compared"], t["breaking"]) for t in schema["type_changed"]}
     assert type_changed == {"retyped": (False, True), "widened": (True, False)}
     assert schema["null_rate_changed"] == [{"column": "ünïcödé", "reference": 0.0, "current": 0.5}]
-    assert schema["categories"]["long"] == {"new_rows": 30, "new_share": 0.5, "gone": ["M" * 5000]}
+    assert schema["categories"]["long"] == {
+        "new_rows": 30,
+        "new_share": 0.5,
+        "predicted_new_share": None,  # two categories: no tail to predict unseen ones from
+        "largest_new": [{"value": "N" * 5000, "rows": 30, "share": 0.5}],
+        "gone": ["M" * 5000],
+    }
     assert schema["skipped"] == [
         {
             "column": "user_id",
@@ -480,7 +487,8 @@ def test_json_carries_every_divergence_and_the_significance_test():
     assert result.exit_code == 1
     doc = _json(result)
     assert doc["decision"] == {"rule": "both", "metric": "kl", "alpha": 0.05, "adjustment": "bh"}
-    assert doc["thresholds"]["drift"] == 0.1 and doc["thresholds"]["warn"] == 0.05
+    assert doc["thresholds"]["drift"] == 0.005 and doc["thresholds"]["warn"] == 0.0025
+    assert doc["thresholds"]["defaults"] == {"drift": 0.005, "warn": 0.0025}
     income = next(c for c in doc["columns"] if c["name"] == "income")
     assert income["kl_corrected"] == pytest.approx(income["kl"] - income["noise_floor"])
     assert 0 < income["js_divergence"] <= 0.6932 and income["js_distance"] ** 2 == pytest.approx(
@@ -525,12 +533,16 @@ def test_explain_command_shows_the_bins_and_exits_with_the_columns_status():
     assert result.exit_code == 1, result.stderr
     out = result.stdout
     assert "country: drift" in out and "contribution" in out
-    # KL weighs bins by their reference share: the biggest term is US losing share to the new
-    # category (JP), whose own bin, empty in the reference, adds a small negative term.
+    # Parts p log(p/q) + q - p: the new category (JP), whose bin is empty in the reference,
+    # contributes about its current share; US, losing share to it, comes next. Every part is
+    # >= 0, so every share of the KL lies in 0%..100%.
     rows = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
-    assert [cell.strip() for cell in rows[0][:3]] == ["US", "35.6%", "29.6%"]
-    new = next(row for row in rows if row[0].strip() == "(new)")
-    assert new[1].strip() == "0.0%" and float(new[3]) < 0
+    assert [cell.strip() for cell in rows[0][:3]] == ["(new)", "0.0%", "13.2%"]
+    assert [cell.strip() for cell in rows[1][:3]] == ["US", "35.6%", "29.6%"]
+    shares = [float(row[4].strip().rstrip("%")) for row in rows if row[4].strip().endswith("%")]
+    assert shares and all(0 <= share <= 100 for share in shares)
+    assert all(float(row[3]) >= 0 for row in rows if row[4].strip().endswith("%"))
+    assert "new categories (13.2% of current rows), largest: JP 13.2%" in out
     calm = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "score"])
     assert calm.exit_code == 0
     assert "score: ok" in calm.stdout
@@ -581,3 +593,97 @@ def test_the_spinner_shows_file_names_that_look_like_markup(monkeypatch):
     with progress() as note:
         note("profiling odd [/b] name.csv")
     assert "odd [/b] name.csv" in terminal.getvalue()
+
+
+def _far_dates(tmp_path):
+    # Dates either side of Python's years 1 to 9999, and datetimes in year 12000.
+    days = pl.Series([-800_000, 0, 1000, 3_000_000, 3_000_001] * 4, dtype=pl.Int32)
+    stamps = pl.Series([(12000 - 1970) * 31_556_952_000_000 + i for i in range(20)])
+    path = tmp_path / "far.parquet"
+    pl.DataFrame({"d": days.cast(pl.Date), "t": stamps.cast(pl.Datetime("us"))}).write_parquet(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "-f", "json"],
+        ["explain", "--column", "d"],
+        ["compare", "--time-column", "d", "--every", "1d"],
+    ],
+)
+def test_dates_beyond_python_range_are_reported_in_every_command(tmp_path, command):
+    path = _far_dates(tmp_path)
+    result = runner.invoke(app, [command[0], path, path, *command[1:]])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert "+10183-09-21" in result.stdout and "-0221-09-04" in result.stdout
+
+
+def test_a_profile_of_far_dates_is_written_and_compared(tmp_path):
+    path, out = _far_dates(tmp_path), str(tmp_path / "far.kldrift.json")
+    assert runner.invoke(app, ["profile", path, "-o", out]).exit_code == 0
+    labels = [c["labels"] for c in json.loads(Path(out).read_text())["columns"]]
+    assert "+10183-09-21" in labels[0] and labels[1][0].startswith("+12000-01-01 ")
+    assert runner.invoke(app, ["compare", out, path]).exit_code == 0
+
+
+def test_a_hand_edited_profile_is_a_one_line_error_naming_file_and_key(tmp_path):
+    out = str(tmp_path / "ref.kldrift.json")
+    assert runner.invoke(app, ["profile", REF_CSV, "-o", out]).exit_code == 0
+    doc = json.loads(Path(out).read_text())
+    doc["columns"][0]["counts"][0] = 1e300
+    Path(out).write_text(json.dumps(doc))
+    result = runner.invoke(app, ["compare", out, CUR_CSV])
+    name = doc["columns"][0]["name"]
+    _one_line_error(result, out, f"column {name!r}: counts[0]: expected a whole number")
+
+
+def test_explain_gives_no_share_of_an_infinite_kl(tmp_path):
+    (tmp_path / "r.csv").write_text("c\na\nb\nc\n")
+    (tmp_path / "c.csv").write_text("c\na\na\na\n")
+    args = ["explain", str(tmp_path / "r.csv"), str(tmp_path / "c.csv"), "--column", "c"]
+    result = runner.invoke(app, [*args, "--smoothing", "0", "--categorical", "c"])
+    assert result.exit_code in (0, 1), result.stderr
+    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.startswith("│")]
+    cells = {row[0].strip(): (row[3].strip(), row[4].strip()) for row in rows if len(row) == 5}
+    assert cells["b"] == ("inf", "—") and cells["c"] == ("inf", "—")
+    assert cells["a"][1] == "—"
+
+
+@pytest.mark.parametrize(("base", "unit"), [("e", "nats"), ("2", "bits"), ("10", "hartleys")])
+def test_base_flag_takes_e_and_numbers_as_the_config_does(base, unit):
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", base, "-f", "json"])
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["options"]["unit"] == unit
+
+
+def test_base_flag_refuses_what_is_not_a_base():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--base", "pi"])
+    assert result.exit_code == 2
+    assert "--base must be a number or \"e\", got 'pi'" in result.stderr
+
+
+def test_the_reviewers_special_inputs_end_in_one_line_or_a_verdict(tmp_path):
+    # Regression guard for review item 6, fixed on main by the input branch.
+    import datetime as dt
+    import os
+
+    zero = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--config", "/dev/zero"])
+    assert zero.exit_code == 2 and "larger than the 16 MiB" in zero.stderr
+    fifo = tmp_path / "p.kldrift.json"
+    os.mkfifo(fifo)
+    piped = runner.invoke(app, ["compare", str(fifo), CUR_CSV])
+    assert piped.exit_code == 2 and "not a kldrift profile" in piped.stderr
+    wide = tmp_path / "wide.parquet"
+    pl.DataFrame({"x": [2**63 - 1, -(2**63), 2**63 - 2, -(2**63) + 1] * 50}).write_parquet(wide)
+    extreme = runner.invoke(app, ["compare", str(wide), str(wide)])
+    assert extreme.exit_code == 0, extreme.stderr
+    dates = tmp_path / "dates.parquet"
+    days = [dt.date(1, 1, 1), dt.date(9999, 12, 31)] * 10
+    pl.DataFrame({"d": days, "v": [1.0, 2.0] * 10}).write_parquet(dates)
+    windowed = runner.invoke(
+        app, ["compare", str(dates), str(dates), "--time-column", "d", "--every", "1000y"]
+    )
+    assert windowed.exit_code in (0, 1), windowed.stderr
+    assert "Traceback" not in windowed.stderr + extreme.stderr

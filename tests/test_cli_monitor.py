@@ -242,3 +242,58 @@ def test_output_file_keeps_show_and_explain(tmp_path):
     text = out.read_text()
     assert "PSI" in text and "income: reference vs current" in text
     assert "3 of 10 columns drifted" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-f", "junit"], "--format must be table, json or html"),
+        (["-f", "csv"], "--format must be table, json or html"),
+        (["-o", "/nonexistent/x.json"], "no directory '/nonexistent'"),
+        (["--html", "/nonexistent/x.html"], "no directory '/nonexistent'"),
+        (["-o", "s3://bucket/x.json"], "s3://bucket/x.json: reports are written to local files"),
+    ],
+)
+def test_monitor_that_cannot_write_its_report_records_no_run(tmp_path, args, message):
+    db = tmp_path / "h.db"
+    result = runner.invoke(app, ["monitor", CUR_CSV, "-r", REF_CSV, "--history", str(db), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not db.exists()
+    assert not Path("s3:").exists()
+
+
+def test_monitor_writes_its_files_once_the_run_is_recorded(tmp_path):
+    db, out, page = tmp_path / "h.db", tmp_path / "r.json", tmp_path / "r.html"
+    result = runner.invoke(
+        app,
+        ["monitor", CUR_CSV, "-r", REF_CSV, "--history", str(db), "-f", "json", "-o", str(out)]
+        + ["--html", str(page)],
+    )
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(out.read_text())["columns"] and page.read_text().startswith("<!DOCTYPE")
+    assert "drifted" in result.stderr and result.stdout == ""
+    history = runner.invoke(app, ["history", str(db), "-f", "json"])
+    assert len(json.loads(history.stdout)["runs"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--html", "/nonexistent/r.html"], "no directory '/nonexistent'"),
+        (["-o", "/nonexistent/r.json"], "no directory '/nonexistent'"),
+        (["-o", "s3://bucket/x.json"], "s3://bucket/x.json: reports are written to local files"),
+        (["-o", "https://user:secret@host/x.json"], "https://host/x.json: reports are"),
+    ],
+)
+def test_compare_refuses_an_unwritable_output_before_printing_anything(
+    tmp_path, monkeypatch, args, message
+):
+    monkeypatch.chdir(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, *args])
+    assert result.exit_code == 2
+    assert message in result.stderr and "secret" not in result.stderr
+    assert result.stdout == "" and not summary.exists()
+    assert list(tmp_path.iterdir()) == []  # no local "s3:/bucket/x.json"

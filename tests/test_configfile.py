@@ -133,6 +133,12 @@ def test_the_documented_example_config_is_valid():
     block = readme.split("```toml\n# kldrift.toml\n", 1)[1].split("```", 1)[0]
     loaded = settings.parse(settings.tomllib.loads(block), "README.md")
     assert "threshold" in loaded.values and loaded.column
+    # The format comment names every format, and html among those monitor and windows write.
+    comment = block.split('format = "table"', 1)[1].split("\nstep_summary", 1)[0]
+    from kldrift.options import Format
+
+    assert all(f'"{f.value}"' in comment for f in Format)
+    assert "table, json or html" in " ".join(comment.split())
 
 
 def test_the_config_reaches_the_report(project):
@@ -158,7 +164,7 @@ def test_the_config_reaches_the_report(project):
         ("", [], lambda d: d["options"]["bins"] == 10),
         ("bins = 5", [], lambda d: d["options"]["bins"] == 5),
         ("bins = 5", ["--bins", "7"], lambda d: d["options"]["bins"] == 7),
-        ("", [], lambda d: d["thresholds"]["drift"] == 0.1),
+        ("", [], lambda d: d["thresholds"]["drift"] == 0.005),
         ("threshold = 0.3", [], lambda d: d["thresholds"]["drift"] == 0.3),
         ("threshold = 0.3", ["--threshold", "0.4"], lambda d: d["thresholds"]["drift"] == 0.4),
         ("base = 2", [], lambda d: d["options"]["unit"] == "bits"),
@@ -314,10 +320,11 @@ def test_a_flag_can_replace_a_config_list_naming_an_unknown_column(project):
 
 
 def test_flag_and_config_values_that_conflict_name_the_config(project):
-    (project / "kldrift.toml").write_text("warn = 0.08\n")
-    result = _compare("--threshold", "0.06")
+    # Below the default drift level (0.005), so the file alone is valid; the flag makes it not.
+    (project / "kldrift.toml").write_text("warn = 0.004\n")
+    result = _compare("--threshold", "0.003")
     assert result.exit_code == 2
-    assert "kldrift.toml: warn: must not be above threshold (0.06), got 0.08" in result.stderr
+    assert "kldrift.toml: warn: must not be above threshold (0.003), got 0.004" in result.stderr
 
 
 @pytest.mark.parametrize(

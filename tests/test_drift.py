@@ -2,6 +2,7 @@
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,6 +13,7 @@ from scipy.stats import entropy as scipy_entropy
 import kldrift
 from kldrift import Options, Status, Thresholds, drift, metrics, profile, significance
 from kldrift.errors import ColumnError, InputError
+from kldrift.registry import Metric
 
 
 @pytest.fixture
@@ -278,7 +280,9 @@ def test_new_and_gone_categories_are_listed():
     assert column.new_category_rows == 20
     assert column.gone_categories == ("gone",)
     changes = _changes(report)
-    assert changes["c", "new_categories"].detail == "20 current rows (20.0%) not in reference"
+    assert changes["c", "new_categories"].detail == (
+        "20 current rows (20.0%) not in reference; 'x' 15.0%, 'y' 5.0%"
+    )
     assert changes["c", "gone_categories"].detail == "'gone'"
 
 
@@ -533,9 +537,9 @@ def test_a_long_categorical_tail_scores_new_and_other_together():
         pl.DataFrame({"s": ["a", "b"] * 50}), pl.DataFrame({"s": ["a", "b", "z"] * 30})
     ).columns[0]
     assert no_tail.status is Status.drift
-    assert drift.scored_bins(
-        no_tail.binning, no_tail.reference_counts, no_tail.current_counts
-    )[0] == ("a", "b", "(other)", "(new)", "(null)")
+    assert drift.scored_bins(no_tail.binning, no_tail.reference_counts, no_tail.current_counts)[
+        0
+    ] == ("a", "b", "(other)", "(new)", "(null)")
 
 
 def test_explain_lists_every_occupied_bin_by_contribution_summing_to_kl(pair):
@@ -543,11 +547,132 @@ def test_explain_lists_every_occupied_bin_by_contribution_summing_to_kl(pair):
     bins = drift.explain(shifted, Options())
     assert len(bins) == sum(1 for r, c in zip(*_scored(shifted), strict=True) if r or c)
     assert sum(b.contribution for b in bins) == pytest.approx(shifted.kl, abs=1e-12)
-    sizes = [abs(b.contribution) for b in bins]
+    sizes = [b.contribution for b in bins]
     assert sizes == sorted(sizes, reverse=True)
+    assert all(0 <= size <= shifted.kl for size in sizes)
     top = bins[0]
     index = shifted.labels.index(top.label)
     assert top.reference_share == shifted.reference_counts[index] / 3000
     assert top.current_share == shifted.current_counts[index] / 2000
-    # The shift moves mass right: the leftmost bin loses current mass and contributes most.
-    assert top.label.startswith("<=") and top.contribution > 0
+    # The shift moves mass right: the open right bin, which gains most, contributes most.
+    assert top.label.startswith(">") and top.contribution > 0
+
+
+# --- default levels: fixed-seed cases of the calibration targets (docs/calibration.md) --------
+
+ZIPF = 1 / np.arange(1, 1001) ** 1.1
+ZIPF_LEVELS = np.array([f"c{i:04d}" for i in range(1000)])
+
+
+def _zipf(rng, n, new=0.0):
+    """n rows of a 1,000-level Zipf(1.1) column; a share `new` of them in five new categories."""
+    values = ZIPF_LEVELS[rng.choice(1000, size=n, p=ZIPF / ZIPF.sum())]
+    fresh = rng.random(n) < new
+    values[fresh] = rng.choice([f"new{i}" for i in range(5)], size=int(fresh.sum()))
+    return values
+
+
+def test_a_boolean_going_from_30_to_40_percent_true_drifts_at_100k():
+    rng = np.random.default_rng(30)
+    n = 100_000
+    report = kldrift.compare(
+        pl.DataFrame({"flag": rng.random(n) < 0.3}), pl.DataFrame({"flag": rng.random(n) < 0.4})
+    )
+    flag = report.column("flag")
+    # KL of Bernoulli(0.3) from Bernoulli(0.4): 0.3 ln(3/4) + 0.7 ln(7/6) = 0.0216 nats.
+    assert flag.kl_corrected == pytest.approx(0.0216, abs=0.002)
+    assert flag.status is Status.drift
+    assert flag.detectable < 0.001 < report.thresholds.drift_level
+
+
+@pytest.mark.parametrize(
+    ("loc", "scale", "nulls", "status"),
+    [
+        (0.25, 1.0, 0.01, Status.drift),  # mean +0.25 sd: KL 0.03
+        (0.0, 1.2, 0.01, Status.drift),  # sd x1.2: KL 0.021
+        (0.0, 1.0, 0.05, Status.drift),  # nulls 1% -> 5%: KL 0.025
+        (0.1, 1.0, 0.01, Status.warn),  # mean +0.1 sd: binned KL 0.0048, just under 0.005
+        (0.0, 1.0, 0.01, Status.ok),  # no change
+    ],
+)
+def test_named_shifts_at_100k_get_the_status_the_calibration_promises(loc, scale, nulls, status):
+    rng = np.random.default_rng(25)
+    n = 100_000
+
+    def column(loc, scale, nulls):
+        values = rng.normal(loc, scale, n)
+        return pl.Series("x", values).scatter(np.flatnonzero(rng.random(n) < nulls), None)
+
+    report = kldrift.compare(
+        pl.DataFrame([column(0.0, 1.0, 0.01)]), pl.DataFrame([column(loc, scale, nulls)])
+    )
+    assert report.column("x").status is status
+
+
+def test_ten_percent_of_rows_in_new_categories_drift_and_are_named():
+    rng = np.random.default_rng(10)
+    n = 20_000
+    reference = pl.DataFrame({"z": _zipf(rng, n)})
+    current = pl.DataFrame({"z": _zipf(rng, n, new=0.1)})
+    report = kldrift.compare(reference, current)
+    z = report.column("z")
+    assert z.status is Status.drift
+    # The reference's own tail predicts a few percent of unseen rows; the current has 10% more.
+    assert z.predicted_new_share is not None and 0.005 < z.predicted_new_share < 0.05
+    assert z.new_category_share > z.predicted_new_share + 0.09
+    assert {value for value, _ in z.new_categories} == {f"new{i}" for i in range(5)}
+    change = next(s for s in report.schema if s.change == "new_categories")
+    assert "largest 'new" in change.description and "predicts" in change.description
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_long_zipf_tail_sampled_in_part_does_not_drift(seed):
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    reference, current = pl.DataFrame({"z": _zipf(rng, n)}), pl.DataFrame({"z": _zipf(rng, n)})
+    z = kldrift.compare(reference, current).column("z")
+    # The current has hundreds of rows in categories the reference never saw ...
+    assert z.new_category_share > 0.05 and z.reference_singletons
+    # ... about as many as the reference's singletons predict, so no drift.
+    assert z.new_category_share == pytest.approx(z.predicted_new_share, abs=0.03)
+    assert z.status is Status.ok
+    # Data compared with itself has no new categories and no drift at all.
+    same = kldrift.compare(reference, reference).column("z")
+    assert same.kl == 0.0 and same.status is Status.ok
+
+
+def test_good_turing_moves_the_singletons_to_new_only_when_the_current_has_more():
+    binning = profile.Binning(
+        kldrift.Kind.categorical, "categories", values=("a",), rest=("b", "c", "d")
+    )
+    reference = (10, 5, 0, 0)  # a, (other) = b + c + d with two singletons, (new), (null)
+    labels, ref, cur = drift.scored_bins(binning, reference, (10, 2, 3, 0), singletons=2)
+    assert labels == binning.labels and ref == (10, 3, 2, 0) and cur == (10, 2, 3, 0)
+    # Fewer new rows than predicted (1/15 < 2/15), or singletons unknown: one merged bin.
+    for singletons, current in [(2, (10, 4, 1, 0)), (None, (10, 2, 3, 0))]:
+        labels, ref, cur = drift.scored_bins(binning, reference, current, singletons)
+        assert labels == ("a", "(other or new)", "(null)")
+        assert ref == (10, 5, 0) and cur == (10, current[1] + current[2], 0)
+
+
+def test_the_table_and_json_say_what_the_sample_can_detect():
+    rng = np.random.default_rng(5)
+    report = kldrift.compare(
+        pl.DataFrame({"x": rng.normal(size=100)}), pl.DataFrame({"x": rng.normal(size=100)})
+    )
+    x = report.column("x")
+    # 10 bins, 100 rows a side, alpha 0.05 for one column: only a KL of ~0.3 nats shows.
+    assert x.detectable == pytest.approx(
+        significance.minimum_detectable_effect(x.dof + 1, 100, 100, 0.05)
+    )
+    assert 0.2 < x.detectable < 0.4
+
+
+@pytest.mark.parametrize("metric", list(Metric))
+def test_most_drifted_first_means_by_the_metric_that_decides(metric):
+    root = Path(__file__).parent.parent / "sample_data"
+    report = kldrift.compare(
+        root / "reference.csv", root / "current.csv", thresholds=Thresholds(metric=metric)
+    )
+    keys = [(-c.score(metric), -c.kl, c.name) for c in report.columns]
+    assert keys == sorted(keys)

@@ -178,3 +178,23 @@ def test_step_summary_that_cannot_be_written_is_a_warning_and_keeps_the_verdict(
         assert result.stderr.startswith("kldrift: warning: ") and result.stderr.count("\n") == 1
         assert "$GITHUB_STEP_SUMMARY" in result.stderr
     assert victim.read_text() == "precious"
+
+
+def test_check_target_refuses_what_write_text_would(tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "lnk").symlink_to(tmp_path / "victim")
+    (tmp_path / "plain").write_text("x")
+    for bad, message in [
+        (tmp_path / "none" / "x.json", "no directory"),
+        (tmp_path / "plain" / "x.json", "[Nn]ot a directory"),
+        (tmp_path / "dir", "a directory, not a regular file"),
+        (tmp_path / "lnk", "a symbolic link, not a regular file"),
+    ]:
+        with pytest.raises(OutputError, match=message):
+            files.check_target(bad)
+        with pytest.raises(OutputError, match="cannot write"):
+            files.write_text(bad, "x")
+    files.check_target(tmp_path / "new.json")
+    files.check_target(tmp_path / "plain")
+    files.check_target("/dev/null")
+    assert not (tmp_path / "victim").exists()

@@ -238,10 +238,11 @@ def _message(report, name):
 def test_column_reason_names_the_gates_that_decided(sample_report):
     income, age = sample_report.column("income"), sample_report.column("customer_age")
     assert _message(sample_report, "income") == (
-        f"KL corr. {income.kl_corrected:.4f} >= 0.1 and p adj. <1e-16 < 0.05"
+        f"KL corr. {income.kl_corrected:.4f} >= 0.005 and p adj. <1e-16 < 0.05"
     )
     assert _message(sample_report, "customer_age") == (
-        f"KL corr. {age.kl_corrected:.4f} < warn level 0.05 and p adj. {age.p_adjusted:.3f} >= 0.05"
+        f"KL corr. {age.kl_corrected:.4f} < warn level 0.0025 "
+        f"and p adj. {age.p_adjusted:.3f} >= 0.05"
     )
     sample = (ROOT / "sample_data/reference.csv", ROOT / "sample_data/current.csv")
     by_threshold = kldrift.compare(
@@ -250,7 +251,7 @@ def test_column_reason_names_the_gates_that_decided(sample_report):
     latency = by_threshold.column("latency_ms")
     assert latency.status is kldrift.Status.warn
     assert _message(by_threshold, "latency_ms") == (
-        f"KL corr. {latency.kl_corrected:.4f} >= warn level 0.05"
+        f"KL corr. {latency.kl_corrected:.4f} >= warn level 0.0025"
     )
     by_significance = kldrift.compare(
         *sample, thresholds=kldrift.Thresholds(decision="significance")
@@ -265,10 +266,9 @@ def test_column_reason_says_but_when_only_one_gate_passes():
     report = kldrift.compare(reference, current)
     column = report.column("s")
     assert column.status is kldrift.Status.ok
-    assert column.kl_corrected >= 0.05 and column.p_adjusted >= 0.05
+    assert column.kl_corrected >= 0.005 and column.p_adjusted >= 0.05
     assert column_reason(report, column) == (
-        f"KL corr. {column.kl_corrected:.4f} >= warn level 0.05 "
-        f"but p adj. {column.p_adjusted:.3f} >= 0.05"
+        f"KL corr. {column.kl_corrected:.4f} >= 0.005 but p adj. {column.p_adjusted:.3f} >= 0.05"
     )
 
 
@@ -361,7 +361,7 @@ def test_output_to_a_missing_directory_is_exit_2(at_root, tmp_path):
     result = runner.invoke(app, [*SAMPLE_ARGS, "-o", str(tmp_path / "no" / "r.md")])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
-    assert "r.md: cannot write here" in result.stderr
+    assert "r.md: cannot write: no directory" in result.stderr
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

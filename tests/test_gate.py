@@ -21,7 +21,8 @@ def _split(share_x: float) -> list[str]:
     return ["x"] * n + ["y"] * (ROWS - n)
 
 
-# The matrix tests the gate, not the column decision, so it uses --decision threshold. With
+# The matrix tests the gate, not the column decision, so it uses --decision threshold and fixed
+# levels of 0.1 / 0.05 nats (not the defaults, which the calibration may move). With
 # --smoothing 0 the KL of a 50/50 reference against a current split is exact, less the noise
 # floor of 2 bins at 100 rows a side (0.01 nats): 67/33 gives 0.0514 (warn: 0.05 <= KL < 0.1),
 # 80/20 gives 0.2131 (drift).
@@ -31,6 +32,7 @@ CURRENTS = {
     "warn": {**REFERENCE, "a": _split(0.67)},
     "drift": {**REFERENCE, "a": _split(0.8), "b": _split(0.8), "c": _split(0.67)},
 }
+LEVELS = ["--threshold", "0.1", "--warn", "0.05"]
 #: (drifted, warned) columns of 4 in each current dataset.
 COUNTS = {"clean": (0, 0), "warn": (0, 1), "drift": (2, 1)}
 #: Limit flags -> (failing columns allowed of 4, rule that decides).
@@ -59,7 +61,9 @@ def test_the_matrix_data_has_the_statuses_it_claims(datasets):
             datasets["reference"],
             datasets[name],
             options=kldrift.Options(smoothing=0),
-            thresholds=kldrift.Thresholds(decision=kldrift.Decision.threshold),
+            thresholds=kldrift.Thresholds(
+                drift=0.1, warn=0.05, decision=kldrift.Decision.threshold
+            ),
         )
         assert (len(report.drifted_columns), len(report.warned_columns)) == (drifted, warned)
 
@@ -73,7 +77,7 @@ def test_exit_code_matrix(datasets, fail_on, data, limit):
     failing = drifted + warned if fail_on == "warn" else drifted
     expected = 0 if fail_on == "never" or failing <= allowed else 1
     args = [str(datasets["reference"]), str(datasets[data]), "--smoothing", "0", "-f", "json"]
-    args += ["--decision", "threshold"]
+    args += ["--decision", "threshold", *LEVELS]
     result = runner.invoke(app, ["compare", *args, "--fail-on", fail_on, *flags])
     assert result.exit_code == expected, result.stderr
     gate = json.loads(result.stdout)["summary"]["gate"]
@@ -84,7 +88,7 @@ def test_exit_code_matrix(datasets, fail_on, data, limit):
 
 
 def test_default_gate_fails_on_any_drifted_column_only(datasets):
-    args = ["compare", str(datasets["reference"]), "--smoothing", "0"]
+    args = ["compare", str(datasets["reference"]), "--smoothing", "0", *LEVELS]
     assert runner.invoke(app, [*args, str(datasets["warn"])]).exit_code == 0
     assert runner.invoke(app, [*args, str(datasets["drift"])]).exit_code == 1
 
@@ -146,7 +150,14 @@ def test_bad_limits_on_the_command_line_exit_2(datasets):
 
 
 def test_table_says_the_gate_verdict_only_when_a_gate_is_set(datasets):
-    args = ["compare", str(datasets["reference"]), str(datasets["drift"]), "--smoothing", "0"]
+    args = [
+        "compare",
+        str(datasets["reference"]),
+        str(datasets["drift"]),
+        "--smoothing",
+        "0",
+        *LEVELS,
+    ]
     plain = runner.invoke(app, args)
     assert plain.exit_code == 1
     assert "gate passed" not in plain.stdout and "gate failed" not in plain.stdout

@@ -26,6 +26,7 @@ from kldrift import drift
 from kldrift import historydb as history
 from kldrift.cli import app
 from kldrift.errors import ColumnError, InputError, OptionError
+from kldrift.registry import Metric
 from kldrift.result import Window
 
 
@@ -386,3 +387,43 @@ def test_history_csv_defuses_formula_like_text(tmp_path):
         for value in row.values():
             assert not value.startswith(("=", "+", "@")), value
             assert not value.startswith("-") or float(value) < 0  # only numbers start with -
+
+
+def test_history_csv_has_every_recorded_score(tmp_path):
+    from kldrift.registry import METRICS
+
+    db = tmp_path / "drift.db"
+    report = _report(shift=20.0)
+    history.record(db, [report])
+    result = CliRunner().invoke(app, ["history", str(db), "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = {r["column"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    expected = {info.field for info in METRICS.values()} | {"noise_floor", "p_adjusted"}
+    assert expected <= set(rows["x"])
+    x = report.column("x")
+    assert float(rows["x"]["psi"]) == x.score(Metric.psi)
+    assert float(rows["x"]["p_adjusted"]) == x.p_adjusted
+    assert float(rows["x"]["noise_floor"]) == x.noise_floor
+
+
+def test_history_is_never_written_through_a_symbolic_link(tmp_path):
+    victim = tmp_path / "victim.db"
+    link = tmp_path / "lnk.db"
+    link.symlink_to(victim)
+    with pytest.raises(InputError, match="symbolic link"):
+        history.record(link, [_report()])
+    assert not victim.exists() and link.is_symlink()
+    history.record(victim, [_report()])  # a link to an existing database is refused too
+    with pytest.raises(InputError, match="symbolic link"):
+        history.record(link, [_report()])
+    assert len(history.read(victim)) == 1
+
+
+def test_history_output_to_a_uri_is_refused_not_written_locally(tmp_path, monkeypatch):
+    db = tmp_path / "drift.db"
+    history.record(db, [_report()])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["history", str(db), "-o", "s3://bucket/h.json"])
+    assert result.exit_code == 2
+    assert "s3://bucket/h.json: reports are written to local files" in result.stderr
+    assert not (tmp_path / "s3:").exists()

@@ -2,11 +2,14 @@
 
 import datetime as dt
 import gzip
+import math
 import os
+import zlib
 
 import polars as pl
 import pytest
 
+from kldrift import io
 from kldrift.errors import InputError, OptionError
 from kldrift.io import ReadOptions, read_error, scan_table
 
@@ -170,8 +173,16 @@ def test_an_explicit_separator_wins_over_sniffing(tmp_path):
 
 def test_latin1_needs_an_encoding(tmp_path):
     path = _write(tmp_path / "latin.csv", "x,s\n1,café\n2,naïve\n".encode("latin-1"))
-    with pytest.raises(InputError, match="latin.csv: not valid UTF-8 text; pass --encoding"):
+    # The library names the setting; each front end spells it (no flag in a Python message).
+    with pytest.raises(InputError, match="latin.csv: not valid UTF-8 text; choose an encoding "):
         scan_table(path)
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    result = CliRunner().invoke(app, ["compare", str(path), str(path)])
+    assert result.exit_code == 2
+    assert "not valid UTF-8 text; choose an --encoding (e.g. latin-1" in result.stderr
     decoded = scan_table(path, ReadOptions(encoding="latin-1")).frame.collect()
     assert decoded["s"].to_list() == ["café", "naïve"]
     lossy = scan_table(path, ReadOptions(encoding="utf8-lossy")).frame.collect()
@@ -303,3 +314,101 @@ def test_a_value_with_a_comma_is_quoted_whole_in_a_parse_error(tmp_path):
         scan_table(path).frame.collect()
     message = str(read_error("d.csv", info.value))
     assert message.startswith("d.csv: column 'day': cannot parse 'soon, later' as date")
+
+
+# Special files, symlink loops, gzip bombs and long headers.
+
+
+def test_a_glob_through_symlink_loops_counts_each_file_once(tmp_path, monkeypatch):
+    part = tmp_path / "data" / "a"
+    part.mkdir(parents=True)
+    (part / "f.csv").write_text("x\n1\n2\n")
+    (part / "up").symlink_to("..")  # two loops: glob.glob would walk 2**40 paths
+    (part / "here").symlink_to(".")
+    table = scan_table(f"{tmp_path}/data/**/*.csv")
+    assert table.frame.collect()["x"].to_list() == [1, 2]
+    assert scan_table(tmp_path / "data").frame.collect().height == 2
+    (part / ".hidden").mkdir()  # skipped, as glob.glob skips it
+    (part / ".hidden" / "g.csv").write_text("x\n3\n")
+    (part / "b").mkdir()
+    (part / "b" / "g.csv").write_text("x\n3\n")
+    monkeypatch.chdir(tmp_path)
+    assert io._glob("**/*.csv") == ["data/a/f.csv", "data/a/b/g.csv"]
+
+
+def test_a_corrupt_gzip_stream_is_one_line_naming_the_file(tmp_path):
+    data = gzip.compress(b"x,y\n" + b"1,2\n" * 100_000)
+    path = tmp_path / "bad.csv.gz"
+    path.write_bytes(data[:30] + bytes(b ^ 0x55 for b in data[30:60]) + data[60:])
+    with pytest.raises(InputError, match=f"^{path}: cannot read: corrupt gzip data"):
+        scan_table(path)
+    # Damage past the header is met by polars as it reads, with the same message.
+    assert read_error(str(path), zlib.error("invalid distance")).args[0] == (
+        f"{path}: cannot read: corrupt gzip data (the deflate stream is damaged)"
+    )
+
+
+def test_gzip_memory_is_measured_not_assumed(tmp_path):
+    text = b"x\n" + b"0\n" * 2_000_000  # about 1000:1 once compressed
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip.compress(text) + gzip.compress(b"0\n"))  # two members
+    # The trailer says 2 bytes (the last member's); the count is exact.
+    assert int.from_bytes(path.read_bytes()[-4:], "little") == 2
+    assert io.gzip_size(str(path)) == len(text) + 2
+    # "0\n" rows: each 2-byte line becomes a 9-byte value, besides the text polars holds.
+    assert scan_table(path).memory == math.ceil((len(text) + 2) * (1 + 4.5))
+
+
+def test_gzip_damage_past_the_header_is_found_before_polars_parses_it(tmp_path):
+    lines = b"".join(f"{i * 7919 % 10007},{i}\n".encode() for i in range(200_000))
+    data = gzip.compress(b"x,y\n" + lines)
+    half = len(data) // 2
+    path = tmp_path / "late.csv.gz"
+    damaged = bytes(b ^ 0x55 for b in data[half : half + 40])
+    path.write_bytes(data[:half] + damaged + data[half + 40 :])
+    with pytest.raises(InputError, match=f"^{path}: cannot read: corrupt gzip data"):
+        scan_table(path)
+
+
+def test_a_truncated_gzip_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "cut.csv.gz"
+    data = gzip.compress(b"x\n" + b"1\n" * 10_000)
+    path.write_bytes(data[: len(data) // 2])
+    for read in (scan_table, io.gzip_size):  # the header, then the size count
+        with pytest.raises(InputError, match=f"(?i)^{path}: cannot read: compressed file ended"):
+            read(str(path))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_a_header_over_64_kib_is_read_whole(tmp_path, suffix):
+    long = "c" * 70_000
+    opener = gzip.open if suffix.endswith(".gz") else open
+    apart, same = tmp_path / f"apart{suffix}", tmp_path / f"same{suffix}"
+    with opener(apart, "wt") as f:  # the same name only up to 64 KiB: no duplicate
+        f.write(f"{long}a,b,{long}b\n1,2,3\n")
+    with opener(same, "wt") as f:  # a real duplicate after 64 KiB
+        f.write(f"a,{long},b,{long}\n1,2,3,4\n")
+    assert scan_table(apart).schema.names() == [f"{long}a", "b", f"{long}b"]
+    with pytest.raises(InputError, match=r"duplicate column name 'c{40}'\.\.\. \(70000\)"):
+        scan_table(same)
+
+
+def test_a_fifo_or_device_as_data_is_refused(tmp_path):
+    fifo = tmp_path / "feed.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=f"^{fifo}: not a regular file"):
+        scan_table(fifo)
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    with pytest.raises(InputError, match="zero.csv: not a regular file"):
+        scan_table(tmp_path / "zero.csv")
+
+
+def test_bounded_reads_stop_at_the_limit_on_devices_and_regular_files(tmp_path):
+    with pytest.raises(OSError, match="larger than the 1 MiB kldrift reads"):
+        io.read_bounded("/dev/zero", 1 << 20)
+    path = tmp_path / "big.json"
+    path.write_bytes(b" " * ((1 << 20) + 1))
+    with pytest.raises(OSError, match="larger than"):
+        io.read_bounded(path, 1 << 20)
+    path.write_bytes(b"{}")
+    assert io.read_bounded(path, 1 << 20) == b"{}"

@@ -270,3 +270,28 @@ def test_hellinger_is_bounded_and_brackets_total_variation(pair, smoothing):
     # H^2 <= TV <= sqrt(2) H for H^2 = 1 - sum sqrt(pq) (Le Cam's inequalities).
     assert h**2 <= tv + 1e-12
     assert tv <= math.sqrt(2) * h + 1e-12
+
+
+@pytest.mark.parametrize(("reference", "current"), PAIRS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.5])
+def test_kl_contributions_are_the_nonnegative_parts_that_sum_to_kl(reference, current, smoothing):
+    from scipy.special import kl_div  # kl_div(x, y) = x log(x / y) - x + y, elementwise
+
+    parts = metrics.kl_contributions(reference, current, smoothing)
+    ref = np.asarray(reference, dtype=float) + smoothing
+    cur = np.asarray(current, dtype=float) + smoothing
+    expected = kl_div(ref / ref.sum(), cur / cur.sum())
+    if np.all(np.isfinite(expected)):
+        assert parts == pytest.approx(expected, abs=1e-15)
+        assert parts.sum() == pytest.approx(metrics.kl_divergence(reference, current, smoothing))
+    assert np.all(parts >= 0)
+
+
+def test_kl_contributions_known_answer_and_base():
+    # p = (1/2, 1/2), q = (1/4, 3/4): parts 1/2 ln 2 - 1/4 and 1/2 ln(2/3) + 1/4.
+    parts = metrics.kl_contributions([1, 1], [1, 3])
+    assert parts == pytest.approx([0.5 * math.log(2) - 0.25, 0.5 * math.log(2 / 3) + 0.25])
+    assert metrics.kl_contributions([1, 1], [1, 3], base=2) == pytest.approx(parts / math.log(2))
+    # A bin the reference lacks contributes its current share; one the current lacks, inf.
+    assert metrics.kl_contributions([0, 1], [1, 1])[0] == pytest.approx(0.5)
+    assert math.isinf(metrics.kl_contributions([1, 1], [0, 1])[0])

@@ -26,8 +26,12 @@ def test_unset_levels_take_the_metrics_own_defaults(metric):
 
 
 def test_documented_defaults():
-    assert METRIC_LEVELS[Metric.kl] == (0.1, 0.05)
+    # Chosen with bench/calibration.py: see docs/calibration.md.
+    assert METRIC_LEVELS[Metric.kl] == (0.005, 0.0025)
     assert METRIC_LEVELS[Metric.psi] == (0.25, 0.1)
+    # JS ~ H^2 ~ KL / 4 for small shifts: the KL levels' equivalents.
+    assert METRIC_LEVELS[Metric.js_divergence] == (0.00125, 0.000625)
+    assert METRIC_LEVELS[Metric.hellinger] == pytest.approx((0.005**0.5 / 2, 0.0025**0.5 / 2), 0.02)
     defaults = Thresholds()
     assert (defaults.metric, defaults.decision, defaults.adjustment, defaults.alpha) == (
         Metric.kl,
@@ -38,8 +42,8 @@ def test_documented_defaults():
 
 
 def test_an_explicit_drift_level_below_the_default_warn_pulls_warn_down():
-    thresholds = Thresholds(drift=0.02)
-    assert (thresholds.drift_level, thresholds.warn_level) == (0.02, 0.02)
+    thresholds = Thresholds(drift=0.002)
+    assert (thresholds.drift_level, thresholds.warn_level) == (0.002, 0.002)
     assert Thresholds(drift=0.3, metric="psi").warn_level == 0.1  # strings are accepted, as enums
 
 

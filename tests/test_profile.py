@@ -237,3 +237,127 @@ def test_the_memory_estimate_counts_decoded_strings_not_file_bytes(tmp_path):
     table = scan_table(path)
     # Dictionary-encoded, the file is a few kB; in memory each value is a 16-byte view.
     assert path.stat().st_size * 3 < table.memory == 10_000 * 20 * 16
+
+
+# Extreme but legal values: whole ranges of dates and integers.
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import kldrift  # noqa: E402
+
+WHOLE_RANGE = settings(max_examples=60, deadline=None)
+DATE_DAYS = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+
+
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date, counted the plain way."""
+    if month <= 2:
+        year, month = year - 1, month + 12
+    leap_days = year // 4 - year // 100 + year // 400
+    return 365 * year + leap_days + (153 * (month - 3) + 2) // 5 + day - 719469
+
+
+@WHOLE_RANGE
+@given(st.integers(min_value=-95_000_000, max_value=95_000_000))
+def test_dates_are_labelled_as_polars_writes_them(days):
+    # polars (chrono) formats dates up to about year 262,000 either side.
+    date = pl.Series([days], dtype=pl.Int32).cast(pl.Date)
+    assert profile.format_value(days * 86_400e6, "date") == date.cast(pl.String)[0]
+    assert profile.iso_timestamps(date) == [date.cast(pl.String)[0]]
+
+
+@WHOLE_RANGE
+@given(DATE_DAYS)
+def test_date_labels_read_back_to_their_day_across_the_date_range(days):
+    label = profile.iso_timestamps(pl.Series([days], dtype=pl.Int32).cast(pl.Date))[0]
+    year, month, day = (int(part) for part in label.lstrip("+").rsplit("-", 2))
+    if label.startswith("-"):
+        year = -int(label[1:].split("-")[0])
+    assert 1 <= month <= 12 and 1 <= day <= 31
+    assert _days_from_civil(year, month, day) == days
+
+
+@WHOLE_RANGE
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+def test_datetimes_in_python_range_are_labelled_as_before(stamp):
+    micros = (stamp - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+    assert profile.iso_timestamps(pl.Series([stamp])) == [stamp.isoformat()]
+    # Edges are floats: the label is that of the float, as Python's datetime gives it.
+    delta = dt.timedelta(microseconds=round(float(micros)))
+    shown = dt.datetime(1970, 1, 1) + delta
+    expected = shown.date().isoformat() if shown.time() == dt.time(0) else str(shown)
+    assert profile.format_value(float(micros), "datetime") == expected
+    assert profile.format_value(float(micros), "duration") == str(delta)
+
+
+@WHOLE_RANGE
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=30))
+@example([2**63 - 1, 2**63 - 2, 2**63 - 1, -(2**63)])  # the issue's case: one float, two ints
+def test_int64_values_across_their_range_profile_and_compare(values):
+    frame = pl.DataFrame({"i": pl.Series(values, dtype=pl.Int64)})
+    report = kldrift.compare(frame, frame)
+    (column,) = report.columns
+    assert sum(column.reference_counts) == len(values) and column.kl == 0.0
+    assert not report.drifted
+
+
+@WHOLE_RANGE
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=30))
+@example([2**64 - 1, 2**64 - 2, 0])
+def test_uint64_values_near_their_maximum_profile_and_compare(values):
+    frame = pl.DataFrame({"u": pl.Series(values, dtype=pl.UInt64)})
+    (column,) = kldrift.compare(frame, frame).columns
+    assert sum(column.reference_counts) == len(values) and column.kl == 0.0
+
+
+@WHOLE_RANGE
+@given(st.lists(DATE_DAYS, min_size=1, max_size=40))
+def test_dates_across_their_range_profile_and_compare(days):
+    frame = pl.DataFrame({"d": pl.Series(days, dtype=pl.Int32).cast(pl.Date)})
+    report = kldrift.compare(frame, frame)
+    (column,) = report.columns
+    assert sum(column.reference_counts) == len(days) and column.null_share_reference == 0
+    assert all(isinstance(label, str) for label in column.labels)
+
+
+def test_millisecond_datetimes_beyond_the_microsecond_range_are_not_null():
+    # Arrow's seconds become polars milliseconds; 10**19 us is past Int64.
+    ms = [10**16, 10**16 + 1000, 0, -(10**16)]
+    frame = pl.DataFrame({"t": pl.Series(ms, dtype=pl.Int64).cast(pl.Datetime("ms"))})
+    (column,) = kldrift.compare(frame, frame).columns
+    assert column.reference_counts[-1] == 0  # the "(null)" bin
+    assert column.binning.values == tuple(sorted(v * 1000.0 for v in ms))
+    for label, value in zip(column.labels, sorted(ms), strict=False):
+        date = label.split(" ")[0]
+        sign, (year, month, day) = date.startswith("-"), date.lstrip("+-").split("-")
+        days = _days_from_civil(-int(year) if sign else int(year), int(month), int(day))
+        assert days == value // 86_400_000
+
+
+def test_zero_and_negative_zero_are_one_category_whatever_the_row_order():
+    values = [0.0, -0.0, 1.5, 0.0, -0.0, 2.5]
+    options = Options(categorical=("z",))
+    first = kldrift.profile_data(pl.DataFrame({"z": values}), options=options)
+    second = kldrift.profile_data(pl.DataFrame({"z": values[::-1]}), options=options)
+    assert first.columns == second.columns
+    assert first.columns["z"].binning.values == ("0.0", "1.5", "2.5")
+
+
+def test_a_column_named_like_the_row_index_does_not_break_the_sampled_fit(monkeypatch):
+    monkeypatch.setattr(profile, "FIT_SAMPLE_ROWS", 10)
+    frame = pl.DataFrame({"#row": list(range(100)), "x": [i % 7 for i in range(100)]})
+    report = kldrift.compare(frame, frame)
+    assert {c.name for c in report.columns} == {"#row", "x"} and not report.drifted
+
+
+@WHOLE_RANGE
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=30),
+    st.sampled_from(["ms", "us", "ns"]),
+)
+def test_datetimes_across_the_int64_range_of_every_unit_profile_and_compare(values, unit):
+    frame = pl.DataFrame({"t": pl.Series(values, dtype=pl.Int64).cast(pl.Datetime(unit))})
+    (column,) = kldrift.compare(frame, frame).columns
+    assert sum(column.reference_counts) == len(values) and column.null_share_reference == 0
+    assert all(isinstance(label, str) for label in column.labels) and column.kl == 0.0

@@ -43,9 +43,10 @@ def test_json_is_strict_and_writes_infinity_as_a_string(infinite_report):
     assert doc["thresholds"] == {
         "metric": "kl",
         "unit": "nats",
-        "warn": 0.05,
-        "drift": 0.1,
+        "warn": 0.0025,
+        "drift": 0.005,
         "columns": {},
+        "defaults": {"drift": 0.005, "warn": 0.0025},
     }
 
 
@@ -101,3 +102,37 @@ def test_json_writes_infinite_bin_values_as_strings():
     render(kldrift.compare(frame, frame), Format.json, out)
     values = _strict_loads(out.getvalue())["columns"][0]["binning"]["values"]
     assert values == ["-inf", 1.0, 2.0, "inf"]
+
+
+def test_explain_names_new_categories_and_says_where_the_reference_share_of_new_comes_from():
+    import numpy as np
+
+    from kldrift.report import explain
+
+    rng = np.random.default_rng(10)
+    weights = 1 / np.arange(1, 1001) ** 1.1
+    levels = np.array([f"c{i:04d}" for i in range(1000)])
+    reference = levels[rng.choice(1000, 20_000, p=weights / weights.sum())]
+    current = levels[rng.choice(1000, 20_000, p=weights / weights.sum())]
+    fresh = rng.random(20_000) < 0.1
+    current[fresh] = "fresh"  # as long as the level names: numpy keeps their width
+    report = kldrift.compare(pl.DataFrame({"z": reference}), pl.DataFrame({"z": current}))
+    out = io.StringIO()
+    explain.write(report, report.column("z"), out, top=3)
+    text = out.getvalue()
+    assert "z: drift" in text
+    assert "the reference's unseen tail predicts" in text and "largest: fresh 9.9%" in text
+    assert "what its unseen tail predicts (Good-Turing)" in " ".join(text.split())
+
+
+def test_a_report_is_never_written_to_a_uri_as_a_local_file(tmp_path, monkeypatch):
+    from kldrift import report
+    from kldrift.errors import OutputError
+
+    monkeypatch.chdir(tmp_path)
+    for uri in ("s3://bucket/x.json", "https://user:secret@host/x.json"):
+        for call in (report.check_target, lambda p: report.write_atomic(p, lambda out: None)):
+            with pytest.raises(OutputError, match="reports are written to local files") as caught:
+                call(uri)
+            assert "secret" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

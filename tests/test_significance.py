@@ -340,3 +340,66 @@ def test_noise_floor_is_the_mean_plug_in_kl_of_same_distribution_samples():
     assert corrected.mean() == pytest.approx(0.0, abs=4 * standard_error)
     # Without the correction the same-distribution mean is many standard errors above 0.
     assert plug_in.mean() > 20 * standard_error
+
+
+# --- power and minimum detectable effect ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dof", [1, 2, 9, 21, 100])
+@pytest.mark.parametrize("tail", [0.05, 0.01, 1e-4])
+def test_chi2_isf_inverts_the_tail_as_scipy_does(dof, tail):
+    assert significance.chi2_isf(tail, dof) == pytest.approx(chi2.isf(tail, dof), rel=1e-9)
+
+
+@pytest.mark.parametrize("dof", [1, 3, 9, 40])
+@pytest.mark.parametrize("noncentrality", [0.0, 0.5, 5.0, 40.0, 400.0])
+@pytest.mark.parametrize("statistic", [1.0, 10.0, 60.0])
+def test_ncx2_sf_matches_scipy(dof, noncentrality, statistic):
+    from scipy.stats import ncx2
+
+    expected = ncx2.sf(statistic, dof, noncentrality) if noncentrality else chi2.sf(statistic, dof)
+    assert significance.ncx2_sf(statistic, dof, noncentrality) == pytest.approx(
+        expected, rel=1e-8, abs=1e-15
+    )
+
+
+@pytest.mark.parametrize(("k", "n_ref", "n_cur"), [(2, 100, 100), (10, 4000, 3000), (22, 1e6, 1e7)])
+def test_detectable_effect_gives_the_test_its_power(k, n_ref, n_cur):
+    from scipy.stats import ncx2
+
+    effect = significance.minimum_detectable_effect(k, n_ref, n_cur, alpha=0.01)
+    noncentrality = 2 * effect * n_ref * n_cur / (n_ref + n_cur)
+    power = ncx2.sf(chi2.isf(0.01, k - 1), k - 1, noncentrality)
+    assert power == pytest.approx(significance.MDE_POWER, abs=1e-9)
+    # Ten times the rows on both sides: a tenth of the effect; and bits are nats / ln 2.
+    assert significance.minimum_detectable_effect(k, 10 * n_ref, 10 * n_cur, 0.01) == (
+        pytest.approx(effect / 10)
+    )
+    in_bits = significance.minimum_detectable_effect(k, n_ref, n_cur, 0.01, base=2)
+    assert in_bits == pytest.approx(effect / math.log(2))
+    assert significance.minimum_detectable_effect(1, n_ref, n_cur, 0.01) == math.inf
+
+
+def test_a_shift_of_the_detectable_size_is_found_about_as_often_as_promised():
+    # 10 equal bins, 2,000 rows a side; a current tilted so that its KL equals the detectable
+    # effect at alpha 0.05 must be found in ~95% of 400 seeded samples (the power is asymptotic;
+    # the binomial sd of the rate is 1.1 points, so 90% leaves room for the approximation).
+    rng = np.random.default_rng(11)
+    n, k = 2000, 10
+    p = np.full(k, 1 / k)
+    target = significance.minimum_detectable_effect(k, n, n, 0.05)
+    tilt = np.linspace(-1, 1, k)
+    lo, hi = 0.0, 1.0
+    for _ in range(60):  # the tilt whose KL is the target
+        mid = (lo + hi) / 2
+        q = p * (1 + mid * tilt)
+        lo, hi = (mid, hi) if metrics.kl_divergence(p, q) < target else (lo, mid)
+    q = p * (1 + hi * tilt)
+    found = sum(
+        significance.g_test(
+            rng.multinomial(n, p), rng.multinomial(n, q), method="asymptotic"
+        ).p_value
+        < 0.05
+        for _ in range(400)
+    )
+    assert 0.90 <= found / 400 <= 0.99

@@ -113,7 +113,7 @@ def test_a_config_format_monitor_cannot_write_leaves_monitor_and_windows_working
     assert runner.invoke(app, ["compare", REF_CSV, CUR_CSV]).stdout.startswith("<?xml")
     flagged = runner.invoke(app, ["monitor", CUR_CSV, "-r", REF_CSV, "--history", db, "-f", "csv"])
     assert flagged.exit_code == 2
-    assert "--format must be table or json" in flagged.stderr
+    assert "--format must be table, json or html" in flagged.stderr
 
 
 def test_the_gate_reason_names_the_setting_and_the_file_it_came_from(project):

@@ -85,3 +85,57 @@ def test_windows_follow_the_gate(tmp_path):
     refused = runner.invoke(app, [*args, "--output", str(tmp_path / "out.json")])
     assert refused.exit_code == 2
     assert "--output applies to a single comparison" in refused.stderr
+
+
+def test_windows_reaching_the_end_of_year_9999_and_beyond_are_labelled():
+    days = [dt.date(9999, 12, 31), dt.date(9999, 12, 31)]
+    current = pl.DataFrame({"d": days, "x": [1, 2]})
+    later = pl.DataFrame({"d": pl.Series([3_000_000], dtype=pl.Int32).cast(pl.Date), "x": [1]})
+    result = windows.compare_windows(current, current, time_column="d", every="1d")
+    assert [(w.window.start, w.window.end) for w in result] == [("9999-12-31", "+10000-01-01")]
+    result = windows.compare_windows(current, later, time_column="d", every="1d")
+    assert [(w.window.start, w.window.end) for w in result] == [("+10183-09-21", "+10183-09-22")]
+
+
+@pytest.mark.parametrize("start", [dt.date(2026, 3, 1), dt.datetime(2026, 3, 1)])
+def test_an_every_whose_windows_end_past_int64_is_an_option_error(start):
+    # polars adds in Int64 and wraps round to a date before the start.
+    current = pl.DataFrame({"t": [start], "x": [1.0]})
+    with pytest.raises(OptionError, match="windows end after the last date polars can hold"):
+        windows.compare_windows(current, current, time_column="t", every="100000000000d")
+
+
+def _new_in_second_window():
+    reference = pl.DataFrame({"c": ["a", "b"] * 50})
+    days = [dt.date(2026, 1, 1)] * 40 + [dt.date(2026, 1, 2)] * 40
+    current = pl.DataFrame({"day": days, "c": ["a", "b"] * 20 + ["a", "zz", "zz", "yy"] * 10})
+    return reference, current
+
+
+def test_each_window_names_its_new_categories_as_compare_does():
+    reference, current = _new_in_second_window()
+    first, second = windows.compare_windows(reference, current, time_column="day", every="1d")
+    assert first.column("c").new_categories == ()
+    assert second.column("c").new_categories == (("zz", 20), ("yy", 10))
+    whole = drift.compare(reference, current.filter(pl.col("day") == dt.date(2026, 1, 2)))
+    assert second.column("c").new_categories == whole.column("c").new_categories
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_windows_follow_the_streaming_setting(monkeypatch, streaming):
+    from kldrift import profile
+
+    seen = []
+    real = profile.count_groups
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("streaming"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(profile, "count_groups", spy)
+    reference, current = _new_in_second_window()
+    reports = windows.compare_windows(
+        reference, current, time_column="day", every="1d", streaming=streaming
+    )
+    assert seen == [streaming] and len(reports) == 2
+    assert reports[1].column("c").new_categories[0] == ("zz", 20)

@@ -6,7 +6,7 @@ import importlib
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from kldrift import files
@@ -71,9 +71,40 @@ def write_file(
     explain: bool = False,
 ) -> None:
     """Write `report` to `path` atomically: readers see the old file or the whole new one."""
+    write_atomic(path, lambda out: render(report, fmt, out, show, explain))
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) -> None:
+    """Call `write` on a buffer, then put it at `path` whole or not at all (`files.write_text`)."""
+    _refuse_uri(path)
+    files.write_text(path, rendered(write))
+
+
+def check_target(path: str | os.PathLike[str]) -> None:
+    """Raise OutputError now if a report could not be written to `path` (`files.check_target`),
+    or if it is a URI: reports are local files (a Path would make "s3://b/x" a local "s3:/b/x")."""
+    _refuse_uri(path)
+    files.check_target(path)
+
+
+def _refuse_uri(path: str | os.PathLike[str]) -> None:
+    name = os.fspath(path)
+    if "://" not in name:
+        return
+    from kldrift import remote  # imports polars, which the CLI must start without
+
+    if remote.is_remote(name):
+        raise OutputError(
+            f"{remote.redact(name)}: reports are written to local files; write one here and"
+            " upload it"
+        )
+
+
+def rendered(write: Callable[[TextIO], None]) -> str:
+    """What `write` writes, as a string (to be written once nothing else can fail)."""
     out = io.StringIO(newline="")
-    render(report, fmt, out, show, explain)
-    files.write_text(path, out.getvalue())
+    write(out)
+    return out.getvalue()
 
 
 def append_step_summary(report: DriftReport) -> bool:

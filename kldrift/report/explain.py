@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TextIO
 
 from rich.console import Console, Group
@@ -9,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kldrift.drift import explain
+from kldrift.profile import NEW_LABEL
 from kldrift.report import table as table_report
 from kldrift.result import ColumnDrift, DriftReport
 
@@ -28,7 +30,10 @@ def print_column(
     console: Console, report: DriftReport, column: ColumnDrift, top: int = DEFAULT_TOP
 ) -> None:
     """Print the bins driving `column`'s KL and a reference/current histogram overlay."""
-    console.print(Group(_header(report, column), _contributions(report, column, top)))
+    parts = [_header(report, column)]
+    if column.new_categories:
+        parts.append(_new_categories(column))
+    console.print(Group(*parts, _contributions(report, column, top)))
     console.print(_overlay(column))
 
 
@@ -44,28 +49,42 @@ def _header(report: DriftReport, column: ColumnDrift) -> Text:
     return text
 
 
+def _new_categories(column: ColumnDrift) -> Text:
+    total = sum(column.current_counts) or 1
+    text = Text(f"new categories ({column.new_category_share:.1%} of current rows")
+    predicted = column.predicted_new_share
+    if predicted is not None:
+        text.append(f"; the reference's unseen tail predicts {predicted:.1%}")
+    text.append("), largest: ")
+    text.append(", ".join(f"{value} {rows / total:.1%}" for value, rows in column.new_categories))
+    return text
+
+
 def _contributions(report: DriftReport, column: ColumnDrift, top: int) -> Table:
     bins = explain(column, report.options)
     shown = bins[:top]
-    table = Table(
-        caption=(
-            f"contribution = p log(p/q) on the smoothed bins, in {report.options.unit}; they sum "
-            f"to KL. Top {len(shown)} of {len(bins)} bins by |contribution|."
-        )
+    caption = (
+        f"contribution = p log(p/q) + q - p on the smoothed bins, in {report.options.unit}: "
+        f"each >= 0, they sum to KL. Top {len(shown)} of {len(bins)} bins by contribution."
     )
+    if any(b.label == NEW_LABEL for b in bins) and column.predicted_new_share is not None:
+        caption += " The reference share of (new) is what its unseen tail predicts (Good-Turing)."
+    table = Table(caption=caption)
     table.add_column("bin", overflow="fold")
     table.add_column("reference", justify="right")
     table.add_column("current", justify="right")
     table.add_column("contribution", justify="right")
     table.add_column("share of KL", justify="right")
     for b in shown:
-        share = b.contribution / column.kl if column.kl and column.kl != float("inf") else 0.0
+        # An infinite KL has no shares: its infinite bins are named by their contribution.
+        fraction = b.contribution / column.kl if column.kl else 0.0
+        share = "—" if math.isinf(column.kl) else f"{fraction:.0%}"
         table.add_row(
             b.label,
             f"{b.reference_share:.1%}",
             f"{b.current_share:.1%}",
             table_report.score(b.contribution),
-            f"{share:.0%}",
+            share,
         )
     return table
 

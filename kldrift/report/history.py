@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -14,19 +15,22 @@ from rich.text import Text
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
-from kldrift.historydb import Run
+from kldrift.historydb import SCORES, Run
 from kldrift.jsonvalues import json_value
 from kldrift.options import HistoryFormat, Status
+from kldrift.report import write_atomic
 from kldrift.report.csv import text
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
+#: The recorded scores (every registered metric, KL's noise floor, the adjusted p-value) follow
+#: the fixed fields, so a new metric reaches the CSV with no edit here.
 CSV_FIELDS = (
     "run_id", "time", "reference", "current", "window_start", "window_end", "run_status",
     "column", "kind", "dtype", "kl", "cross_entropy", "entropy", "null_share_reference",
-    "null_share_current", "warn", "threshold", "status",
+    "null_share_current", "warn", "threshold", "status", *SCORES,
 )  # fmt: skip
 
 
@@ -36,12 +40,21 @@ def render(runs: Sequence[Run], fmt: HistoryFormat, out: TextIO | None = None) -
     if fmt is HistoryFormat.json:
         out.write(jsonvalues.dumps(document(runs), indent=2))
         out.write("\n")
+    elif fmt is HistoryFormat.html:
+        from kldrift.report import html
+
+        html.write_history(runs, out)
     elif fmt is HistoryFormat.csv:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_FIELDS)
         writer.writerows(_csv_rows(runs))
     else:
         write_table(runs, out)
+
+
+def write_file(runs: Sequence[Run], fmt: HistoryFormat, path: str | os.PathLike[str]) -> None:
+    """Write `runs` to `path` atomically in format `fmt`."""
+    write_atomic(path, lambda out: render(runs, fmt, out))
 
 
 def document(runs: Sequence[Run]) -> dict[str, Any]:
@@ -151,5 +164,7 @@ def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:
                     c.threshold,
                     c.status,
                 ]  # fmt: skip
+                # A run recorded before a score existed has none: an empty cell.
+                + ["" if v is None else repr(v) for v in (getattr(c, s) for s in SCORES)]
             )
     return rows

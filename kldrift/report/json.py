@@ -54,6 +54,9 @@ def document(report: DriftReport) -> dict[str, Any]:
             "warn": thresholds.warn_level,
             "drift": thresholds.drift_level,
             "columns": dict(thresholds.columns),
+            "defaults": dict(
+                zip(("drift", "warn"), METRICS[thresholds.metric].levels, strict=True)
+            ),
         },
         "schema": schema(report),
         "columns": [_column(c) for c in report.columns],
@@ -70,6 +73,7 @@ def schema(report: DriftReport) -> dict[str, Any]:
         "null_rate_changed": [],
         "categories": {},
         "skipped": [],
+        "sequences": [],
     }
     for change in report.schema:
         kind, name = change.change, change.column
@@ -98,11 +102,26 @@ def schema(report: DriftReport) -> dict[str, Any]:
             )
         elif kind in ("new_categories", "gone_categories"):
             column = columns[name]
+            total = sum(column.current_counts) or 1
             groups["categories"][name] = {
                 "new_rows": column.new_category_rows,
                 "new_share": column.new_category_share,
+                "predicted_new_share": column.predicted_new_share,
+                "largest_new": [
+                    {"value": value, "rows": rows, "share": rows / total}
+                    for value, rows in column.new_categories
+                ],
                 "gone": list(column.gone_categories),
             }
+        elif kind in ("event_time", "increasing_id"):
+            groups["sequences"].append(
+                {
+                    "column": name,
+                    "kind": kind,
+                    "dtype": change.reference_dtype,
+                    "detail": change.detail,
+                }
+            )
         else:
             groups["skipped"].append(
                 {
@@ -141,6 +160,7 @@ def _column(column: ColumnDrift) -> dict[str, Any]:
         "cross_entropy": json_value(column.cross_entropy),
         "entropy": json_value(column.entropy),
         **metric_fields(column),
+        "detectable_kl": json_value(column.detectable),
         "significance": {
             "statistic": column.g_statistic,
             "dof": column.dof,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -15,6 +16,7 @@ from kldrift.gate import passed
 from kldrift.jsonvalues import json_value
 from kldrift.options import Format, Status
 from kldrift.report import json as json_report
+from kldrift.report import write_atomic
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import score
 from kldrift.result import DriftReport, Window
@@ -29,8 +31,17 @@ def render(windows: Sequence[DriftReport], fmt: Format, out: TextIO | None = Non
     if fmt is Format.json:
         out.write(jsonvalues.dumps(document(windows), indent=2))
         out.write("\n")
+    elif fmt is Format.html:
+        from kldrift.report import html
+
+        html.write_windows(windows, out)
     else:
         write_table(windows, out)
+
+
+def write_file(windows: Sequence[DriftReport], fmt: Format, path: str | os.PathLike[str]) -> None:
+    """Write the per-window comparison to `path` atomically."""
+    write_atomic(path, lambda out: render(windows, fmt, out))
 
 
 def summary(windows: Sequence[DriftReport]) -> str:
