@@ -442,6 +442,9 @@ def new_categories(
 ) -> dict[str, tuple[tuple[str, int], ...]]:
     """The `limit` most frequent values of each column that the binning has never seen (its
     "(new)" bin), with their rows: most rows first, ties by value. One group-by per column."""
+    if not streaming and len(parts := batches(table, list(binnings))) > 1:
+        found = [new_categories(table, {n: binnings[n] for n in part}, limit) for part in parts]
+        return {name: values for part in found for name, values in part.items()}
     queries = []
     for name, binning in binnings.items():
         known = [str(v) for v in binning.values] + list(binning.rest)
