@@ -36,6 +36,8 @@ from layout import BASE_COLUMNS, DEFAULT_OUT, FORMATS, SIDES, dataset_path
 BENCH = Path(__file__).resolve().parent
 RESULTS_MD = BENCH / "RESULTS.md"
 RESULTS_JSON = BENCH / "results.json"
+#: RESULTS.md from this line on is written by hand and kept by --write.
+NOTES = "<!-- notes: kept by run.py --write -->"
 FLOOR = "floor"
 COMPARE_CASES = {"table": [], "json": ["--format", "json"]}
 STARTUP_CASES = {"help": ["--help"], "version": ["--version"]}
@@ -325,7 +327,11 @@ def write(setup: dict[str, str | int | float], results: list[Result]) -> None:
     kept = list(merged.values())
     payload = {"setup": setup, "results": [asdict(r) for r in kept]}
     RESULTS_JSON.write_text(json.dumps(payload, indent=1) + "\n")
-    RESULTS_MD.write_text(render(setup, kept))
+    # What people wrote below the marker (the profile of where the time goes, the load, what
+    # the numbers mean) stays: only the generated part above it is rewritten.
+    notes = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
+    notes = notes[notes.index(NOTES) :] if NOTES in notes else ""
+    RESULTS_MD.write_text(render(setup, kept) + ("\n" + notes if notes else ""))
     print(f"wrote {RESULTS_MD} and {RESULTS_JSON}", file=sys.stderr)
 
 
