@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar, cas
 import typer
 
 from kldrift.__version__ import __version__
+from kldrift.clihelp import command_options
 from kldrift.errors import KldriftError, OptionError, WebhookError
 from kldrift.options import (
     DEFAULT_ALPHA,
@@ -28,7 +30,9 @@ from kldrift.options import (
     DEFAULT_TOP_K,
     MAX_BINS,
     Adjustment,
+    Color,
     Decision,
+    Engine,
     FailOn,
     Format,
     Gate,
@@ -47,7 +51,7 @@ EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 app = typer.Typer(
     help="Data-drift monitor: per-column KL divergence between a reference and a current dataset.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -70,7 +74,10 @@ Every = Annotated[
 Output = Annotated[
     str | None,
     typer.Option(
-        "--output", "-o", help="Write the report to FILE (atomically); summary to stderr."
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the report to FILE (atomically); summary to stderr.",
     ),
 ]
 Html = Annotated[
@@ -80,6 +87,11 @@ Html = Annotated[
 _DEFAULT_THRESHOLDS = Thresholds()
 #: Where resolve() records a flag's value as coming from (its `given_by`).
 _FLAGS = "command line"
+
+
+def _examples(*lines: str) -> str:
+    # "\b" keeps click from re-wrapping the lines into one paragraph.
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
 
 #: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
 #: comparing command takes all of them (`_comparing`). None means "not given", so the config
@@ -232,15 +244,29 @@ SETTING_OPTIONS: dict[str, Any] = {
 }
 #: Options of every comparing command that steer the run rather than the comparison.
 RUN_OPTIONS: dict[str, Any] = {
-    "quiet": Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")],
+    "quiet": Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress, config or summary line on stderr.")
+    ],
     "config_file": Annotated[
         Path | None,
         typer.Option(
-            "--config", help="Settings file.", show_default="kldrift.toml or pyproject.toml, upward"
+            "--config",
+            metavar="FILE",
+            help="Settings file.",
+            show_default="kldrift.toml or pyproject.toml, upward",
         ),
     ],
+    "no_config": Annotated[
+        bool, typer.Option("--no-config", help="Ignore every config file: flags and defaults.")
+    ],
+    "color": Annotated[Color, typer.Option("--color", help="Colour the terminal output.")],
 }
-_RUN_DEFAULTS: dict[str, Any] = {"quiet": False, "config_file": None}
+_RUN_DEFAULTS: dict[str, Any] = {
+    "quiet": False,
+    "config_file": None,
+    "no_config": False,
+    "color": Color.auto,
+}
 #: Settings that only steer what `kldrift compare` writes, so the other commands leave them out.
 _REPORT_SETTINGS = ("format", "step_summary")
 #: Settings that shape a profile, for `kldrift profile`.
@@ -259,6 +285,8 @@ class Given:
     flags: Mapping[str, Any]
     config_file: Path | None = None
     quiet: bool = False
+    no_config: bool = False
+    color: Color = Color.auto
 
     def given(self, name: str) -> bool:
         """Whether the flag of setting `name` was given."""
@@ -267,6 +295,7 @@ class Given:
     def spec(self) -> Spec:
         """The flags over the config file over the defaults (kldrift.spec.resolve)."""
         from kldrift import configfile
+        from kldrift import spec as spec_module
         from kldrift.options import parse_column_thresholds
         from kldrift.remote import parse_storage_options
         from kldrift.spec import NOT_GIVEN, resolve
@@ -282,7 +311,34 @@ class Given:
             elif name == "base" and value is not None:
                 value = _base(value)
             settings[name] = NOT_GIVEN if value is None else value
-        return resolve(settings, configfile.load(self.config_file), given_by=_FLAGS)
+        if self.no_config and self.config_file is not None:
+            raise OptionError(
+                "config", self.config_file, "and {no_config} exclude each other", shown=""
+            )
+        file = spec_module.ConfigFile() if self.no_config else configfile.load(self.config_file)
+        return resolve(settings, file, given_by=_FLAGS)
+
+    def message(self, text: str) -> None:
+        """`text` on stderr unless -q."""
+        if not self.quiet:
+            from kldrift import report
+
+            report.print_message(text)
+
+    def announce(self, spec: Spec) -> None:
+        """Name the config file `spec` was resolved over on stderr, unless -q.
+
+        Said once the command has done its work, so that an error stays one line.
+        """
+        if spec.config_file is not None:
+            self.message(f"using {_where(spec.config_file)}")
+
+
+def _where(config_file: str) -> str:
+    """E.g. "kldrift.toml from ../..", or "kldrift.toml" in the working directory."""
+    directory = os.path.relpath(os.path.dirname(os.path.abspath(config_file)))
+    name = os.path.basename(config_file)
+    return name if directory == "." else f"{name} from {directory}"
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,7 +396,17 @@ def main(
     """Compare datasets column by column. Exit codes: 0 no drift, 1 drift, 2 error."""
 
 
-@app.command()
+@app.command(
+    **command_options(
+        short_help="Compare CURRENT with REFERENCE, column by column.",
+        epilog=_examples(
+            "kldrift compare ref.csv today.csv",
+            "kldrift compare ref.parquet 'data/2026-*.parquet' -f json -o drift.json",
+            "kldrift compare ref.csv cur.csv --columns income,age --threshold 0.05",
+            "kldrift compare ref.csv cur.csv --time-column ts --every 1d",
+        ),
+    )
+)
 @_comparing()
 def compare(
     reference: Reference,
@@ -383,19 +449,21 @@ def compare(
                         name, value, "applies to a single comparison, not windows", shown=""
                     )
             windows = _windows(reference, current, spec, time_column, every, given.quiet)
-            _render_windows(windows, spec, html_path)
+            given.announce(spec)
+            _render_windows(windows, spec, given.color, html_path)
             raise typer.Exit(EXIT_OK if gate.passed(windows) else EXIT_DRIFT)
         shown = parse_metrics(_split(show))
         with progress(given.quiet) as note:
             result = drift.compare(reference, current, spec, progress=note)
+        given.announce(spec)
         chosen = spec.format or Format.table
         if html_path is not None:  # before stdout, so a failed write prints no report
             report.write_file(result, Format.html, html_path)
         if output is None:
-            report.render(result, chosen, show=shown, explain=explain)
+            report.render(result, chosen, show=shown, explain=explain, color=given.color)
         else:
             report.write_file(result, chosen, output, show=shown, explain=explain)
-            report.print_message(report.summary_line(result))
+            given.message(report.summary_line(result))
         if spec.step_summary is not False:
             try:
                 report.append_step_summary(result)
@@ -406,12 +474,21 @@ def compare(
     raise typer.Exit(EXIT_OK if result.verdict.passed else EXIT_DRIFT)
 
 
-@app.command("explain")
+@app.command(
+    "explain",
+    **command_options(
+        short_help="Explain one column: the bins behind its KL, both histograms.",
+        epilog=_examples(
+            "kldrift explain ref.csv today.csv --column income",
+            "kldrift explain ref.kldrift.json today.parquet --column country --top 5",
+        ),
+    ),
+)
 @_comparing(skip=_REPORT_SETTINGS)
 def explain_column(
     reference: Reference,
     current: Current,
-    column: Annotated[str, typer.Option("--column", help="The column to explain.")],
+    column: Annotated[str, typer.Option("--column", metavar="COL", help="The column to explain.")],
     top: Annotated[int, typer.Option(help="Bins listed by contribution.")] = 10,
     *,
     given: Given,
@@ -435,23 +512,42 @@ def explain_column(
         scored = result.column(column)
     except KldriftError as exc:
         _fail(exc, spec)
-    report.render_explanation(result, scored, top=top)
+    given.announce(spec)
+    report.render_explanation(result, scored, top=top, color=given.color)
     raise typer.Exit(EXIT_DRIFT if scored.status is Status.drift else EXIT_OK)
 
 
-@app.command("profile")
+@app.command(
+    "profile",
+    **command_options(
+        short_help="Write DATA's bins and counts to a profile, a stand-in reference.",
+        epilog=_examples(
+            "kldrift profile reference.csv -o reference.kldrift.json",
+            "kldrift profile 'parts/2026-01-*.parquet' --bins-from jan.kldrift.json -o p1.json",
+            "kldrift profile --merge p1.json p2.json -o total.kldrift.json",
+        ),
+    ),
+)
 @_comparing(only=_PROFILE_SETTINGS)
 def profile_command(
     sources: Annotated[
         list[str],
         typer.Argument(help="DATA: a file, glob or directory; with --merge, the profiles."),
     ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Profile file to write.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="Profile file to write.")
+    ],
     merge: Annotated[
         bool, typer.Option("--merge", help="Add up the counts of profiles made on the same bins.")
     ] = False,
     bins_from: Annotated[
-        str | None, typer.Option(help="Count DATA on this profile's bins instead of fitting.")
+        str | None,
+        typer.Option(metavar="PROFILE", help="Count DATA on this profile's bins, not fitted ones."),
+    ] = None,
+    engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Spark (or sc:// Connect) URL.", show_default="active"),
     ] = None,
     *,
     given: Given,
@@ -464,6 +560,7 @@ def profile_command(
     """
     from kldrift import profile, profile_file
     from kldrift import reference as reference_side
+    from kldrift.report.progress import progress
 
     spec = None
     try:
@@ -472,7 +569,13 @@ def profile_command(
                 raise OptionError(
                     "merge", True, "takes profiles only, without column or bin options", shown=""
                 )
-            result = profile.merge([profile_file.load(source) for source in sources])
+            loaded = []
+            with progress(given.quiet) as note:
+                for n, source in enumerate(sources):
+                    note("reading profiles", n, len(sources))
+                    loaded.append(profile_file.load(source))
+                note("adding up", len(sources), len(sources))
+                result = profile.merge(loaded)
         else:
             if len(sources) != 1:
                 raise OptionError("DATA", len(sources), "must be one source (or use --merge)")
@@ -484,28 +587,51 @@ def profile_command(
                     shown="",
                 )
             spec = given.spec()
-            result = reference_side.profile_data(
-                sources[0],
-                columns=spec.columns,
-                exclude=spec.exclude,
-                options=spec.options,
-                bins_from=bins_from,
-                read_options=spec.read_options,
-            )
+            profile_data = reference_side.profile_data
+            if engine is Engine.spark:
+                from kldrift import spark
+
+                profile_data = spark.profiler(spark_master)
+            elif spark_master:
+                raise OptionError("spark_master", spark_master, "needs {engine} spark")
+            with progress(given.quiet) as note:
+                note(f"profiling {sources[0]}")
+                result = profile_data(
+                    sources[0],
+                    columns=spec.columns,
+                    exclude=spec.exclude,
+                    options=spec.options,
+                    bins_from=bins_from,
+                    read_options=spec.read_options,
+                )
         profile_file.save(result, output)
     except KldriftError as exc:
         _fail(exc, spec)
-    typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
+    if spec is not None:
+        given.announce(spec)
+    if not given.quiet:
+        typer.echo(f"{output}: {len(result.columns)} columns, {result.rows} rows")
     raise typer.Exit(EXIT_OK)
 
 
-@app.command()
+@app.command(
+    **command_options(
+        short_help="Compare, and append the run to a history database (for cron).",
+        epilog=_examples(
+            "kldrift monitor 'feed/today/*.parquet' -r ref.kldrift.json --history drift.db",
+            "kldrift monitor today.csv -r ref.csv --history drift.db --webhook https://hooks/x",
+        ),
+    )
+)
 @_comparing(skip=("step_summary",))
 def monitor(
     current: Current,
-    reference: Annotated[str, typer.Option("--reference", "-r", help="Reference profile or data.")],
+    reference: Annotated[
+        str, typer.Option("--reference", "-r", metavar="REF", help="Reference profile or data.")
+    ],
     history_path: Annotated[
-        str, typer.Option("--history", help="SQLite history file (created if missing).")
+        str,
+        typer.Option("--history", metavar="FILE", help="SQLite history file (created if missing)."),
     ],
     output: Output = None,
     html_path: Html = None,
@@ -514,11 +640,12 @@ def monitor(
     webhook: Annotated[
         str | None,
         typer.Option(
-            help="POST a JSON summary here when drift is found (token: $KLDRIFT_WEBHOOK_TOKEN)."
+            metavar="URL",
+            help="POST a JSON summary here when drift is found (token: $KLDRIFT_WEBHOOK_TOKEN).",
         ),
     ] = None,
     webhook_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for the webhook, per attempt.")
+        float, typer.Option(metavar="S", help="Seconds to wait for the webhook, per attempt.")
     ] = 10.0,
     webhook_retries: Annotated[
         int, typer.Option(help="Attempts after the first; waits double from 1 s.")
@@ -560,22 +687,25 @@ def monitor(
 
         def write(fmt: Format, out: TextIO | None = None) -> None:
             if windowed:
-                window_report.render(results, fmt, out)
+                window_report.render(results, fmt, out, color=given.color)
             else:
-                report.render(results[0], fmt, out)
+                report.render(results[0], fmt, out, color=given.color)
 
         pages = [
             (path, report.rendered(functools.partial(write, page_format)))
             for path, page_format in [(html_path, Format.html), (output, fmt)]
             if path is not None
         ]
-        run_ids = history.record(history_path, results)
+        with progress(given.quiet) as note:
+            note(f"recording in {history_path}")
+            run_ids = history.record(history_path, results)
+        given.announce(spec)
         for path, text in pages:
             files.write_text(path, text)
         if output is None:
             write(fmt)
         else:
-            report.print_message(report.summary_line(results[0]))
+            given.message(report.summary_line(results[0]))
     except KldriftError as exc:
         _fail(exc, spec)
     drifted = not gate.passed(results)
@@ -592,18 +722,35 @@ def monitor(
     raise typer.Exit(EXIT_DRIFT if drifted else EXIT_OK)
 
 
-@app.command("history")
+@app.command(
+    "history",
+    **command_options(
+        short_help="Show the runs monitor recorded, with each column's KL trend.",
+        epilog=_examples(
+            "kldrift history drift.db",
+            "kldrift history drift.db --columns income --last 50",
+            "kldrift history drift.db --since 2026-01-01 -f csv > runs.csv",
+        ),
+    ),
+)
 def history_command(
     database: Annotated[str, typer.Argument(help="SQLite history file written by monitor.")],
     columns: Annotated[
         list[str] | None,
         typer.Option(
-            "--columns", "-c", "--column", help="Only these columns (repeat, or comma-separate)."
+            "--columns",
+            "-c",
+            "--column",
+            metavar="COLS",
+            help="Only these columns (repeat, or comma-separate).",
         ),
     ] = None,
     last: Annotated[int, typer.Option(help="Show the last N runs.")] = 20,
     since: Annotated[
-        str | None, typer.Option(help="Only runs recorded at or after DATE (ISO; UTC if no zone).")
+        str | None,
+        typer.Option(
+            metavar="DATE", help="Only runs recorded at or after DATE (ISO; UTC if no zone)."
+        ),
     ] = None,
     fmt: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
@@ -612,6 +759,9 @@ def history_command(
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
     ] = None,
+    color: Annotated[
+        Color, typer.Option("--color", help="Colour the terminal output.")
+    ] = Color.auto,
 ) -> None:
     """Show the last runs recorded in DATABASE, with each column's KL trend and latest status.
 
@@ -619,6 +769,7 @@ def history_command(
     """
     from kldrift import historydb as history
     from kldrift.report import history as history_report
+    from kldrift.report.progress import progress
 
     try:
         if last < 1:
@@ -629,13 +780,15 @@ def history_command(
             raise OptionError(
                 "since", since, "must be an ISO date such as 2026-01-31", shown=repr(since)
             ) from None
-        runs = history.read(database, last=last, since=start, columns=_split(columns))
+        with progress() as note:
+            note(f"reading {database}")
+            runs = history.read(database, last=last, since=start, columns=_split(columns))
         if output is not None:
             history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
         _fail(exc)
     if output is None:
-        history_report.render(runs, fmt)
+        history_report.render(runs, fmt, color=color)
     raise typer.Exit(EXIT_OK)
 
 
@@ -653,8 +806,13 @@ def _windows(
         raise OptionError(
             "time_column", time_column, "and {every} go together: give both or neither", shown=""
         )
+    from kldrift.report.progress import progress
+
     _table_or_json(spec)
-    return windows.compare_windows(reference, current, spec, time_column=time_column, every=every)
+    with progress(quiet) as note:
+        return windows.compare_windows(
+            reference, current, spec, time_column=time_column, every=every, progress=note
+        )
 
 
 def _check_targets(*paths: str | None) -> None:
@@ -666,12 +824,14 @@ def _check_targets(*paths: str | None) -> None:
             report.check_target(path)
 
 
-def _render_windows(windows: Sequence[DriftReport], spec: Spec, html_path: str | None) -> None:
+def _render_windows(
+    windows: Sequence[DriftReport], spec: Spec, color: Color, html_path: str | None
+) -> None:
     from kldrift.report import windows as window_report
 
     if html_path is not None:
         window_report.write_file(windows, Format.html, html_path)
-    window_report.render(windows, _table_or_json(spec))
+    window_report.render(windows, _table_or_json(spec), color=color)
 
 
 def _table_or_json(spec: Spec) -> Format:

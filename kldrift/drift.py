@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from kldrift.io import Table, read_policy
 from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
 from kldrift.plan import (
     SHOWN_CATEGORIES,
+    check_compared,
     check_named_columns,
     content_changes,
     plan_columns,
@@ -36,6 +38,7 @@ from kldrift.reference import (
 from kldrift.registry import METRICS
 from kldrift.result import BinContribution, ColumnDrift, DriftReport, SchemaChange, Window
 from kldrift.spec import Spec, with_changes
+from kldrift.steps import Progress, silent
 
 
 def compare(
@@ -43,7 +46,7 @@ def compare(
     current: ReferenceSource,
     spec: Spec | None = None,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     **changes: Any,
 ) -> DriftReport:
     """Compare CURRENT with REFERENCE column by column (P = reference, Q = current).
@@ -60,7 +63,7 @@ def compare(
     step starts.
     """
     spec = with_changes(spec, changes)
-    note = progress or (lambda _: None)
+    note = progress or silent
     ref = open_reference(reference, spec.read_options)
     cur = open_reference(current, spec.read_options)
     streaming, together = reading(ref, cur, spec)
@@ -73,7 +76,7 @@ def compare(
         note(f"counting {plan.current.name}")
         cur_rows, cur_counts = profile.count(plan.current, binnings, streaming=streaming)
         new = named_new_categories(plan.current, binnings, cur_counts, streaming)
-    return assemble(
+    report = assemble(
         reference_name(ref),
         plan.reference,
         reference_name(cur),
@@ -85,6 +88,16 @@ def compare(
         spec.gate,
         new_categories=new,
     )
+    return recorded(report, cur, spec)
+
+
+def recorded(
+    report: DriftReport, current: Table | profile.Profile, spec: Spec
+) -> DriftReport:
+    """`report` with the files CURRENT matched (a profile: its file) and the config file."""
+    config = os.path.abspath(spec.config_file) if spec.config_file else None
+    files = current.files if isinstance(current, Table) else (current.source,)
+    return dataclasses.replace(report, current_files=files, config_file=config)
 
 
 def reading(
@@ -147,7 +160,7 @@ def prepare(
     cur: Table | profile.Profile,
     spec: Spec,
     streaming: bool = False,
-    note: Callable[[str], None] = lambda _: None,
+    note: Progress = silent,
     together: bool = False,
 ) -> Plan:
     """Plan the columns, check the names the user gave, and profile the reference (or take its
@@ -177,6 +190,7 @@ def prepare(
     note(f"profiling {reference_name(ref)}")
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
+    check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
     return Plan(ref_profile, fitted, [*schema, *skipped], cur)
 
 

@@ -17,8 +17,9 @@ and Python shows `bins` (`str(error)`). No message here names a command-line fla
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 class KldriftError(Exception):
@@ -86,7 +87,8 @@ class ConfigError(OptionError):
 class ColumnError(KldriftError):
     """Column `column`, named by setting `setting` (if any), is not in `source`, or `problem`.
 
-    `source` names where the column was looked for, e.g. "ref.csv or cur.csv".
+    `source` names where the column was looked for, e.g. "ref.csv or cur.csv"; `known` are the
+    columns there, from which the message suggests the closest names.
     """
 
     def __init__(
@@ -96,9 +98,18 @@ class ColumnError(KldriftError):
         *,
         setting: str | None = None,
         problem: str | None = None,
+        known: Iterable[str] = (),
     ):
         self.column, self.source, self.setting, self.problem = column, source, setting, problem
+        self.known = tuple(known)
         super().__init__(self.worded(lambda setting: setting))
+
+    @property
+    def close(self) -> tuple[str, ...]:
+        """The known columns whose names are close to `column` (a typo's likely meaning)."""
+        if self.column is None:
+            return ()
+        return tuple(difflib.get_close_matches(self.column, self.known, n=3, cutoff=0.75))
 
     def worded(self, name: Callable[[str], str]) -> str:
         """E.g. "columns: no column 'x' in ref.csv or cur.csv", the setting spelled by `name`."""
@@ -106,6 +117,8 @@ class ColumnError(KldriftError):
             text = self.problem
         else:
             text = f"no column {self.column!r} in {self.source}"
+            if self.close:
+                text += f"; did you mean {' or '.join(repr(c) for c in self.close)}?"
         return f"{name(self.setting)}: {text}" if self.setting else text
 
 

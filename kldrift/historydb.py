@@ -30,7 +30,7 @@ from kldrift.result import DriftReport
 from kldrift.retry import Backoff, retry
 
 #: Version of the database layout, kept in `PRAGMA user_version`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Seconds a run waits, in all, for other processes' transactions before giving up.
 LOCK_TIMEOUT = 60.0
 #: `PRAGMA application_id` of a kldrift history ("KLDH"), so another program's file is told apart.
@@ -86,6 +86,10 @@ class Run:
     current_rows: int
     options: dict[str, Any]
     columns: tuple[ColumnResult, ...]
+    #: Added in schema version 4 (empty or None in older runs): the files CURRENT matched (a
+    #: glob or directory matches several) and the config file in force.
+    current_files: tuple[str, ...] = ()
+    config_file: str | None = None
 
 
 def record(
@@ -137,7 +141,7 @@ def read(
             known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
             for name in columns:
                 if name not in known:
-                    raise ColumnError(name, os.fspath(path), setting="columns")
+                    raise ColumnError(name, os.fspath(path), setting="columns", known=sorted(known))
         return tuple(_run(conn, row, columns) for row in runs)
 
     return _read_only(name, query)
@@ -280,11 +284,18 @@ def _add_metric_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE column_results ADD COLUMN {score} REAL")
 
 
+def _add_inputs(conn: sqlite3.Connection) -> None:
+    # A JSON list of file names; NULL in runs recorded before version 4.
+    conn.execute("ALTER TABLE runs ADD COLUMN current_files TEXT")
+    conn.execute("ALTER TABLE runs ADD COLUMN config_file TEXT")
+
+
 #: Upgrade steps: MIGRATIONS[v] turns a version v-1 database into version v.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1,
     2: _migrate_v2,
     3: _add_metric_columns,
+    4: _add_inputs,
 }
 
 
@@ -298,7 +309,8 @@ def _insert_run(
     cursor = conn.execute(
         "INSERT INTO runs (time, reference, current, window_start, window_end, options,"
         " thresholds, status, drifted, summary, reference_rows, current_rows, columns_compared,"
-        " columns_drifted, kldrift_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " columns_drifted, kldrift_version, current_files, config_file)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             now,
             report.reference,
@@ -325,6 +337,8 @@ def _insert_run(
             len(report.columns),
             len(report.drifted_columns),
             __version__,
+            jsonvalues.dumps(list(report.current_files), ascii_only=True),
+            report.config_file,
         ),
     )
     run_id = cursor.lastrowid
@@ -406,7 +420,14 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
         current_rows=row["current_rows"],
         options=json.loads(row["options"]),
         columns=results,
+        # Read as None from a database not (yet) upgraded to version 4.
+        current_files=tuple(json.loads(_get(row, "current_files") or "[]")),
+        config_file=_get(row, "config_file"),
     )
+
+
+def _get(row: sqlite3.Row, name: str) -> Any:
+    return row[name] if name in row.keys() else None
 
 
 def _checked(path: str | os.PathLike[str], *, writing: bool = False) -> str:

@@ -119,6 +119,8 @@ class Table:
     shared_scans: bool = True
     #: Whether `frame` is already in memory, so that queries on it read no file.
     loaded: bool = False
+    #: The files read, in order: those a glob or directory matched, or the one file named.
+    files: tuple[str, ...] = ()
     #: Hive partition keys read from the paths (date=2026-11-01/...): not compared by default.
     partitions: tuple[str, ...] = ()
 
@@ -152,7 +154,9 @@ def scan_table(
     if shared:
         memory = max(memory, _decoded_rows(name, frame, schema))
     keys = _partition_keys(files, schema) if files != [name] and shared else ()
-    return Table(name, frame, schema, memory, shared_scans=shared, partitions=keys)
+    return Table(
+        name, frame, schema, memory, shared_scans=shared, partitions=keys, files=tuple(files)
+    )
 
 
 def _decoded_rows(name: str, frame: pl.LazyFrame, schema: pl.Schema) -> int:

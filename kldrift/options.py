@@ -46,6 +46,21 @@ class Format(str, Enum):
     html = "html"
 
 
+class Color(str, Enum):
+    """When terminal output is coloured: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces)."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class Engine(str, Enum):
+    """What counts `kldrift profile`'s histograms: polars here, or Spark (kldrift.spark)."""
+
+    polars = "polars"
+    spark = "spark"
+
+
 class HistoryFormat(str, Enum):
     """Output formats of `kldrift history`."""
 

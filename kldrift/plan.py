@@ -142,6 +142,44 @@ def check_named_columns(
 ) -> None:
     ref_names, cur_names = reference_kinds(ref), dict(cur.schema)
     for name in names:
-        if name not in ref_names and name not in cur_names:
+        if name not in ref_names and name not in cur.schema:
+            known = dict.fromkeys([*ref_names, *cur_names])
             where = f"{reference_name(ref)} or {reference_name(cur)}"
-            raise ColumnError(name, where, setting=setting)
+            raise ColumnError(name, where, setting=setting, known=known)
+
+
+#: Characters that separate fields in text files: a column name holding one suggests the file
+#: was read with the wrong separator.
+_SEPARATORS = (",", ";", "\t", "|")
+
+
+def check_compared(
+    ref: Table | profile.Profile,
+    cur: Table | profile.Profile,
+    compared: Iterable[str],
+    schema: Sequence[SchemaChange],
+) -> None:
+    """ColumnError when no column is left to score and no schema change fails the data.
+
+    Exit code 0 would claim "no drift" about data never compared, so the error says why
+    nothing was, e.g. "no columns compared: every shared column was skipped (1 high
+    cardinality); is the separator right?".
+    """
+    if any(compared) or any(change.breaking for change in schema):
+        return
+    shared = [name for name in reference_kinds(ref) if name in dict(cur.schema)]
+    skipped: dict[str, int] = {}
+    for change in schema:
+        if change.skipped:
+            reason = change.change.replace("_", " ")
+            skipped[reason] = skipped.get(reason, 0) + 1
+    where = f"{reference_name(ref)} and {reference_name(cur)}"
+    if skipped:
+        counts = ", ".join(f"{n} {reason}" for reason, n in skipped.items())
+        problem = f"no columns compared: every shared column was skipped ({counts})"
+    else:
+        problem = f"no columns compared: the column selection leaves none of the {len(shared)} "
+        problem += f"shared by {where}"
+    if len(shared) == 1 and any(sep in shared[0] for sep in _SEPARATORS):
+        problem += "; is the separator right?"
+    raise ColumnError(None, where, problem=problem)

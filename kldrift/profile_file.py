@@ -101,10 +101,14 @@ def load(
         text = read_bounded(name, MAX_PROFILE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
+    except UnicodeDecodeError:
+        # A data file (Parquet, Arrow, gzip) given where a profile was expected.
+        raise InputError(
+            f"{name}: not a kldrift profile (binary data, not JSON text); a profile is the "
+            "JSON file `kldrift profile` writes"
+        ) from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read profile: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not a kldrift profile (not UTF-8 at byte {exc.start})") from None
     return loads(text, name)
 
 

@@ -189,6 +189,7 @@ class DriftReport:
     """Result of comparing a current dataset with a reference, column by column.
 
     `window` is set when the current data is one time window of a larger dataset.
+    `current_files` and `config_file` record where the data and settings came from.
     """
 
     reference: str
@@ -201,6 +202,10 @@ class DriftReport:
     schema: tuple[SchemaChange, ...] = field(default=())
     gate: Gate = field(default=Gate())
     window: Window | None = None
+    #: The files CURRENT named (those its glob or directory matched), and the config file in
+    #: force, if any.
+    current_files: tuple[str, ...] = ()
+    config_file: str | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -217,7 +222,8 @@ class DriftReport:
         if change is not None:
             problem = f"{name!r} was not scored: {change.description}"
             raise ColumnError(name, where, setting="column", problem=problem)
-        raise ColumnError(name, where, setting="column")
+        known = [c.name for c in self.columns]
+        raise ColumnError(name, where, setting="column", known=known)
 
     @property
     def drifted_columns(self) -> tuple[ColumnDrift, ...]:

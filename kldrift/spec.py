@@ -110,6 +110,8 @@ class Spec:
     step_summary: bool | None = None
     given: frozenset[str] = frozenset()
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: The config file resolved over, as its reader named it; None without one.
+    config_file: str | None = None
 
     def source(self, setting: str) -> str | None:
         """Where `setting` came from: a config file, the `given_by` of `resolve` (the CLI's
@@ -167,7 +169,7 @@ def resolve(
     if chosen.get("separator") in _TAB:
         chosen["separator"] = "\t"
     try:
-        return _build(chosen, sources)
+        return replace(_build(chosen, sources), config_file=file.source)
     except OptionError as exc:
         where = sources.get(exc.setting)
         if where is None or where != file.source or isinstance(exc, ConfigError):

@@ -16,6 +16,7 @@ from kldrift.plan import reference_name
 from kldrift.reference import DataSource, ReferenceSource, open_reference
 from kldrift.result import DriftReport, Window
 from kldrift.spec import Spec, with_changes
+from kldrift.steps import Progress, silent
 
 
 def compare_windows(
@@ -25,6 +26,7 @@ def compare_windows(
     *,
     time_column: str,
     every: str,
+    progress: Progress = silent,
     **changes: Any,
 ) -> tuple[DriftReport, ...]:
     """Compare each `every`-long window of CURRENT on `time_column` with REFERENCE, oldest first.
@@ -34,7 +36,7 @@ def compare_windows(
     windows holding rows are reported, and rows without a time are left out. The time column
     itself is not compared: its values move with time by design. The reference is fitted (or
     loaded) once and every window is counted in one query. `spec` and keyword arguments are as
-    for `kldrift.compare`.
+    for `kldrift.compare`; `progress` is told each step, and each window as it is scored.
     """
     spec = with_changes(spec, changes)
     if profile_file.is_profile_source(current):
@@ -54,10 +56,11 @@ def compare_windows(
         spec = replace(spec, exclude=(*spec.exclude, time_column))
     # The read policy and new categories of drift.compare, window by window.
     streaming, _ = drift.reading(ref, cur, spec)
-    plan = drift.prepare(ref, cur, spec, streaming)
+    plan = drift.prepare(ref, cur, spec, streaming, progress)
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     # Grouped on whole units, so that no window start becomes a Python date (years 1 to 9999).
     key = pl.col(time_column).dt.truncate(every).to_physical()
+    progress(f"counting {cur.name} by {every} windows")
     groups = profile.count_groups(cur, binnings, key, streaming=streaming)
     if not groups:
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
@@ -67,8 +70,12 @@ def compare_windows(
         raise OptionError("every", every, "makes windows end after the last date polars can hold")
     start_labels, end_labels = profile.iso_timestamps(starts), profile.iso_timestamps(ends)
     ref_name = reference_name(ref)
-    return tuple(
-        drift.assemble(
+    reports = []
+    labels = zip(groups, start_labels, end_labels, strict=True)
+    for n, ((group, rows, counts), start, end) in enumerate(labels):
+        # Each window's new categories are a query of their own: worth a count on the bar.
+        progress("scoring windows", n, len(groups))
+        report = drift.assemble(
             ref_name,
             plan.reference,
             cur.name,
@@ -83,11 +90,8 @@ def compare_windows(
                 replace(cur, frame=cur.frame.filter(key == group)), binnings, counts, streaming
             ),
         )
-        for (group, rows, counts), start, end in zip(
-            groups, start_labels, end_labels, strict=True
-        )
-    )
-
+        reports.append(drift.recorded(report, cur, spec))
+    return tuple(reports)
 
 #: Microseconds in each unit of a polars duration string, months and years at their longest.
 _UNIT_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6, "m": 6e7, "h": 3.6e9, "d": 8.64e10}

@@ -78,7 +78,7 @@ def test_every_metric_is_recorded_in_the_history(tmp_path, report, metric):
 def test_the_metric_choices_of_the_cli_are_the_registry():
     result = runner.invoke(app, ["compare", "--help"], terminal_width=200)
     assert result.exit_code == 0
-    choices = re.search(r"--metric <([^>]+)>", result.stdout)
+    choices = re.search(r"--metric \[([^\]]+)\]", result.stdout)
     assert choices is not None
     assert choices.group(1).split("|") == [m.value for m in METRICS]
 

@@ -174,6 +174,8 @@ def aws_env(s3: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 
 def _without_sources(document: dict[str, object]) -> dict[str, object]:
+    # polars lists an object store's files itself, so a remote report names none.
+    document = {**document, "current": {**document["current"], "files": None}}  # type: ignore[dict-item]
     text = json.dumps(document)
     for side in ("reference", "current"):
         source = document[side]["source"]  # type: ignore[index]

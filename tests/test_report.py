@@ -119,7 +119,7 @@ def test_explain_names_new_categories_and_says_where_the_reference_share_of_new_
     report = kldrift.compare(pl.DataFrame({"z": reference}), pl.DataFrame({"z": current}))
     out = io.StringIO()
     explain.write(report, report.column("z"), out, top=3)
-    text = out.getvalue()
+    text = " ".join(out.getvalue().split())  # wrapped to the width
     assert "z: drift" in text
     assert "the reference's unseen tail predicts" in text and "largest: fresh 9.9%" in text
     assert "what its unseen tail predicts (Good-Turing)" in " ".join(text.split())

@@ -35,7 +35,7 @@ def test_profile_as_current_gives_the_data_report(profiles: tuple[str, str]) -> 
     ref, cur = profiles
     both = compare_json(ref, cur)
     from_data = compare_json(ref, CUR)
-    assert both["current"] == {"source": cur, "rows": 3000}  # type: ignore[comparison-overlap]
+    assert both["current"] == {"source": cur, "rows": 3000, "files": [cur]}  # type: ignore[comparison-overlap]
     both["current"] = from_data["current"]
     assert both["schema"]["categories"]["country"]["largest_new"] == []  # type: ignore[index]
     assert from_data["schema"]["categories"]["country"]["largest_new"]  # type: ignore[index]

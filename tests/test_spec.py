@@ -145,11 +145,12 @@ def test_compare_explain_and_monitor_take_the_same_comparing_flags():
 
 def test_monitor_has_the_gate_streaming_quiet_and_output(tmp_path):
     db, out = str(tmp_path / "runs.db"), tmp_path / "report.json"
-    args = ["monitor", CUR_CSV, "-r", REF_CSV, "--history", db, "-q", "--streaming"]
+    args = ["monitor", CUR_CSV, "-r", REF_CSV, "--history", db, "--streaming"]
     result = runner.invoke(app, [*args, "--max-drifted", "3", "-f", "json", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(out.read_text())["summary"]["gate"]["allowed"] == 3
     assert "pass: 3 drifted columns of 10, within the 3 allowed" in result.stderr
+    args.append("-q")
     failing = runner.invoke(app, [*args, "--fail-on", "warn"])
     assert failing.exit_code == 1
     never = runner.invoke(app, [*args, "--fail-on", "never"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from kldrift import files
 from kldrift.errors import OutputError
-from kldrift.options import Format
+from kldrift.options import Color, Format
 
 if TYPE_CHECKING:  # rendering modules import polars via drift; the CLI imports this one at startup
     from kldrift.registry import Metric
@@ -39,28 +39,33 @@ def render(
     out: TextIO | None = None,
     show: Sequence[Metric] = (),
     explain: bool = False,
+    color: Color = Color.auto,
 ) -> None:
     """Write `report` to `out` (stdout by default) in format `fmt`.
 
-    `show` (extra metric columns) and `explain` (the bins behind drifted columns) apply to the
-    table; the other formats always carry every metric.
+    `show` (extra metric columns), `explain` (the bins behind drifted columns) and `color`
+    apply to the table; the other formats always carry every metric.
     """
     out = out or sys.stdout
     if fmt is Format.table:
         from kldrift.report import table
 
-        table.write(report, out, show, explain)
+        table.write(report, out, show, explain, color)
     else:
         renderer(fmt).write(report, out)
 
 
 def render_explanation(
-    report: DriftReport, column: ColumnDrift, out: TextIO | None = None, top: int = 10
+    report: DriftReport,
+    column: ColumnDrift,
+    out: TextIO | None = None,
+    top: int = 10,
+    color: Color = Color.auto,
 ) -> None:
     """Write the bins behind `column`'s score and both histograms to `out` (stdout by default)."""
     from kldrift.report import explain
 
-    explain.write(report, column, out or sys.stdout, top)
+    explain.write(report, column, out or sys.stdout, top, color)
 
 
 def write_file(

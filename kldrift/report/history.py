@@ -10,16 +10,16 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from rich.table import Table
 from rich.text import Text
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.historydb import SCORES, Run
 from kldrift.jsonvalues import json_value
-from kldrift.options import HistoryFormat, Status
-from kldrift.report import write_atomic
+from kldrift.options import Color, HistoryFormat, Status
+from kldrift.report import layout, write_atomic
 from kldrift.report.csv import text
+from kldrift.report.layout import Field
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import score
 
@@ -34,7 +34,12 @@ CSV_FIELDS = (
 )  # fmt: skip
 
 
-def render(runs: Sequence[Run], fmt: HistoryFormat, out: TextIO | None = None) -> None:
+def render(
+    runs: Sequence[Run],
+    fmt: HistoryFormat,
+    out: TextIO | None = None,
+    color: Color = Color.auto,
+) -> None:
     """Write `runs` (oldest first) to `out` (stdout by default) in format `fmt`."""
     out = out or sys.stdout
     if fmt is HistoryFormat.json:
@@ -49,7 +54,7 @@ def render(runs: Sequence[Run], fmt: HistoryFormat, out: TextIO | None = None) -
         writer.writerow(CSV_FIELDS)
         writer.writerows(_csv_rows(runs))
     else:
-        write_table(runs, out)
+        write_table(runs, out, color)
 
 
 def write_file(runs: Sequence[Run], fmt: HistoryFormat, path: str | os.PathLike[str]) -> None:
@@ -92,51 +97,73 @@ def trend(values: Sequence[float | None], floor: float = 0.0) -> str:
     return line
 
 
-def write_table(runs: Sequence[Run], out: TextIO) -> None:
-    """Print the runs, then one row per column with its KL trend over these runs."""
-    printer = console(out)
+def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> None:
+    """Print the runs, then one row per column with its KL trend over these runs.
+
+    As the width shrinks the summary, window and input columns of the runs, and the min and max
+    of the trends, are the first to move to a second block or drop out.
+    """
+    printer = console(out, color)
     if not runs:
         printer.print("no runs recorded")
         return
-    table = Table(title=f"last {len(runs)} run{'s' if len(runs) > 1 else ''}")
-    for name in ("id", "time (UTC)", "current", "window", "status", "summary"):
-        table.add_column(name, overflow="fold")
+    statuses = [Text(run.status, style=STATUS_STYLE[Status(run.status)]) for run in runs]
+    fields = [
+        Field("id", [str(run.id) for run in runs], 0),
+        Field("time (UTC)", [run.time[:19].replace("T", " ") for run in runs], 1),
+        Field("current", [run.current for run in runs], 3, shorten=True),
+        Field("window", [_window(run) for run in runs], 4),
+        Field("status", statuses, 0),
+        Field("summary", [run.summary for run in runs], 2, wrap=True),
+        Field("files", [_files(run) for run in runs], 5, "right"),
+    ]
+    title = f"last {len(runs)} run{'s' if len(runs) > 1 else ''}"
+    printer.print(layout.tables(fields, printer.width, title=title))
     for run in runs:
-        window = f"{run.window_start} .. {run.window_end}" if run.window_start else ""
-        table.add_row(
-            str(run.id),
-            run.time[:19].replace("T", " "),
-            run.current,
-            window,
-            Text(run.status, style=STATUS_STYLE[Status(run.status)]),
-            run.summary,
-        )
-    printer.print(table)
+        # A glob or directory: which files this run read, so cron runs can be told apart.
+        if len(run.current_files) > 1 or run.current_files[:1] not in ((), (run.current,)):
+            listed = Text(f"run {run.id} read {_files(run)}: ", style="bold")
+            listed.append(", ".join(run.current_files))
+            printer.print(listed)
 
     names = sorted({c.name for run in runs for c in run.columns})
-    trends = Table(title="KL per column, oldest run -> latest")
-    trends.add_column("column", overflow="fold")
-    trends.add_column("trend", no_wrap=True)
-    trends.add_column("min", justify="right")
-    trends.add_column("max", justify="right")
-    trends.add_column("latest KL", justify="right")
-    trends.add_column("latest status")
+    trend_cells: list[Text] = []
+    mins, maxes, latest_kl, latest_status = [], [], [], []
     for name in names:
         results = [next((c for c in run.columns if c.name == name), None) for run in runs]
         values = [r.kl if r else None for r in results]
         present = [v for v in values if v is not None]
         latest = next(r for r in reversed(results) if r is not None)
         style = STATUS_STYLE[Status(latest.status)]
-        trends.add_row(
-            name,
-            # Scaled to at least the drift level, so noise well below it stays low.
-            Text(trend(values, latest.threshold), style=style),
-            score(min(present)),
-            score(max(present)),
-            score(latest.kl),
-            Text(latest.status, style=style),
-        )
-    printer.print(trends)
+        # Scaled to at least the drift level, so noise well below it stays low.
+        trend_cells.append(Text(trend(values, latest.threshold), style=style))
+        mins.append(score(min(present)))
+        maxes.append(score(max(present)))
+        latest_kl.append(score(latest.kl))
+        latest_status.append(Text(latest.status, style=style))
+    trends = [
+        Field("column", names, 0, shorten=True),
+        Field("trend", trend_cells, 2),
+        Field("min", mins, 4, "right"),
+        Field("max", maxes, 3, "right"),
+        Field("latest KL", latest_kl, 1, "right"),
+        Field("latest status", latest_status, 0),
+    ]
+    printer.print(
+        layout.tables(trends, printer.width, title="KL per column, oldest run -> latest")
+    )
+
+
+def _files(run: Run) -> str:
+    """E.g. "3 files, 12000 rows"; empty for runs recorded before files were."""
+    n = len(run.current_files)
+    if not n:
+        return ""
+    return f"{n} file{'s' if n > 1 else ''}, {run.current_rows} rows"
+
+
+def _window(run: Run) -> str:
+    return f"{run.window_start} .. {run.window_end}" if run.window_start else ""
 
 
 def _csv_rows(runs: Sequence[Run]) -> list[list[Any]]:

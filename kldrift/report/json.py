@@ -30,7 +30,12 @@ def document(report: DriftReport) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "kldrift_version": __version__,
         "reference": {"source": report.reference, "rows": report.reference_rows},
-        "current": {"source": report.current, "rows": report.current_rows},
+        "current": {
+            "source": report.current,
+            "rows": report.current_rows,
+            "files": list(report.current_files),
+        },
+        "config_file": report.config_file,
         "summary": {
             "status": report.status.value,
             "drifted": report.drifted,

@@ -1,26 +1,49 @@
-"""A spinner on stderr naming the step under way, for long comparisons in a terminal."""
+"""Progress on stderr for long steps in a terminal: a spinner, or a bar when the work is counted."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+
+from kldrift.steps import Progress, silent
 
 
 @contextmanager
-def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
-    """Yield a callback that shows its note beside a spinner; silent off a terminal or if quiet.
+def progress(quiet: bool = False) -> Iterator[Progress]:
+    """Yield a Progress that shows each step on stderr; silent off a terminal or if quiet.
 
-    polars runs each step as one opaque query, so this names the step rather than guess a
-    percentage.
+    polars runs most steps as one opaque query, so those get a spinner and their name; steps
+    that count items (windows, files) get a bar with "done/total".
     """
     if quiet or not sys.stderr.isatty():
-        yield lambda _: None
+        yield silent
         return
     # Imported here: off a terminal (CI, cron, pipes) nothing of rich is needed for JSON output.
     from rich.console import Console
-    from rich.text import Text
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn
+    from rich.progress import Progress as Bars
 
-    # Notes name files, which are data: Text, since rich reads a str status as markup.
-    with Console(stderr=True).status(Text("starting"), spinner="dots") as status:
-        yield lambda note: status.update(Text(note))
+    bars = Bars(
+        SpinnerColumn("dots"),
+        # Notes name files, which are data: rendered as Text, never read as markup.
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        TextColumn("{task.fields[count]}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bars.add_task("starting", total=None, count="")
+
+    def show(note: str, done: int | None = None, total: int | None = None) -> None:
+        counted = done is not None and total is not None
+        bars.update(
+            task,
+            description=note,
+            completed=done if counted else 0,
+            total=total if counted else None,
+            count=f"{done}/{total}" if counted else "",
+        )
+
+    with bars:
+        yield show

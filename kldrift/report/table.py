@@ -7,12 +7,13 @@ import os
 from collections.abc import Sequence
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
-from kldrift.options import Gate, Status
+from kldrift.options import Color, Gate, Status
 from kldrift.registry import Metric
+from kldrift.report import layout
+from kldrift.report.layout import Field
 
 # The pure-text helpers live in text.py so the other formats need not load rich; the "as" form
 # re-exports them, as explain.py and older callers reach them through this module.
@@ -26,22 +27,45 @@ STATUS_STYLE = {Status.ok: "green", Status.warn: "yellow", Status.drift: "bold r
 BARS = " ▁▂▃▄▅▆▇█"
 #: Horizontal partial blocks, in eighths of a character.
 EIGHTHS = " ▏▎▍▌▋▊▉"
-#: Width used when output is not a terminal, so a piped table is not squeezed to 80 columns.
-PLAIN_WIDTH = 160
+#: Width used when output is not a terminal and COLUMNS is not set.
+PLAIN_WIDTH = 100
+#: Priority of each column of the table, 0 kept longest as the width shrinks. The column name is
+#: always shown, whole before the columns from "whole name" on (shortened in the middle to make
+#: room for those before). A new column takes a place in this list; see kldrift.report.layout.
+PRIORITY = {
+    "status": 0,
+    "effect": 1,
+    "p adj.": 2,
+    "drift at": 3,
+    "whole name": 4,
+    "KL": 4,
+    "detectable": 5,
+    "shown": 6,
+    "noise": 7,
+    "null % ref -> cur": 8,
+    "reference -> current": 9,
+    "kind": 10,
+    "H(P,Q)": 11,
+    "H(P)": 12,
+}
 
 
 def write(
-    report: DriftReport, out: TextIO, show: Sequence[Metric] = (), explain: bool = False
+    report: DriftReport,
+    out: TextIO,
+    show: Sequence[Metric] = (),
+    explain: bool = False,
+    color: Color = Color.auto,
 ) -> None:
     """Print the report as a table, a schema section and a one-line summary.
 
     `show` adds a column per metric; `explain` appends the bins behind each drifted column.
     """
-    printer = console(out)
+    printer = console(out, color)
     if report.columns:
-        printer.print(_columns_table(report, show))
+        printer.print(_columns_tables(report, show, printer.width))
     if report.schema:
-        printer.print(_schema_table(report))
+        printer.print(_schema_tables(report, printer.width))
     if explain:
         from kldrift.report import explain as explain_report
 
@@ -66,29 +90,100 @@ def sparkline(counts: tuple[int, ...], peak: float) -> str:
     return "".join(BARS[min(top, math.ceil(c / total / peak * top))] for c in counts)
 
 
-def console(out: TextIO) -> Console:
-    """A rich console on `out`: plain text when it is not a terminal or NO_COLOR is set.
+def terminal_width(out: TextIO) -> int:
+    """The width to lay tables out in: $COLUMNS, else the terminal's, else PLAIN_WIDTH."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if _is_terminal(out):
+        try:
+            return os.get_terminal_size(out.fileno()).columns
+        except (OSError, ValueError):
+            pass
+    return PLAIN_WIDTH
 
+
+def colored(out: TextIO, color: Color = Color.auto) -> bool:
+    """Whether to colour output on `out`: --color, else NO_COLOR, FORCE_COLOR, a terminal."""
+    if color is not Color.auto:
+        return color is Color.always
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "").lower() not in ("", "0", "false"):
+        return True
+    return _is_terminal(out)
+
+
+def console(out: TextIO, color: Color = Color.auto) -> Console:
+    """A rich console on `out`, as wide as `terminal_width`, coloured as `colored` says.
+
+    The width does not depend on colour, so a coloured and a plain table have the same layout.
     Strings are printed as they are: column names, categories and file names are data, and a
     name such as "a[/b]" or ":x:" must not be read as rich markup or an emoji code.
     """
-    plain = bool(os.environ.get("NO_COLOR")) or not (hasattr(out, "isatty") and out.isatty())
+    on = colored(out, color)
     return Console(
         file=out,
         # color_system=None makes rich emit no escape codes at all, bold and italic included.
-        color_system=None if plain else "auto",
-        width=PLAIN_WIDTH if plain else None,
+        color_system=("auto" if _is_terminal(out) else "standard") if on else None,
+        force_terminal=on,
+        no_color=not on,
+        width=terminal_width(out),
         highlight=False,
         markup=False,
         emoji=False,
     )
 
 
-def _columns_table(report: DriftReport, show: Sequence[Metric]) -> Table:
+def _is_terminal(out: TextIO) -> bool:
+    return hasattr(out, "isatty") and out.isatty()
+
+
+def _columns_tables(
+    report: DriftReport, show: Sequence[Metric], width: int
+) -> RenderableType:
     unit = report.options.unit
     metric = report.thresholds.metric
     extra = [m for m in dict.fromkeys(show) if m is not metric]
-    table = Table(
+    cols = report.columns
+    fields = [
+        Field("column", [c.name for c in cols], 0, shorten=True),
+        Field("kind", [c.kind.value for c in cols], PRIORITY["kind"]),
+        Field("KL", [score(c.kl) for c in cols], PRIORITY["KL"], "right"),
+        Field(METRIC_LABELS[metric], [score(c.score(metric)) for c in cols], PRIORITY["effect"],
+              "right"),
+    ]  # fmt: skip
+    if report.thresholds.columns:
+        levels = [f"{c.threshold:g}" for c in cols]
+        fields.append(Field("drift at", levels, PRIORITY["drift at"], "right"))
+    fields += [
+        Field("noise", [score(c.noise_floor) for c in cols], PRIORITY["noise"], "right"),
+        Field("p adj.", [p_value(c.p_adjusted) for c in cols], PRIORITY["p adj."], "right"),
+        Field("detectable", [_two_digits(c.detectable) for c in cols], PRIORITY["detectable"],
+              "right"),
+        *(
+            Field(METRIC_LABELS[m], [score(c.score(m)) for c in cols], PRIORITY["shown"], "right")
+            for m in extra
+        ),
+        Field("H(P,Q)", [score(c.cross_entropy) for c in cols], PRIORITY["H(P,Q)"], "right"),
+        Field("H(P)", [score(c.entropy) for c in cols], PRIORITY["H(P)"], "right"),
+        Field(
+            "null % ref -> cur",
+            [f"{c.null_share_reference:.1%} -> {c.null_share_current:.1%}" for c in cols],
+            PRIORITY["null % ref -> cur"],
+            "right",
+        ),
+        Field(
+            "status",
+            [Text(c.status.value, style=STATUS_STYLE[c.status]) for c in cols],
+            PRIORITY["status"],
+        ),
+        Field("reference -> current", [_histograms(c) for c in cols],
+              PRIORITY["reference -> current"]),
+    ]  # fmt: skip
+    return layout.tables(
+        fields,
+        width,
         title=f"kldrift: {report.reference} -> {report.current}",
         caption=(
             f"KL = D(reference || current), in {unit}; KL corr. = KL - noise, the KL sampling "
@@ -96,54 +191,23 @@ def _columns_table(report: DriftReport, show: Sequence[Metric]) -> Table:
             f"catches 95% of the time at these sizes (smaller drift can read 'ok'). "
             f"{decision_text(report)}"
         ),
+        whole_key=PRIORITY["whole name"],
     )
-    table.add_column("column", overflow="fold")
-    table.add_column("kind")
-    table.add_column("KL", justify="right")
-    for shown in [metric, *extra]:
-        table.add_column(METRIC_LABELS[shown], justify="right")
-        if shown is metric:
-            table.add_column("noise", justify="right")
-            table.add_column("p adj.", justify="right")
-            table.add_column("detectable", justify="right")
-    table.add_column("H(P,Q)", justify="right")
-    table.add_column("H(P)", justify="right")
-    table.add_column("null % ref -> cur", justify="right")
-    table.add_column("status")
-    table.add_column("reference -> current", no_wrap=True)
-    for column in report.columns:
-        scores = [score(column.score(m)) for m in [metric, *extra]]
-        table.add_row(
-            column.name,
-            column.kind.value,
-            score(column.kl),
-            scores[0],
-            score(column.noise_floor),
-            p_value(column.p_adjusted),
-            _two_digits(column.detectable),
-            *scores[1:],
-            score(column.cross_entropy),
-            score(column.entropy),
-            f"{column.null_share_reference:.1%} -> {column.null_share_current:.1%}",
-            Text(column.status.value, style=STATUS_STYLE[column.status]),
-            _histograms(column),
-        )
-    return table
+
+
+def _schema_tables(report: DriftReport, width: int) -> RenderableType:
+    changes = report.schema
+    described = [Text(c.description, style="bold red" if c.breaking else "yellow") for c in changes]
+    fields = [
+        Field("column", [c.column for c in changes], 0, shorten=True),
+        Field("change", described, 0, wrap=True),
+    ]
+    return layout.tables(fields, width, title="schema changes")
 
 
 def _two_digits(value: float) -> str:
     # A detectable effect spans 1e-7 (10M rows) to 1 (100 rows): four decimals would show 0.
     return "inf" if math.isinf(value) else f"{value:.2g}"
-
-
-def _schema_table(report: DriftReport) -> Table:
-    table = Table(title="schema changes")
-    table.add_column("column")
-    table.add_column("change")
-    for change in report.schema:
-        style = "bold red" if change.breaking else "yellow"
-        table.add_row(change.column, Text(change.description, style=style))
-    return table
 
 
 def _histograms(column: ColumnDrift) -> Text:

@@ -31,6 +31,19 @@ def p_value(value: float) -> str:
 
 def decision_text(report: DriftReport) -> str:
     """The decision rule in force, in one sentence."""
+    return _rule(report) + _own_levels(report)
+
+
+def _own_levels(report: DriftReport) -> str:
+    # A column with its own drift level is decided by it, not by the level the rule names.
+    own = report.thresholds.columns
+    if not own:
+        return ""
+    levels = ", ".join(f"{name} {level:g}" for name, level in sorted(own.items()))
+    return f" Own drift levels: {levels}."
+
+
+def _rule(report: DriftReport) -> str:
     t = report.thresholds
     effect = METRIC_LABELS[t.metric] + (" (nats)" if METRICS[t.metric].unit == "nats" else "")
     adjustment = "BH" if t.adjustment is Adjustment.bh else "Bonferroni"

@@ -7,16 +7,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from rich.table import Table
 from rich.text import Text
 
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.gate import passed
 from kldrift.jsonvalues import json_value
-from kldrift.options import Format, Status
+from kldrift.options import Color, Format, Status
 from kldrift.report import json as json_report
-from kldrift.report import write_atomic
+from kldrift.report import layout, write_atomic
+from kldrift.report.layout import Field
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import score
 from kldrift.result import DriftReport, Window
@@ -25,7 +25,12 @@ from kldrift.result import DriftReport, Window
 FORMAT_VERSION = 1
 
 
-def render(windows: Sequence[DriftReport], fmt: Format, out: TextIO | None = None) -> None:
+def render(
+    windows: Sequence[DriftReport],
+    fmt: Format,
+    out: TextIO | None = None,
+    color: Color = Color.auto,
+) -> None:
     """Write the per-window comparison to `out` (stdout by default) in format `fmt`."""
     out = out or sys.stdout
     if fmt is Format.json:
@@ -36,7 +41,7 @@ def render(windows: Sequence[DriftReport], fmt: Format, out: TextIO | None = Non
 
         html.write_windows(windows, out)
     else:
-        write_table(windows, out)
+        write_table(windows, out, color)
 
 
 def write_file(windows: Sequence[DriftReport], fmt: Format, path: str | os.PathLike[str]) -> None:
@@ -62,7 +67,8 @@ def document(windows: Sequence[DriftReport]) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "kldrift_version": __version__,
         "reference": first["reference"],
-        "current": {"source": first["current"]["source"]},
+        "current": {"source": first["current"]["source"], "files": first["current"]["files"]},
+        "config_file": first["config_file"],
         "summary": {
             "status": status.value,
             "drifted": any(w.drifted for w in windows),
@@ -103,39 +109,42 @@ def document(windows: Sequence[DriftReport]) -> dict[str, Any]:
     }
 
 
-def write_table(windows: Sequence[DriftReport], out: TextIO) -> None:
-    """Print a table with a row per window and a KL cell per column, and a summary line."""
-    printer = console(out)
+def write_table(
+    windows: Sequence[DriftReport], out: TextIO, color: Color = Color.auto
+) -> None:
+    """Print a table with a row per window and a KL cell per column, and a summary line.
+
+    Columns most drifted (in their worst window) come first and are the last to move to the
+    second block or drop out as the width shrinks; their names are shortened in the middle to
+    the width of their numbers when room is short.
+    """
+    printer = console(out, color)
     first = windows[0]
-    # Columns most drifted (in their worst window) first, as the single-report table does.
     worst: dict[str, float] = {}
     for w in windows:
         for c in w.columns:
             worst[c.name] = max(worst.get(c.name, -1.0), c.kl)
     names = sorted(worst, key=lambda n: (-worst[n], n))
-    table = Table(
-        title=f"kldrift: {first.reference} -> {first.current}, per window",
-        caption=f"KL = D(reference || window), in {first.options.unit}",
-    )
-    table.add_column("window start")
-    table.add_column("rows", justify="right")
-    table.add_column("status")
-    for name in names:
-        table.add_column(name, justify="right", overflow="fold")
-    for w in windows:
-        by_name = {c.name: c for c in w.columns}
-        cells: list[str | Text] = [
-            _window(w).start,
-            str(w.current_rows),
-            Text(w.status.value, style=STATUS_STYLE[w.status]),
+    by_window = [{c.name: c for c in w.columns} for w in windows]
+    fields = [
+        Field("window start", [_window(w).start for w in windows], 0),
+        Field("rows", [str(w.current_rows) for w in windows], 1, "right"),
+        Field("status", [Text(w.status.value, style=STATUS_STYLE[w.status]) for w in windows], 0),
+    ]
+    for rank, name in enumerate(names):
+        cells = [
+            Text(score(cell.kl), style=STATUS_STYLE[cell.status]) if cell else Text("-")
+            for cell in (columns.get(name) for columns in by_window)
         ]
-        for name in names:
-            cell = by_name.get(name)
-            cells.append(
-                Text(score(cell.kl), style=STATUS_STYLE[cell.status]) if cell else Text("-")
-            )
-        table.add_row(*cells)
-    printer.print(table)
+        fields.append(Field(name, cells, 2 + rank, "right", short_header=True))
+    printer.print(
+        layout.tables(
+            fields,
+            printer.width,
+            title=f"kldrift: {first.reference} -> {first.current}, per window",
+            caption=f"KL = D(reference || window), in {first.options.unit}",
+        )
+    )
     printer.print(Text(summary(windows), style=STATUS_STYLE[_overall(windows)]))
 
 

@@ -1,0 +1,413 @@
+"""Terminal output: layouts that fit 60 to 160 columns, colour, the CLI's messages (issue 13)."""
+
+import io
+import json
+import re
+import shutil
+import sqlite3
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import kldrift
+from kldrift import historydb
+from kldrift.cli import app
+from kldrift.options import Color, Thresholds
+from kldrift.report import explain as explain_report
+from kldrift.report import history as history_report
+from kldrift.report import layout, table
+from kldrift.report import windows as windows_report
+from kldrift.report.text import p_value, score
+from kldrift.windows import compare_windows
+from tests.conftest import SAMPLE
+
+runner = CliRunner()
+REF_CSV, CUR_CSV = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
+WIDTHS = (60, 80, 100, 160)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LONG = "customer_lifetime_value_in_euros_after_refunds_2026"
+
+
+@pytest.fixture(scope="module")
+def report():
+    ref = pl.read_csv(REF_CSV, try_parse_dates=True)
+    cur = pl.read_csv(CUR_CSV, try_parse_dates=True)
+    # A long name and large numbers, on a drifted column.
+    ref = ref.with_columns((pl.col("income") * 1000).alias(LONG))
+    cur = cur.with_columns((pl.col("income") * 1000).alias(LONG))
+    return kldrift.compare(ref, cur, thresholds=Thresholds(columns={"country": 0.05}))
+
+
+def _render(write, width, monkeypatch, color=Color.never):
+    monkeypatch.setenv("COLUMNS", str(width))
+    out = io.StringIO()
+    write(out, color)
+    return out.getvalue()
+
+
+def _check_fits(text, width):
+    lines = ANSI.sub("", text).splitlines()
+    assert max(len(line) for line in lines) <= width
+    # No cell that holds a number (digits, a point, a sign, a percent) was cut.
+    cells = [cell.strip() for line in lines for cell in line.split("│")]
+    assert not [c for c in cells if re.fullmatch(r"[-+<>(\[]?[\d.,%e+-]*…[\d.,%e+\])-]*", c)]
+    return lines
+
+
+def _same_layout(write, width, monkeypatch):
+    plain = _render(write, width, monkeypatch, Color.never)
+    colored = _render(write, width, monkeypatch, Color.always)
+    assert ANSI.search(colored) and not ANSI.search(plain)
+    assert ANSI.sub("", colored) == plain
+    return plain
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_table_fits_and_shows_each_drifted_column_on_one_line(report, width, monkeypatch):
+    def write(out, color):
+        table.write(report, out, color=color)
+
+    lines = _check_fits(_same_layout(write, width, monkeypatch), width)
+    metric = report.thresholds.metric
+    assert report.drifted_columns
+    for column in report.drifted_columns:
+        name = layout.shorten(column.name, 8)
+        shown = [
+            line
+            for line in lines
+            if (column.name in line or name in line or _short_form(column.name, line))
+            and " drift " in line
+            and score(column.score(metric)) in line
+            and p_value(column.p_adjusted) in line
+        ]
+        assert shown, f"{column.name} at {width}"
+
+
+def _short_form(name, line):
+    # The name shortened in the middle to whatever width it got: head…tail.
+    match = re.search(r"│ (\S+)…(\S+) ", line)
+    return bool(match) and name.startswith(match.group(1)) and name.endswith(match.group(2))
+
+
+def test_lower_priority_columns_leave_the_first_block_first(report, monkeypatch):
+    text = _render(lambda out, c: table.write(report, out, color=c), 80, monkeypatch)
+    first = text.split("┗")[0] if "┗" in text else text.split("└")[0]
+    assert "status" in first and "p adj." in first and "KL corr." in first
+    assert "H(P)" not in first
+
+
+def test_a_long_name_is_shortened_in_the_middle_at_60_columns(report, monkeypatch):
+    text = _render(lambda out, c: table.write(report, out, color=c), 60, monkeypatch)
+    assert LONG not in text
+    assert re.search(r"cust\S*…\S*2026", text)
+    text = _render(lambda out, c: table.write(report, out, color=c), 160, monkeypatch)
+    assert re.search(f"│ {LONG} +│ numeric", text)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_explain_fits(report, width, monkeypatch):
+    for column in report.drifted_columns:
+
+        def write(out, color, column=column):
+            explain_report.write(report, column, out, color=color)
+
+        lines = _check_fits(_same_layout(write, width, monkeypatch), width)
+        for b in kldrift.drift.explain(column, report.options)[:10]:
+            assert any(score(b.contribution) in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def windows():
+    return compare_windows(REF_CSV, CUR_CSV, time_column="signup_date", every="1mo")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_windows_fit_with_whole_dates_and_numbers(windows, width, monkeypatch):
+    def write(out, color):
+        windows_report.write_table(windows, out, color)
+
+    lines = _check_fits(_same_layout(write, width, monkeypatch), width)
+    for w in windows:
+        row = [line for line in lines if line.startswith(f"│ {w.window.start} ")]
+        assert row and " drift " in row[0]
+        income = next(c for c in w.columns if c.name == "income")
+        assert score(income.kl) in row[0]  # the most drifted column stays in the first block
+
+
+@pytest.fixture
+def history_db(tmp_path):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    frame = pl.read_csv(CUR_CSV)
+    frame[:1500].write_csv(parts / "a.csv")
+    frame[1500:].write_csv(parts / "b.csv")
+    db = tmp_path / "runs.db"
+    for _ in range(3):
+        result = runner.invoke(
+            app, ["monitor", str(parts / "*.csv"), "-r", REF_CSV, "--history", str(db), "-q"]
+        )
+        assert result.exit_code == 1, result.stderr
+    return db
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_history_fits(history_db, width, monkeypatch):
+    runs = historydb.read(history_db)
+
+    def write(out, color):
+        history_report.write_table(runs, out, color)
+
+    lines = _check_fits(_same_layout(write, width, monkeypatch), width)
+    for name in ("income", "latency_ms", "country"):
+        assert [line for line in lines if f"│ {name} " in line and " drift " in line]
+
+
+def test_history_records_and_shows_the_files_a_glob_matched(history_db, tmp_path):
+    runs = historydb.read(history_db)
+    assert [len(run.current_files) for run in runs] == [2, 2, 2]
+    assert runs[-1].current_files[0].endswith("a.csv") and runs[-1].current_rows == 3000
+    result = runner.invoke(app, ["history", str(history_db)], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    assert "2 files, 3000 rows" in result.stdout
+    assert re.search(r"run 3 read 2 files, 3000 rows: \S*a\.csv, \S*b\.csv", result.stdout)
+
+
+def test_an_older_history_database_reads_without_files(tmp_path, history_db):
+    with sqlite3.connect(history_db) as conn:
+        conn.execute("UPDATE runs SET current_files = NULL")
+    assert {run.current_files for run in historydb.read(history_db)} == {()}
+
+
+def test_width_comes_from_columns_else_100_and_never_from_colour(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert table.console(io.StringIO()).width == 100
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert table.console(io.StringIO()).width == 100
+    monkeypatch.setenv("COLUMNS", "80")
+    assert table.console(io.StringIO()).width == 80
+    assert table.console(io.StringIO(), Color.always).width == 80
+
+
+@pytest.mark.parametrize(
+    ("env", "color", "expected"),
+    [
+        ({}, Color.auto, False),  # not a terminal
+        ({"FORCE_COLOR": "1"}, Color.auto, True),
+        ({"FORCE_COLOR": "0"}, Color.auto, False),
+        ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, Color.auto, False),
+        ({"NO_COLOR": "1"}, Color.always, True),
+        ({"FORCE_COLOR": "1"}, Color.never, False),
+    ],
+)
+def test_color_follows_the_flag_then_no_color_then_force_color(
+    env, color, expected, monkeypatch
+):
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert table.colored(io.StringIO(), color) is expected
+
+
+def test_color_flag_on_the_cli():
+    plain = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--color", "never"])
+    colored = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--color", "always"])
+    assert plain.exit_code == colored.exit_code == 1
+    assert "\x1b[" in colored.stdout and "\x1b[" not in plain.stdout
+    assert ANSI.sub("", colored.stdout) == plain.stdout
+
+
+def test_shorten_keeps_both_ends():
+    assert layout.shorten("abcdefghij", 5) == "ab…ij"
+    assert layout.shorten("abcdefghij", 6) == "abc…ij"
+    assert layout.shorten("abc", 5) == "abc"
+
+
+def test_a_layout_puts_fields_by_priority_and_drops_what_fits_nowhere():
+    fields = [
+        layout.Field("name", ["x" * 20], 0, shorten=True),
+        layout.Field("a", ["1.0000"], 0, "right"),
+        layout.Field("b", ["2.0000"], 2, "right"),
+        layout.Field("c", ["3.0000"], 1, "right"),
+    ]
+    # Borders take 3 per column and 1; the name takes 20 whole, 8 shortened.
+    blocks, dropped = layout.plan(fields, 4 + 20 + 3 * 9)
+    assert [f.header for f in blocks[0].fields] == ["name", "a", "b", "c"] and not dropped
+    blocks, dropped = layout.plan(fields, 40)
+    assert [f.header for f in blocks[0].fields] == ["name", "a"]
+    assert [f.header for f in blocks[1].fields] == ["name", "c"]
+    assert [f.header for f in dropped] == ["b"]
+    # Shortening the name makes room for fields it cannot be shown whole beside.
+    blocks, dropped = layout.plan(fields, 30)
+    assert [f.header for f in blocks[0].fields] == ["name", "a", "c"]
+    assert blocks[0].widths[0] == 8
+
+
+# The CLI bugs of issue 13, each with the run that showed it.
+
+
+def _comma_file(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,x\n" + "".join(f"{i},{i * 7 % 13}\n" for i in range(3000)))
+    return str(path)
+
+
+def test_a_wrong_separator_that_leaves_nothing_to_compare_is_exit_2(tmp_path):
+    data = _comma_file(tmp_path)
+    result = runner.invoke(app, ["compare", data, data, "--separator", ";"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kldrift: error: no columns compared: every shared column was skipped "
+        "(1 high cardinality); is the separator right?\n"
+    )
+
+
+def test_excluding_every_column_is_exit_2(tmp_path):
+    data = _comma_file(tmp_path)
+    result = runner.invoke(app, ["compare", data, data, "--exclude", "id,x"])
+    assert result.exit_code == 2
+    assert "no columns compared: the column selection leaves none of the 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_config_file_in_force_is_named_recorded_and_can_be_ignored(tmp_path, monkeypatch):
+    (tmp_path / "kldrift.toml").write_text("threshold = 5.0\n")
+    (tmp_path / ".git").mkdir()
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "kldrift: using kldrift.toml from ../..\n"
+    assert json.loads(result.stdout)["config_file"] == str(tmp_path / "kldrift.toml")
+    ignored = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json", "--no-config"])
+    assert ignored.exit_code == 1
+    assert ignored.stderr == "" and json.loads(ignored.stdout)["config_file"] is None
+    quiet = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-q"])
+    assert quiet.stderr == ""
+    db = str(tmp_path / "runs.db")
+    runner.invoke(app, ["monitor", CUR_CSV, "-r", REF_CSV, "--history", db, "-q"])
+    assert historydb.read(db)[0].config_file == str(tmp_path / "kldrift.toml")
+
+
+def test_a_column_threshold_shows_in_the_row_caption_and_markdown(monkeypatch):
+    args = ["compare", REF_CSV, CUR_CSV, "--column-threshold", "income=0.5"]
+    result = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert "Own drift levels: income 0.5." in " ".join(result.stdout.split())
+    income = next(line for line in result.stdout.splitlines() if "│ income " in line)
+    assert re.search(r"│\s+0\.5 │", income) and " warn " in income
+    markdown = runner.invoke(app, [*args, "-f", "markdown"])
+    assert "Own drift levels: income 0.5." in markdown.stdout
+    junit = runner.invoke(app, [*args, "-f", "junit"])
+    assert "drift at 0.5" in junit.stdout
+
+
+def test_quiet_silences_the_summary_line(tmp_path):
+    out = str(tmp_path / "r.json")
+    loud = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json", "-o", out])
+    assert "3 of 10 columns drifted" in loud.stderr
+    quiet = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-f", "json", "-o", out, "-q"])
+    assert quiet.exit_code == 1 and quiet.stderr == ""
+
+
+def test_window_json_records_the_files_and_config(windows):
+    doc = windows_report.document(windows)
+    assert doc["current"]["files"] == [CUR_CSV] and doc["config_file"] is None
+
+
+def test_windows_tell_progress_the_count(windows):
+    seen = []
+    compare_windows(
+        REF_CSV,
+        CUR_CSV,
+        time_column="signup_date",
+        every="1mo",
+        progress=lambda note, done=None, total=None: seen.append((note, done, total)),
+    )
+    counted = [(d, t) for _, d, t in seen if t is not None]
+    assert counted == [(n, len(windows)) for n in range(len(windows))]
+
+
+def test_help_has_clean_usage_defaults_placeholders_and_examples():
+    for command in ("compare", "explain", "profile", "monitor", "history"):
+        result = runner.invoke(app, [command, "-h"], terminal_width=100)
+        assert result.exit_code == 0
+        usage = result.stdout.splitlines()[0]
+        assert "{" not in usage and not re.search(r"\b[a-z]+\.\.\.", usage), usage
+        assert "(" not in "".join(re.findall(r"\[default: [^\]]*\]", result.stdout))
+        assert not re.search(r"<\w+>|\s--?[\w-]+ (STR|INT)\b", result.stdout)
+        assert "Examples:" in result.stdout and f"kldrift {command} " in result.stdout
+    compare = runner.invoke(app, ["compare", "--help"], terminal_width=100).stdout
+    assert "compare [OPTIONS] REFERENCE CURRENT\n" in compare
+    assert "[default: table]" in compare and "--output FILE" in compare
+    profile = runner.invoke(app, ["profile", "--help"], terminal_width=100).stdout
+    assert "profile [OPTIONS] SOURCES...\n" in profile
+    top = runner.invoke(app, ["-h"], terminal_width=80).stdout
+    assert "--install-completion" in top and "--show-completion" in top
+    summaries = top.split("Commands:")[1].strip().splitlines()
+    assert len(summaries) == 5 and not [s for s in summaries if s.endswith("...")]
+
+
+def test_an_unquoted_glob_gets_a_hint_to_quote_it(tmp_path):
+    for name in ("a.csv", "b.csv", "c.csv"):
+        shutil.copy(CUR_CSV, tmp_path / name)
+    files = [str(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv")]
+    result = runner.invoke(app, ["compare", REF_CSV, *files])
+    assert result.exit_code == 2
+    assert "quote it" in result.stderr and "unexpected extra argument" in result.stderr
+
+
+def test_an_unknown_column_gets_a_did_you_mean():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--columns", "incme"])
+    assert result.exit_code == 2
+    assert "did you mean 'income'?" in result.stderr
+    unrelated = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "--columns", "zzz"])
+    assert "did you mean" not in unrelated.stderr
+    explained = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "countyr"])
+    assert explained.exit_code == 2 and "did you mean 'country'?" in explained.stderr
+
+
+def test_history_suggests_a_column_too(history_db):
+    result = runner.invoke(app, ["history", str(history_db), "--columns", "latencyms"])
+    assert result.exit_code == 2 and "did you mean 'latency_ms'?" in result.stderr
+
+
+def test_merge_of_a_parquet_file_is_a_readable_error(tmp_path):
+    result = runner.invoke(
+        app, ["profile", "--merge", str(SAMPLE / "reference.parquet"), "-o", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 2
+    assert "reference.parquet: not a kldrift profile (binary data, not JSON text)" in result.stderr
+    assert "codec" not in result.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_shows_a_count_on_a_terminal_and_nothing_elsewhere(monkeypatch):
+    from kldrift.report.progress import progress
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with progress() as note:
+        note("scoring windows", 3, 12)
+    assert "scoring windows" in terminal.getvalue() and "3/12" in terminal.getvalue()
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    with progress() as note:
+        note("scoring windows", 3, 12)
+    assert plain.getvalue() == ""
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    with progress(quiet=True) as note:
+        note("scoring windows", 3, 12)
+    assert terminal.getvalue() == ""
+
+
+def test_shell_completion_is_typers_own():
+    result = runner.invoke(app, ["--show-completion", "bash"])
+    assert result.exit_code == 0
+    assert "_COMPLETE=complete_bash" in result.stdout
