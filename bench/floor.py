@@ -1,10 +1,11 @@
-"""The floor: read REF and CUR completely with polars, every column decoded, and nothing else.
+"""The floor: read REF and CUR (or one file) completely with polars, every column decoded.
 
 kldrift has to read its inputs too, so its time and memory are reported as multiples of this
 script's. Both frames stay alive until the end, as they would in a tool that holds reference and
 current at once.
 
     python bench/floor.py REF CUR
+    python bench/floor.py CUR        # the floor of comparing a stored profile with CUR
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def read(path: Path) -> pl.DataFrame:
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
-        sys.exit(f"usage: {Path(sys.argv[0]).name} REF CUR")
+    if len(sys.argv) not in (2, 3):
+        sys.exit(f"usage: {Path(sys.argv[0]).name} [REF] CUR")
     frames = [read(Path(arg)) for arg in sys.argv[1:]]
     for arg, frame in zip(sys.argv[1:], frames, strict=True):
         print(f"{arg}: {frame.height} rows x {frame.width} columns")

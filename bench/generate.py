@@ -7,6 +7,12 @@ finished file gets a JSON sidecar with its parameters, and a rerun with the same
 it.
 
     python bench/generate.py --rows 1000000 10000000 --format both
+
+`--columns N` makes a wide table instead: the 26 columns repeated in blocks (block b's columns
+suffixed `_b<b>`, each a random permutation of block 0's) and cut at N, so a wide table has the
+same mix of types and drift as the narrow one:
+
+    python bench/generate.py --rows 100000 --columns 5000 --format both
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
-from layout import DEFAULT_OUT, FORMATS, SIDES, dataset_path
+from layout import BASE_COLUMNS, DEFAULT_OUT, FORMATS, SIDES, dataset_path
 from numpy.typing import NDArray
 
 # Bump when the generated data changes, so that stale files are regenerated instead of skipped.
@@ -132,12 +138,32 @@ def _chunk(rng: np.random.Generator, n: int, first_row: int, current: bool) -> p
     return pl.DataFrame(columns)
 
 
-def _chunks(rows: int, side: str, part: int, first_row: int) -> Iterator[pl.DataFrame]:
+def _chunks(
+    rows: int, side: str, part: int, first_row: int, columns: int
+) -> Iterator[pl.DataFrame]:
     current = side == "cur"
-    for index, start in enumerate(range(0, rows, CHUNK_ROWS)):
+    # A wide table is made in fewer rows at a time, so a chunk stays under ~1 GiB (and a
+    # Parquet row group at 25,000 rows or more) however wide.
+    chunk_rows = max(25_000, CHUNK_ROWS * BASE_COLUMNS // max(columns, BASE_COLUMNS))
+    for index, start in enumerate(range(0, rows, chunk_rows)):
+        n = min(chunk_rows, rows - start)
         # One independent stream per (side, part, chunk) keeps the data fixed for given parameters.
         rng = np.random.default_rng([SEED, SIDES.index(side), part, index])
-        yield _chunk(rng, min(CHUNK_ROWS, rows - start), first_row + start, current)
+        if columns == BASE_COLUMNS:
+            yield _chunk(rng, n, first_row + start, current)
+            continue
+        # Further blocks are the first one's columns, each shuffled on its own (a permutation
+        # keeps the distribution and the drift): drawing every block anew would take minutes.
+        first = _chunk(rng, n, first_row + start, current)
+        blocks = [first.rename(lambda name: f"{name}_b0")]
+        for block in range(1, -(-columns // BASE_COLUMNS)):
+            shuffle = np.random.default_rng([SEED, SIDES.index(side), part, index, block])
+            blocks.append(
+                pl.DataFrame(
+                    {f"{c.name}_b{block}": c.gather(shuffle.permutation(n)) for c in first}
+                )
+            )
+        yield pl.concat(blocks, how="horizontal").select(pl.nth(range(columns)))
 
 
 class _Sink(Protocol):
@@ -201,8 +227,9 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in files if f.is_file())
 
 
-def _params(rows: int, side: str, fmt: str, parts: int) -> dict[str, object]:
-    return {
+def _params(rows: int, side: str, fmt: str, parts: int, columns: int) -> dict[str, object]:
+    wide = {} if columns == BASE_COLUMNS else {"columns": columns}
+    return wide | {
         "generator_version": GENERATOR_VERSION,
         "seed": SEED,
         "chunk_rows": CHUNK_ROWS,
@@ -213,12 +240,14 @@ def _params(rows: int, side: str, fmt: str, parts: int) -> dict[str, object]:
     }
 
 
-def generate_side(out: Path, rows: int, side: str, formats: list[str], parts: int) -> None:
+def generate_side(
+    out: Path, rows: int, side: str, formats: list[str], parts: int, columns: int
+) -> None:
     """Write one side in every requested format whose file is missing or stale."""
     targets: dict[str, Path] = {}
     for fmt in formats:
-        path = dataset_path(out, rows, fmt, side, parts)
-        if _is_current(path, _params(rows, side, fmt, parts)):
+        path = dataset_path(out, rows, fmt, side, parts, columns)
+        if _is_current(path, _params(rows, side, fmt, parts, columns)):
             print(f"skip  {path} (exists with the same parameters)")
             continue
         targets[fmt] = path
@@ -243,7 +272,7 @@ def generate_side(out: Path, rows: int, side: str, formats: list[str], parts: in
             _open_sink(fmt, stage / f"part-{part:04d}.{fmt}" if parts > 1 else stage)
             for fmt, stage in staging.items()
         ]
-        for frame in _chunks(part_rows, side, part, first_row):
+        for frame in _chunks(part_rows, side, part, first_row, columns):
             for sink in sinks:
                 sink.write(frame)
         for sink in sinks:
@@ -255,7 +284,7 @@ def generate_side(out: Path, rows: int, side: str, formats: list[str], parts: in
         staging[fmt].rename(path)
         size = _size(path)
         record = {
-            "params": _params(rows, side, fmt, parts),
+            "params": _params(rows, side, fmt, parts, columns),
             "bytes": size,
             "generation_seconds": round(seconds, 2),  # for all formats written in this pass
         }
@@ -270,12 +299,15 @@ def main() -> None:
     parser.add_argument("--format", choices=[*FORMATS, "both"], default="parquet")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--parts", type=int, default=1, help="split each side into N part files")
+    parser.add_argument(
+        "--columns", type=int, default=BASE_COLUMNS, help="columns per side (a wide table)"
+    )
     args = parser.parse_args()
     formats = list(FORMATS) if args.format == "both" else [args.format]
 
     for rows in args.rows:
         for side in SIDES:
-            generate_side(args.out, rows, side, formats, args.parts)
+            generate_side(args.out, rows, side, formats, args.parts, args.columns)
     # ru_maxrss is in KiB on Linux.
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"generator peak RSS: {peak_mib:,.0f} MiB")

@@ -9,8 +9,15 @@ SIDES = ("ref", "cur")
 FORMATS = ("parquet", "csv")
 
 
-def dataset_path(out: Path, rows: int, fmt: str, side: str, parts: int = 1) -> Path:
+#: Columns of a generated table unless --columns asks for a wide one.
+BASE_COLUMNS = 26
+
+
+def dataset_path(
+    out: Path, rows: int, fmt: str, side: str, parts: int = 1, columns: int = BASE_COLUMNS
+) -> Path:
     """Where one side of a dataset lives: a file, or a directory of part files if parts > 1."""
+    name = f"rows-{rows}" if columns == BASE_COLUMNS else f"rows-{rows}-columns-{columns}"
     if parts == 1:
-        return out / f"rows-{rows}" / f"{side}.{fmt}"
-    return out / f"rows-{rows}-parts-{parts}" / fmt / side
+        return out / name / f"{side}.{fmt}"
+    return out / f"{name}-parts-{parts}" / fmt / side

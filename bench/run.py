@@ -31,19 +31,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from layout import DEFAULT_OUT, FORMATS, SIDES, dataset_path
+from layout import BASE_COLUMNS, DEFAULT_OUT, FORMATS, SIDES, dataset_path
 
 BENCH = Path(__file__).resolve().parent
 RESULTS_MD = BENCH / "RESULTS.md"
 RESULTS_JSON = BENCH / "results.json"
+#: RESULTS.md from this line on is written by hand and kept by --write.
+NOTES = "<!-- notes: kept by run.py --write -->"
 FLOOR = "floor"
 COMPARE_CASES = {"table": [], "json": ["--format", "json"]}
 STARTUP_CASES = {"help": ["--help"], "version": ["--version"]}
 # Interpreter start plus `import polars`: what any polars tool pays before doing work, so it is
 # the floor for the startup cases.
 IMPORT_FLOOR = "import-polars"
-ALL_CASES = [FLOOR, *COMPARE_CASES, IMPORT_FLOOR, *STARTUP_CASES]
-KLDRIFT_CASES = {*COMPARE_CASES, *STARTUP_CASES}
+# The cron path: a stored profile of REF (written once, unmeasured) against CUR, whose floor is
+# reading CUR alone.
+CRON, CRON_FLOOR = "cron", "floor-current"
+ALL_CASES = [FLOOR, *COMPARE_CASES, CRON_FLOOR, CRON, IMPORT_FLOOR, *STARTUP_CASES]
+KLDRIFT_CASES = {*COMPARE_CASES, CRON, *STARTUP_CASES}
+FLOORS = {FLOOR, CRON_FLOOR, IMPORT_FLOOR}
 # Exit 1 from `kldrift compare` means "drift found": a successful run for the benchmark.
 COMPARE_OK = (0, 1)
 # Children run as an installed tool does: with Python's bytecode cache. Without it (some sandboxes
@@ -67,6 +73,9 @@ class Result:
     #: When the run.py invocation that measured it started: the cases of one dataset measured in
     #: the same batch ran round-robin, so their i-th runs are pairs.
     batch: str = ""
+    #: Why the case stopped early ("exited with 2", "killed after the 1800 s timeout"); its
+    #: earlier runs are kept, its later rounds skipped, and the other cases go on.
+    failed: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -74,13 +83,22 @@ class Result:
 
     def paired_ratio(self, floor: Result) -> float | None:
         """Median over rounds of this case's wall time over the floor's in the same round."""
-        if not self.batch or self.batch != floor.batch or len(self.walls) != len(floor.walls):
+        if (
+            not self.walls
+            or not self.batch
+            or self.batch != floor.batch
+            or len(self.walls) != len(floor.walls)
+        ):
             return None
         return statistics.median(w / f for w, f in zip(self.walls, floor.walls, strict=True))
 
 
 class RunError(Exception):
-    """A child process failed; the benchmark cannot go on."""
+    """A child process failed: `reason` is one line for the table, `detail` its stderr."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
 
 
 @dataclass(frozen=True)
@@ -129,11 +147,11 @@ def measure(command: Command, timeout: float) -> tuple[float, float, int]:
         timer.cancel()
         child.returncode = os.waitstatus_to_exitcode(status)
         if wall >= timeout:
-            raise RunError(f"{shlex.join(argv)}\nkilled after the {timeout:g} s timeout")
+            raise RunError(f"killed after the {timeout:g} s timeout", shlex.join(argv))
         if child.returncode not in command.ok:
             stderr.seek(0)
             tail = stderr.read().decode(errors="replace")[-4000:]
-            raise RunError(f"{shlex.join(argv)}\nexited with {child.returncode}:\n{tail}")
+            raise RunError(f"exited with {child.returncode}", f"{shlex.join(argv)}\n{tail}")
     # ru_maxrss is in KiB on Linux.
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
@@ -147,28 +165,41 @@ class Measurement:
     format: str
     command: Command
     inputs: tuple[Path, ...] = ()
+    #: Run once, unmeasured, before the case's first run (the cron case's stored profile).
+    prepare: tuple[str, ...] = ()
 
 
 def rounds(group: Sequence[Measurement], times: int, timeout: float, batch: str) -> list[Result]:
     """Measure the cases of one dataset `times` times, round-robin: floor, table, json, floor, ...
 
     Interleaving puts every case in the same stretches of a noisy machine, so the ratios to the
-    floor stay fair when the machine's speed drifts during the benchmark.
+    floor stay fair when the machine's speed drifts during the benchmark. A case whose run fails
+    is marked failed and skipped in the later rounds; the other cases go on.
     """
     results = [Result(m.case, m.rows, m.format, [], [], [], batch) for m in group]
-    for _ in range(times):
+    for round_ in range(1, times + 1):
         for m, result in zip(group, results, strict=True):
-            wall, cpu, rss = measure(m.command, timeout)
+            if result.failed:
+                continue
+            try:
+                wall, cpu, rss = measure(m.command, timeout)
+            except RunError as exc:
+                result.failed = exc.reason
+                print(f"{_label(result)} run {round_}: {exc.reason}\n{exc.detail}", file=sys.stderr)
+                continue
             result.walls.append(wall)
             result.cpus.append(cpu)
             result.peak_rss_kib.append(rss)
-    for r in results:
-        print(
-            f"{r.case:>14} {r.rows:>10} {r.format:>8}  median {statistics.median(r.walls):7.2f} s"
-            f"  peak {max(r.peak_rss_kib) / 1024:8,.0f} MiB",
-            file=sys.stderr,
-        )
+            print(
+                f"{_label(result)} run {round_}/{times}: {wall:7.2f} s wall {cpu:7.2f} s CPU "
+                f"{rss / 1024:8,.0f} MiB",
+                file=sys.stderr,
+            )
     return results
+
+
+def _label(r: Result) -> str:
+    return f"{r.case:>14} {r.rows:>10} {r.format:>8}"
 
 
 def warm_cache(path: Path) -> None:
@@ -208,9 +239,15 @@ def machine(kldrift: Sequence[str] | None) -> dict[str, str | int | float]:
     return info
 
 
+TABLE_HEADER = [
+    "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
+    "| wall ×floor | paired ×floor | CPU ×floor | RSS ×floor | runs |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
 def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
     """RESULTS.md: the setup, the table, and how to read and refill it."""
-    floors = {(r.rows, r.format): r for r in results if r.case in (FLOOR, IMPORT_FLOOR)}
     lines = [
         "# kldrift benchmark results",
         "",
@@ -220,26 +257,9 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
         "|---|---|",
         *(f"| {key} | {value} |" for key, value in setup.items()),
         "",
-        "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
-        "| wall ×floor | paired ×floor | RSS ×floor | runs |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *TABLE_HEADER,
+        *rows(results, results),
     ]
-    for r in sorted(results, key=_order):
-        median, peak = statistics.median(r.walls), max(r.peak_rss_kib)
-        floor = floors.get((r.rows, r.format))
-        wall_x = paired_x = rss_x = "–"
-        if floor is not None and floor is not r:
-            wall_x = f"{median / statistics.median(floor.walls):.2f}"
-            paired = r.paired_ratio(floor)
-            paired_x = "–" if paired is None else f"{paired:.2f}"
-            rss_x = f"{peak / max(floor.peak_rss_kib):.2f}"
-        rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
-        lines.append(
-            f"| {r.case} | {rows} | {r.format} | {median:.3f} | {min(r.walls):.3f} "
-            f"| {statistics.median(r.cpus):.3f} | {peak / 1024:,.0f} | {wall_x} | {paired_x} "
-            f"| {rss_x} "
-            f"| {len(r.walls)} |"
-        )
     if not any(r.case.split()[0] in KLDRIFT_CASES for r in results):
         lines += [
             "",
@@ -252,11 +272,44 @@ def render(setup: dict[str, str | int | float], results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _order(r: Result) -> tuple[int, int, int, str]:
-    # Datasets by size, startup cases last; within a dataset the floor first.
+def rows(shown: list[Result], results: list[Result]) -> list[str]:
+    """Table rows of `shown`, in order, with ratios to the floors found in `results`."""
+    floors = {(r.case, r.rows, r.format): r for r in results if r.case in FLOORS and r.walls}
+    lines = []
+    for r in sorted(shown, key=_order):
+        floor = floors.get((_floor_of(r.case), r.rows, r.format))
+        wall_x = paired_x = cpu_x = rss_x = "–"
+        median = min_wall = cpu = peak = "–"
+        if r.walls:
+            wall, peak_kib = statistics.median(r.walls), max(r.peak_rss_kib)
+            median, min_wall, peak = f"{wall:.3f}", f"{min(r.walls):.3f}", f"{peak_kib / 1024:,.0f}"
+            cpu = f"{statistics.median(r.cpus):.3f}"
+            if floor is not None and floor is not r:
+                wall_x = f"{wall / statistics.median(floor.walls):.2f}"
+                paired = r.paired_ratio(floor)
+                paired_x = "–" if paired is None else f"{paired:.2f}"
+                cpu_x = f"{statistics.median(r.cpus) / statistics.median(floor.cpus):.2f}"
+                rss_x = f"{peak_kib / max(floor.peak_rss_kib):.2f}"
+        shown_rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
+        runs = f"{len(r.walls)}, then failed: {r.failed}" if r.failed else str(len(r.walls))
+        lines.append(
+            f"| {r.case} | {shown_rows} | {r.format} | {median} | {min_wall} | {cpu} | {peak} "
+            f"| {wall_x} | {paired_x} | {cpu_x} | {rss_x} | {runs} |"
+        )
+    return lines
+
+
+def _floor_of(case: str) -> str:
+    name = case.split()[0]
+    if name in STARTUP_CASES:
+        return IMPORT_FLOOR
+    return CRON_FLOOR if name in (CRON, CRON_FLOOR) else FLOOR
+
+
+def _order(r: Result) -> tuple[int, str, int, str]:
+    # Datasets by size (wide ones after narrow ones), startup cases last; the floor first.
     rows = int(r.rows) if r.rows.isdigit() else sys.maxsize
-    fmt = FORMATS.index(r.format) if r.format in FORMATS else len(FORMATS)
-    return (rows, fmt, ALL_CASES.index(r.case.split()[0]), r.case)
+    return (rows, r.format, ALL_CASES.index(r.case.split()[0]), r.case)
 
 
 def write(setup: dict[str, str | int | float], results: list[Result]) -> None:
@@ -274,7 +327,11 @@ def write(setup: dict[str, str | int | float], results: list[Result]) -> None:
     kept = list(merged.values())
     payload = {"setup": setup, "results": [asdict(r) for r in kept]}
     RESULTS_JSON.write_text(json.dumps(payload, indent=1) + "\n")
-    RESULTS_MD.write_text(render(setup, kept))
+    # What people wrote below the marker (the profile of where the time goes, the load, what
+    # the numbers mean) stays: only the generated part above it is rewritten.
+    notes = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
+    notes = notes[notes.index(NOTES) :] if NOTES in notes else ""
+    RESULTS_MD.write_text(render(setup, kept) + ("\n" + notes if notes else ""))
     print(f"wrote {RESULTS_MD} and {RESULTS_JSON}", file=sys.stderr)
 
 
@@ -288,6 +345,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--kldrift", default="kldrift", help="command that runs kldrift")
     parser.add_argument("--data", type=Path, default=DEFAULT_OUT, help="bench/generate.py --out")
     parser.add_argument("--parts", type=int, default=1, help="bench/generate.py --parts")
+    parser.add_argument(
+        "--columns", type=int, default=BASE_COLUMNS, help="bench/generate.py --columns"
+    )
     parser.add_argument("--streaming", action="store_true", help="pass --streaming to kldrift")
     parser.add_argument(
         "--memory-limit",
@@ -342,21 +402,39 @@ def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measuremen
     todo: list[Measurement] = []
     for rows in args.rows:
         for fmt in args.formats:
-            ref, cur = (dataset_path(args.data, rows, fmt, side, args.parts) for side in SIDES)
+            ref, cur = (
+                dataset_path(args.data, rows, fmt, side, args.parts, args.columns) for side in SIDES
+            )
             missing = [str(path) for path in (ref, cur) if not path.exists()]
             if missing:
                 sys.exit(
                     f"missing {', '.join(missing)}: run bench/generate.py --rows {rows} "
-                    f"--format {fmt} --parts {args.parts} --out {args.data}"
+                    f"--format {fmt} --parts {args.parts} --columns {args.columns} "
+                    f"--out {args.data}"
                 )
+            label = fmt if args.columns == BASE_COLUMNS else f"{fmt}, {args.columns} columns"
+            floor = [sys.executable, str(BENCH / "floor.py")]
             if FLOOR in args.cases:
-                floor = Command([sys.executable, str(BENCH / "floor.py"), str(ref), str(cur)])
-                todo.append(Measurement(FLOOR, str(rows), fmt, floor, (ref, cur)))
+                todo.append(
+                    Measurement(
+                        FLOOR, str(rows), label, Command([*floor, str(ref), str(cur)]), (ref, cur)
+                    )
+                )
             for case, flags in COMPARE_CASES.items():
                 if kldrift and case in args.cases:
                     argv = [*kldrift, "compare", str(ref), str(cur), *flags, *extra]
                     command = Command(argv, COMPARE_OK, memory, cgroup)
-                    todo.append(Measurement(case + variant, str(rows), fmt, command, (ref, cur)))
+                    todo.append(Measurement(case + variant, str(rows), label, command, (ref, cur)))
+            if CRON_FLOOR in args.cases:
+                todo.append(
+                    Measurement(CRON_FLOOR, str(rows), label, Command([*floor, str(cur)]), (cur,))
+                )
+            if kldrift and CRON in args.cases:
+                stored = ref.with_name(ref.name + ".kldrift.json")
+                argv = [*kldrift, "compare", str(stored), str(cur), "--format", "json", *extra]
+                command = Command(argv, COMPARE_OK, memory, cgroup)
+                make = (*kldrift, "profile", str(ref), "-o", str(stored), "--quiet")
+                todo.append(Measurement(CRON + variant, str(rows), label, command, (cur,), make))
     if IMPORT_FLOOR in args.cases:
         command = Command([sys.executable, "-c", "import polars"])
         todo.append(Measurement(IMPORT_FLOOR, "-", "-", command))
@@ -383,28 +461,40 @@ def main() -> None:
     # Other processes on the machine slow the runs down; record how busy it was.
     load = os.getloadavg()[0]
 
+    setup = machine(kldrift)
+    setup["load_at_start"] = round(load, 2)
     results: list[Result] = []
     batch = datetime.datetime.now().isoformat(timespec="seconds")
     # The cases of one dataset (or the startup cases) run interleaved, see rounds().
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in plan(args, kldrift):
         groups.setdefault((m.rows, m.format), []).append(m)
-    try:
-        for (rows, _), group in groups.items():
-            for path in sorted({path for m in group for path in m.inputs}):
-                warm_cache(path)
-            times = args.startup_repeat if rows == "-" else args.repeat
-            results += rounds(group, times, args.timeout, batch)
-    except RunError as exc:
-        sys.exit(f"aborting: {exc}")
+    print("\n".join(TABLE_HEADER), flush=True)
+    for (rows_, _), group in groups.items():
+        for m in group:
+            if m.prepare:
+                subprocess.run(m.prepare, check=True, env=CHILD_ENV, stdout=subprocess.DEVNULL)
+        for path in sorted({path for m in group for path in m.inputs}):
+            warm_cache(path)
+        times = args.startup_repeat if rows_ == "-" else args.repeat
+        measured = rounds(group, times, args.timeout, batch)
+        results += measured
+        # Each dataset's rows as soon as it is done, and on disk too: a run that is stopped
+        # later keeps what it measured.
+        print("\n".join(rows(measured, results)), flush=True)
+        if args.write:
+            write(finish(setup), results)
+    failed = [r for r in results if r.failed]
+    if failed:
+        names = ", ".join(f"{r.case} ({r.rows} {r.format})" for r in failed)
+        sys.exit(f"failed: {names}; the other cases were measured")
 
-    setup = machine(kldrift)
-    setup["load_at_start"] = round(load, 2)
+
+def finish(setup: dict[str, str | int | float]) -> dict[str, str | int | float]:
+    """The setup with what is known only after measuring: the load now, the harness's peak."""
     # Children start from the harness's memory image, so no peak RSS can be below this.
-    setup["harness_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(render(setup, results))
-    if args.write:
-        write(setup, results)
+    harness = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return setup | {"load_at_end": round(os.getloadavg()[0], 2), "harness_rss_mib": harness}
 
 
 if __name__ == "__main__":

@@ -797,7 +797,9 @@ def monitor(
     ),
 )
 def history_command(
-    database: Annotated[str, typer.Argument(help="SQLite history file written by monitor.")],
+    database: Annotated[
+        str, typer.Argument(metavar="DATABASE", help="SQLite history file written by monitor.")
+    ],
     columns: Annotated[
         list[str] | None,
         typer.Option(

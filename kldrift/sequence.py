@@ -23,7 +23,7 @@ from typing import Literal
 import polars as pl
 
 from kldrift import profile
-from kldrift.io import Table, read_error
+from kldrift.io import Table, batches, read_error
 
 Sequential = Literal["event_time", "increasing_id"]
 
@@ -106,7 +106,10 @@ def _temporal(side: Table | profile.Profile, name: str) -> bool:
 
 
 def ranges(table: Table, names: list[str]) -> dict[str, profile.ValueRange | None]:
-    """The range of each of `names` (date, datetime or integer columns) in one select."""
+    """The range of each of `names` (date, datetime or integer columns) in one select (one per
+    batch of columns for a wide Parquet table, see `io.batches`)."""
+    if len(parts := batches(table, names)) > 1:
+        return {name: found for part in parts for name, found in ranges(table, part).items()}
     exprs: list[pl.Expr] = []
     for i, name in enumerate(names):
         x = pl.col(name)

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from kldrift import profile
+from kldrift import io, profile
 from kldrift.io import scan_table
 from kldrift.options import Kind, Options
 
@@ -169,6 +169,74 @@ def test_a_large_reference_is_fitted_on_every_kth_row_and_counted_on_all(monkeyp
     per_value = [int((k == v).sum()) for v in range(7)]
     assert built.columns["k"].counts == (*per_value, 1000, 0)
     assert counts["k"] == list(built.columns["k"].counts)
+
+
+def _wide_pair(tmp_path, columns=40, rows=1_000):
+    rng = np.random.default_rng(7)
+    paths = []
+    for side, shift in [("ref", 0.0), ("cur", 0.3)]:
+        frame = pl.DataFrame(
+            {
+                **{f"x{i}": rng.normal(shift * (i % 3), 1.0, rows) for i in range(columns)},
+                "s": rng.choice(["a", "b", "c"], rows),
+            }
+        )
+        path = tmp_path / f"{side}.parquet"
+        frame.write_parquet(path)
+        paths.append(path)
+    return paths
+
+
+def test_a_wide_parquet_table_is_profiled_a_batch_of_columns_at_a_time(tmp_path, monkeypatch):
+    ref_path, cur_path = _wide_pair(tmp_path)
+    ref, cur = scan_table(ref_path), scan_table(cur_path)
+    kinds = {name: profile.kind_of(dtype) for name, dtype in ref.schema.items()}
+    whole = profile.build(ref, kinds, Options())
+    binnings = {name: p.binning for name, p in whole.columns.items()}
+    whole_counts = profile.count(cur, binnings)
+
+    # A batch budget of half the table: batches of whole columns (20, 20, 1), in order.
+    assert ref.memory is not None
+    monkeypatch.setattr("kldrift.io.BATCH_MEMORY", ref.memory // 2 + 1)
+    ref, cur = scan_table(ref_path), scan_table(cur_path)
+    parts = io.batches(ref, list(kinds))
+    assert [len(part) for part in parts] == [20, 20, 1]
+    assert [name for part in parts for name in part] == list(kinds)
+    read = []
+    original = profile.load
+    monkeypatch.setattr(
+        profile,
+        "load",
+        lambda tables, columns: read.append(list(columns)) or original(tables, columns),
+    )
+    batched = profile.build(ref, kinds, Options())
+    rows, counts = profile.count(cur, binnings)
+
+    assert read == parts  # each batch read on its own, never the whole table
+    assert batched == whole
+    assert list(batched.columns) == list(kinds)
+    assert rows == whole_counts[0] == 1_000
+    assert {n: c.tolist() for n, c in counts.items()} == {
+        n: c.tolist() for n, c in whole_counts[1].items()
+    }
+
+
+def test_a_long_table_is_streamed_rather_than_batched(tmp_path, monkeypatch):
+    ref_path, _ = _wide_pair(tmp_path, columns=4)
+    table = scan_table(ref_path)
+    assert table.memory is not None
+    # Half the table per batch: 2.5 columns, fewer than BATCH_MIN_COLUMNS.
+    monkeypatch.setattr("kldrift.io.BATCH_MEMORY", table.memory // 2)
+    assert not io.batched(scan_table(ref_path))
+    assert io.batches(scan_table(ref_path), ["x0", "x1"]) == [["x0", "x1"]]
+
+
+def test_the_memory_estimate_counts_decoded_strings_not_file_bytes(tmp_path):
+    path = tmp_path / "few.parquet"
+    pl.DataFrame({f"s{i}": ["alpha", "beta"] * 5_000 for i in range(20)}).write_parquet(path)
+    table = scan_table(path)
+    # Dictionary-encoded, the file is a few kB; in memory each value is a 16-byte view.
+    assert path.stat().st_size * 3 < table.memory == 10_000 * 20 * 16
 
 
 # Extreme but legal values: whole ranges of dates and integers.
