@@ -497,8 +497,10 @@ def _overview(report: DriftReport, columns: Sequence[ColumnDrift]) -> str:
                                 "fl", FG))  # fmt: skip
     tw, td = report.thresholds.warn_level, report.thresholds.drift_level
     parts.append(
-        f'<text x="{_f(x(tw))}" y="14" text-anchor="middle" class="mu" fill="{MUTED}">warn {tw:g}'
-        f'</text><text x="{_f(x(td))}" y="14" text-anchor="middle" class="mu" fill="{MUTED}">'
+        # Anchored away from each other: the warn level sits just left of the drift level, often
+        # only a few pixels apart on the chart's scale, so centred labels would overprint.
+        f'<text x="{_f(x(tw) - 2)}" y="14" text-anchor="end" class="mu" fill="{MUTED}">warn {tw:g}'
+        f'</text><text x="{_f(x(td) + 2)}" y="14" text-anchor="start" class="mu" fill="{MUTED}">'
         f"drift {td:g}</text></svg>"
     )
     note = (
