@@ -279,7 +279,17 @@ def _sizes(results: list[dict[str, object]]) -> list[int]:
     return sorted({int(str(r["n"])) for r in results})
 
 
-def _header(first: str, sizes: list[int]) -> list[str]:
+def rate(flags: list[bool], bound: bool) -> str:
+    """The share of `flags` that are true, with its one-sided 95% upper bound if `bound`."""
+    k, m = sum(flags), len(flags)
+    cell = f"{k / m:.1%}"
+    if bound:
+        cell += f" ({k}/{m}, ≤{upper_bound(k, m):.1%})"
+    return cell
+
+
+def header(first: str, sizes: list[int]) -> list[str]:
+    """The first two lines of a Markdown table with one column per sample size."""
     return [
         f"| {first} | " + " | ".join(f"n = {n:,}" for n in sizes) + " |",
         "|---|" + "---:|" * len(sizes),
@@ -295,16 +305,12 @@ def _table(
     bound: bool,
 ) -> str:
     sizes = _sizes(results)
-    lines = _header("column", sizes)
+    lines = header("column", sizes)
     for column in columns:
         cells = []
         for n in sizes:
             flags = [r[f"{kind}|{column}|{rule}"] in counted for r in results if r["n"] == n]
-            k, m = sum(flags), len(flags)
-            cell = f"{k / m:.1%}"
-            if bound:
-                cell += f" ({k}/{m}, ≤{upper_bound(k, m):.1%})"
-            cells.append(cell)
+            cells.append(rate(flags, bound))
         lines.append(f"| {column} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -313,7 +319,7 @@ def _means(
     results: list[dict[str, object]], kind: str, columns: list[str], field: str, digits: str
 ) -> str:
     sizes = _sizes(results)
-    lines = _header("column", sizes)
+    lines = header("column", sizes)
     for column in columns:
         cells = []
         for n in sizes:

@@ -34,7 +34,7 @@ os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
-from calibration import upper_bound  # noqa: E402
+from calibration import header, rate  # noqa: E402
 
 import kldrift  # noqa: E402
 from kldrift.options import Decision, PairLevels, Status, Thresholds, decide  # noqa: E402
@@ -118,19 +118,12 @@ def _rate_table(
     results: list[dict[str, object]], rows: dict[str, list[str]], level: float | None, bound: bool
 ) -> str:
     sizes = sorted({int(str(r["n"])) for r in results})
-    lines = [
-        "| pairs | " + " | ".join(f"n = {n:,}" for n in sizes) + " |",
-        "|---|" + "---:|" * len(sizes),
-    ]
+    lines = header("pairs", sizes)
     for label, keys in rows.items():
         cells = []
         for n in sizes:
             flags = [_flagged(r[k], level) for r in results if r["n"] == n for k in keys]
-            k, m = sum(flags), len(flags)
-            cell = f"{k / m:.1%}"
-            if bound:
-                cell += f" ({k}/{m}, ≤{upper_bound(k, m):.1%})"
-            cells.append(cell)
+            cells.append(rate(flags, bound))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -153,10 +146,7 @@ def _level_table(results: list[dict[str, object]]) -> str:
 
 def _effects(results: list[dict[str, object]]) -> str:
     sizes = sorted({int(str(r["n"])) for r in results})
-    lines = [
-        "| change | " + " | ".join(f"n = {n:,}" for n in sizes) + " |",
-        "|---|" + "---:|" * len(sizes),
-    ]
+    lines = header("change", sizes)
     for pair, change in CHANGES.items():
         cells = []
         for n in sizes:
