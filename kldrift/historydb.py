@@ -190,9 +190,14 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 def _identify(conn: sqlite3.Connection) -> int:
     """The file's schema version (0: empty); InputError unless it is a kldrift history we know."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    application = conn.execute("PRAGMA application_id").fetchone()[0]
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    # One statement, so one snapshot: read apart, a writer creating the file in between could
+    # show an empty header next to its new tables and pass for another program's database.
+    version, application, names = conn.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version),"
+        " (SELECT application_id FROM pragma_application_id),"
+        " (SELECT json_group_array(name) FROM sqlite_master WHERE type = 'table')"
+    ).fetchone()
+    version, tables = int(version), set(json.loads(names))
     ours = application == APPLICATION_ID or (
         application == 0 and (_TABLES <= tables if version else not tables)
     )

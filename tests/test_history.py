@@ -181,6 +181,34 @@ def test_many_writers_at_once_lose_no_run(tmp_path):
     assert len(history.read(db, last=1000)) == 80
 
 
+@pytest.mark.parametrize("after", [1, 2, 3])
+def test_a_file_created_while_it_is_identified_is_still_ours(tmp_path, after):
+    # The first run to create the file commits its schema while another run, outside the lock,
+    # is reading the header: whichever statement the commit falls after, the file is kldrift's.
+    db, report = tmp_path / "drift.db", _report()
+    conn = sqlite3.connect(db, isolation_level=None)
+    statements = 0
+
+    class Interleaved:
+        def execute(self, sql: str):
+            nonlocal statements
+            rows = conn.execute(sql).fetchall()
+            statements += 1
+            if statements == after:
+                history.record(db, [report])
+            return _Rows(rows)
+
+    try:
+        assert history._identify(Interleaved()) in (0, history.SCHEMA_VERSION)
+    finally:
+        conn.close()
+
+
+class _Rows(list):
+    def fetchone(self):
+        return self[0]
+
+
 # Run in a child process: `kldrift monitor`, with sqlite3.connect wrapped so that the connection
 # stops at COMMIT (every row of the run written, none committed) until the test kills it.
 _PAUSE_AT_COMMIT = """
