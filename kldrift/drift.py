@@ -17,7 +17,7 @@ import numpy as np
 
 from kldrift import metrics, pairs, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, read_policy
+from kldrift.io import Table, batches, read_policy
 from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
 from kldrift.plan import (
     SHOWN_CATEGORIES,
@@ -207,6 +207,11 @@ def prepare(
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+    elif kinds and not streaming and isinstance(ref, Table) and not ref.loaded:
+        if len(batches(ref, list(kinds))) == 1:  # a wide table is profiled a batch at a time
+            note(f"reading {ref.name}")
+            # The profile reads it anyway: read it before the ranges of sequences, not after.
+            ref = profile.load([ref], list(kinds))[0]
     kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
     schema += sequences
     note(f"profiling {reference_name(ref)}")

@@ -54,14 +54,21 @@ def detect(
     """The event-time and increasing-ID columns among `columns`, in their order.
 
     One select per data side; a profile side gives the ranges it stored. Only date, datetime and
-    integer columns are looked at.
+    integer columns are looked at, and on the current side only those the reference leaves in
+    question: every date and datetime, but an integer only if it increases in the reference.
     """
     candidates = [
         name for name in columns if _candidate(reference, name) and _candidate(current, name)
     ]
     if not candidates:
         return []
-    ref, cur = side_ranges(reference, candidates), side_ranges(current, candidates)
+    ref = side_ranges(reference, candidates)
+    candidates = [
+        name
+        for name in candidates
+        if (r := ref[name]) is not None and (_temporal(reference, name) or r.increasing)
+    ]
+    cur = side_ranges(current, candidates) if candidates else {}
     found: list[Sequence] = []
     for name in candidates:
         r, c = ref[name], cur[name]

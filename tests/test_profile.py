@@ -96,6 +96,19 @@ def test_booleans_are_categorical():
     assert built.columns["b"].counts == (2, 1, 0, 0, 1)
 
 
+@pytest.mark.parametrize(
+    "values", [[True, False, True, None], [True, True], [None, None], [False, None], []]
+)
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_booleans_are_counted_as_a_group_by_counts_them(values, engine):
+    # Booleans are counted by sums, not grouped: the same (value, n) rows, empty groups left out.
+    table = scan_table(pl.DataFrame({"b": values}, schema={"b": pl.Boolean}))
+    counted = profile._group_count(table, "b").collect(engine=engine)
+    grouped = table.frame.group_by(pl.col("b").alias("value")).agg(pl.len().alias("n")).collect()
+    assert counted.schema == grouped.schema
+    assert sorted(counted.rows(), key=str) == sorted(grouped.rows(), key=str)
+
+
 def test_dates_are_binned_as_numbers_with_date_labels():
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(100)]
     built, _, counts = _fit_and_count(
