@@ -72,7 +72,7 @@ def compare(
     binnings = {name: p.binning for name, p in plan.reference.columns.items()}
     if isinstance(plan.current, profile.Profile):
         cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
-        new = {}  # a profile counts new categories without naming them
+        new: dict[str, tuple[tuple[str, int], ...]] = {}  # a profile does not name them
     else:
         data = plan.current
         if spec.pairs is not None and not streaming and not data.loaded:
@@ -80,8 +80,9 @@ def compare(
             data = profile.load([data], list(binnings))[0]
             plan = dataclasses.replace(plan, current=data)
         note(f"counting {data.name}")
-        cur_rows, cur_counts = profile.count(data, binnings, streaming=streaming)
-        new = named_new_categories(data, binnings, cur_counts, streaming)
+        cur_rows, cur_counts, new = profile.count_naming_new(
+            data, binnings, SHOWN_CATEGORIES, streaming=streaming
+        )
     report = assemble(
         reference_name(ref),
         plan.reference,

@@ -109,6 +109,19 @@ def test_booleans_are_counted_as_a_group_by_counts_them(values, engine):
     assert sorted(counted.rows(), key=str) == sorted(grouped.rows(), key=str)
 
 
+@pytest.mark.parametrize("python_binned", [0, 50_000])
+def test_category_counts_bin_the_same_in_python_and_in_polars(monkeypatch, python_binned):
+    # Small (value, n) tables are binned in Python, large ones by a polars query: same bins.
+    monkeypatch.setattr(profile, "_PYTHON_BINNED", python_binned)
+    reference = pl.DataFrame({"value": ["a", "b", "c", "d", None], "n": [5, 4, 3, 1, 2]})
+    binning = profile._categories(reference, top_k=2)
+    assert binning.values == ("a", "b") and binning.rest == ("c", "d")
+    current = pl.DataFrame({"value": ["d", "zz", None, "a", "yy"], "n": [7, 3, 2, 1, 4]})
+    # a, b, (other): d, (new): zz and yy, (null)
+    assert profile._category_counts(binning, current).tolist() == [1, 0, 7, 7, 2]
+    assert profile._category_counts(binning, reference).tolist() == [5, 4, 4, 0, 2]
+
+
 def test_dates_are_binned_as_numbers_with_date_labels():
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(100)]
     built, _, counts = _fit_and_count(
