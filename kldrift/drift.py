@@ -205,13 +205,17 @@ def prepare(
         types = ", ".join(f"{c.column} ({c.reference_dtype})" for c in unsupported[:5])
         problem = f"{reference_name(ref)}: no column of a type kldrift can bin: {types}"
         raise ColumnError(None, reference_name(ref), problem=problem)
+    source = ref
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+        source = ref
     elif kinds and not streaming and isinstance(ref, Table) and not ref.loaded:
         if len(batches(ref, list(kinds))) == 1:  # a wide table is profiled a batch at a time
             note(f"reading {ref.name}")
             # The profile reads it anyway: read it before the ranges of sequences, not after.
+            # The plan keeps the file, not these rows, so the reference is out of memory
+            # before the current is read (peak memory: one side, not both).
             ref = profile.load([ref], list(kinds))[0]
     kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
     schema += sequences
@@ -219,7 +223,7 @@ def prepare(
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
     check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
-    return Plan(ref_profile, fitted, [*schema, *skipped], cur, ref)
+    return Plan(ref_profile, fitted, [*schema, *skipped], cur, source)
 
 
 def assemble(
