@@ -321,7 +321,7 @@ def score_pair(
     plug_in = joint.joint_divergences(ref, cur, smoothing, base)
     floors = joint.noise_floors(ref, cur, base)
     test = joint.interaction_g_test(ref, cur)
-    cells = _cells(ref, cur, labels, options)[:TOP_CELLS]
+    cells = _cells(ref, cur, labels, options, TOP_CELLS)
     return PairDrift(
         columns=columns,
         status=Status.ok,
@@ -361,11 +361,16 @@ def _cells(
     cur: NDArray[np.float64],
     labels: tuple[tuple[str, ...], tuple[str, ...]],
     options: Options,
+    limit: int | None = None,
 ) -> tuple[CellShift, ...]:
+    """The occupied cells, largest part first: the first `limit` of them, or all."""
     terms = joint.interaction_contributions(ref, cur, options.smoothing, options.base)
     n_ref, n_cur = ref.sum() or 1.0, cur.sum() or 1.0
     # A stable sort keeps table order among equal parts.
     order = np.argsort(-np.abs(terms), axis=None, kind="stable")
+    rows, cols = np.unravel_index(order, terms.shape)
+    occupied = (ref[rows, cols] > 0) | (cur[rows, cols] > 0)
+    rows, cols = rows[occupied][:limit], cols[occupied][:limit]
     return tuple(
         CellShift(
             x=labels[0][i],
@@ -374,8 +379,7 @@ def _cells(
             current_share=float(cur[i, j] / n_cur),
             contribution=float(terms[i, j]),
         )
-        for i, j in (np.unravel_index(o, terms.shape) for o in order)
-        if ref[i, j] or cur[i, j]
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
     )
 
 

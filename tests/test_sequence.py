@@ -4,11 +4,13 @@ import datetime as dt
 import json
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 import kldrift
 from kldrift import sequence
 from kldrift.cli import app
+from kldrift.errors import ColumnError
 from kldrift.io import scan_table
 
 runner = CliRunner()
@@ -133,3 +135,35 @@ def test_merged_ranges_span_the_parts_in_order():
     merged = profile.merge([first, second]).columns["order_id"].range
     assert (merged.low, merged.high, merged.increasing) == (1, 1720, True)
     assert not profile.merge([second, first]).columns["order_id"].range.increasing
+
+
+def _sides(tmp_path, how):
+    """OCTOBER and NOVEMBER as frames, files (read into memory together), or a stored profile
+    against a file (which is counted straight from the file)."""
+    from kldrift import profile_file
+
+    if how == "frames":
+        return OCTOBER, NOVEMBER
+    OCTOBER.write_parquet(tmp_path / "oct.parquet")
+    NOVEMBER.write_csv(tmp_path / "nov.csv")
+    if how == "files":
+        return tmp_path / "oct.parquet", tmp_path / "nov.csv"
+    profile_file.save(kldrift.profile_data(OCTOBER), tmp_path / "oct.kldrift.json")
+    return tmp_path / "oct.kldrift.json", tmp_path / "nov.csv"
+
+
+@pytest.mark.parametrize("how", ["frames", "files", "profile"])
+def test_every_way_of_reading_the_sides_finds_the_same_sequences(tmp_path, how):
+    reference, current = _sides(tmp_path, how)
+    report = kldrift.compare(reference, current)
+    assert [c.name for c in report.columns] == ["items"]
+    assert {(s.column, s.change) for s in report.schema} == {
+        ("event_ts", "event_time"),
+        ("order_id", "increasing_id"),
+    }
+    # A column the user names is scored, sequence or not.
+    named = kldrift.compare(reference, current, columns=["order_id", "items"])
+    assert {c.name for c in named.columns} == {"order_id", "items"}
+    assert "order_id" not in {s.column for s in named.schema}
+    with pytest.raises(ColumnError, match="no columns compared"):
+        kldrift.compare(reference, current, exclude=["items"])
