@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import sqlite3
 import stat
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.registry import METRICS
+from kldrift.registry import METRICS, Metric
 from kldrift.result import DriftReport
 from kldrift.retry import Backoff, retry
 
@@ -116,6 +117,18 @@ class Run:
     config_file: str | None = None
     #: Column pairs scored in the run (schema version 5; empty in older runs).
     pairs: tuple[PairResult, ...] = ()
+    #: The metric the run decided by (`runs.thresholds`; its `warn` and `threshold` levels).
+    metric: str = "kl"
+
+    def decision_score(self, column: ColumnResult) -> float | None:
+        """`column`'s score in the metric this run decided by, in the units of its levels
+        (nats for a divergence); None if the run's layout did not record it (version 1)."""
+        info = METRICS[Metric(self.metric)]
+        value = getattr(column, info.field)
+        if value is None and info.field == "kl_corrected":
+            value = column.kl  # before version 2 the decision was on the plain KL
+        base = float(self.options.get("base", math.e))
+        return None if value is None else info.in_nats(float(value), base)
 
 
 def record(
@@ -492,6 +505,7 @@ def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> 
         # Read as None from a database not (yet) upgraded to version 4.
         current_files=tuple(json.loads(_get(row, "current_files") or "[]")),
         config_file=_get(row, "config_file"),
+        metric=json.loads(row["thresholds"]).get("metric", "kl"),
         pairs=_pairs(conn, row["id"], columns),
     )
 

@@ -255,6 +255,25 @@ def test_cli_history_page_and_monitor_html(tmp_path, write_table):
         assert conn.execute("SELECT count(*) FROM runs").fetchone() == (2,)
 
 
+def test_history_page_plots_the_metric_each_run_decided_by(tmp_path, write_table):
+    # Runs decided by PSI are plotted in PSI against PSI's levels, in bits or nats alike.
+    ref = write_table("ref.csv", x=[float(i % 10) for i in range(400)])
+    moved = write_table("moved.csv", x=[float(i % 10 + (i % 3 == 0)) for i in range(400)])
+    db = tmp_path / "h.sqlite"
+    for extra in ([], ["--base", "2"]):
+        args = ["monitor", str(moved), "-r", str(ref), "--history", str(db), "--metric", "psi"]
+        assert runner.invoke(app, [*args, *extra, "-q"]).exit_code in (0, 1)
+    runs = history.read(db, last=10)
+    assert [r.metric for r in runs] == ["psi", "psi"]
+    first, second = (r.columns[0] for r in runs)
+    assert runs[0].decision_score(first) == pytest.approx(first.psi)
+    assert runs[1].decision_score(second) == pytest.approx(second.psi * math.log(2))
+    assert runs[1].decision_score(second) == pytest.approx(runs[0].decision_score(first))
+    page = html.dumps_history(runs)
+    assert "Trend of x: PSI per run" in page and "KL corr." not in page
+    assert f"{html.score(runs[0].decision_score(first))}</td>" in page
+
+
 def test_cli_rejects_html_to_an_unwritable_place(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     result = runner.invoke(app, [*SAMPLE_ARGS, "--html", str(tmp_path / "no" / "r.html"), "-q"])

@@ -325,6 +325,10 @@ def dumps_history(runs: Sequence[Run]) -> str:
 
     names = sorted({c.name for run in runs for c in run.columns})
     latest = Status(runs[-1].status) if runs else Status.ok
+    # Each run's scores are those its levels apply to: the metric it decided by.
+    metrics = sorted({METRICS[Metric(run.metric)].label for run in runs})
+    label = metrics[0] if len(metrics) == 1 else "the decision metric (" + ", ".join(metrics) + ")"
+    unit = "" if all(METRICS[Metric(r.metric)].unit == "none" for r in runs) else " (nats)"
     banner = [
         f'<p class="verdict">{_status(latest)} in the latest run</p>',
         f"<h1>kldrift history: {len(runs)} run{'' if len(runs) == 1 else 's'}, "
@@ -345,7 +349,7 @@ def dumps_history(runs: Sequence[Run]) -> str:
     for run in runs:
         cols = {c.name: c for c in run.columns}
         cells = [
-            _run_cell(c.status, _history_value(run, c)) if c else '<td class="mu">–</td>'
+            _run_cell(c.status, run.decision_score(c)) if c else '<td class="mu">–</td>'
             for c in (cols.get(name) for name in names)
         ]
         window = f" {_e(run.window_start)}" if run.window_start else ""
@@ -358,20 +362,21 @@ def dumps_history(runs: Sequence[Run]) -> str:
     body = [
         _cards(counts),
         '<h2 id="runs">Runs × columns</h2>',
-        '<p class="mu">Each cell: the column\'s status and KL corr. (nats) in that run, '
+        f'<p class="mu">Each cell: the column\'s status and {_e(label)}{unit} in that run, '
         "oldest run first.</p>",
         '<div class="wrap" role="region" aria-label="Runs by columns" tabindex="0">'
         '<table class="grid sortable"><thead><tr><th scope="col">run</th>'
         '<th scope="col">time (UTC)</th><th scope="col">current</th><th scope="col">status</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
         '<h2 id="trends">Trend per column</h2>',
-        '<p class="mu">KL corr. in nats per run, oldest first, with the column\'s warn and drift '
-        "levels (dashed); each point is coloured and shaped by that run's status.</p>",
+        f'<p class="mu">{_e(label)}{unit} per run, oldest first, with the column\'s warn and '
+        "drift levels (dashed); each point is coloured and shaped by that run's status.</p>",
     ]
     body.append('<div class="trends">')
     for name in names:
         results = [next((c for c in run.columns if c.name == name), None) for run in runs]
-        body.append(f"<section><h3>{_e(name)}</h3>{_trend(name, runs, results)}</section>")
+        trend = _trend(name, runs, results, label)
+        body.append(f"<section><h3>{_e(name)}</h3>{trend}</section>")
     body.append("</div>")
     if any(run.pairs for run in runs):
         body += _pair_history(runs)
@@ -379,9 +384,11 @@ def dumps_history(runs: Sequence[Run]) -> str:
     return _page("kldrift history", latest, banner, body, data)
 
 
-def _run_cell(status: str, value: float) -> str:
-    """A cell of a runs grid: the status and score, sortable by the score."""
+def _run_cell(status: str, value: float | None) -> str:
+    """A cell of a runs grid: the status and score (if recorded), sortable by the score."""
     st = Status(status)
+    if value is None:
+        return f'<td class="st-{st.value}">{_status(st)}</td>'
     return f'<td class="st-{st.value}" data-v="{_num(value)}">{_status(st)} {score(value)}</td>'
 
 
@@ -852,8 +859,10 @@ def _options(report: DriftReport) -> list[str]:
     return ['<h2 id="options">Options</h2>', f'<dl class="kv">{rows}</dl>']
 
 
-def _trend(name: str, runs: Sequence[Run], results: Sequence[ColumnResult | None]) -> str:
-    values = [_history_value(r, c) if c else None for r, c in zip(runs, results, strict=True)]
+def _trend(
+    name: str, runs: Sequence[Run], results: Sequence[ColumnResult | None], label: str
+) -> str:
+    values = [r.decision_score(c) if c else None for r, c in zip(runs, results, strict=True)]
     present = [c for c in results if c is not None]
     levels = (present[-1].warn, present[-1].threshold)
     finite = [v for v in values if v is not None and math.isfinite(v)]
@@ -861,7 +870,7 @@ def _trend(name: str, runs: Sequence[Run], results: Sequence[ColumnResult | None
     w, h, left, right, bottom = 320, 90, 44, 300, 70
     x = _scaler(0, max(len(runs) - 1, 1), left, right)
     y = _scaler(0, top, bottom, 10)
-    out = [_svg_open(w, h, f"Trend of {name}: KL corr. per run with warn and drift levels")]
+    out = [_svg_open(w, h, f"Trend of {name}: {label} per run with warn and drift levels")]
     for level, word in zip(levels, ("warn", "drift"), strict=True):
         out.append(_hline(left, right, y(level), "lv", MUTED))
         out.append(
@@ -904,13 +913,6 @@ def _trend(name: str, runs: Sequence[Run], results: Sequence[ColumnResult | None
 
 def _when(run: Run) -> str:
     return run.time[:16].replace("T", " ")
-
-
-def _history_value(run: Run, c: ColumnResult) -> float:
-    """A recorded column's KL corr. in nats (plain KL for runs recorded before it was kept)."""
-    value = c.kl_corrected if c.kl_corrected is not None else c.kl
-    base = run.options.get("base", math.e)
-    return float(value) * math.log(float(base))
 
 
 def _spark(c: ColumnDrift) -> str:
