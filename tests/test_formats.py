@@ -171,7 +171,7 @@ def test_csv_appends_the_decision_fields_after_the_original_columns(at_root):
     assert header[len(original) :] == [
         "kl_corrected", "noise_floor", "js_divergence", "js_distance", "psi", "hellinger",
         "g_statistic", "dof", "p_value", "p_adjusted", "test_method",
-        "relationship", "cells",
+        "relationship", "cells", "detectable_kl",
     ]  # fmt: skip
     assert tuple(header) == HEADER
     report = kldrift.compare("sample_data/reference.csv", "sample_data/current.csv")
@@ -182,6 +182,7 @@ def test_csv_appends_the_decision_fields_after_the_original_columns(at_root):
     for c in report.columns:
         row = rows[c.name]
         assert float(row["kl_corrected"]) == c.kl_corrected
+        assert float(row["detectable_kl"]) == c.detectable  # as in JSON's detectable_kl
         # The corrected KL is the plug-in KL minus the noise floor, clipped at zero.
         assert float(row["kl_corrected"]) == pytest.approx(
             max(0.0, float(row["kl"]) - float(row["noise_floor"]))

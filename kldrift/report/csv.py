@@ -46,6 +46,8 @@ HEADER = (
     # that carry it; empty on a column's row.
     "relationship",
     "cells",
+    # The smallest KL (report units) the G-test detects at these sizes; "inf" under two bins.
+    "detectable_kl",
 )
 #: A text cell starting with one of these is run as a formula by spreadsheet programs (tab and
 #: carriage return too, as OWASP's CSV-injection advice lists them).
@@ -93,6 +95,7 @@ def write(report: DriftReport, out: TextIO) -> None:
                 text(c.test_method),
                 "",
                 "",
+                repr(c.detectable),
             ]
         )
     for p in report.pairs:
@@ -121,6 +124,7 @@ def write(report: DriftReport, out: TextIO) -> None:
                 text(p.test_method),
                 repr(p.relationship),
                 text("; ".join(p.describe(cell) for cell in p.cells)),
+                "",
             ]
         )
 
