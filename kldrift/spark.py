@@ -420,8 +420,24 @@ def _categorical_counts(
     values = _parse(binning.values, dtype)
     tail = [v for v in _parse(binning.rest, dtype) if v is not None]
     tests = [F.lit(0) if v is None else F.count_if(_same(x, v)) for v in values]
-    other = F.count_if(x.isin(tail)) if tail else F.lit(0)
+    other = F.count_if(_is_in(name, x, dtype, tail)) if tail else F.lit(0)
     return [*tests, other, F.count_if(x.isNull())]
+
+
+def _is_in(name: str, x: Column, dtype: pl.DataType, values: list[Any]) -> Column:
+    """x IN values. For a string or integer column, one SQL expression: Column.isin makes a py4j
+    call per value on classic Spark (a tail of 10,000 categories: 6 s before the query runs).
+    Strings go in as UTF-8 hex literals, so no value needs quoting; integers as BIGINT."""
+    from pyspark.sql import functions as F
+
+    if dtype in (pl.String, pl.Categorical):
+        literals = [f"CAST(X'{str(v).encode().hex()}' AS STRING)" for v in values]
+    elif dtype.is_integer() and dtype != pl.UInt64:  # UInt64 is a DECIMAL(20,0) in Spark
+        literals = [f"{int(v)}L" for v in values]
+    else:
+        return x.isin(values)
+    column = "`" + name.replace("`", "``") + "`"
+    return F.expr(f"{column} IN ({', '.join(literals)})")
 
 
 def _histogram(binning: Binning, cells: list[int], rows: int) -> tuple[int, ...]:

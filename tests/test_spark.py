@@ -32,7 +32,9 @@ from kldrift.reference import profile_data
 pytestmark = pytest.mark.slow
 
 #: Made categorical with --categorical: types whose values Spark writes unlike polars.
-CATEGORICAL = ("cat_f64", "cat_f32", "cat_i64", "cat_d", "cat_ts", "cat_tsz", "cat_dec")
+CATEGORICAL = (
+    "cat_f64", "cat_f32", "cat_i64", "cat_i16", "cat_d", "cat_ts", "cat_tsz", "cat_dec"
+)  # fmt: skip
 LOOPBACK = "127.0.0.1"
 
 
@@ -177,6 +179,9 @@ def _data(rows: int, seed: int, shift: float = 0.0) -> pl.DataFrame:
             "f64_discrete": holes(rng.choice([0.5, 1.5, 2.25], rows), pl.Float64),
             "dec": holes(np.round(rng.normal(shift, 100, rows), 3), pl.Decimal(12, 3)),
             "s": holes(np.char.add("c", zipf.astype(str)), pl.String),
+            # A tail of categories that would need quoting in SQL: a quote, a backslash, a
+            # backtick, a newline and a non-ASCII letter.
+            "s_odd": holes(np.char.add("o'\\`\né", (zipf % 20).astype(str)), pl.String),
             "flag": holes(rng.random(rows) < 0.3 + 0.1 * shift, pl.Boolean),
             "d": holes(days, pl.Int32).cast(pl.Date),
             "ts": holes(micros, pl.Int64).cast(pl.Datetime("us")),
@@ -184,6 +189,7 @@ def _data(rows: int, seed: int, shift: float = 0.0) -> pl.DataFrame:
             "cat_f64": holes(rng.choice([0.1, 1e20, 1.0, np.nan, 2.5e-7, -0.0], rows), pl.Float64),
             "cat_f32": holes(rng.choice([0.1, 3.0e38, 16777216.0], rows), pl.Float32),
             "cat_i64": holes(rng.choice([-(10**18), 0, 7], rows), pl.Int64),
+            "cat_i16": holes(zipf % 30 - 5, pl.Int16),  # more categories than top_k: a tail
             "cat_d": holes(rng.choice([0, 19_000, -400], rows), pl.Int32).cast(pl.Date),
             "cat_ts": holes(rng.choice([0, 1_700_000_000_123_456], rows), pl.Int64).cast(
                 pl.Datetime("us")
@@ -256,6 +262,8 @@ def test_bins_from_counts_equal_kldrift_byte_for_byte(session, files, tmp_path):
     profile = profile_file.load(theirs)
     assert profile.rows > 15_000
     assert profile.columns["s"].counts[-2] > 0  # "(new)": the unseen category
+    for tailed in ("s", "s_odd", "cat_i16"):  # "(other)": the tail, counted by one IN
+        assert profile.columns[tailed].binning.rest and profile.columns[tailed].counts[-3] > 0
     assert profile.columns["f64"].counts[-1] > 0  # "(null)": nulls and NaN
     assert {c.binning.method for c in profile.columns.values()} == {
         "quantile",
