@@ -128,25 +128,6 @@ def reading(
     return read_policy([t for t in (ref, cur) if isinstance(t, Table)], spec.streaming)
 
 
-def named_new_categories(
-    current: Table,
-    binnings: Mapping[str, profile.Binning],
-    counts: Mapping[str, profile.Counts],
-    streaming: bool,
-) -> dict[str, tuple[tuple[str, int], ...]]:
-    """The largest new categories of each column whose `counts` (of `current`) hold new rows."""
-    with_new = {n: b for n, b in binnings.items() if _new_rows(b, counts[n])}
-    if not with_new:
-        return {}
-    return profile.new_categories(current, with_new, SHOWN_CATEGORIES, streaming=streaming)
-
-
-def _new_rows(binning: profile.Binning, counts: profile.Counts) -> int:
-    if binning.method != "categories":
-        return 0
-    return int(counts[binning.labels.index(profile.NEW_LABEL)])
-
-
 @dataclass(frozen=True)
 class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
@@ -244,7 +225,7 @@ def assemble(
     Most drifted means the largest score of the metric the thresholds apply to, then plug-in KL.
 
     `new_categories` names the largest categories of current columns that the reference never
-    had (value, rows), as `profile.new_categories` gives them.
+    had (value, rows), as `profile.count_naming_new` gives them.
     """
     for name, rows in [(reference_name, reference.rows), (current_name, current_rows)]:
         if rows == 0:

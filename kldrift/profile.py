@@ -397,8 +397,8 @@ def count(
 def count_naming_new(
     table: Table, binnings: Mapping[str, Binning], limit: int, *, streaming: bool = False
 ) -> tuple[int, dict[str, Counts], dict[str, tuple[tuple[str, int], ...]]]:
-    """`count`, and the `limit` largest new categories of each column with rows in "(new)", as
-    `new_categories` names them, taken from the same group-bys rather than a second pass."""
+    """`count`, and the `limit` largest new categories of each column with rows in "(new)"
+    (most rows first, ties by value), taken from the counting group-bys: no second pass."""
     if not streaming and len(parts := batches(table, list(binnings))) > 1:
         counted = [
             count_naming_new(table, {n: binnings[n] for n in part}, limit) for part in parts
@@ -420,9 +420,8 @@ def count_naming_new(
     for name, counts in zip(categories, frames[1:], strict=True):
         binning = binnings[name]
         histograms[name] = _category_counts(binning, counts)
-        if limit and histograms[name][len(binning.values) + 1]:  # rows in "(new)"
-            frame = _unknown(counts.lazy(), binning).head(limit).collect()
-            new[name] = tuple((str(v), int(n)) for v, n in frame.iter_rows())
+        if found := _new_in(binning, histograms[name], counts, limit):
+            new[name] = found
     return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}, new
 
 
@@ -469,20 +468,16 @@ def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
     )
 
 
-def new_categories(
-    table: Table, binnings: Mapping[str, Binning], limit: int, *, streaming: bool = False
-) -> dict[str, tuple[tuple[str, int], ...]]:
-    """The `limit` most frequent values of each column that the binning has never seen (its
-    "(new)" bin), with their rows: most rows first, ties by value. One group-by per column."""
-    if not streaming and len(parts := batches(table, list(binnings))) > 1:
-        found = [new_categories(table, {n: binnings[n] for n in part}, limit) for part in parts]
-        return {name: values for part in found for name, values in part.items()}
-    queries = [_unknown(_group_count(table, n), b).head(limit) for n, b in binnings.items()]
-    frames = _collect_all(table, queries, streaming)
-    return {
-        name: tuple((str(v), int(n)) for v, n in frame.iter_rows())
-        for name, frame in zip(binnings, frames, strict=True)
-    }
+def _new_in(
+    binning: Binning, histogram: Counts, counts: pl.DataFrame, limit: int
+) -> tuple[tuple[str, int], ...]:
+    """The `limit` largest categories of the (value, n) `counts` that `binning` has never seen,
+    with their rows, most rows first, ties by value; none unless `histogram` has rows in
+    "(new)" (or `limit` is 0)."""
+    if not (limit and histogram[len(binning.values) + 1]):
+        return ()
+    frame = _unknown(counts.lazy(), binning).head(limit).collect()
+    return tuple((str(v), int(n)) for v, n in frame.iter_rows())
 
 
 def _unknown(counts: pl.LazyFrame, binning: Binning) -> pl.LazyFrame:
@@ -535,9 +530,15 @@ def build(
 
 
 def count_groups(
-    table: Table, binnings: Mapping[str, Binning], key: pl.Expr, *, streaming: bool = False
-) -> list[tuple[Any, int, dict[str, Counts]]]:
-    """(key, rows, histograms) for each group of rows sharing `key`, in key order, in one query.
+    table: Table,
+    binnings: Mapping[str, Binning],
+    key: pl.Expr,
+    limit: int = 0,
+    *,
+    streaming: bool = False,
+) -> list[tuple[Any, int, dict[str, Counts], dict[str, tuple[tuple[str, int], ...]]]]:
+    """(key, rows, histograms, new categories) for each group of rows sharing `key`, in key
+    order, in one query; the new categories as `count_naming_new` names them.
 
     Rows whose key is null belong to no group. `streaming` runs it on polars' streaming engine.
     """
@@ -561,13 +562,16 @@ def count_groups(
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
-    groups: list[tuple[Any, int, dict[str, Counts]]] = []
+    groups = []
     for row in range(frame.height):
         histograms = _number_histograms(frame, row, numbers)
+        new: dict[str, tuple[tuple[str, int], ...]] = {}
         for name in categories:
             counts = _value_table(frame[f"vc{name}"][row])
             histograms[name] = _category_counts(binnings[name], counts)
-        groups.append((frame["__key"][row], int(frame["rows"][row]), histograms))
+            if found := _new_in(binnings[name], histograms[name], counts, limit):
+                new[name] = found
+        groups.append((frame["__key"][row], int(frame["rows"][row]), histograms, new))
     return groups
 
 

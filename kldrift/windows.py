@@ -12,7 +12,7 @@ import polars as pl
 from kldrift import drift, profile, profile_file
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import polars_message, scan_table
-from kldrift.plan import reference_name
+from kldrift.plan import SHOWN_CATEGORIES, reference_name
 from kldrift.reference import DataSource, ReferenceSource, open_reference
 from kldrift.result import DriftReport, Window
 from kldrift.spec import Spec, with_changes
@@ -63,10 +63,10 @@ def compare_windows(
     # Grouped on whole units, so that no window start becomes a Python date (years 1 to 9999).
     key = pl.col(time_column).dt.truncate(every).to_physical()
     progress(f"counting {cur.name} by {every} windows")
-    groups = profile.count_groups(cur, binnings, key, streaming=streaming)
+    groups = profile.count_groups(cur, binnings, key, SHOWN_CATEGORIES, streaming=streaming)
     if not groups:
         raise InputError(f"{cur.name}: no rows with a {time_column!r} value to cut into windows")
-    starts = pl.Series([start for start, _, _ in groups]).cast(dtype)
+    starts = pl.Series([start for start, *_ in groups]).cast(dtype)
     ends = starts.dt.offset_by(every)
     if ends.null_count() or _beyond_int64(starts, every):
         raise OptionError("every", every, "makes windows end after the last date polars can hold")
@@ -74,8 +74,7 @@ def compare_windows(
     ref_name = reference_name(ref)
     reports = []
     labels = zip(groups, start_labels, end_labels, strict=True)
-    for n, ((group, rows, counts), start, end) in enumerate(labels):
-        # Each window's new categories are a query of their own: worth a count on the bar.
+    for n, ((_, rows, counts, new), start, end) in enumerate(labels):
         progress("scoring windows", n, len(groups))
         report = drift.assemble(
             ref_name,
@@ -88,9 +87,7 @@ def compare_windows(
             plan.schema,
             spec.gate,
             window=Window(start, end),
-            new_categories=drift.named_new_categories(
-                replace(cur, frame=cur.frame.filter(key == group)), binnings, counts, streaming
-            ),
+            new_categories=new,
         )
         reports.append(drift.recorded(report, cur, spec))
     return tuple(reports)
