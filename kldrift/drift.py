@@ -17,7 +17,7 @@ import numpy as np
 
 from kldrift import metrics, pairs, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, batches, read_policy
+from kldrift.io import Table, read_policy
 from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
 from kldrift.plan import (
     SHOWN_CATEGORIES,
@@ -191,17 +191,13 @@ def prepare(
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
         source = ref
-    elif kinds and not streaming and isinstance(ref, Table) and not ref.loaded:
-        if len(batches(ref, list(kinds))) == 1:  # a wide table is profiled a batch at a time
-            note(f"reading {ref.name}")
-            # The profile reads it anyway: read it before the ranges of sequences, not after.
-            # The plan keeps the file, not these rows, so the reference is out of memory
-            # before the current is read (peak memory: one side, not both).
-            ref = profile.load([ref], list(kinds))[0]
-    kinds, sequences = _leave_out_sequences(ref, cur, kinds, spec.columns or ())
-    schema += sequences
     note(f"profiling {reference_name(ref)}")
+    # A profile built from data holds the ranges of its date, datetime and integer columns:
+    # the event times and IDs are found on it, and then left out.
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
+    kinds, sequences = _leave_out_sequences(built, cur, kinds, spec.columns or ())
+    schema += sequences
+    built = dataclasses.replace(built, columns={n: built.columns[n] for n in kinds})
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
     check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
     return Plan(ref_profile, fitted, [*schema, *skipped], cur, source)

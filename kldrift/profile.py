@@ -494,7 +494,8 @@ def _unknown(counts: pl.LazyFrame, binning: Binning) -> pl.LazyFrame:
 def build(
     table: Table, kinds: Mapping[str, Kind], options: Options, *, streaming: bool = False
 ) -> Profile:
-    """Fit bins on `table` and count it: the reference side of a comparison.
+    """Fit bins on `table` and count it: the reference side of a comparison, with the ValueRange
+    of every date, datetime and integer column.
 
     By default the compared columns are read once into memory, so fitting and counting do not
     read the files twice; a wide Parquet table a batch of columns at a time (`io.batches`).
@@ -516,6 +517,8 @@ def build(
     rows, histograms = count(table, numbers, streaming=streaming)
     for name, counts in value_tables.items():
         histograms[name] = _category_counts(binnings[name], counts)
+    # On the rows in memory, not a read of its own: what sequence detection needs.
+    ranges = value_ranges(table, [n for n in kinds if has_range(table.schema[n])])
     columns = {
         name: ColumnProfile(
             name,
@@ -523,6 +526,7 @@ def build(
             binnings[name],
             tuple(histograms[name].tolist()),
             _tail_singletons(binnings[name], value_tables[name]) if name in value_tables else None,
+            ranges.get(name),
         )
         for name in kinds
     }
@@ -805,6 +809,62 @@ def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
     return Binning(
         Kind.categorical, "categories", values=tuple(ordered[:top_k]), rest=tuple(ordered[top_k:])
     )
+
+
+def has_range(dtype: pl.DataType) -> bool:
+    """Whether a column of `dtype` gets a ValueRange: it can be an event time or an increasing
+    ID (kldrift.sequence)."""
+    return dtype.is_integer() or isinstance(dtype, (pl.Date, pl.Datetime))
+
+
+def value_ranges(table: Table, names: list[str]) -> dict[str, ValueRange | None]:
+    """The range of each of `names` (date, datetime or integer columns) in one select (one per
+    batch of columns for a wide Parquet table, see `io.batches`)."""
+    if not names:
+        return {}
+    if len(parts := batches(table, names)) > 1:
+        return {name: found for part in parts for name, found in value_ranges(table, part).items()}
+    exprs: list[pl.Expr] = []
+    for i, name in enumerate(names):
+        x = pl.col(name)
+        # Temporal values as binned (microseconds in floats), which no date overflows; a
+        # comparison with the previous row rather than diff(), which UInt64 cannot hold.
+        number = as_number(name, table.schema[name])
+        exprs += [
+            x.min().alias(f"lo{i}"),
+            x.max().alias(f"hi{i}"),
+            number.min().cast(pl.Float64).alias(f"nlo{i}"),
+            number.max().cast(pl.Float64).alias(f"nhi{i}"),
+            ((x > x.shift()).drop_nulls().all() & (x.null_count() == 0) & (x.len() >= 2)).alias(
+                f"up{i}"
+            ),
+        ]
+    try:
+        frame = table.frame.select(exprs).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise read_error(table.name, exc) from exc
+    found: dict[str, ValueRange | None] = {}
+    for i, name in enumerate(names):
+        if frame[f"lo{i}"].null_count():  # no values: nothing to say
+            found[name] = None
+            continue
+        # Integers are compared as they are: near 2**64 two IDs can round to one float.
+        prefix = "n" if table.schema[name].is_temporal() else ""
+        found[name] = ValueRange(
+            low=frame[f"{prefix}lo{i}"][0],
+            high=frame[f"{prefix}hi{i}"][0],
+            low_text=value_text(frame[f"lo{i}"]),
+            high_text=value_text(frame[f"hi{i}"]),
+            increasing=bool(frame[f"up{i}"][0]),
+        )
+    return found
+
+
+def value_text(value: pl.Series) -> str:
+    """The one value of `value` as str() of its Python value writes it, for any year."""
+    if value.dtype.is_temporal():
+        return iso_timestamps(value)[0].replace("T", " ")
+    return str(value[0])
 
 
 def as_number(name: str, dtype: pl.DataType) -> pl.Expr:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from kldrift import profile, profile_file, remote, sequence
+from kldrift import profile, profile_file, remote
 from kldrift.errors import InputError, OptionError
 from kldrift.io import ReadOptions, Table, scan_table
 from kldrift.options import ALL_PAIRS, Kind, Options, PairsSetting
@@ -128,7 +128,7 @@ def profile_data(
     wanted = set(columns) if columns else set(table.schema) - set(table.partitions)
     wanted -= set(exclude)
     schema = tuple((name, str(dtype)) for name, dtype in table.schema.items() if name in wanted)
-    built = _with_ranges(table, replace(built, options=options, schema=schema))
+    built = replace(built, options=options, schema=schema)  # ranges included, by build
     if pairs is None:
         return built
     return with_pair_tables(built, table, None if pairs == ALL_PAIRS else pairs)
@@ -137,9 +137,9 @@ def profile_data(
 def _with_ranges(table: Table, built: profile.Profile) -> profile.Profile:
     """`built` with the range of its date, datetime and integer columns, so that a comparison
     with the profile finds event-time and ID columns as one with `table` would."""
-    names = [n for n in built.columns if sequence.candidate(table.schema[n])]
+    names = [n for n in built.columns if profile.has_range(table.schema[n])]
     if not names:
         return built
-    found = sequence.ranges(table, names)
+    found = profile.value_ranges(table, names)
     columns = {n: replace(c, range=found.get(n)) for n, c in built.columns.items()}
     return replace(built, columns=columns)

@@ -20,10 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import polars as pl
-
 from kldrift import profile
-from kldrift.io import Table, batches, read_error
+from kldrift.io import Table
 
 Sequential = Literal["event_time", "increasing_id"]
 
@@ -85,76 +83,23 @@ def detect(
     return found
 
 
-def candidate(dtype: pl.DataType) -> bool:
-    """Whether a column of `dtype` can be an event time or an increasing ID."""
-    return dtype.is_integer() or isinstance(dtype, (pl.Date, pl.Datetime))
-
-
 def side_ranges(
     side: Table | profile.Profile, names: list[str]
 ) -> dict[str, profile.ValueRange | None]:
     """Each column's range: read from data, or as a profile stored it (None if unknown)."""
     if isinstance(side, profile.Profile):
         return {n: side.columns[n].range if n in side.columns else None for n in names}
-    return ranges(side, names)
+    return profile.value_ranges(side, names)
 
 
 def _candidate(side: Table | profile.Profile, name: str) -> bool:
     if isinstance(side, profile.Profile):
         column = side.columns.get(name)
         return column is not None and column.range is not None
-    return name in side.schema and candidate(side.schema[name])
+    return name in side.schema and profile.has_range(side.schema[name])
 
 
 def _temporal(side: Table | profile.Profile, name: str) -> bool:
     if isinstance(side, profile.Profile):  # "Date" or "Datetime(...)", however it is binned
         return side.columns[name].dtype.startswith("Date")
     return side.schema[name].is_temporal()
-
-
-def ranges(table: Table, names: list[str]) -> dict[str, profile.ValueRange | None]:
-    """The range of each of `names` (date, datetime or integer columns) in one select (one per
-    batch of columns for a wide Parquet table, see `io.batches`)."""
-    if len(parts := batches(table, names)) > 1:
-        return {name: found for part in parts for name, found in ranges(table, part).items()}
-    exprs: list[pl.Expr] = []
-    for i, name in enumerate(names):
-        x = pl.col(name)
-        # Temporal values as binned (microseconds in floats), which no date overflows; a
-        # comparison with the previous row rather than diff(), which UInt64 cannot hold.
-        number = profile.as_number(name, table.schema[name])
-        exprs += [
-            x.min().alias(f"lo{i}"),
-            x.max().alias(f"hi{i}"),
-            number.min().cast(pl.Float64).alias(f"nlo{i}"),
-            number.max().cast(pl.Float64).alias(f"nhi{i}"),
-            ((x > x.shift()).drop_nulls().all() & (x.null_count() == 0) & (x.len() >= 2)).alias(
-                f"up{i}"
-            ),
-        ]
-    try:
-        frame = table.frame.select(exprs).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise read_error(table.name, exc) from exc
-    found: dict[str, profile.ValueRange | None] = {}
-    for i, name in enumerate(names):
-        if frame[f"lo{i}"].null_count():  # no values: nothing to say
-            found[name] = None
-            continue
-        # Integers are compared as they are: near 2**64 two IDs can round to one float.
-        prefix = "n" if table.schema[name].is_temporal() else ""
-        found[name] = profile.ValueRange(
-            low=frame[f"{prefix}lo{i}"][0],
-            high=frame[f"{prefix}hi{i}"][0],
-            low_text=_text(frame[f"lo{i}"]),
-            high_text=_text(frame[f"hi{i}"]),
-            increasing=bool(frame[f"up{i}"][0]),
-        )
-    return found
-
-
-def _text(value: pl.Series) -> str:
-    """The one value of `value` as str() of its Python value writes it, for any year."""
-    if value.dtype.is_temporal():
-        return profile.iso_timestamps(value)[0].replace("T", " ")
-    return str(value[0])

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kldrift import profile_file, sequence
+from kldrift import profile_file
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import FORMATS, ReadOptions, Table
 from kldrift.options import Kind, Options
@@ -37,7 +37,9 @@ from kldrift.profile import (
     _categories,
     _tail_singletons,
     fit,
+    has_range,
     kind_of,
+    value_text,
 )
 
 if TYPE_CHECKING:
@@ -152,7 +154,7 @@ def profile(
     rows, counts = _count(df, source, schema, binnings)
     if rows == 0:
         raise InputError(f"{source}: no rows to profile")
-    found = _ranges(df, source, schema, [n for n in binnings if sequence.candidate(schema[n])])
+    found = _ranges(df, source, schema, [n for n in binnings if has_range(schema[n])])
     profiled = {
         name: ColumnProfile(
             name, str(schema[name]), binning, counts[name], singletons.get(name), found.get(name)
@@ -278,7 +280,7 @@ def _value_counts(
 def _ranges(
     df: DataFrame, source: str, schema: pl.Schema, names: Sequence[str]
 ) -> dict[str, ValueRange | None]:
-    """Each integer, date and datetime column's range, as `kldrift.sequence.ranges` finds it.
+    """Each integer, date and datetime column's range, as `kldrift.profile.value_ranges` finds it.
 
     Whether values strictly increase row by row is checked within each partition (a window in
     row order), then across partition boundaries on the driver: one more scan, no global sort.
@@ -325,7 +327,7 @@ def _ranges(
         )
         dtype = schema[name]
         low_text, high_text = (
-            sequence._text(_to_polars_column(pl.Series([v]), dtype)) for v in (low, high)
+            value_text(_to_polars_column(pl.Series([v]), dtype)) for v in (low, high)
         )
         number = float if dtype.is_temporal() else int
         found[name] = ValueRange(number(low), number(high), low_text, high_text, increasing)
