@@ -186,11 +186,9 @@ def prepare(
         types = ", ".join(f"{c.column} ({c.reference_dtype})" for c in unsupported[:5])
         problem = f"{reference_name(ref)}: no column of a type kldrift can bin: {types}"
         raise ColumnError(None, reference_name(ref), problem=problem)
-    source = ref
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
-        source = ref
     note(f"profiling {reference_name(ref)}")
     # A profile built from data holds the ranges of its date, datetime and integer columns:
     # the event times and IDs are found on it, and then left out.
@@ -200,7 +198,7 @@ def prepare(
     built = dataclasses.replace(built, columns={n: built.columns[n] for n in kinds})
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
     check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
-    return Plan(ref_profile, fitted, [*schema, *skipped], cur, source)
+    return Plan(ref_profile, fitted, [*schema, *skipped], cur, ref)
 
 
 def assemble(
