@@ -153,7 +153,7 @@ def scan_table(
     shared = fmt in ("parquet", "ipc")
     if shared:
         memory = max(memory, _decoded_rows(name, frame, schema))
-    keys = _partition_keys(files, schema) if files != [name] and shared else ()
+    keys = partition_keys(files, schema) if files != [name] and shared else ()
     return Table(
         name, frame, schema, memory, shared_scans=shared, partitions=keys, files=tuple(files)
     )
@@ -526,7 +526,7 @@ def _scan(name: str, fmt: str, files: list[str], hive: bool = False) -> pl.LazyF
         raise InputError(f"{name}: cannot read as {fmt}: {polars_message(exc)}") from exc
 
 
-def _partition_keys(files: list[str], schema: pl.Schema) -> tuple[str, ...]:
+def partition_keys(files: list[str], schema: pl.Schema) -> tuple[str, ...]:
     """The Hive partition keys polars read from the paths of `files` ("date" of date=.../)."""
     keys = {part.partition("=")[0] for f in files for part in Path(f).parts[:-1] if "=" in part}
     return tuple(name for name in schema if name in keys)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -25,7 +26,7 @@ import polars as pl
 
 from kldrift import profile_file
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import FORMATS, ReadOptions, Table
+from kldrift.io import FORMATS, ReadOptions, Table, partition_keys
 from kldrift.options import Kind, Options
 from kldrift.plan import plan_columns
 from kldrift.profile import (
@@ -110,9 +111,27 @@ def profile_data(
     bins_from: Profile | str | os.PathLike[str] | None = None,
     read_options: ReadOptions | None = None,
 ) -> Profile:
-    """`kldrift.reference.profile_data` on Spark: read `source` there, then `profile` it."""
+    """`kldrift.reference.profile_data` on Spark: read `source` there, then `profile` it,
+    leaving out the Hive partition keys of its paths unless `columns` names them, as kldrift
+    does."""
     df = read(session(master), source, read_options)
-    return profile(df, bins_from, columns=columns, exclude=exclude, options=options, source=source)
+    keys = hive_keys(df) if _format(source) is not None else ()
+    return profile(
+        df,
+        bins_from,
+        columns=columns,
+        exclude=exclude,
+        options=options,
+        source=source,
+        partitions=keys,
+    )
+
+
+def hive_keys(df: DataFrame) -> tuple[str, ...]:
+    """The columns of `df` that are Hive partition keys of the files it reads ("date" of
+    .../date=2026-11-01/part-0.parquet), by kldrift's rule for its own reads."""
+    files = [urllib.parse.urlparse(f).path for f in df.inputFiles()]
+    return partition_keys(files, polars_schema(df.schema))
 
 
 def profiler(master: str | None) -> Callable[..., Profile]:
@@ -128,8 +147,12 @@ def profile(
     exclude: Sequence[str] = (),
     options: Options | None = None,
     source: str = DATAFRAME,
+    partitions: Sequence[str] = (),
 ) -> Profile:
     """The profile of a Spark DataFrame: the one `kldrift profile` writes for the same rows.
+
+    `partitions` are Hive partition keys (`hive_keys`): like kldrift, a fitted profile
+    leaves them out unless `columns` names them.
 
     With `bins_from` (a profile or profile file), every column is counted on that profile's
     bins in one scan of `df`. Without it, bins are fitted first (columns, exclude and options
@@ -146,10 +169,10 @@ def profile(
         singletons: dict[str, int] = {}
     else:
         options = options or Options()
-        table = Table(source, pl.LazyFrame(schema=schema), schema)
+        table = Table(source, pl.LazyFrame(schema=schema), schema, partitions=tuple(partitions))
         kinds, _ = plan_columns(table, table, columns, exclude, options.categorical)
         binnings, singletons = _fit(df, source, schema, kinds, options)
-        wanted = (set(columns) if columns else set(schema)) - set(exclude)
+        wanted = (set(columns) if columns else set(schema) - set(partitions)) - set(exclude)
         kept = tuple(name for name in schema if name in wanted)
     rows, counts = _count(df, source, schema, binnings)
     if rows == 0:

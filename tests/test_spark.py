@@ -392,3 +392,24 @@ def test_cli_fits_on_its_own_spark_like_kldrift(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("spark.json: ")
     assert (tmp_path / "spark.json").read_bytes() == (tmp_path / "polars.json").read_bytes()
+
+
+def test_hive_partition_keys_are_left_out_as_kldrift_leaves_them(session, tmp_path):
+    # A Hive tree (date=.../part.parquet): the key is a column to both engines, and both leave
+    # it out of a fitted profile unless it is named.
+    root = tmp_path / "hive"
+    data = _data(3_000, seed=5).select("f64", "s")
+    for i, day in enumerate(["2026-11-01", "2026-11-02", "2026-11-03"]):
+        (root / f"date={day}").mkdir(parents=True)
+        data.slice(i * 1_000, 1_000).write_parquet(root / f"date={day}" / "part-0.parquet")
+    master = session.sparkContext.master
+    for named in ([], ["--columns", "f64,date"]):
+        ours, theirs = tmp_path / "polars.json", tmp_path / "spark.json"
+        _profile_cli(str(root), "--top-k", "8", *named, "-o", str(ours))
+        spark_args = ["--engine", "spark", "--spark-master", master, "-o", str(theirs)]
+        _profile_cli(str(root), "--top-k", "8", *named, *spark_args)
+        assert theirs.read_bytes() == ours.read_bytes()
+        columns = set(profile_file.load(theirs).columns)
+        assert columns == ({"f64", "date"} if named else {"f64", "s"})
+    df = session.read.parquet(str(root))
+    assert spark.hive_keys(df) == ("date",)
