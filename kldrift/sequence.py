@@ -60,17 +60,15 @@ def detect(
     ]
     if not candidates:
         return []
-    ref = side_ranges(reference, candidates)
-    candidates = [
-        name
-        for name in candidates
-        if (r := ref[name]) is not None and (_temporal(reference, name) or r.increasing)
-    ]
-    cur = side_ranges(current, candidates) if candidates else {}
+    asked = {
+        name: r
+        for name, r in side_ranges(reference, candidates).items()
+        if r is not None and (_temporal(reference, name) or r.increasing)
+    }
+    cur = side_ranges(current, list(asked)) if asked else {}
     found: list[Sequence] = []
-    for name in candidates:
-        r, c = ref[name], cur[name]
-        if r is None or c is None:
+    for name, r in asked.items():
+        if (c := cur[name]) is None:
             continue
         if _temporal(reference, name):
             later = c.low >= r.high and c.high > r.high
