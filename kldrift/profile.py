@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -39,18 +39,11 @@ from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, batches, read_error
 from kldrift.options import Kind, Options
 
-if TYPE_CHECKING:
-    from polars._typing import EngineType
-
 Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]
 
 #: Rows of the reference that quantile edges are estimated from (see the module docstring).
 FIT_SAMPLE_ROWS = 100_000
-#: Engine for the fit's sample queries. polars' default engine (streaming, in polars 2) sorts
-#: for quantiles at about 3 times the CPU of the in-memory one: 5.5 s against 3.1 s for the
-#: 800 numeric columns of a 1,000-column table, and the share grows with the column count.
-SAMPLE_ENGINE: EngineType = "in-memory"
 
 NULL_LABEL = "(null)"
 OTHER_LABEL = "(other)"
@@ -263,39 +256,32 @@ def fit(
 ) -> tuple[dict[str, Binning], dict[str, pl.DataFrame]]:
     """Bins, and the value counts of the categorical columns (their reference histogram).
 
-    Numeric columns are fitted on the evenly spaced sample (see FIT_SAMPLE_ROWS): quantile
-    edges and a distinct-value estimate in one query, and exact distinct values for the few
-    that may be discrete. Categorical columns are value-counted on every row, one group-by
-    each; polars runs them all in one pass with `collect_all` (with the sample query too when
-    streaming, so the files are scanned once).
+    Numeric columns are fitted on the evenly spaced sample (see FIT_SAMPLE_ROWS), gathered into
+    memory as the numbers they are binned on: a distinct-value estimate, exact distinct values
+    for the few that may be discrete, and the quantile edges of the rest (`quantiles`).
+    Categorical columns are value-counted on every row, one group-by each; polars runs them all
+    in one pass with `collect_all` (with the sample's gathering too when streaming, so the files
+    are scanned once).
     """
     if rows is None:
         rows = int(_collect(table, [pl.len()], streaming).item())
     step = max(1, math.ceil(rows / FIT_SAMPLE_ROWS))
     numeric = [name for name, kind in kinds.items() if kind is not Kind.categorical]
     sample = _every(table, step) if streaming else _sampled(table, numeric, step)
-    levels = [j / options.bins for j in range(1, options.bins)]
-    numbers: list[pl.Expr] = []
-    for i, (name, kind) in enumerate(kinds.items()):
-        if kind is not Kind.categorical:
-            x = as_number(name, table.schema[name])
-            # HyperLogLog is exact enough at small counts to rule a column in or out as
-            # discrete; only the candidates get an exact look below.
-            numbers.append(x.drop_nulls().approx_n_unique().alias(f"n{i}"))
-            if levels:
-                numbers.append(x.quantile(levels, interpolation="linear").alias(f"q{i}"))
+    drawn = sample.frame.select(as_number(name, table.schema[name]) for name in numeric)
     categories = [name for name, kind in kinds.items() if kind is Kind.categorical]
     queries = [_group_count(table, name) for name in categories]
-    if streaming:  # one scan of the files for both
-        *counted, estimates = _collect_all(table, [*queries, sample.frame.select(numbers)], True)
-    else:
-        counted = _collect_all(table, queries, False)
-        estimates = _collect(sample, numbers, False, SAMPLE_ENGINE)
+    # Streaming, one scan of the files gathers the sample and counts the categories.
+    *counted, numbers = _collect_all(table, [*queries, drawn], streaming)
     value_tables = dict(zip(categories, counted, strict=True))
-    distinct = _distinct_values(sample, kinds, estimates, options.discrete_max, streaming)
+    # HyperLogLog is exact enough at small counts to rule a column in or out as discrete; only
+    # the candidates get an exact look.
+    estimates = numbers.select(pl.all().drop_nulls().approx_n_unique())
+    distinct = _distinct_values(numbers, estimates, options.discrete_max)
+    levels = [j / options.bins for j in range(1, options.bins)]
 
     binnings: dict[str, Binning] = {}
-    for i, (name, kind) in enumerate(kinds.items()):
+    for name, kind in kinds.items():
         if kind is Kind.categorical:
             binnings[name] = _categories(value_tables[name], options.top_k)
             continue
@@ -305,10 +291,9 @@ def fit(
             values = tuple(sorted({float(v) for v in distinct[name]}))
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
-        raw = estimates[f"q{i}"][0].to_list() if levels else []
+        raw = quantiles(numbers[name].drop_nulls().to_numpy(), levels)
         # Quantiles of data holding +-inf can be infinite or NaN; the open outer bins hold those.
-        finite = [e for e in raw if e is not None and np.isfinite(e)]
-        edges = tuple(float(e) for e in np.unique(finite))
+        edges = tuple(float(e) for e in np.unique(raw[np.isfinite(raw)]))
         binnings[name] = Binning(kind, "quantile", edges=edges, temporal=temporal)
     return binnings, value_tables
 
@@ -359,25 +344,36 @@ def _every(table: Table, step: int) -> Table:
 
 
 def _distinct_values(
-    table: Table, kinds: Mapping[str, Kind], estimates: pl.DataFrame, limit: int, streaming: bool
+    numbers: pl.DataFrame, estimates: pl.DataFrame, limit: int
 ) -> dict[str, list[float]]:
-    """Sorted distinct values of the numeric columns that have at most `limit` of them."""
-    candidates = [
-        name
-        for i, (name, kind) in enumerate(kinds.items())
-        if kind is not Kind.categorical and estimates[f"n{i}"][0] <= 2 * limit + 10
-    ]
+    """Sorted distinct values of the sample's numeric columns that have at most `limit`."""
+    candidates = [name for name in numbers.columns if estimates[name][0] <= 2 * limit + 10]
     if not candidates:
         return {}
-    exprs = [
-        as_number(name, table.schema[name]).drop_nulls().unique().head(limit + 1).implode()
-        for name in candidates
-    ]
-    frame = _collect(
-        table, [e.alias(f"u{j}") for j, e in enumerate(exprs)], streaming, SAMPLE_ENGINE
-    )
-    found = {name: sorted(frame[f"u{j}"][0].to_list()) for j, name in enumerate(candidates)}
+    exprs = (pl.col(n).drop_nulls().unique().head(limit + 1).implode() for n in candidates)
+    unique = numbers.select(exprs)
+    found = {name: sorted(unique[name][0].to_list()) for name in candidates}
     return {name: values for name, values in found.items() if len(values) <= limit}
+
+
+def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float64]:
+    """The `levels` quantiles of `values` (no NaN), interpolated linearly between the order
+    statistics: at level p, position h = (n - 1) p between x[floor h] and x[ceil h], the value
+    x[lo] + (x[hi] - x[lo]) (h - lo), or x[lo] when the two are equal or h is whole. Bit for bit
+    polars' `quantile(interpolation="linear")`, at a fifth of its CPU (numpy's sort: 1 ms per
+    100k floats against polars' 5 ms, which for 4,000 numeric columns is 16 s). Integers are
+    sorted as they are and their order statistics turned into floats (the same, as the turn
+    keeps the order). No values: NaN at every level.
+    """
+    if len(values) == 0:
+        return np.full(len(levels), np.nan)
+    ordered = np.sort(values)
+    positions = (len(ordered) - 1) * np.asarray(levels, dtype=np.float64)
+    low, high = np.floor(positions).astype(np.intp), np.ceil(positions).astype(np.intp)
+    below, above = ordered[low].astype(np.float64), ordered[high].astype(np.float64)
+    with np.errstate(invalid="ignore"):  # inf - inf, where the equal case below applies
+        between = below + (above - below) * (positions - low)
+    return np.where((low == high) | (below == above), below, between)
 
 
 def count(
@@ -909,11 +905,9 @@ def _collect_all(table: Table, queries: list[pl.LazyFrame], streaming: bool) -> 
         raise read_error(table.name, exc) from exc
 
 
-def _collect(
-    table: Table, exprs: list[pl.Expr], streaming: bool, engine: EngineType = "auto"
-) -> pl.DataFrame:
+def _collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFrame:
     try:
-        return table.frame.select(exprs).collect(engine="streaming" if streaming else engine)
+        return table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_error(table.name, exc) from exc
 

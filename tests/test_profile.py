@@ -34,6 +34,43 @@ def test_quantile_bins_have_open_outer_bins_for_out_of_range_values():
     assert binning.labels == ("<= 25.75", "(25.75, 50.5]", "(50.5, 75.25]", "> 75.25", "(null)")
 
 
+def test_quantiles_interpolate_linearly_between_order_statistics():
+    # n = 3: positions 0.5 and 1.5 at the quartiles, 1 (a whole one) at the median.
+    assert profile.quantiles(np.array([3.0, 1.0, 2.0]), [0.25, 0.5, 0.75]).tolist() == [
+        1.5,
+        2.0,
+        2.5,
+    ]
+    assert profile.quantiles(np.array([10, 0, 5]), [0.1]).tolist() == [1.0]  # integers
+    inf = math.inf
+    # Equal neighbours, and a whole position, are taken as they are: no inf - inf.
+    assert profile.quantiles(np.array([-inf, -inf, 1.0]), [0.25, 0.5]).tolist() == [-inf, -inf]
+    assert math.isnan(profile.quantiles(np.array([-inf, 1.0]), [0.5])[0])
+    assert np.isnan(profile.quantiles(np.array([], dtype=np.float64), [0.5, 0.9])).all()
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng, n: rng.normal(size=n) * 10.0 ** rng.integers(-300, 300),
+        lambda rng, n: rng.integers(-5, 5, size=n).astype(np.float64),
+        lambda rng, n: rng.integers(-(2**62), 2**62, size=n),  # beyond floats' 2**53
+        lambda rng, n: np.round(rng.normal(size=n), 2),
+        lambda rng, n: rng.choice([-math.inf, math.inf, 1.0, 2.0, -1e308, 1e308], size=n),
+    ],
+)
+def test_quantiles_are_polars_linear_quantiles_bit_for_bit(draw):
+    # Profiles fitted by polars' quantile before are fitted to the same edges now.
+    rng = np.random.default_rng(7)
+    levels = [j / 10 for j in range(1, 10)]
+    for _ in range(60):
+        values = draw(rng, int(rng.integers(1, 2000)))
+        ours = profile.quantiles(values, levels)
+        frame = pl.DataFrame({"x": values}).select(pl.col("x").quantile(levels, "linear"))
+        theirs = np.array(frame["x"][0].to_list(), dtype=np.float64)
+        assert np.array_equal(ours, theirs, equal_nan=True), (values, ours, theirs)
+
+
 def test_nulls_and_nan_share_the_null_bin():
     reference = pl.DataFrame({"x": [float(v) for v in range(30)] + [None, math.nan]})
     built, _, counts = _fit_and_count(reference, reference, bins=3)
