@@ -897,8 +897,8 @@ def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
         return x.to_physical().cast(pl.Float64) * scale
     if isinstance(dtype, pl.Time):
         return x.cast(pl.Int64).cast(pl.Float64)
-    if isinstance(dtype, pl.Decimal):
-        return x.cast(pl.Float64)
+    if isinstance(dtype, (pl.Decimal, pl.Int128, pl.UInt128)):
+        return x.cast(pl.Float64)  # numpy has no 128-bit integers to sort them as they are
     return x
 
 

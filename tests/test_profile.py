@@ -424,3 +424,15 @@ def test_datetimes_across_the_int64_range_of_every_unit_profile_and_compare(valu
     (column,) = kldrift.compare(frame, frame).columns
     assert sum(column.reference_counts) == len(values) and column.null_share_reference == 0
     assert all(isinstance(label, str) for label in column.labels) and column.kl == 0.0
+
+
+def test_128_bit_integers_are_binned_as_the_floats_they_round_to():
+    # numpy has no 128-bit integers: they are fitted and counted as floats, like decimals.
+    values = [i * 10**25 for i in range(100)]
+    wide = pl.DataFrame({"x": pl.Series(values, dtype=pl.Int128)})
+    floats = pl.DataFrame({"x": [float(v) for v in values]})
+    built, rows, counts = _fit_and_count(wide, wide.head(50), bins=4)
+    expected, _, expected_counts = _fit_and_count(floats, floats.head(50), bins=4)
+    assert built.columns["x"].binning.edges == expected.columns["x"].binning.edges
+    assert built.columns["x"].binning.edges[0] == pytest.approx(24.75e25)
+    assert counts == expected_counts == {"x": [25, 25, 0, 0, 0]}
