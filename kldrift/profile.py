@@ -17,8 +17,8 @@ sample of that many rows (every k-th row): the quantile edges, and whether the c
 enough distinct values to be discrete. Each edge then lands within about 0.2% of its exact
 quantile (standard error sqrt(p(1-p)/n) <= 0.0016), and a value too rare to be sampled falls in
 "(other)". Both sides share the bins, so a slightly unequal bin is still compared exactly; the
-sample only spares sorting every row (quantiles of 20 columns: 0.21 s on 500,000 rows, 0.05 s on
-100,000). Category counts and all histograms use every row.
+sample only spares sorting every row (sorting 20 columns: 0.11 s of CPU on 500,000 rows, 0.035 s
+on 100,000). Category counts and all histograms use every row.
 
 Temporal values are binned as numbers: microseconds since the epoch (dates, datetimes),
 microseconds (durations) or nanoseconds since midnight (times).
