@@ -455,8 +455,15 @@ def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
             true, false = (pl.lit(index.get(v, top + 1), pl.UInt32) for v in ("true", "false"))
             body = pl.when(x).then(true).otherwise(false)
         else:
-            x = pl.col(name).cast(pl.String)
-            body = x.replace_strict(index, default=top + 1, return_dtype=pl.UInt32)
+            x = _category(name, dtype).cast(pl.String)
+            if len(index) == top + len(binning.rest):
+                # Distinct categories (as fitted): an Enum cast numbers them in their bin order
+                # at 60% of replace_strict's CPU; one it does not know becomes null, "(new)".
+                categories = pl.Enum([str(v) for v in index])
+                known = x.cast(categories, strict=False).to_physical().cast(pl.UInt32)
+                body = known.clip(upper_bound=top).fill_null(top + 1)
+            else:
+                body = x.replace_strict(index, default=top + 1, return_dtype=pl.UInt32)
     else:
         # NaN is tested apart rather than turned into null first, which would copy the column.
         x = pl.col(name) if dtype.is_float() else as_number(name, dtype)
@@ -474,10 +481,47 @@ def bin_index(name: str, dtype: pl.DataType, binning: Binning) -> pl.Expr:
             # Comparisons, as `count` makes them: == is what decides a discrete value's bin.
             found = (pl.when(x == v).then(pl.lit(i, small)) for i, v in enumerate(binning.values))
             body = pl.coalesce(*found, pl.lit(len(binning.values), small))
-    missing = x.is_null() | x.is_nan() if dtype.is_float() else x.is_null()
+    # A float binned as categories counts NaN as a category of its own, as `count` does.
+    numeric_nan = dtype.is_float() and binning.method != "categories"
+    missing = x.is_null() | x.is_nan() if numeric_nan else x.is_null()
     return (
         pl.when(missing).then(pl.lit(null, pl.UInt32)).otherwise(body).cast(pl.UInt32).alias(name)
     )
+
+
+#: Up to this many edges, `quantile_numbers` adds one comparison per edge; beyond it a binary
+#: search is cheaper (about 1.5 ms per edge per million values against 40 ms for the search).
+_COMPARED_EDGES = 24
+
+
+def quantile_numbers(
+    values: NDArray[np.floating], edges: Sequence[float]
+) -> NDArray[np.unsignedinteger]:
+    """`bin_index` of quantile bins, by numpy on numbers already in memory, in half its CPU.
+
+    Each value's bin is the number of edges below it, compared in the values' float type as
+    polars compares a column with a literal (Float32 in float32, anything else as Float64);
+    NaN goes to the last bin, "(null)". `values` are what `quantile_values` selects, where a
+    null is NaN.
+    """
+    cut = np.asarray(edges, dtype=values.dtype)
+    if len(cut) <= _COMPARED_EDGES:
+        narrow = np.uint8 if len(cut) + 2 <= 2**8 else np.uint16  # 8-bit sums: 20% less CPU
+        numbers = np.zeros(values.shape, dtype=narrow)
+        for edge in cut:
+            numbers += values > edge
+    else:  # searchsorted's "left" side: the count of edges strictly below the value
+        numbers = np.searchsorted(cut, values, side="left").astype(np.uint16)
+    numbers[np.isnan(values)] = len(cut) + 1
+    return numbers
+
+
+def quantile_values(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Column `name` as `quantile_numbers` takes it: a float column as it is, anything else as
+    the Float64 numbers it is binned on (`as_number`); null as NaN, filled by polars in a third
+    of the time numpy's conversion takes."""
+    x = pl.col(name) if dtype.is_float() else as_number(name, dtype).cast(pl.Float64)
+    return x.fill_null(float("nan"))
 
 
 def _new_in(
@@ -564,7 +608,7 @@ def count_groups(
         pl.len().alias("rows"),
         *_number_exprs(table, numbers),
         *(
-            _category(table, n).value_counts(name=f"{n}#n").alias(f"vc{n}")
+            _category(n, table.schema[n]).value_counts(name=f"{n}#n").alias(f"vc{n}")
             for n in categories
         ),
     ]
@@ -759,13 +803,14 @@ def _group_count(table: Table, name: str) -> pl.LazyFrame:
         sizes = pl.concat_list([x.sum(), x.count() - x.sum(), x.null_count()]).explode()
         rows = table.frame.select(pl.lit(groups), sizes.cast(pl.get_index_type()).alias("n"))
         return rows.filter(pl.col("n") > 0)
-    return table.frame.group_by(_category(table, name).alias("value")).agg(pl.len().alias("n"))
+    value = _category(name, table.schema[name]).alias("value")
+    return table.frame.group_by(value).agg(pl.len().alias("n"))
 
 
-def _category(table: Table, name: str) -> pl.Expr:
+def _category(name: str, dtype: pl.DataType) -> pl.Expr:
     """A column as categories are counted: a float's -0.0 as 0.0, since polars groups them
     together under whichever came first, so row order would decide the category."""
-    x, dtype = pl.col(name), table.schema[name]
+    x = pl.col(name)
     if not dtype.is_float():
         return x
     return pl.when(x == 0).then(pl.lit(0.0, dtype=dtype)).otherwise(x).alias(name)

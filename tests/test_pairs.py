@@ -62,7 +62,8 @@ KINDS = {
 
 
 @pytest.mark.parametrize("bins", [10, 1])
-def test_pair_tables_have_the_column_histograms_as_margins(bins):
+@pytest.mark.parametrize("loaded", [True, False], ids=["numpy-binned", "polars-binned"])
+def test_pair_tables_have_the_column_histograms_as_margins(bins, loaded):
     rng = np.random.default_rng(0)
     ref, cur = (
         _mixed(rng, 3000),
@@ -74,7 +75,9 @@ def test_pair_tables_have_the_column_histograms_as_margins(bins):
     binnings = {name: c.binning for name, c in built.columns.items()}
     assert built.columns["c"].binning.rest  # the top-3 cut leaves a tail: "(other)" and "(new)"
     for frame in (ref, cur):
-        table = scan_table(frame)
+        # In memory, quantile bins are numbered by numpy; a lazy frame has polars number them.
+        table = scan_table(frame if loaded else frame.lazy())
+        assert table.loaded is loaded
         _, histograms = profile.count(table, binnings)
         tables = pairs.count_pairs(table, binnings, pairs.all_pairs(list(KINDS)))
         assert len(tables) == 15
@@ -92,6 +95,38 @@ def test_pair_table_cells_are_the_rows_sharing_both_bins():
     table = pairs.count_pairs(scan_table(frame), binnings, [("a", "b")])[("a", "b")]
     # rows: u, v, (other), (new), (null); columns: <= 2, > 2, (null)
     assert table.tolist() == [[1, 1, 1], [0, 1, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0]]
+
+
+def test_a_float_binned_as_categories_is_paired_as_it_is_counted():
+    # -0.0 is the category 0.0 and NaN a category of its own ("(other)" here), as in `count`.
+    nan = float("nan")
+    frame = pl.DataFrame(
+        {"a": [0.0, -0.0, 1.5, None, nan, 1.5, 2.5], "b": ["x", "y", "x", None, "z", "x", "w"]}
+    )
+    table = scan_table(frame)
+    built = profile.build(table, {"a": Kind.categorical, "b": Kind.categorical}, Options(top_k=1))
+    binnings = {name: c.binning for name, c in built.columns.items()}
+    assert binnings["a"].values == ("0.0",) and "NaN" in binnings["a"].rest
+    _, histograms = profile.count(table, binnings)
+    counts = pairs.count_pairs(table, binnings, [("a", "b")])[("a", "b")]
+    # rows: 0.0, (other), (new), (null); columns: x, (other), (new), (null)
+    assert counts.tolist() == [[1, 1, 0, 0], [2, 2, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
+    assert counts.sum(axis=1).tolist() == histograms["a"].tolist()
+    assert counts.sum(axis=0).tolist() == histograms["b"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("rest", "expected"),
+    [(("w",), [0, 1, 2, 3, 4]), (("v", "w"), [0, 2, 2, 3, 4])],
+    ids=["distinct categories", "a tail repeating a value"],
+)
+def test_category_bin_numbers_follow_the_binnings_index(rest, expected):
+    # Distinct categories are numbered by an Enum cast, others by a lookup; a value the tail
+    # repeats is "(other)" either way, an unknown one "(new)", null "(null)".
+    binning = profile.Binning(Kind.categorical, "categories", values=("u", "v"), rest=rest)
+    frame = pl.DataFrame({"c": ["u", "v", "w", "z", None]})
+    numbers = frame.select(profile.bin_index("c", pl.String, binning))["c"]
+    assert numbers.to_list() == expected
 
 
 def test_resolve_pairs_checks_names_and_drops_repeats():

@@ -71,6 +71,67 @@ def test_quantiles_are_polars_linear_quantiles_bit_for_bit(draw):
         assert np.array_equal(ours, theirs, equal_nan=True), (values, ours, theirs)
 
 
+def test_quantile_numbers_count_the_edges_below_each_value():
+    # A value on an edge is in the bin below it; NaN (null, as quantile_values gives it) last.
+    values = np.array([1.5, 2.0, np.nan, -np.inf, np.inf])
+    assert profile.quantile_numbers(values, [1.5]).tolist() == [0, 1, 2, 0, 1]
+    assert profile.quantile_numbers(values, []).tolist() == [0, 0, 1, 0, 0]
+
+
+def _hostile_numbers(dtype, rng, n=600):
+    """n values of `dtype` with the awkward ones of its kind (signed zeros, infinities, NaN,
+    values float32 cannot hold exactly, integers beyond 2**53) and two nulls, as a frame."""
+    if dtype == pl.Float32:
+        values = [*rng.normal(0, 1, n - 4).astype(np.float32).tolist(), 0.1, -0.0, np.inf, np.nan]
+    elif dtype.is_float() or isinstance(dtype, pl.Decimal):
+        values = [*np.round(rng.normal(0, 100, n - 4), 2).tolist(), 0.0, -0.0, 0.1, 1e-300]
+        if dtype.is_float():
+            values[-2:] = [np.inf, np.nan]
+    elif dtype == pl.UInt64:
+        values = [2**64 - 1 - int(v) for v in rng.integers(0, 2**20, n)]
+    elif dtype == pl.Int64:
+        values = [2**62 + int(v) for v in rng.integers(-(2**20), 2**20, n)]
+    elif dtype == pl.Int8:
+        values = rng.integers(-128, 128, n).tolist()
+    else:  # dates and datetimes: days (or ns, ms) either side of 1970
+        values = rng.integers(-(10**5), 10**5, n).tolist()
+    if isinstance(dtype, pl.Decimal):
+        series = pl.Series("v", values).cast(dtype)
+    elif dtype == pl.Date:
+        series = pl.Series("v", values, dtype=pl.Int32).cast(pl.Date)
+    elif isinstance(dtype, pl.Datetime):
+        series = pl.Series("v", values, dtype=pl.Int64).cast(dtype)
+    else:
+        series = pl.Series("v", values, dtype=dtype)
+    row = pl.int_range(pl.len())
+    nulled = pl.when(row.is_in([1, 2])).then(None).otherwise(pl.col("v"))
+    return series.to_frame().select(nulled.alias("v"))
+
+
+@pytest.mark.parametrize("edges", [6, 40], ids=["compared", "searched"])
+@pytest.mark.parametrize(
+    "dtype",
+    [pl.Float64, pl.Float32, pl.Int8, pl.Int64, pl.UInt64, pl.Decimal(12, 2), pl.Date,
+     pl.Datetime("ns"), pl.Datetime("ms")],
+    ids=str,
+)
+def test_quantile_numbers_are_the_bins_polars_gives(dtype, edges):
+    # numpy's twin of bin_index (quantile bins of data in memory, used by --pairs) agrees with
+    # it row for row: edges on values and between them, in the column's own float type.
+    rng = np.random.default_rng(edges)
+    frame = _hostile_numbers(dtype, rng)
+    numbers = frame.select(profile.as_number("v", dtype).cast(pl.Float64))["v"].drop_nulls()
+    finite = np.unique(numbers.filter(numbers.is_finite()).to_numpy())
+    picked = rng.choice(finite, edges // 2, replace=False)
+    between = rng.choice(finite[:-1], edges - edges // 2, replace=False) + np.diff(finite).min() / 2
+    cut = sorted({*picked.tolist(), *between.tolist(), 0.1} - {-0.0})[:edges]
+    binning = profile.Binning(Kind.numeric, "quantile", edges=tuple(cut))
+    expected = frame.select(profile.bin_index("v", dtype, binning))["v"].to_list()
+    values = frame.select(profile.quantile_values("v", dtype))["v"].to_numpy()
+    assert profile.quantile_numbers(values, binning.edges).tolist() == expected
+    assert len(set(expected)) > edges // 2  # the data spans the bins
+
+
 def test_nulls_and_nan_share_the_null_bin():
     reference = pl.DataFrame({"x": [float(v) for v in range(30)] + [None, math.nan]})
     built, _, counts = _fit_and_count(reference, reference, bins=3)
