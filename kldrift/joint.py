@@ -134,12 +134,13 @@ def interaction_g_test(reference: ArrayLike, current: ArrayLike) -> GTest:
     if k < 2 or m < 2 or dof < 1:
         return GTest(0.0, 0, 1.0, "degenerate: no association both datasets can show", 1.0)
     fitted = np.ones_like(observed)
+    # The [DX], [DY] and [XY] margins, fitted in turn.
+    targets = [(axis, observed.sum(axis=axis, keepdims=True)) for axis in (2, 1, 0)]
     for _ in range(_IPF_ROUNDS):
         before = fitted.copy()
-        for axis in (2, 1, 0):  # the [DX], [DY] and [XY] margins in turn
-            target = observed.sum(axis=axis, keepdims=True)
+        for axis, target in targets:
             now = fitted.sum(axis=axis, keepdims=True)
-            fitted *= np.where(now > 0, target / np.where(now > 0, now, 1.0), 0.0)
+            fitted *= np.divide(target, now, out=np.zeros_like(now), where=now > 0)
         if np.max(np.abs(fitted - before)) < _IPF_TOLERANCE:
             break
     filled = observed > 0
