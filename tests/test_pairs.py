@@ -115,6 +115,40 @@ def test_a_float_binned_as_categories_is_paired_as_it_is_counted():
     assert counts.sum(axis=0).tolist() == histograms["b"].tolist()
 
 
+def _typed_frame(rng, n, shift):
+    """Columns of every kind --pairs numbers differently in memory and from files."""
+    x = rng.normal(shift, 1, n)
+    big = [2**64 - 1 - int(v) for v in rng.integers(0, 10**6, n)]
+    return pl.DataFrame(
+        {
+            "f32": pl.Series(x.astype(np.float32)).scatter([4], None),
+            "dec": pl.Series(np.round(x, 2)).cast(pl.Decimal(12, 2)),
+            "day": pl.Series(rng.integers(0, 300, n), dtype=pl.Int32).cast(pl.Date),
+            "wait": pl.Series(rng.integers(0, 10**9, n)).cast(pl.Duration("us")),
+            "clock": pl.Series(rng.integers(0, 86_399 * 10**9, n)).cast(pl.Time),
+            "big": pl.Series(big, dtype=pl.UInt64),
+            "fc": pl.Series(np.round(x)).scatter([0, 1, 2], [-0.0, float("nan"), None]),
+            "s": pl.Series(rng.choice(["a", "b", "c"], n)),
+        }
+    )
+
+
+def test_pairs_are_the_same_streamed_from_files_as_numbered_in_memory(tmp_path):
+    # In memory numpy numbers the quantile bins; streaming, polars does: the same tables.
+    rng = np.random.default_rng(3)
+    paths = []
+    for side, shift in (("ref", 0.0), ("cur", 0.3)):
+        paths.append(tmp_path / f"{side}.parquet")
+        _typed_frame(rng, 3000, shift).write_parquet(paths[-1])
+    options = {"categorical": ("fc",)}
+    reports = [
+        kldrift.compare(*paths, pairs="all", options=options, streaming=streaming)
+        for streaming in (False, True)
+    ]
+    assert len(reports[0].pairs) == 28
+    assert reports[0].pairs == reports[1].pairs
+
+
 @pytest.mark.parametrize(
     ("rest", "expected"),
     [(("w",), [0, 1, 2, 3, 4]), (("v", "w"), [0, 2, 2, 3, 4])],
