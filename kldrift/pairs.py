@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from kldrift import joint, profile, significance
 from kldrift.errors import ColumnError, InputError
-from kldrift.io import Table, read_error
+from kldrift.io import Table
 from kldrift.options import (
     ALL_PAIRS,
     Adjustment,
@@ -142,10 +142,11 @@ def count_pairs(
     ]
     by_polars = [n for n in names if n not in by_numpy]
     exprs = [profile.bin_index(n, table.schema[n], binnings[n]).cast(narrow) for n in by_polars]
-    frame = _select(table, exprs, streaming)
+    frame = profile.collect(table, exprs, streaming)
     index = {n: frame[n].to_numpy() for n in by_polars}
     for n in by_numpy:
-        values = _select(table, [profile.quantile_values(n, table.schema[n])], streaming)[n]
+        numbers = [profile.quantile_values(n, table.schema[n])]
+        values = profile.collect(table, numbers, streaming)[n]
         index[n] = profile.quantile_numbers(values.to_numpy(), binnings[n].edges)
     sizes = {n: len(binnings[n].labels) for n in names}
     tables: dict[Pair, PairTable] = {}
@@ -168,14 +169,6 @@ def count_pairs(
                 pair_table = counts.sum(axis=other) if other else counts
                 tables[(x, y)] = (pair_table if a < b else pair_table.T).astype(np.int64)
     return {pair: tables[pair] for pair in pairs}
-
-
-def _select(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFrame:
-    """`exprs` over `table`, collected (a read error named by its file)."""
-    try:
-        return table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise read_error(table.name, exc) from exc
 
 
 #: Columns counted together by one bincount, and the most cells their joint table may have.

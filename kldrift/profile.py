@@ -264,7 +264,7 @@ def fit(
     are scanned once).
     """
     if rows is None:
-        rows = int(_collect(table, [pl.len()], streaming).item())
+        rows = int(collect(table, [pl.len()], streaming).item())
     step = max(1, math.ceil(rows / FIT_SAMPLE_ROWS))
     numeric = [name for name, kind in kinds.items() if kind is not Kind.categorical]
     sample = _every(table, step) if streaming else _sampled(table, numeric, step)
@@ -506,8 +506,8 @@ def quantile_numbers(
     """
     cut = np.asarray(edges, dtype=values.dtype)
     if len(cut) <= _COMPARED_EDGES:
-        narrow = np.uint8 if len(cut) + 2 <= 2**8 else np.uint16  # 8-bit sums: 20% less CPU
-        numbers = np.zeros(values.shape, dtype=narrow)
+        # Few edges: the numbers fit 8 bits, whose sums take 20% less CPU than 16-bit ones.
+        numbers = np.zeros(values.shape, dtype=np.uint8)
         for edge in cut:
             numbers += values > edge
     else:  # searchsorted's "left" side: the count of edges strictly below the value
@@ -566,7 +566,7 @@ def build(
     if kinds and not streaming:
         if not table.loaded:
             table = load([table], list(kinds))[0]
-        rows = int(_collect(table, [pl.len()], streaming).item())
+        rows = int(collect(table, [pl.len()], streaming).item())
     binnings, value_tables = fit(table, kinds, options, rows, streaming)
     # The fit's category counts already are the reference histograms of categorical columns.
     numbers = {n: b for n, b in binnings.items() if n not in value_tables}
@@ -896,10 +896,7 @@ def value_ranges(table: Table, names: list[str]) -> dict[str, ValueRange | None]
                 f"up{i}"
             ),
         ]
-    try:
-        frame = table.frame.select(exprs).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise read_error(table.name, exc) from exc
+    frame = collect(table, exprs, streaming=False)
     found: dict[str, ValueRange | None] = {}
     for i, name in enumerate(names):
         if frame[f"lo{i}"].null_count():  # no values: nothing to say
@@ -966,7 +963,8 @@ def _collect_all(table: Table, queries: list[pl.LazyFrame], streaming: bool) -> 
         raise read_error(table.name, exc) from exc
 
 
-def _collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFrame:
+def collect(table: Table, exprs: list[pl.Expr], streaming: bool) -> pl.DataFrame:
+    """`exprs` over `table`, collected; a read error names the table's file."""
     try:
         return table.frame.select(exprs).collect(engine="streaming" if streaming else "auto")
     except (pl.exceptions.PolarsError, OSError) as exc:
