@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from layout import BASE_COLUMNS, DEFAULT_OUT, FORMATS, SIDES, dataset_path
@@ -47,7 +47,20 @@ IMPORT_FLOOR = "import-polars"
 # The cron path: a stored profile of REF (written once, unmeasured) against CUR, whose floor is
 # reading CUR alone.
 CRON, CRON_FLOOR = "cron", "floor-current"
-ALL_CASES = [FLOOR, *COMPARE_CASES, CRON_FLOOR, CRON, IMPORT_FLOOR, *STARTUP_CASES]
+# The counting floors (`floor.py --count`): reading plus the least counting any polars tool that
+# histograms every column must do. Shown as multiples of the plain floors, they bound from below
+# what kldrift's ratios can be.
+COUNT_FLOOR, CRON_COUNT_FLOOR = "floor-count", "floor-count-current"
+ALL_CASES = [
+    FLOOR,
+    COUNT_FLOOR,
+    *COMPARE_CASES,
+    CRON_FLOOR,
+    CRON_COUNT_FLOOR,
+    CRON,
+    IMPORT_FLOOR,
+    *STARTUP_CASES,
+]
 KLDRIFT_CASES = {*COMPARE_CASES, CRON, *STARTUP_CASES}
 FLOORS = {FLOOR, CRON_FLOOR, IMPORT_FLOOR}
 # Exit 1 from `kldrift compare` means "drift found": a successful run for the benchmark.
@@ -76,6 +89,10 @@ class Result:
     #: Why the case stopped early ("exited with 2", "killed after the 1800 s timeout"); its
     #: earlier runs are kept, its later rounds skipped, and the other cases go on.
     failed: str = ""
+    #: The user part of `cpus`. The system part is mostly the kernel handing out fresh memory,
+    #: which swings with the page cache's state (the floor allocates the most), so user CPU is
+    #: the steadier ratio. Empty in results from before it was recorded.
+    users: list[float] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -112,8 +129,9 @@ class Command:
     cgroup: Path | None = None
 
 
-def measure(command: Command, timeout: float) -> tuple[float, float, int]:
-    """Run the command once, stdout to /dev/null: wall seconds, CPU seconds, peak RSS in KiB."""
+def measure(command: Command, timeout: float) -> tuple[float, float, float, int]:
+    """Run the command once, stdout to /dev/null: wall seconds, CPU seconds (user + system),
+    user CPU seconds, peak RSS in KiB."""
     preexec: Callable[[], None] | None = None
     if command.memory_bytes is not None:
         limit = command.memory_bytes
@@ -153,7 +171,7 @@ def measure(command: Command, timeout: float) -> tuple[float, float, int]:
             tail = stderr.read().decode(errors="replace")[-4000:]
             raise RunError(f"exited with {child.returncode}", f"{shlex.join(argv)}\n{tail}")
     # ru_maxrss is in KiB on Linux.
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_utime, usage.ru_maxrss
 
 
 @dataclass(frozen=True)
@@ -182,17 +200,18 @@ def rounds(group: Sequence[Measurement], times: int, timeout: float, batch: str)
             if result.failed:
                 continue
             try:
-                wall, cpu, rss = measure(m.command, timeout)
+                wall, cpu, user, rss = measure(m.command, timeout)
             except RunError as exc:
                 result.failed = exc.reason
                 print(f"{_label(result)} run {round_}: {exc.reason}\n{exc.detail}", file=sys.stderr)
                 continue
             result.walls.append(wall)
             result.cpus.append(cpu)
+            result.users.append(user)
             result.peak_rss_kib.append(rss)
             print(
                 f"{_label(result)} run {round_}/{times}: {wall:7.2f} s wall {cpu:7.2f} s CPU "
-                f"{rss / 1024:8,.0f} MiB",
+                f"({user:.2f} user) {rss / 1024:8,.0f} MiB",
                 file=sys.stderr,
             )
     return results
@@ -241,8 +260,8 @@ def machine(kldrift: Sequence[str] | None) -> dict[str, str | int | float]:
 
 TABLE_HEADER = [
     "| case | rows | format | median wall s | min wall s | median CPU s | peak RSS MiB "
-    "| wall ×floor | paired ×floor | CPU ×floor | RSS ×floor | runs |",
-    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| wall ×floor | paired ×floor | CPU ×floor | user CPU ×floor | RSS ×floor | runs |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 
 
@@ -278,7 +297,7 @@ def rows(shown: list[Result], results: list[Result]) -> list[str]:
     lines = []
     for r in sorted(shown, key=_order):
         floor = floors.get((_floor_of(r.case), r.rows, r.format))
-        wall_x = paired_x = cpu_x = rss_x = "–"
+        wall_x = paired_x = cpu_x = user_x = rss_x = "–"
         median = min_wall = cpu = peak = "–"
         if r.walls:
             wall, peak_kib = statistics.median(r.walls), max(r.peak_rss_kib)
@@ -289,12 +308,14 @@ def rows(shown: list[Result], results: list[Result]) -> list[str]:
                 paired = r.paired_ratio(floor)
                 paired_x = "–" if paired is None else f"{paired:.2f}"
                 cpu_x = f"{statistics.median(r.cpus) / statistics.median(floor.cpus):.2f}"
+                if r.users and floor.users:
+                    user_x = f"{statistics.median(r.users) / statistics.median(floor.users):.2f}"
                 rss_x = f"{peak_kib / max(floor.peak_rss_kib):.2f}"
         shown_rows = f"{int(r.rows):,}" if r.rows.isdigit() else r.rows
         runs = f"{len(r.walls)}, then failed: {r.failed}" if r.failed else str(len(r.walls))
         lines.append(
             f"| {r.case} | {shown_rows} | {r.format} | {median} | {min_wall} | {cpu} | {peak} "
-            f"| {wall_x} | {paired_x} | {cpu_x} | {rss_x} | {runs} |"
+            f"| {wall_x} | {paired_x} | {cpu_x} | {user_x} | {rss_x} | {runs} |"
         )
     return lines
 
@@ -303,7 +324,7 @@ def _floor_of(case: str) -> str:
     name = case.split()[0]
     if name in STARTUP_CASES:
         return IMPORT_FLOOR
-    return CRON_FLOOR if name in (CRON, CRON_FLOOR) else FLOOR
+    return CRON_FLOOR if name in (CRON, CRON_FLOOR, CRON_COUNT_FLOOR) else FLOOR
 
 
 def _order(r: Result) -> tuple[int, str, int, str]:
@@ -420,6 +441,9 @@ def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measuremen
                         FLOOR, str(rows), label, Command([*floor, str(ref), str(cur)]), (ref, cur)
                     )
                 )
+            if COUNT_FLOOR in args.cases:
+                command = Command([*floor, "--count", str(ref), str(cur)])
+                todo.append(Measurement(COUNT_FLOOR, str(rows), label, command, (ref, cur)))
             for case, flags in COMPARE_CASES.items():
                 if kldrift and case in args.cases:
                     argv = [*kldrift, "compare", str(ref), str(cur), *flags, *extra]
@@ -429,6 +453,9 @@ def plan(args: argparse.Namespace, kldrift: list[str] | None) -> list[Measuremen
                 todo.append(
                     Measurement(CRON_FLOOR, str(rows), label, Command([*floor, str(cur)]), (cur,))
                 )
+            if CRON_COUNT_FLOOR in args.cases:
+                command = Command([*floor, "--count", str(cur)])
+                todo.append(Measurement(CRON_COUNT_FLOOR, str(rows), label, command, (cur,)))
             if kldrift and CRON in args.cases:
                 stored = ref.with_name(ref.name + ".kldrift.json")
                 argv = [*kldrift, "compare", str(stored), str(cur), "--format", "json", *extra]
