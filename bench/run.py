@@ -47,8 +47,8 @@ IMPORT_FLOOR = "import-polars"
 # The cron path: a stored profile of REF (written once, unmeasured) against CUR, whose floor is
 # reading CUR alone.
 CRON, CRON_FLOOR = "cron", "floor-current"
-# The counting floors (`floor.py --count`): reading plus the least counting any polars tool that
-# histograms every column must do. Shown as multiples of the plain floors, they bound from below
+# The counting floors (`floor.py --count`): reading plus the least counting an exact histogram
+# of every column takes in polars. Shown as multiples of the plain floors, they bound from below
 # what kldrift's ratios can be.
 COUNT_FLOOR, CRON_COUNT_FLOOR = "floor-count", "floor-count-current"
 ALL_CASES = [
