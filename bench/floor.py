@@ -48,8 +48,10 @@ def edges(frame: pl.DataFrame) -> dict[str, list[float]]:
     bounds = sample.select(pl.all().min().name.suffix("#min"), pl.all().max().name.suffix("#max"))
     cuts = {}
     for name in numeric:
-        low, high = float(bounds[f"{name}#min"][0]), float(bounds[f"{name}#max"][0])
-        cuts[name] = [low + (high - low) * j / 10 for j in range(1, 10)]
+        low, high = bounds[f"{name}#min"][0], bounds[f"{name}#max"][0]
+        if low is not None:  # a column of nulls in the sample has no edges
+            low, high = float(low), float(high)
+            cuts[name] = [low + (high - low) * j / 10 for j in range(1, 10)]
     return cuts
 
 
