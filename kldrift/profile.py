@@ -376,12 +376,12 @@ def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float
     """The `levels` quantiles of `values` (no NaN), interpolated linearly between the order
     statistics: at level p, position h = (n - 1) p between x[floor h] and x[ceil h], the value
     x[lo] + (x[hi] - x[lo]) (h - lo), or x[lo] when the two are equal or h is whole. Bit for bit
-    polars' `quantile(interpolation="linear")`, at a fifth of its CPU or less. Only the order
-    statistics at `lo` and `hi` are put in place (`np.partition`), not the whole sample sorted:
-    2.8 ms per 100k floats against numpy's sort's 4.5 ms and polars' 5 ms or more, which for
-    4,000 numeric columns is seconds. Integers are ordered as they are and their order
-    statistics turned into floats (the same, as the turn keeps the order). No values: NaN at
-    every level.
+    polars' `quantile(interpolation="linear")`, for less CPU. Only the order statistics at
+    `lo` and `hi` are put in place (`np.partition`), not the whole sample sorted: 2.8 ms of CPU
+    per 100k floats on an AMD EPYC, against 5.1 ms for numpy's full sort and 3.8 ms for polars'
+    quantile, which for 4,000 numeric columns is seconds. Integers are ordered as they are and
+    their order statistics turned into floats (the same, as the turn keeps the order). No
+    values: NaN at every level.
     """
     if len(values) == 0:
         return np.full(len(levels), np.nan)
