@@ -414,8 +414,13 @@ def count_naming_new(
     """`count`, and the `limit` largest new categories of each column with rows in "(new)"
     (most rows first, ties by value), taken from the counting group-bys: no second pass."""
     if not streaming and len(parts := batches(table, list(binnings))) > 1:
+        # Each batch is read into memory and then counted: `load` reads it one query per thread,
+        # where a query counting straight from the file decodes on one (a 306-column batch of
+        # the 5,000-column table: 0.37-0.52 s of wall time and 0.61-0.85 s of CPU, from 0.75-1.04
+        # s and 0.94-0.97 s). One batch is in memory at a time, as when it is profiled.
         counted = [
-            count_naming_new(table, {n: binnings[n] for n in part}, limit) for part in parts
+            count_naming_new(load([table], part)[0], {n: binnings[n] for n in part}, limit)
+            for part in parts
         ]
         histograms = {n: h for _, part, _ in counted for n, h in part.items()}
         return counted[0][0], histograms, {n: v for *_, new in counted for n, v in new.items()}
