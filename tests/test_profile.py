@@ -71,6 +71,20 @@ def test_quantiles_are_polars_linear_quantiles_bit_for_bit(draw):
         assert np.array_equal(ours, theirs, equal_nan=True), (values, ours, theirs)
 
 
+def test_place_puts_each_asked_rank_where_a_sort_would():
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        values = rng.integers(-3, 4, size=int(rng.integers(1, 300))).astype(np.float64)
+        ranks = sorted(set(rng.integers(0, len(values), size=int(rng.integers(0, 20))).tolist()))
+        placed = values.copy()
+        profile._place(placed, ranks, 0, len(placed))
+        assert placed[ranks].tolist() == np.sort(values)[ranks].tolist()
+        assert sorted(placed.tolist()) == sorted(values.tolist())  # the same values, moved
+    values = np.array([3.0, 1.0, 2.0])
+    profile.quantiles(values, [0.5])
+    assert values.tolist() == [3.0, 1.0, 2.0]  # the caller's array is left as it was
+
+
 def test_quantile_numbers_count_the_edges_below_each_value():
     # A value on an edge is in the bin below it; NaN (null, as quantile_values gives it) last.
     values = np.array([1.5, 2.0, np.nan, -np.inf, np.inf])
