@@ -26,6 +26,7 @@ microseconds (durations) or nanoseconds since midnight (times).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -254,14 +255,15 @@ def _duration(micros: int) -> str:
 def fit(
     table: Table, kinds: Mapping[str, Kind], options: Options, rows: int | None, streaming: bool
 ) -> tuple[dict[str, Binning], dict[str, pl.DataFrame]]:
-    """Bins, and the value counts of the categorical columns (their reference histogram).
+    """Bins, and the `ranked` value counts of the categorical columns (their reference
+    histogram, `_ranked_counts`).
 
     Numeric columns are fitted on the evenly spaced sample (see FIT_SAMPLE_ROWS), gathered into
     memory as the numbers they are binned on: a distinct-value estimate, exact distinct values
     for the few that may be discrete, and the quantile edges of the rest (`quantiles`).
-    Categorical columns are value-counted on every row, one group-by each; polars runs them all
-    in one pass with `collect_all` (with the sample's gathering too when streaming, so the files
-    are scanned once).
+    Categorical columns are value-counted on every row, one group-by each, and `ranked`; polars
+    runs them all in one pass with `collect_all` (with the sample's gathering too when
+    streaming, so the files are scanned once).
     """
     if rows is None:
         rows = int(collect(table, [pl.len()], streaming).item())
@@ -270,10 +272,10 @@ def fit(
     sample = _every(table, step) if streaming else _sampled(table, numeric, step)
     drawn = sample.frame.select(as_number(name, table.schema[name]) for name in numeric)
     categories = [name for name, kind in kinds.items() if kind is Kind.categorical]
-    queries = [_group_count(table, name) for name in categories]
+    queries = [ranked(_group_count(table, name)) for name in categories]
     # Streaming, one scan of the files gathers the sample and counts the categories.
     *counted, numbers = _collect_all(table, [*queries, drawn], streaming)
-    value_tables = dict(zip(categories, counted, strict=True))
+    ranks = dict(zip(categories, counted, strict=True))
     # HyperLogLog is exact enough at small counts to rule a column in or out as discrete; only
     # the candidates get an exact look.
     estimates = numbers.select(pl.all().drop_nulls().approx_n_unique())
@@ -283,7 +285,7 @@ def fit(
     binnings: dict[str, Binning] = {}
     for name, kind in kinds.items():
         if kind is Kind.categorical:
-            binnings[name] = _categories(value_tables[name], options.top_k)
+            binnings[name] = _categories(ranks[name], options.top_k)
             continue
         temporal = _temporal_name(table.schema[name])
         if name in distinct:
@@ -295,7 +297,7 @@ def fit(
         # Quantiles of data holding +-inf can be infinite or NaN; the open outer bins hold those.
         edges = tuple(float(e) for e in np.unique(raw[np.isfinite(raw)]))
         binnings[name] = Binning(kind, "quantile", edges=edges, temporal=temporal)
-    return binnings, value_tables
+    return binnings, ranks
 
 
 def load(tables: Sequence[Table], columns: Sequence[str]) -> list[Table]:
@@ -453,9 +455,8 @@ def count_naming_new(
     histograms = _number_histograms(frames[0], 0, numbers)
     new: dict[str, tuple[tuple[str, int], ...]] = {}
     for name, counts in zip(categories, frames[1:], strict=True):
-        binning = binnings[name]
-        histograms[name] = _category_counts(binning, counts)
-        if found := _new_in(binning, histograms[name], counts, limit):
+        histograms[name], found = _tally(binnings[name], counts, limit)
+        if found:
             new[name] = found
     return int(frames[0]["rows"][0]), {name: histograms[name] for name in binnings}, new
 
@@ -547,18 +548,6 @@ def quantile_values(name: str, dtype: pl.DataType) -> pl.Expr:
     return x.fill_null(float("nan"))
 
 
-def _new_in(
-    binning: Binning, histogram: Counts, counts: pl.DataFrame, limit: int
-) -> tuple[tuple[str, int], ...]:
-    """The `limit` largest categories of the (value, n) `counts` that `binning` has never seen,
-    with their rows, most rows first, ties by value; none unless `histogram` has rows in
-    "(new)" (or `limit` is 0)."""
-    if not (limit and histogram[len(binning.values) + 1]):
-        return ()
-    frame = _unknown(counts.lazy(), binning).head(limit).collect()
-    return tuple((str(v), int(n)) for v, n in frame.iter_rows())
-
-
 def _unknown(counts: pl.LazyFrame, binning: Binning) -> pl.LazyFrame:
     """The (value, n) rows of values `binning` has never seen, most rows first, ties by value."""
     known = [str(v) for v in binning.values] + list(binning.rest)
@@ -590,12 +579,12 @@ def build(
         if not table.loaded:
             table = load([table], list(kinds))[0]
         rows = int(collect(table, [pl.len()], streaming).item())
-    binnings, value_tables = fit(table, kinds, options, rows, streaming)
+    binnings, ranks = fit(table, kinds, options, rows, streaming)
     # The fit's category counts already are the reference histograms of categorical columns.
-    numbers = {n: b for n, b in binnings.items() if n not in value_tables}
+    numbers = {n: b for n, b in binnings.items() if n not in ranks}
     rows, histograms = count(table, numbers, streaming=streaming)
-    for name, counts in value_tables.items():
-        histograms[name] = _category_counts(binnings[name], counts)
+    for name, counts in ranks.items():
+        histograms[name] = _ranked_counts(binnings[name], counts)
     # On the rows in memory, not a read of its own: what sequence detection needs.
     ranges = value_ranges(table, [n for n in kinds if has_range(table.schema[n])])
     columns = {
@@ -604,7 +593,7 @@ def build(
             str(table.schema[name]),
             binnings[name],
             tuple(histograms[name].tolist()),
-            _tail_singletons(binnings[name], value_tables[name]) if name in value_tables else None,
+            _tail_singletons(binnings[name], ranks[name]) if name in ranks else None,
             ranges.get(name),
         )
         for name in kinds
@@ -651,8 +640,8 @@ def count_groups(
         new: dict[str, tuple[tuple[str, int], ...]] = {}
         for name in categories:
             counts = _value_table(frame[f"vc{name}"][row])
-            histograms[name] = _category_counts(binnings[name], counts)
-            if found := _new_in(binnings[name], histograms[name], counts, limit):
+            histograms[name], found = _tally(binnings[name], counts, limit)
+            if found:
                 new[name] = found
         groups.append((frame["__key"][row], int(frame["rows"][row]), histograms, new))
     return groups
@@ -852,43 +841,70 @@ def _value_table(cell: pl.Series) -> pl.DataFrame:
 _PYTHON_BINNED = 50_000
 
 
-def _category_counts(binning: Binning, counts: pl.DataFrame) -> Counts:
-    """A categorical column's histogram from its (value, n) counts."""
+def _tally(
+    binning: Binning, counts: pl.DataFrame, limit: int
+) -> tuple[Counts, tuple[tuple[str, int], ...]]:
+    """A categorical column's histogram on `binning` from its (value, n) counts, and the
+    `limit` largest categories `binning` has never seen with their rows, most rows first, ties
+    by value (none unless "(new)" has rows, or `limit` is 0)."""
     top = len(binning.values)
     values = counts["value"].cast(pl.String)
-    if counts.height <= _PYTHON_BINNED:
-        positions = {v: i for i, v in enumerate(binning.values)}
-        rest = set(binning.rest)
-        bins = np.fromiter(
-            (
-                top + 2 if v is None else positions.get(v, top if v in rest else top + 1)
-                for v in values.to_list()
-            ),
-            np.int64,
-            counts.height,
-        )
-    else:
+    if counts.height > _PYTHON_BINNED:
         index = {v: i for i, v in enumerate(binning.values)} | dict.fromkeys(binning.rest, top)
         found = values.replace_strict(index, default=top + 1, return_dtype=pl.Int64)
         bins = np.where(values.is_null().to_numpy(), top + 2, found.to_numpy())
-    histogram: Counts = np.bincount(bins, counts["n"].to_numpy(), minlength=top + 3)
-    return histogram.astype(np.int64)
+        histogram = np.bincount(bins, counts["n"].to_numpy(), minlength=top + 3).astype(np.int64)
+        if not (limit and histogram[top + 1]):
+            return histogram, ()
+        frame = _unknown(counts.lazy(), binning).head(limit).collect()
+        return histogram, tuple((str(v), int(n)) for v, n in frame.iter_rows())
+    positions = {v: i for i, v in enumerate(binning.values)}
+    rest = set(binning.rest)
+    listed, rows = values.to_list(), counts["n"].to_list()
+    numbers = [
+        top + 2 if v is None else positions.get(v, top if v in rest else top + 1) for v in listed
+    ]
+    histogram = np.bincount(numbers, rows, minlength=top + 3).astype(np.int64)
+    if not (limit and histogram[top + 1]):
+        return histogram, ()
+    unseen = ((-n, v) for v, n, b in zip(listed, rows, numbers, strict=True) if b == top + 1)
+    return histogram, tuple((v, -n) for n, v in heapq.nsmallest(limit, unseen))
 
 
-def _tail_singletons(binning: Binning, counts: pl.DataFrame) -> int:
-    """How many of the "(other)" categories occur exactly once in the (value, n) counts."""
-    values = counts.select(pl.col("value").cast(pl.String), pl.col("n"))
-    once = values.filter((pl.col("n") == 1) & pl.col("value").is_in(list(binning.rest)))
-    return once.height
-
-
-def _categories(counts: pl.DataFrame, top_k: int) -> Binning:
-    table = counts.select(pl.col("value").cast(pl.String), pl.col("n")).drop_nulls("value")
-    # Most frequent first; ties broken by value so the same data always gives the same bins.
-    ordered = table.sort(["n", "value"], descending=[True, False])["value"].to_list()
-    return Binning(
-        Kind.categorical, "categories", values=tuple(ordered[:top_k]), rest=tuple(ordered[top_k:])
+def ranked(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """(value, n) counts as a reference's categories are ranked: each value as a string, most
+    rows first, ties by value (so the same data always gives the same bins), the null row, if
+    any, last. `_categories`, `_ranked_counts` and `_tail_singletons` read their answers off
+    this order rather than each querying the table again."""
+    value = pl.col("value").cast(pl.String)
+    return counts.select(value, pl.col("n")).sort(
+        [value.is_null(), pl.col("n"), value], descending=[False, True, False]
     )
+
+
+def _categories(ranked: pl.DataFrame, top_k: int) -> Binning:
+    """The bins of a `ranked` table: its `top_k` first values, the rest in "(other)"."""
+    values = ranked["value"].to_list()
+    if values and values[-1] is None:
+        values.pop()
+    return Binning(
+        Kind.categorical, "categories", values=tuple(values[:top_k]), rest=tuple(values[top_k:])
+    )
+
+
+def _ranked_counts(binning: Binning, ranked: pl.DataFrame) -> Counts:
+    """The histogram, on its own bins, of the `ranked` table `binning` was fitted on: the rows
+    of its first values in order, then "(other)", "(new)" (none) and "(null)"."""
+    n = ranked["n"].to_numpy().astype(np.int64)
+    top, known = len(binning.values), len(binning.values) + len(binning.rest)
+    return np.array([*n[:top], n[top:known].sum(), 0, n[known:].sum()], dtype=np.int64)
+
+
+def _tail_singletons(binning: Binning, ranked: pl.DataFrame) -> int:
+    """How many of the "(other)" categories of the `ranked` table `binning` was fitted on occur
+    exactly once."""
+    n = ranked["n"].to_numpy()
+    return int((n[len(binning.values) : len(binning.values) + len(binning.rest)] == 1).sum())
 
 
 def has_range(dtype: pl.DataType) -> bool:

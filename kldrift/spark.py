@@ -40,6 +40,7 @@ from kldrift.profile import (
     fit,
     has_range,
     kind_of,
+    ranked,
     value_text,
 )
 
@@ -266,8 +267,9 @@ def _fit(
     categories = [name for name, kind in kinds.items() if kind is Kind.categorical]
     singletons = {}
     for name, counts in _value_counts(df, source, schema, categories).items():
-        binnings[name] = _categories(counts, options.top_k)
-        singletons[name] = _tail_singletons(binnings[name], counts)
+        order = ranked(counts.lazy()).collect()
+        binnings[name] = _categories(order, options.top_k)
+        singletons[name] = _tail_singletons(binnings[name], order)
     return {name: binnings[name] for name in kinds}, singletons
 
 

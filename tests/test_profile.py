@@ -222,16 +222,31 @@ def test_booleans_are_counted_as_a_group_by_counts_them(values, engine):
 
 
 @pytest.mark.parametrize("python_binned", [0, 50_000])
-def test_category_counts_bin_the_same_in_python_and_in_polars(monkeypatch, python_binned):
+def test_category_tallies_are_the_same_in_python_and_in_polars(monkeypatch, python_binned):
     # Small (value, n) tables are binned in Python, large ones by a polars query: same bins.
     monkeypatch.setattr(profile, "_PYTHON_BINNED", python_binned)
-    reference = pl.DataFrame({"value": ["a", "b", "c", "d", None], "n": [5, 4, 3, 1, 2]})
-    binning = profile._categories(reference, top_k=2)
+    reference = pl.DataFrame({"value": ["c", None, "a", "d", "b"], "n": [3, 2, 5, 1, 4]})
+    order = profile.ranked(reference.lazy()).collect()
+    assert order.rows() == [("a", 5), ("b", 4), ("c", 3), ("d", 1), (None, 2)]
+    binning = profile._categories(order, top_k=2)
     assert binning.values == ("a", "b") and binning.rest == ("c", "d")
-    current = pl.DataFrame({"value": ["d", "zz", None, "a", "yy"], "n": [7, 3, 2, 1, 4]})
-    # a, b, (other): d, (new): zz and yy, (null)
-    assert profile._category_counts(binning, current).tolist() == [1, 0, 7, 7, 2]
-    assert profile._category_counts(binning, reference).tolist() == [5, 4, 4, 0, 2]
+    assert profile._tail_singletons(binning, order) == 1  # d
+    current = pl.DataFrame({"value": ["d", "zz", None, "a", "yy", "xx"], "n": [7, 3, 2, 1, 4, 3]})
+    # a, b, (other): d, (new): zz, yy and xx, (null)
+    histogram, new = profile._tally(binning, current, limit=2)
+    assert histogram.tolist() == [1, 0, 7, 10, 2]
+    assert new == (("yy", 4), ("xx", 3))  # most rows first, then by value
+    assert profile._tally(binning, current, limit=0)[1] == ()
+    # A reference's own histogram, read off its ranked order, is its tally on its bins.
+    own, none_new = profile._tally(binning, reference, limit=5)
+    assert profile._ranked_counts(binning, order).tolist() == own.tolist() == [5, 4, 4, 0, 2]
+    assert none_new == ()
+
+
+def test_ranked_order_breaks_ties_by_value_whatever_the_type():
+    counts = pl.DataFrame({"value": [2.5, None, -1.0, 10.0], "n": [1, 1, 1, 2]})
+    order = profile.ranked(counts.lazy()).collect()
+    assert order.rows() == [("10.0", 2), ("-1.0", 1), ("2.5", 1), (None, 1)]  # as strings
 
 
 def test_dates_are_binned_as_numbers_with_date_labels():
