@@ -170,8 +170,9 @@ def prepare(
     """Plan the columns, check the names the user gave, and profile the reference (or take its
     profile), leaving out ID-like columns: everything before the current data is counted.
 
-    With `together` (and reference data rather than a profile), the planned columns of both
-    sides are read into memory at once, so the two reads overlap.
+    With `together`, the planned columns of both sides are read into memory at once, so the
+    two reads overlap; against a stored reference, those of the current, so that its ranges
+    and its counts come from one read (a CSV parsed once, not twice).
     """
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
@@ -189,6 +190,10 @@ def prepare(
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
+    elif together and kinds and isinstance(cur, Table):
+        # A stored reference: the current is read once, for its ranges and then its counts.
+        note(f"reading {cur.name}")
+        cur = profile.load([cur], list(kinds))[0]
     note(f"profiling {reference_name(ref)}")
     # A profile built from data holds the ranges of its date, datetime and integer columns:
     # the event times and IDs are found on it, and then left out.

@@ -677,3 +677,24 @@ def test_most_drifted_first_means_by_the_metric_that_decides(metric):
     )
     keys = [(-c.score(metric), -c.kl, c.name) for c in report.columns]
     assert keys == sorted(keys)
+
+
+def test_a_stored_reference_reads_a_csv_current_once(tmp_path, monkeypatch):
+    # The current's ranges (event times, IDs) and its counts come from one parse of the file.
+    stored = tmp_path / "reference.kldrift.json"
+    kldrift.save_profile(kldrift.profile_data("sample_data/reference.csv"), stored)
+    seen = []
+    for name in ("value_ranges", "count_naming_new"):
+        original = getattr(profile, name)
+
+        def spy(table, *args, _name=name, _original=original, **kwargs):
+            seen.append((_name, table.name, table.loaded))
+            return _original(table, *args, **kwargs)
+
+        monkeypatch.setattr(profile, name, spy)
+    report = kldrift.compare(stored, "sample_data/current.csv")
+    assert report.summary == "3 of 12 columns drifted"
+    assert seen == [
+        ("value_ranges", "sample_data/current.csv", True),
+        ("count_naming_new", "sample_data/current.csv", True),
+    ]
