@@ -69,8 +69,10 @@ COMPARE_OK = (0, 1)
 # and CI images set PYTHONDONTWRITEBYTECODE), an editable install recompiles kldrift's modules on
 # every run, ~0.05 s that no user of a pip-installed kldrift pays.
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-# Recorded with the results; results measured on a different setup are dropped, not mixed.
-SETUP_KEYS = ("cpu", "cores", "memory_gib", "python", "polars")
+# Recorded with the results; results measured on a different setup are dropped, not mixed. The
+# OS string (kernel build included) is part of it: a virtual machine's CPU name ("AMD EPYC")
+# can be the same on hardware of different generations.
+SETUP_KEYS = ("cpu", "cores", "memory_gib", "os", "python", "polars")
 
 
 @dataclass
