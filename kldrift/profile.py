@@ -836,7 +836,7 @@ def _value_table(cell: pl.Series) -> pl.DataFrame:
 
 
 #: (value, n) tables up to this many rows are binned in Python: a hundredth of the time of the
-#: polars query below for a few categories (8 us against 0.6 ms, which added up to 3 s for the
+#: polars query of `_tally` for a few categories (8 us against 0.6 ms, which added up to 3 s for the
 #: 1,000 string and boolean columns of a 5,000-column pair), and a third of it at 10,000.
 _PYTHON_BINNED = 50_000
 
@@ -861,13 +861,13 @@ def _tally(
     positions = {v: i for i, v in enumerate(binning.values)}
     rest = set(binning.rest)
     listed, rows = values.to_list(), counts["n"].to_list()
-    numbers = [
+    listed_bins = [
         top + 2 if v is None else positions.get(v, top if v in rest else top + 1) for v in listed
     ]
-    histogram = np.bincount(numbers, rows, minlength=top + 3).astype(np.int64)
+    histogram = np.bincount(listed_bins, rows, minlength=top + 3).astype(np.int64)
     if not (limit and histogram[top + 1]):
         return histogram, ()
-    unseen = ((-n, v) for v, n, b in zip(listed, rows, numbers, strict=True) if b == top + 1)
+    unseen = ((-n, v) for v, n, b in zip(listed, rows, listed_bins, strict=True) if b == top + 1)
     return histogram, tuple((v, -n) for n, v in heapq.nsmallest(limit, unseen))
 
 
@@ -882,9 +882,9 @@ def ranked(counts: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _categories(ranked: pl.DataFrame, top_k: int) -> Binning:
+def _categories(order: pl.DataFrame, top_k: int) -> Binning:
     """The bins of a `ranked` table: its `top_k` first values, the rest in "(other)"."""
-    values = ranked["value"].to_list()
+    values = order["value"].to_list()
     if values and values[-1] is None:
         values.pop()
     return Binning(
@@ -892,18 +892,18 @@ def _categories(ranked: pl.DataFrame, top_k: int) -> Binning:
     )
 
 
-def _ranked_counts(binning: Binning, ranked: pl.DataFrame) -> Counts:
+def _ranked_counts(binning: Binning, order: pl.DataFrame) -> Counts:
     """The histogram, on its own bins, of the `ranked` table `binning` was fitted on: the rows
     of its first values in order, then "(other)", "(new)" (none) and "(null)"."""
-    n = ranked["n"].to_numpy().astype(np.int64)
+    n = order["n"].to_numpy().astype(np.int64)
     top, known = len(binning.values), len(binning.values) + len(binning.rest)
     return np.array([*n[:top], n[top:known].sum(), 0, n[known:].sum()], dtype=np.int64)
 
 
-def _tail_singletons(binning: Binning, ranked: pl.DataFrame) -> int:
+def _tail_singletons(binning: Binning, order: pl.DataFrame) -> int:
     """How many of the "(other)" categories of the `ranked` table `binning` was fitted on occur
     exactly once."""
-    n = ranked["n"].to_numpy()
+    n = order["n"].to_numpy()
     return int((n[len(binning.values) : len(binning.values) + len(binning.rest)] == 1).sum())
 
 
