@@ -171,8 +171,8 @@ def prepare(
     profile), leaving out ID-like columns: everything before the current data is counted.
 
     With `together`, the planned columns of both sides are read into memory at once, so the
-    two reads overlap; against a stored reference, those of the current, so that its ranges
-    and its counts come from one read (a CSV parsed once, not twice).
+    two reads overlap; against a stored reference, those of a text current, so that its
+    ranges and its counts come from one parse of the file.
     """
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
@@ -190,8 +190,9 @@ def prepare(
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
-    elif together and kinds and isinstance(cur, Table):
-        # A stored reference: the current is read once, for its ranges and then its counts.
+    elif together and kinds and isinstance(cur, Table) and not cur.shared_scans:
+        # A stored reference: a text current is parsed once, for its ranges and its counts (a
+        # Parquet one reads only the range columns twice, cheaper than holding it all).
         note(f"reading {cur.name}")
         cur = profile.load([cur], list(kinds))[0]
     note(f"profiling {reference_name(ref)}")
