@@ -876,10 +876,8 @@ def ranked(counts: pl.LazyFrame) -> pl.LazyFrame:
     rows first, ties by value (so the same data always gives the same bins), the null row, if
     any, last. `_categories`, `_ranked_counts` and `_tail_singletons` read their answers off
     this order rather than each querying the table again."""
-    value = pl.col("value").cast(pl.String)
-    return counts.select(value, pl.col("n")).sort(
-        [value.is_null(), pl.col("n"), value], descending=[False, True, False]
-    )
+    strings = counts.select(pl.col("value").cast(pl.String), "n")
+    return strings.sort([pl.col("value").is_null(), "n", "value"], descending=[False, True, False])
 
 
 def _categories(order: pl.DataFrame, top_k: int) -> Binning:
