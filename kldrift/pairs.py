@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
@@ -149,8 +150,17 @@ def count_pairs(
         values = profile.collect(table, numbers, streaming)[n]
         index[n] = profile.quantile_numbers(values.to_numpy(), binnings[n].edges)
     sizes = {n: len(binnings[n].labels) for n in names}
-    tables: dict[Pair, PairTable] = {}
-    for group in _cover(pairs, sizes):
+    cover = _cover(pairs, sizes)
+    # Each pair from the first group that holds it; numpy lets go of the GIL while it codes and
+    # counts, so the groups are counted on polars' threads (300 pairs at 1M rows: ~0.1 s less
+    # wall time for ~0.03 s more CPU).
+    held: dict[int, list[Pair]] = {}
+    for pair in pairs:
+        first = next(i for i, group in enumerate(cover) if pair[0] in group and pair[1] in group)
+        held.setdefault(first, []).append(pair)
+
+    def count_group(i: int) -> dict[Pair, PairTable]:
+        group = cover[i]
         shape = tuple(sizes[n] for n in group)
         # The narrowest codes the group's table allows: less memory to stream through.
         cells = math.prod(shape)
@@ -161,13 +171,17 @@ def count_pairs(
         for name in group[1:]:
             code *= wide(sizes[name])
             code += index[name]
-        counts = np.bincount(code, minlength=math.prod(shape)).reshape(shape)
-        for x, y in pairs:
-            if (x, y) not in tables and x in group and y in group:
-                a, b = group.index(x), group.index(y)
-                other = tuple(k for k in range(len(group)) if k not in (a, b))
-                pair_table = counts.sum(axis=other) if other else counts
-                tables[(x, y)] = (pair_table if a < b else pair_table.T).astype(np.int64)
+        counts = np.bincount(code, minlength=cells).reshape(shape)
+        tables = {}
+        for x, y in held.get(i, []):
+            a, b = group.index(x), group.index(y)
+            other = tuple(k for k in range(len(group)) if k not in (a, b))
+            pair_table = counts.sum(axis=other) if other else counts
+            tables[(x, y)] = (pair_table if a < b else pair_table.T).astype(np.int64)
+        return tables
+
+    with ThreadPoolExecutor(max(1, min(pl.thread_pool_size(), len(held)))) as workers:
+        tables = {p: t for part in workers.map(count_group, sorted(held)) for p, t in part.items()}
     return {pair: tables[pair] for pair in pairs}
 
 
