@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar, cas
 import typer
 
 from kldrift.__version__ import __version__
-from kldrift.clihelp import command_options
+from kldrift.clihelp import Group, command_options
 from kldrift.errors import KldriftError, OptionError, WebhookError
 from kldrift.options import (
     DEFAULT_ALPHA,
@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # these import polars; the CLI must start without it
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 app = typer.Typer(
+    cls=Group,
     help="Data-drift monitor: per-column KL divergence between a reference and a current dataset.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
