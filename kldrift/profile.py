@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -380,7 +381,7 @@ def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float
     statistics: at level p, position h = (n - 1) p between x[floor h] and x[ceil h], the value
     x[lo] + (x[hi] - x[lo]) (h - lo), or x[lo] when the two are equal or h is whole. Bit for bit
     polars' `quantile(interpolation="linear")`, for less CPU: only the order statistics at `lo`
-    and `hi` are put in place (`_place`), not the whole sample sorted. Integers are ordered as
+    and `hi` are put in place (`SELECTION`), not the whole sample sorted. Integers are ordered as
     they are and their order statistics turned into floats (the same, as the turn keeps the
     order). No values: NaN at every level.
     """
@@ -389,7 +390,7 @@ def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float
     positions = (len(values) - 1) * np.asarray(levels, dtype=np.float64)
     low, high = np.floor(positions).astype(np.intp), np.ceil(positions).astype(np.intp)
     ordered: NDArray[Any] = values.copy()
-    _place(ordered, sorted({*low.tolist(), *high.tolist()}), 0, len(ordered))
+    SELECTION.place(ordered, sorted({*low.tolist(), *high.tolist()}))
     below, above = ordered[low].astype(np.float64), ordered[high].astype(np.float64)
     with np.errstate(invalid="ignore"):  # inf - inf, where the equal case below applies
         between = below + (above - below) * (positions - low)
@@ -399,11 +400,7 @@ def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float
 def _place(values: NDArray[Any], ranks: list[int], start: int, stop: int) -> None:
     """Put the order statistics of these sorted `ranks` in place in `values[start:stop]`, which
     holds exactly the ranks start to stop - 1: the middle rank by a partition on that one rank,
-    then the ranks on either side of it in the two sides. numpy partitions on one rank with
-    SIMD selection where the CPU has it and on several by a generic introselect: on an AVX-512
-    AMD EPYC, 18 ranks of 100k floats take 0.66 ms this way, 2.4 ms in one `np.partition` and
-    0.55 ms by a full sort (integers: 0.32, 2.0 and 0.51 ms), which for the 3,656 numeric
-    columns of a wide table is seconds."""
+    then the ranks on either side of it in the two sides."""
     if not ranks:
         return
     middle = len(ranks) // 2
@@ -411,6 +408,56 @@ def _place(values: NDArray[Any], ranks: list[int], start: int, stop: int) -> Non
     values[start:stop].partition(rank - start)
     _place(values, ranks[:middle], start, rank)
     _place(values, ranks[middle + 1 :], rank + 1, stop)
+
+
+def _one_rank_at_a_time(values: NDArray[Any], ranks: list[int]) -> None:
+    _place(values, ranks, 0, len(values))
+
+
+def _all_ranks_at_once(values: NDArray[Any], ranks: list[int]) -> None:
+    if ranks:
+        values.partition(ranks)
+
+
+_WAYS: dict[str, Callable[[NDArray[Any], list[int]], None]] = {
+    "one_at_a_time": _one_rank_at_a_time,
+    "all_at_once": _all_ranks_at_once,
+}
+
+
+@dataclass
+class Selection:
+    """Puts order statistics in place the faster of two ways on this machine, timed on the
+    first columns it is given. numpy partitions on one rank by SIMD selection where its build
+    has it for the CPU, and otherwise, as on several ranks, by a scalar introselect: 18 ranks of
+    100k normal floats took 0.66 ms one rank at a time (`_place`) and 2.4 ms all at once on an
+    AMD EPYC Zen 5, but 4.4 ms and 2.9 ms on a Zen 4 (the wide benchmark table's columns: 6.2
+    and 2.3 ms, 15 s over its 3,656 numeric columns). Both ways put the same values at the
+    ranks, so the choice changes the time, never a result. The first `trials` columns of at
+    least `timed_from` values take the two ways in turn, timed per value; columns smaller than
+    that (too quick to time) take all ranks at once until the choice is made."""
+
+    trials: int = 4
+    timed_from: int = 20_000
+    seconds_per_value: dict[str, list[float]] = field(
+        default_factory=lambda: {way: [] for way in _WAYS}
+    )
+    chosen: str | None = None
+
+    def place(self, values: NDArray[Any], ranks: list[int]) -> None:
+        if self.chosen is not None or len(values) < self.timed_from:
+            _WAYS[self.chosen or "all_at_once"](values, ranks)
+            return
+        way = min(_WAYS, key=lambda w: len(self.seconds_per_value[w]))
+        start = time.perf_counter()
+        _WAYS[way](values, ranks)
+        self.seconds_per_value[way].append((time.perf_counter() - start) / len(values))
+        if sum(len(t) for t in self.seconds_per_value.values()) >= self.trials:
+            self.chosen = min(_WAYS, key=lambda w: sum(self.seconds_per_value[w]))
+
+
+#: The process's choice, made once: a wide table's many fits all use it.
+SELECTION = Selection()
 
 
 def count(

@@ -71,18 +71,57 @@ def test_quantiles_are_polars_linear_quantiles_bit_for_bit(draw):
         assert np.array_equal(ours, theirs, equal_nan=True), (values, ours, theirs)
 
 
-def test_place_puts_each_asked_rank_where_a_sort_would():
+@pytest.mark.parametrize("way", sorted(profile._WAYS))
+def test_each_way_puts_each_asked_rank_where_a_sort_would(way):
     rng = np.random.default_rng(11)
     for _ in range(200):
         values = rng.integers(-3, 4, size=int(rng.integers(1, 300))).astype(np.float64)
         ranks = sorted(set(rng.integers(0, len(values), size=int(rng.integers(0, 20))).tolist()))
         placed = values.copy()
-        profile._place(placed, ranks, 0, len(placed))
+        profile._WAYS[way](placed, ranks)
         assert placed[ranks].tolist() == np.sort(values)[ranks].tolist()
         assert sorted(placed.tolist()) == sorted(values.tolist())  # the same values, moved
     values = np.array([3.0, 1.0, 2.0])
     profile.quantiles(values, [0.5])
     assert values.tolist() == [3.0, 1.0, 2.0]  # the caller's array is left as it was
+
+
+def test_the_selection_times_both_ways_then_keeps_the_faster(monkeypatch):
+    calls = []
+    slow = {"one_at_a_time": 3.0, "all_at_once": 1.0}
+    now = [0.0]  # a clock that only the ways move: each costs its `slow` seconds
+
+    def way(name):
+        def run(values, ranks):
+            calls.append(name)
+            now[0] += slow[name]
+            profile._place(values, ranks, 0, len(values))
+
+        return run
+
+    monkeypatch.setattr(profile, "_WAYS", {name: way(name) for name in slow})
+    monkeypatch.setattr(profile.time, "perf_counter", lambda: now[0])
+    selection = profile.Selection(trials=4, timed_from=10)
+    rng = np.random.default_rng(3)
+    small = rng.normal(size=5)
+    selection.place(small.copy(), [2])  # too small to time: all at once, not counted
+    assert calls == ["all_at_once"] and selection.chosen is None
+    for _ in range(6):
+        values = rng.normal(size=50)
+        placed = values.copy()
+        selection.place(placed, [0, 25, 49])
+        assert placed[[0, 25, 49]].tolist() == np.sort(values)[[0, 25, 49]].tolist()
+    # Two timed runs of each way, alternating, then only the faster.
+    assert calls[1:5] in (
+        ["one_at_a_time", "all_at_once"] * 2,
+        ["all_at_once", "one_at_a_time"] * 2,
+    )
+    assert selection.chosen == "all_at_once" and calls[5:] == ["all_at_once"] * 2
+    slow.update(one_at_a_time=0.5)
+    chooser = profile.Selection(trials=2, timed_from=10)
+    for _ in range(3):
+        chooser.place(rng.normal(size=50), [10])
+    assert chooser.chosen == "one_at_a_time"
 
 
 def test_quantile_numbers_count_the_edges_below_each_value():
