@@ -30,6 +30,7 @@ import heapq
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -282,6 +283,14 @@ def fit(
     estimates = numbers.select(pl.all().drop_nulls().approx_n_unique())
     distinct = _distinct_values(numbers, estimates, options.discrete_max)
     levels = [j / options.bins for j in range(1, options.bins)]
+    fitted = [name for name in numeric if name not in distinct]
+
+    def fit_edges(name: str) -> NDArray[np.float64]:
+        return quantiles(numbers[name].drop_nulls().to_numpy(), levels)
+
+    # numpy lets go of the GIL while it partitions: the columns' quantiles share polars' threads.
+    with ThreadPoolExecutor(max(1, min(pl.thread_pool_size(), len(fitted)))) as workers:
+        fitted_edges = dict(zip(fitted, workers.map(fit_edges, fitted), strict=True))
 
     binnings: dict[str, Binning] = {}
     for name, kind in kinds.items():
@@ -294,7 +303,7 @@ def fit(
             values = tuple(sorted({float(v) for v in distinct[name]}))
             binnings[name] = Binning(kind, "discrete", values=values, temporal=temporal)
             continue
-        raw = quantiles(numbers[name].drop_nulls().to_numpy(), levels)
+        raw = fitted_edges[name]
         # Quantiles of data holding +-inf can be infinite or NaN; the open outer bins hold those.
         # Not np.unique: numpy 2.4's imports numpy.ma (17 ms) the first time it runs.
         edges = tuple(sorted({float(e) for e in raw[np.isfinite(raw)]}))
