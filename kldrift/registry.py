@@ -8,6 +8,7 @@ It imports no numpy: the CLI lists the choices before any data is read.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from collections.abc import Callable
@@ -64,11 +65,15 @@ class MetricInfo:
         (there is nothing to compare, and KL's bias correction would divide by zero)."""
         import numpy as np
 
-        if not (np.sum(reference) and np.sum(current)):
+        if not (np.asarray(reference).sum() and np.asarray(current).sum()):
             return 0.0
+        return float(self.compute(reference, current, smoothing, base))
+
+    @functools.cached_property
+    def compute(self) -> Score:
+        """The function `function` names, imported once."""
         module, _, name = self.function.partition(":")
-        compute = cast(Score, getattr(importlib.import_module(module), name))
-        return float(compute(reference, current, smoothing, base))
+        return cast(Score, getattr(importlib.import_module(module), name))
 
     def in_nats(self, value: float, base: float) -> float:
         """`value` (in units of `base`) as the levels measure it."""
