@@ -964,4 +964,8 @@ def run() -> None:
     """The console entry point: `app` behind the last-resort handler of kldrift.guard."""
     from kldrift import guard
 
+    # kldrift does no BLAS work (no matrix products), and OpenBLAS starts a thread per core
+    # when numpy is imported, which spin: ~0.1 s of CPU a run on 2 cores. A value the user set
+    # stands; `import kldrift` in someone else's program leaves their numpy alone.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     guard.run(app)

@@ -444,7 +444,9 @@ class Selection:
     and 2.3 ms, 15 s over its 3,656 numeric columns). Both ways put the same values at the
     ranks, so the choice changes the time, never a result. The first `trials` columns of at
     least `timed_from` values take the two ways in turn, timed per value; columns smaller than
-    that (too quick to time) take all ranks at once until the choice is made."""
+    that (too quick to time) take all ranks at once until the choice is made. `fit` calls it
+    from several threads at once, which time both ways alike; a race at most times a column
+    more."""
 
     trials: int = 4
     timed_from: int = 20_000

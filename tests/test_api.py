@@ -2,6 +2,7 @@
 
 import ast
 import importlib
+import os
 import subprocess
 import sys
 
@@ -22,6 +23,25 @@ def test_help_and_version_start_without_polars():
     code = "import sys, kldrift.cli; print('polars' in sys.modules, 'numpy' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["False", "False"]
+
+
+def test_the_command_line_starts_numpy_with_one_blas_thread_unless_told_otherwise():
+    # OpenBLAS's threads spin at numpy's import (~0.1 s of CPU on 2 cores) for work kldrift
+    # never does; the library, imported by someone else's program, leaves the setting alone.
+    code = (
+        "import os, sys, kldrift, kldrift.cli; sys.argv = ['kldrift', '--version']\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        "try:\n    kldrift.cli.run()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    version = ["kldrift", kldrift.__version__]
+    for given, before, after in [(None, "None", "1"), ("3", "3", "3")]:
+        run_env = env if given is None else {**env, "OPENBLAS_NUM_THREADS": given}
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=run_env
+        )
+        assert proc.stdout.split() == [before, *version, after]
 
 
 def test_compare_accepts_paths_and_returns_a_polars_table():
