@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 import typer
 import typer.main
-from typer._coercion import build_runtime_param
 
 from kldrift import clihelp
 from kldrift.cli import app
 
 from .conftest import ROOT
+
+if clihelp.SEEDS:  # typer >= 0.29
+    from typer._coercion import build_runtime_param
 
 pytestmark = pytest.mark.skipif(
     not clihelp.SEEDS, reason="typer before 0.29 coerces through click, not pydantic"
