@@ -323,6 +323,21 @@ def test_histograms_sum_to_the_row_count():
         assert len(column.counts) == len(column.binning.labels)
 
 
+def test_the_distinct_screen_on_the_samples_first_rows_loses_no_discrete_column(monkeypatch):
+    # The estimate on the first rows only rules columns out; the exact count decides.
+    monkeypatch.setattr(profile, "DISTINCT_SCREEN_ROWS", 100)
+    n = 1_000
+    few_then_many = np.where(np.arange(n) < 100, 1.0, np.arange(n, dtype=np.float64))
+    few_late = np.where(np.arange(n) < 900, 0, np.arange(n) % 3 + 1)  # 0 first, 1-3 at the end
+    many_early = np.arange(n) % 200  # 100 distinct in the first 100 rows: ruled out at once
+    frame = pl.DataFrame({"a": few_then_many, "b": few_late, "c": many_early})
+    built, _, _ = _fit_and_count(frame, frame, bins=4)
+    assert built.columns["a"].binning.method == "quantile"
+    assert built.columns["b"].binning.method == "discrete"
+    assert built.columns["b"].binning.values == (0, 1, 2, 3)
+    assert built.columns["c"].binning.method == "quantile"
+
+
 @pytest.mark.parametrize(
     ("dtype", "kind"),
     [
