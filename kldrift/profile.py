@@ -985,18 +985,21 @@ def value_ranges(table: Table, names: list[str]) -> dict[str, ValueRange | None]
     exprs: list[pl.Expr] = []
     for i, name in enumerate(names):
         x = pl.col(name)
-        # Temporal values as binned (microseconds in floats), which no date overflows; a
-        # comparison with the previous row rather than diff(), which UInt64 cannot hold.
-        number = as_number(name, table.schema[name])
+        # A comparison with the previous row rather than diff(), which UInt64 cannot hold.
         exprs += [
             x.min().alias(f"lo{i}"),
             x.max().alias(f"hi{i}"),
-            number.min().cast(pl.Float64).alias(f"nlo{i}"),
-            number.max().cast(pl.Float64).alias(f"nhi{i}"),
             ((x > x.shift()).drop_nulls().all() & (x.null_count() == 0) & (x.len() >= 2)).alias(
                 f"up{i}"
             ),
         ]
+        if table.schema[name].is_temporal():
+            # Temporal values also as binned (microseconds in floats), which no date overflows.
+            number = as_number(name, table.schema[name])
+            exprs += [
+                number.min().cast(pl.Float64).alias(f"nlo{i}"),
+                number.max().cast(pl.Float64).alias(f"nhi{i}"),
+            ]
     frame = collect(table, exprs, streaming=False)
     found: dict[str, ValueRange | None] = {}
     for i, name in enumerate(names):
