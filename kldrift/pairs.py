@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
@@ -180,8 +179,8 @@ def count_pairs(
             tables[(x, y)] = (pair_table if a < b else pair_table.T).astype(np.int64)
         return tables
 
-    with ThreadPoolExecutor(max(1, min(pl.thread_pool_size(), len(held)))) as workers:
-        tables = {p: t for part in workers.map(count_group, sorted(held)) for p, t in part.items()}
+    parts = profile.on_polars_threads(count_group, sorted(held))
+    tables = {p: t for part in parts for p, t in part.items()}
     return {pair: tables[pair] for pair in pairs}
 
 

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import polars as pl
@@ -41,6 +41,9 @@ from numpy.typing import NDArray
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, batches, read_error
 from kldrift.options import Kind, Options
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 Method = Literal["quantile", "discrete", "categories"]
 Counts = NDArray[np.int64]
@@ -294,8 +297,7 @@ def fit(
         return quantiles(numbers[name].drop_nulls().to_numpy(), levels)
 
     # numpy lets go of the GIL while it partitions: the columns' quantiles share polars' threads.
-    with ThreadPoolExecutor(max(1, min(pl.thread_pool_size(), len(fitted)))) as workers:
-        fitted_edges = dict(zip(fitted, workers.map(fit_edges, fitted), strict=True))
+    fitted_edges = dict(zip(fitted, on_polars_threads(fit_edges, fitted), strict=True))
 
     binnings: dict[str, Binning] = {}
     for name, kind in kinds.items():
@@ -314,6 +316,13 @@ def fit(
         edges = tuple(sorted({float(e) for e in raw[np.isfinite(raw)]}))
         binnings[name] = Binning(kind, "quantile", edges=edges, temporal=temporal)
     return binnings, ranks
+
+
+def on_polars_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """`work` of each item, in order, on as many threads as polars has: for numpy work, which
+    lets go of the GIL."""
+    with ThreadPoolExecutor(max(1, min(pl.thread_pool_size(), len(items)))) as workers:
+        return list(workers.map(work, items))
 
 
 def load(tables: Sequence[Table], columns: Sequence[str]) -> list[Table]:

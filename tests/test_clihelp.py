@@ -49,6 +49,7 @@ def _outcome(coercion, value, param, ctx):
 
 def test_every_value_of_every_option_comes_out_as_typers_coercion_gives_it():
     compared = 0
+    group = typer.main.get_command(app)
     for command, param in _params():
         descriptor = getattr(param, "type_descriptor", None)
         if descriptor is None:
@@ -58,7 +59,7 @@ def test_every_value_of_every_option_comes_out_as_typers_coercion_gives_it():
         )
         theirs = build_runtime_param(descriptor)
         multiple = param.multiple or param.nargs == -1
-        with typer.Context(typer.main.get_command(app)) as ctx:
+        with typer.Context(group) as ctx:
             for value in VALUES:
                 given = (value, "7") if multiple else value
                 want = _outcome(theirs, given, param, ctx)
