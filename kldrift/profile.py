@@ -403,10 +403,10 @@ def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float
     """The `levels` quantiles of `values` (no NaN), interpolated linearly between the order
     statistics: at level p, position h = (n - 1) p between x[floor h] and x[ceil h], the value
     x[lo] + (x[hi] - x[lo]) (h - lo), or x[lo] when the two are equal or h is whole. Bit for bit
-    polars' `quantile(interpolation="linear")`, for less CPU: only the order statistics at `lo`
-    and `hi` are put in place (`SELECTION`), not the whole sample sorted. Integers are ordered as
-    they are and their order statistics turned into floats (the same, as the turn keeps the
-    order). No values: NaN at every level.
+    polars' `quantile(interpolation="linear")`, for less CPU: the order statistics at `lo` and
+    `hi` are put in place by `SELECTION` (a sort, or a partition on those ranks, whichever is
+    faster on this machine). Integers are ordered as they are and their order statistics turned
+    into floats (the same, as the turn keeps the order). No values: NaN at every level.
     """
     if len(values) == 0:
         return np.full(len(levels), np.nan)
@@ -420,21 +420,8 @@ def quantiles(values: NDArray[Any], levels: Sequence[float]) -> NDArray[np.float
     return np.where((low == high) | (below == above), below, between)
 
 
-def _place(values: NDArray[Any], ranks: list[int], start: int, stop: int) -> None:
-    """Put the order statistics of these sorted `ranks` in place in `values[start:stop]`, which
-    holds exactly the ranks start to stop - 1: the middle rank by a partition on that one rank,
-    then the ranks on either side of it in the two sides."""
-    if not ranks:
-        return
-    middle = len(ranks) // 2
-    rank = ranks[middle]
-    values[start:stop].partition(rank - start)
-    _place(values, ranks[:middle], start, rank)
-    _place(values, ranks[middle + 1 :], rank + 1, stop)
-
-
-def _one_rank_at_a_time(values: NDArray[Any], ranks: list[int]) -> None:
-    _place(values, ranks, 0, len(values))
+def _sorted(values: NDArray[Any], ranks: list[int]) -> None:
+    values.sort()
 
 
 def _all_ranks_at_once(values: NDArray[Any], ranks: list[int]) -> None:
@@ -443,7 +430,7 @@ def _all_ranks_at_once(values: NDArray[Any], ranks: list[int]) -> None:
 
 
 _WAYS: dict[str, Callable[[NDArray[Any], list[int]], None]] = {
-    "one_at_a_time": _one_rank_at_a_time,
+    "sort": _sorted,
     "all_at_once": _all_ranks_at_once,
 }
 
@@ -451,12 +438,13 @@ _WAYS: dict[str, Callable[[NDArray[Any], list[int]], None]] = {
 @dataclass
 class Selection:
     """Puts order statistics in place the faster of two ways on this machine, timed on the
-    first columns it is given. numpy partitions on one rank by SIMD selection where its build
-    has it for the CPU, and otherwise, as on several ranks, by a scalar introselect: 18 ranks of
-    100k normal floats took 0.66 ms one rank at a time (`_place`) and 2.4 ms all at once on an
-    AMD EPYC Zen 5, but 4.4 ms and 2.9 ms on a Zen 4 (the wide benchmark table's columns: 6.2
-    and 2.3 ms, 15 s over its 3,656 numeric columns). Both ways put the same values at the
-    ranks, so the choice changes the time, never a result. The first `trials` columns of at
+    first columns it is given: a whole sort, or one partition on all the ranks. Where numpy's
+    build sorts by SIMD for the CPU (AVX-512 on an AMD EPYC Zen 5), a sort of 100k floats takes
+    0.4 ms and a partition on 18 ranks, a scalar introselect, 2.3 ms (a column with many equal
+    values: 0.05 and 0.4 ms); where it sorts by scalar code (a Zen 4 here), 4.0 ms against
+    2.3 ms. Partitioning one rank at a time, SIMD where numpy has it, came between the two on
+    the Zen 5 and fell behind both on repeated values (3.1 ms). Both ways put the same values at
+    the ranks, so the choice changes the time, never a result. The first `trials` columns of at
     least `timed_from` values take the two ways in turn, timed per value; columns smaller than
     that (too quick to time) take all ranks at once until the choice is made. `fit` calls it
     from several threads at once, which time both ways alike; a race at most times a column
