@@ -139,28 +139,34 @@ def test_merged_ranges_span_the_parts_in_order():
 
 def _sides(tmp_path, how):
     """OCTOBER and NOVEMBER as frames, files (read into memory together), or a stored profile
-    against a file (which is counted straight from the file)."""
+    against a CSV file (parsed into memory once) or a Parquet file (counted straight from the
+    file, its range columns read on their own)."""
     from kldrift import profile_file
 
     if how == "frames":
         return OCTOBER, NOVEMBER
     OCTOBER.write_parquet(tmp_path / "oct.parquet")
     NOVEMBER.write_csv(tmp_path / "nov.csv")
+    NOVEMBER.write_parquet(tmp_path / "nov.parquet")
     if how == "files":
         return tmp_path / "oct.parquet", tmp_path / "nov.csv"
     profile_file.save(kldrift.profile_data(OCTOBER), tmp_path / "oct.kldrift.json")
-    return tmp_path / "oct.kldrift.json", tmp_path / "nov.csv"
+    current = tmp_path / ("nov.parquet" if how == "profile-parquet" else "nov.csv")
+    return tmp_path / "oct.kldrift.json", current
 
 
-@pytest.mark.parametrize("how", ["frames", "files", "profile"])
-def test_every_way_of_reading_the_sides_finds_the_same_sequences(tmp_path, how):
+@pytest.mark.parametrize("streaming", [False, True])
+@pytest.mark.parametrize("how", ["frames", "files", "profile", "profile-parquet"])
+def test_every_way_of_reading_the_sides_finds_the_same_sequences(tmp_path, how, streaming):
     reference, current = _sides(tmp_path, how)
-    report = kldrift.compare(reference, current)
+    report = kldrift.compare(reference, current, streaming=streaming)
     assert [c.name for c in report.columns] == ["items"]
     assert {(s.column, s.change) for s in report.schema} == {
         ("event_ts", "event_time"),
         ("order_id", "increasing_id"),
     }
+    assert report.current_rows == NOVEMBER.height
+    assert report.columns[0].current_counts == report.columns[0].reference_counts
     # A column the user names is scored, sequence or not.
     named = kldrift.compare(reference, current, columns=["order_id", "items"])
     assert {c.name for c in named.columns} == {"order_id", "items"}
