@@ -171,8 +171,8 @@ def prepare(
     profile), leaving out ID-like columns: everything before the current data is counted.
 
     With `together`, the planned columns of both sides are read into memory at once, so the
-    two reads overlap; against a stored reference, those of a text current, so that its
-    ranges and its counts come from one parse of the file.
+    two reads overlap. Otherwise, but for streaming, those of a text current are read once the
+    reference is profiled, so that its ranges and its counts come from one parse of the file.
     """
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
@@ -190,15 +190,17 @@ def prepare(
     if together and kinds and isinstance(ref, Table) and isinstance(cur, Table):
         note(f"reading {ref.name} and {cur.name}")
         ref, cur = profile.load([ref, cur], list(kinds))
-    elif together and kinds and isinstance(cur, Table) and not cur.shared_scans:
-        # A stored reference: a text current is parsed once, for its ranges and its counts (a
-        # Parquet one reads only the range columns twice, cheaper than holding it all).
-        note(f"reading {cur.name}")
-        cur = profile.load([cur], list(kinds))[0]
     note(f"profiling {reference_name(ref)}")
     # A profile built from data holds the ranges of its date, datetime and integer columns:
     # the event times and IDs are found on it, and then left out.
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
+    if kinds and not streaming and isinstance(cur, Table) and not (cur.loaded or cur.shared_scans):
+        # A text current is parsed once, for its ranges and its counts, as counting would read
+        # it into memory anyway; after the reference's profile, so that the two sides are not
+        # in memory at once. (A Parquet current reads only its range columns twice, cheaper
+        # than holding it all.)
+        note(f"reading {cur.name}")
+        cur = profile.load([cur], list(kinds))[0]
     kinds, sequences = _leave_out_sequences(built, cur, kinds, spec.columns or ())
     schema += sequences
     built = dataclasses.replace(built, columns={n: built.columns[n] for n in kinds})

@@ -679,22 +679,31 @@ def test_most_drifted_first_means_by_the_metric_that_decides(metric):
     assert keys == sorted(keys)
 
 
-def test_a_stored_reference_reads_a_csv_current_once(tmp_path, monkeypatch):
-    # The current's ranges (event times, IDs) and its counts come from one parse of the file.
-    stored = tmp_path / "reference.kldrift.json"
-    kldrift.save_profile(kldrift.profile_data("sample_data/reference.csv"), stored)
+@pytest.mark.parametrize("together", [True, False])
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_csv_current_is_parsed_once(tmp_path, monkeypatch, stored, together):
+    # The current's ranges (event times, IDs) and its counts come from one parse of the file,
+    # whether or not the files are small enough to be read at once; read apart, the current
+    # after the reference's profile, so the two are never in memory together.
+    from kldrift import io
+
+    reference = "sample_data/reference.csv"
+    if stored:
+        reference = tmp_path / "reference.kldrift.json"
+        kldrift.save_profile(kldrift.profile_data("sample_data/reference.csv"), reference)
+    if not together:
+        monkeypatch.setattr(io, "TOGETHER_MEMORY_SHARE", 0.0)
     seen = []
-    for name in ("value_ranges", "count_naming_new"):
+    for name in ("load", "value_ranges", "count_naming_new"):
         original = getattr(profile, name)
 
-        def spy(table, *args, _name=name, _original=original, **kwargs):
-            seen.append((_name, table.name, table.loaded))
-            return _original(table, *args, **kwargs)
+        def spy(tables, *args, _name=name, _original=original, **kwargs):
+            for table in tables if isinstance(tables, list) else [tables]:
+                if table.name == "sample_data/current.csv":
+                    seen.append((_name, table.loaded))
+            return _original(tables, *args, **kwargs)
 
         monkeypatch.setattr(profile, name, spy)
-    report = kldrift.compare(stored, "sample_data/current.csv")
+    report = kldrift.compare(reference, "sample_data/current.csv")
     assert report.summary == "3 of 12 columns drifted"
-    assert seen == [
-        ("value_ranges", "sample_data/current.csv", True),
-        ("count_naming_new", "sample_data/current.csv", True),
-    ]
+    assert seen == [("load", False), ("value_ranges", True), ("count_naming_new", True)]
