@@ -166,13 +166,16 @@ def prepare(
     streaming: bool = False,
     note: Progress = silent,
     together: bool = False,
+    *,
+    counts_current: bool = True,
 ) -> Plan:
     """Plan the columns, check the names the user gave, and profile the reference (or take its
     profile), leaving out ID-like columns: everything before the current data is counted.
 
     With `together`, the planned columns of both sides are read into memory at once, so the
     two reads overlap. Otherwise, but for streaming, those of a text current are read once the
-    reference is profiled, so that its ranges and its counts come from one parse of the file.
+    reference is profiled, so that its ranges and its counts come from one parse of the file;
+    not if the caller counts something else than `Plan.current` (`counts_current=False`).
     """
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
@@ -194,7 +197,13 @@ def prepare(
     # A profile built from data holds the ranges of its date, datetime and integer columns:
     # the event times and IDs are found on it, and then left out.
     built = reference_profile(ref, kinds, fitted, streaming=streaming)
-    if kinds and not streaming and isinstance(cur, Table) and not (cur.loaded or cur.shared_scans):
+    if (
+        isinstance(cur, Table)
+        and not (cur.loaded or cur.shared_scans)
+        and kinds
+        and counts_current
+        and not streaming
+    ):
         # A text current is parsed once, for its ranges and its counts, as counting would read
         # it into memory anyway; after the reference's profile, so that the two sides are not
         # in memory at once. (A Parquet current reads only its range columns twice, cheaper

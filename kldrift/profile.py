@@ -441,7 +441,7 @@ class Selection:
     first columns it is given: a whole sort, or one partition on all the ranks. Where numpy's
     build sorts by SIMD for the CPU (AVX-512 on an AMD EPYC Zen 5), a sort of 100k floats takes
     0.4 ms and a partition on 18 ranks, a scalar introselect, 2.3 ms (a column with many equal
-    values: 0.05 and 0.4 ms); where it sorts by scalar code (a Zen 4 here), 4.0 ms against
+    values: 0.05 and 0.4 ms); where it sorts by scalar code (on a Zen 4), 4.0 ms against
     2.3 ms. Partitioning one rank at a time, SIMD where numpy has it, came between the two on
     the Zen 5 and fell behind both on repeated values (3.1 ms). Both ways put the same values at
     the ranks, so the choice changes the time, never a result. The first `trials` columns of at

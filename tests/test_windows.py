@@ -35,6 +35,29 @@ def test_each_window_is_compared_with_the_same_reference():
     assert result[2].columns == drift.compare(reference, day3).columns
 
 
+def test_a_csv_current_is_counted_by_window_from_its_file_not_read_into_memory_first(
+    tmp_path, monkeypatch
+):
+    # compare reads a text current into memory for its ranges and counts; windows count their
+    # own scan (which keeps the time column), so reading it in first would be a wasted parse.
+    from kldrift import profile
+
+    reference, current = _frames()
+    current.write_csv(tmp_path / "current.csv")
+    loaded = []
+    original = profile.load
+
+    def spy(tables, columns):
+        loaded.extend(t.name for t in tables)
+        return original(tables, columns)
+
+    monkeypatch.setattr(profile, "load", spy)
+    path = tmp_path / "current.csv"
+    result = windows.compare_windows(reference, path, time_column="ts", every="1d")
+    assert [w.drifted for w in result] == [False, False, True]
+    assert not any(name.endswith("current.csv") for name in loaded)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
