@@ -132,8 +132,9 @@ def reading(
 class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
     fitted with, the schema changes found on the way, and the current data to count (read into
-    memory already when the plan read both sides at once). `source` is what the reference
-    profile came from (the data, in memory as read, or the profile given)."""
+    memory already when the plan read both sides at once, or a text current: see `prepare`).
+    `source` is what the reference profile came from (the data, in memory as read, or the
+    profile given)."""
 
     reference: profile.Profile
     options: Options
@@ -175,7 +176,7 @@ def prepare(
     With `together`, the planned columns of both sides are read into memory at once, so the
     two reads overlap. Otherwise, but for streaming, those of a text current are read once the
     reference is profiled, so that its ranges and its counts come from one parse of the file;
-    not if the caller counts something else than `Plan.current` (`counts_current=False`).
+    not if the caller counts something other than `Plan.current` (`counts_current=False`).
     """
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
