@@ -81,18 +81,31 @@ def check_scheme(uri: str) -> None:
             f"{redact(uri)}: unsupported URI scheme {scheme!r}; expected one of "
             + ", ".join(f"{s}://" for s in SCHEMES)
         )
+    try:
+        _ = urlsplit(uri).port  # parsing the port is the check
+    except ValueError as exc:  # "Invalid IPv6 URL", a port that is no number or out of range
+        raise InputError(f"{redact(uri)}: malformed URI: {exc}") from None
 
 
 def redact(uri: str) -> str:
-    """`uri` without credentials: no user:password@, no query string (SAS tokens, signatures)."""
+    """`uri` without credentials: no user:password@, no query string (SAS tokens, signatures).
+
+    A URI too malformed to split into its parts shows only its scheme, since where its
+    credentials end cannot be told."""
     if not is_remote(uri):
         return uri
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return f"{uri.split('://', 1)[0]}://<malformed URI>"
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets, or its port could not be told
     if parts.scheme.lower() in _CONTAINER_AT_ACCOUNT and parts.password is None and parts.username:
         host = f"{parts.username}@{host}"  # abfss://container@account...: a name, not a secret
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if port is not None:
+        host = f"{host}:{port}"
     query = "…" if parts.query else ""
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
 

@@ -414,6 +414,32 @@ def test_storage_option_errors(aws_env: Store) -> None:
     assert message == f"kldrift: error: {expected}"
 
 
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("https://u:s3cr3t@[x/a.csv", "Invalid IPv6 URL"),
+        ("s3://bucket:xx/a.parquet", "Port could not be cast to integer value as 'xx'"),
+        ("s3://bucket:99999/a.parquet", "Port out of range 0-65535"),
+    ],
+)
+@pytest.mark.parametrize("side", ["reference", "current", "output"])
+def test_a_malformed_uri_is_a_one_line_error(
+    tmp_path: Path, uri: str, reason: str, side: str
+) -> None:
+    local = str(tmp_path / "a.csv")
+    Path(local).write_text("x\n1\n2\n")
+    args = {
+        "reference": [uri, local],
+        "current": [local, uri],
+        "output": [local, local, "-o", uri],
+    }[side]
+    said = "reports are written to local files" if side == "output" else f"malformed URI: {reason}"
+    scheme = uri.split("://")[0]
+    assert _error("compare", *args).startswith(
+        f"kldrift: error: {scheme}://<malformed URI>: {said}"
+    )
+
+
 def test_unsupported_scheme_and_remote_encoding() -> None:
     assert "unsupported URI scheme 'ftp'" in _error("compare", "ftp://host/a.csv", "b.csv")
     with pytest.raises(OptionError, match="others are for local files"):
@@ -432,6 +458,9 @@ def test_unsupported_scheme_and_remote_encoding() -> None:
         ("abfss://fs@acct.dfs.core.windows.net/x/", "abfss://fs@acct.dfs.core.windows.net/x/"),
         ("abfss://fs:key@acct.dfs.core.windows.net/x", "abfss://acct.dfs.core.windows.net/x"),
         ("https://token@example.org/x.csv", "https://example.org/x.csv"),
+        ("http://u:p@[::1]:9000/x.csv", "http://[::1]:9000/x.csv"),
+        ("https://u:p@[x/a.csv", "https://<malformed URI>"),
+        ("s3://u:p@bucket:99999/x.parquet", "s3://<malformed URI>"),
         ("data/local.csv", "data/local.csv"),
     ],
 )
