@@ -13,6 +13,7 @@ pyspark is imported only inside the functions: install it with `pip install 'kld
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import urllib.parse
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from kldrift import profile_file
-from kldrift.errors import ColumnError, InputError
+from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.io import FORMATS, ReadOptions, Table, partition_keys
 from kldrift.options import Kind, Options
 from kldrift.plan import plan_columns
@@ -136,7 +137,15 @@ def hive_keys(df: DataFrame) -> tuple[str, ...]:
 
 
 def profiler(master: str | None) -> Callable[..., Profile]:
-    """`profile_data` on the Spark at `master`: a drop-in for `kldrift.reference.profile_data`."""
+    """`profile_data` on the Spark at `master`: a drop-in for `kldrift.reference.profile_data`.
+
+    Raises OptionError at once where pyspark is not installed, before any data is read."""
+    for module in ("pyspark", "pyarrow"):  # pyarrow carries Spark's results to the driver
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            rule = f"spark needs {module}: pip install 'kldrift[spark]'"
+            raise OptionError("engine", "spark", rule, shown="") from None
     return partial(profile_data, master=master)
 
 

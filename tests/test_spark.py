@@ -371,6 +371,21 @@ def test_categories_match_polars_labels_across_types_and_tables(session):
     assert counted == replace(ours, source="kldrift_numbers")
 
 
+@pytest.mark.parametrize("missing", ["pyspark", "pyarrow"])
+def test_the_spark_engine_without_its_extra_is_a_one_line_error(tmp_path, monkeypatch, missing):
+    data = tmp_path / "x.csv"
+    data.write_text("x\n1\n")
+    monkeypatch.setitem(sys.modules, missing, None)  # `import` now raises ImportError
+    result = CliRunner().invoke(
+        app, ["profile", str(data), "--engine", "spark", "-o", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"kldrift: error: --engine spark needs {missing}: pip install 'kldrift[spark]'\n"
+    )
+    assert not (tmp_path / "p").exists()
+
+
 def test_spark_master_needs_the_spark_engine(tmp_path):
     result = CliRunner().invoke(
         app, ["profile", "x.parquet", "--spark-master", "local[1]", "-o", str(tmp_path / "p")]
