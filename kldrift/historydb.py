@@ -38,7 +38,9 @@ LOCK_TIMEOUT = 60.0
 APPLICATION_ID = 0x4B4C4448
 #: Tables every kldrift history holds; a file made before APPLICATION_ID is known by them.
 _TABLES = frozenset({"runs", "column_results", "schema_changes"})
-#: Waits between attempts to take the write lock: 50 ms doubling to 1 s, jittered.
+#: SQLite's largest LIMIT (a signed 64-bit integer): a larger --last asks for every run.
+_MAX_LIMIT = 2**63 - 1
+#: Waits between attempts to take the write lock: 50 ms doubling to 1 s, each stretched by 1-2x.
 _LOCK_BACKOFF = Backoff(first=0.05, cap=1.0, within=LOCK_TIMEOUT, jitter=True)
 
 T = TypeVar("T")
@@ -167,14 +169,10 @@ def read(
         sql = "SELECT * FROM runs"
         params: list[Any] = []
         if since is not None:
-            if since.tzinfo is None:
-                since_utc = since.replace(tzinfo=dt.timezone.utc)
-            else:
-                since_utc = since.astimezone(dt.timezone.utc)
             sql += " WHERE time >= ?"
-            params.append(since_utc.isoformat(timespec="microseconds"))
+            params.append(_utc(since).isoformat(timespec="microseconds"))
         sql += " ORDER BY id DESC LIMIT ?"
-        params.append(last)
+        params.append(min(last, _MAX_LIMIT))
         runs = conn.execute(sql, params).fetchall()[::-1]
         if columns:
             known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
@@ -184,6 +182,19 @@ def read(
         return tuple(_run(conn, row, columns) for row in runs)
 
     return _read_only(name, query)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` in UTC (naive: taken as UTC). One within hours of the ends of the calendar whose
+    UTC time lies past them (0001-01-01T00:00+01:00) becomes that end, which selects the same
+    runs."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    try:
+        return moment.astimezone(dt.timezone.utc)
+    except OverflowError:
+        end = dt.datetime.min if moment.year == dt.MINYEAR else dt.datetime.max
+        return end.replace(tzinfo=dt.timezone.utc)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -103,6 +103,15 @@ def test_monitor_records_runs_and_history_shows_them(tmp_path, ref_profile):
     ]
     later = runner.invoke(app, ["history", db, "--since", "2999-01-01", "-f", "json"])
     assert json.loads(later.stdout)["runs"] == []
+    # The ends of the calendar, and more runs than SQLite can count: every run, or none.
+    for since, last, ids in [
+        ("0001-01-01T00:00+01:00", "2", [1, 2]),
+        ("9999-12-31T23:59-01:00", "2", []),
+        ("2000-01-01", str(10**20), [1, 2]),
+    ]:
+        ends = runner.invoke(app, ["history", db, "--since", since, "--last", last, "-f", "json"])
+        assert ends.exit_code == 0, ends.stderr
+        assert [r["id"] for r in json.loads(ends.stdout)["runs"]] == ids
     bad = runner.invoke(app, ["history", db, "--since", "yesterday"])
     assert bad.exit_code == 2 and "--since must be an ISO date" in bad.stderr
 
