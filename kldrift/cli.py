@@ -621,6 +621,7 @@ def profile_command(
 
     spec = None
     try:
+        profile_file.check_target(output)
         if merge:
             if bins_from or any(
                 given.given(n) for n in ("columns", "exclude", "categorical", "pairs")
@@ -735,7 +736,7 @@ def monitor(
         spec = given.spec()
         # Everything that can refuse the run is checked before it is compared and recorded: a
         # failed run records nothing (docs/history.md).
-        fmt = _table_or_json(spec)
+        fmt = _windows_format(spec)
         _check_targets(output, html_path)
         if webhook is not None:
             alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
@@ -839,6 +840,7 @@ def history_command(
     from kldrift.report.progress import progress
 
     try:
+        _check_targets(output)
         if last < 1:
             raise OptionError("last", last, "must be at least 1")
         try:
@@ -875,7 +877,7 @@ def _windows(
         )
     from kldrift.report.progress import progress
 
-    _table_or_json(spec)
+    _windows_format(spec)
     with progress(quiet) as note:
         return windows.compare_windows(
             reference, current, spec, time_column=time_column, every=every, progress=note
@@ -898,11 +900,11 @@ def _render_windows(
 
     if html_path is not None:
         window_report.write_file(windows, Format.html, html_path)
-    window_report.render(windows, _table_or_json(spec), color=color)
+    window_report.render(windows, _windows_format(spec), color=color)
 
 
-def _table_or_json(spec: Spec) -> Format:
-    """The format of a windows or monitor report: table or json.
+def _windows_format(spec: Spec) -> Format:
+    """The format of a windows or monitor report: table, json or html.
 
     Another format from the config file (shared with `kldrift compare`) falls back to the table
     rather than break every run; given as a flag, it is an error.

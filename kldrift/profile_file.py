@@ -19,7 +19,6 @@ from kldrift.profile import Binning, ColumnProfile, Method, Profile, ValueRange
 FORMAT = "kldrift-profile"
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
-#: The suffix `kldrift profile` suggests; any `.json` source is read as a profile.
 
 #: Limits a profile is checked against when read (docs/limits.md). The largest file read:
 MAX_PROFILE_BYTES = 256 << 20
@@ -77,14 +76,24 @@ def dumps(profile: Profile) -> str:
     return jsonvalues.dumps(document, indent=1) + "\n"
 
 
+def check_target(path: str | os.PathLike[str]) -> None:
+    """Raise OutputError now if `save` would refuse `path`, before a profile is made for it."""
+    _refuse_uri(path)
+    files.check_target(path)
+
+
 def save(profile: Profile, path: str | os.PathLike[str]) -> None:
     """Write the profile to `path`, replacing it atomically so a reader never sees half a file."""
+    _refuse_uri(path)
+    files.write_text(path, dumps(profile))
+
+
+def _refuse_uri(path: str | os.PathLike[str]) -> None:
     if remote.is_remote(os.fspath(path)):
         raise OutputError(
             f"{remote.redact(os.fspath(path))}: profiles are written to local files; "
             "upload the file to the store after"
         )
-    files.write_text(path, dumps(profile))
 
 
 def load(

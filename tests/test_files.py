@@ -93,6 +93,37 @@ def test_cli_output_onto_a_link_is_a_one_line_error(tmp_path):
     assert victim.read_text() == "precious"
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("link.json", "link.json: cannot write: a symbolic link"),
+        ("no/such/dir/p.json", "cannot write: no directory"),
+        ("s3://bucket/p.json", "s3://bucket/p.json: {what} are written to local files"),
+    ],
+)
+@pytest.mark.parametrize("command", ["profile", "history"])
+def test_profile_and_history_refuse_their_target_before_the_work(
+    tmp_path, monkeypatch, command, target, message
+):
+    from kldrift import historydb, reference
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the target was refused only after the work")
+
+    monkeypatch.setattr(reference, "profile_data", no_work)
+    monkeypatch.setattr(historydb, "read", no_work)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "link.json").symlink_to(victim)
+    out = target if "://" in target else str(tmp_path / target)
+    data = SAMPLE_ARGS[1] if command == "profile" else str(tmp_path / "drift.db")
+    result = runner.invoke(app, [command, data, "-o", out])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    what = "profiles" if command == "profile" else "reports"
+    assert message.format(what=what) in result.stderr
+    assert victim.read_text() == "precious"
+
+
 def test_a_fifo_is_written_through_and_stays_a_fifo(tmp_path):
     fifo = tmp_path / "out.fifo"
     os.mkfifo(fifo)
