@@ -75,26 +75,6 @@ def joint_divergences(
     return JointDivergences(*(x / math.log(base) for x in parts))
 
 
-def joint_kl(
-    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
-) -> float:
-    """D(P_XY || Q_XY) of two tables, in units of log `base`."""
-    p, q = _pair(reference, current, smoothing)
-    return kl_divergence(p.ravel(), q.ravel(), base=base)
-
-
-def conditional_kl(
-    reference: ArrayLike,
-    current: ArrayLike,
-    given: Given = 0,
-    smoothing: float = 0.0,
-    base: float = math.e,
-) -> float:
-    """D(P_Y|X || Q_Y|X) (`given=0`) or D(P_X|Y || Q_X|Y) (`given=1`), in log `base`."""
-    p, q = _pair(reference, current, smoothing)
-    return _conditional_nats(p, q, given) / math.log(base)
-
-
 def interaction_contributions(
     reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
 ) -> FloatArray:

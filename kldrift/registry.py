@@ -107,8 +107,3 @@ METRICS: dict[Metric, MetricInfo] = {
         "Hellinger", "hellinger", "none", "none", (0.035, 0.025), "kldrift.metrics:hellinger"
     ),
 }
-
-
-def info(metric: Metric) -> MetricInfo:
-    """The record of `metric`."""
-    return METRICS[metric]
