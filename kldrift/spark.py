@@ -16,7 +16,9 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import re
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -56,6 +58,16 @@ _MICROS_PER_DAY = 86_400_000_000
 _PARTITION_SHIFT = 33
 #: Spark readers by kldrift's format names; Spark reads ORC and Delta too.
 _READERS = {"csv": "csv", "tsv": "csv", "parquet": "parquet", "ndjson": "json", "orc": "orc"}
+#: Spark's own master forms (local, local[N], local[N,F], local-cluster[N,C,M], yarn) or a URL.
+_MASTER = re.compile(
+    r"local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|yarn"
+    r"|[a-z][a-z0-9+.-]*://\S+"
+)
+_MASTER_RULE = (
+    "must be a Spark master (local[N], spark://HOST:PORT, yarn, k8s://URL) or sc://HOST:PORT"
+)
+#: What Spark Connect's client needs beside pyspark: pyspark's own `connect` extra.
+CONNECT_INSTALL = "pip install 'kldrift[spark-connect]'"
 
 
 def session(master: str | None = None) -> SparkSession:
@@ -67,6 +79,7 @@ def session(master: str | None = None) -> SparkSession:
     """
     from pyspark.sql import SparkSession
 
+    check_master(master)
     active = SparkSession.getActiveSession()
     if active is not None and master in (None, _master(active)):
         return active
@@ -79,8 +92,26 @@ def session(master: str | None = None) -> SparkSession:
         # A command-line run reports on stdout and one line on stderr, not Spark's chatter.
         builder = builder.config("spark.log.level", "ERROR")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
-    started: SparkSession = builder.getOrCreate()
+    with _starting(master), warnings.catch_warnings():
+        # pyspark's Connect client warns on every start that it does not yet fully support
+        # pandas 3, which it uses only for toPandas(); kldrift never calls it.
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        started: SparkSession = builder.getOrCreate()
     return started
+
+
+def check_master(master: str | None) -> None:
+    """Raise OptionError unless `master` has the form of a Spark master or Connect URL.
+
+    Spark itself is left to judge the rest (a host, a cluster manager's settings), so a
+    custom cluster manager's `scheme://...` passes; a bare `host:7077` does not."""
+    if master is not None and not _MASTER.fullmatch(master):
+        raise OptionError("spark_master", shown_master(master), _MASTER_RULE)
+
+
+def shown_master(master: str) -> str:
+    """`master` fit for a message: no `user:password@`, no Connect parameters (`/;token=...`)."""
+    return re.sub(r"//[^/@]*@", "//", master.split("/;", 1)[0])
 
 
 def read(spark: SparkSession, source: str, options: ReadOptions | None = None) -> DataFrame:
@@ -146,6 +177,7 @@ def profiler(master: str | None) -> Callable[..., Profile]:
         except ImportError:
             rule = f"spark needs {module}: pip install 'kldrift[spark]'"
             raise OptionError("engine", "spark", rule, shown="") from None
+    check_master(master)
     return partial(profile_data, master=master)
 
 
@@ -589,6 +621,29 @@ def _master(spark: SparkSession) -> str | None:
         return spark.sparkContext.master
     except Exception:  # a Spark Connect session has no SparkContext
         return None
+
+
+@contextmanager
+def _starting(master: str | None) -> Iterator[None]:
+    """A session that does not start as one line naming the master (or Spark's default)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    where = "Spark" if master is None else shown_master(master)
+    try:
+        yield
+    except ImportError as exc:  # pyspark's PySparkImportError: Connect's client packages
+        if master is None or not master.startswith("sc://"):
+            raise
+        rule = f"needs Spark Connect's client packages: {CONNECT_INSTALL}"
+        raise OptionError("spark_master", where, rule) from exc
+    except (PySparkException, Py4JError) as exc:
+        java = getattr(exc, "java_exception", None)
+        text = str(java) if java is not None else str(exc)
+        line = (text.strip().splitlines() or [type(exc).__name__])[0]
+        if line.startswith("[") and "] " in line:
+            line = line.split("] ", 1)[1]
+        raise InputError(f"{where}: no Spark session: {line}") from exc
 
 
 @contextmanager

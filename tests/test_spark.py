@@ -428,3 +428,131 @@ def test_hive_partition_keys_are_left_out_as_kldrift_leaves_them(session, tmp_pa
         assert columns == ({"f64", "date"} if named else {"f64", "s"})
     df = session.read.parquet(str(root))
     assert spark.hive_keys(df) == ("date",)
+
+
+@pytest.fixture(scope="session")
+def connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Spark Connect server (on a local[1] Spark) on a free loopback port: its sc:// URL."""
+    home = tmp_path_factory.mktemp("spark-connect")
+    spark_home = Path(pyspark.__file__).parent
+    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": LOOPBACK}
+    port = _free_port()
+    log = home / "connect.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bash", str(spark_home / "bin" / "spark-submit"), "--master", "local[1]"]
+            + ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+            + ["--conf", f"spark.connect.grpc.binding.address={LOOPBACK}"]
+            + ["--conf", f"spark.connect.grpc.binding.port={port}"]
+            + ["--conf", f"spark.driver.host={LOOPBACK}", "--conf", "spark.ui.enabled=false"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while b"Spark Connect server started" not in log.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Spark Connect server did not start; see {log}")
+            time.sleep(0.25)
+        yield f"sc://{LOOPBACK}:{port}"
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+def _kldrift(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A `kldrift` process in `cwd`, its Spark on loopback."""
+    return subprocess.run(
+        [sys.executable, "-m", "kldrift", *args],
+        cwd=cwd,
+        env={**os.environ, "SPARK_LOCAL_IP": LOOPBACK},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_spark_connect_profiles_equal_kldrift_byte_for_byte(connect, files, tmp_path):
+    # Fitted bins, then counts on a profile's bins, each through a real Spark Connect server.
+    options = ["--top-k", "8", *(f"--categorical={c}" for c in CATEGORICAL)]
+    ref, cur = str(files["ref.parquet"]), str(files["cur.parquet"])
+    engine = ["--engine", "spark", "--spark-master", connect]
+    fitted = _kldrift("profile", ref, *options, *engine, "-o", "ref.json", cwd=tmp_path)
+    assert (fitted.returncode, fitted.stderr) == (0, "")
+    assert (tmp_path / "ref.json").read_bytes() == files["ref.json"].read_bytes()
+    bins = ["--bins-from", str(files["ref.json"])]
+    _profile_cli(cur, *bins, "-o", str(tmp_path / "polars.json"))
+    counted = _kldrift("profile", cur, *bins, *engine, "-o", "cur.json", cwd=tmp_path)
+    assert (counted.returncode, counted.stderr) == (0, "")
+    assert (tmp_path / "cur.json").read_bytes() == (tmp_path / "polars.json").read_bytes()
+
+
+def test_a_spark_master_of_no_known_form_is_refused_before_spark_starts(tmp_path):
+    for master in ("host:7077", "local[x]", "spark:/host:7077"):  # the spark:// mistyped
+        result = CliRunner().invoke(
+            app,
+            ["profile", "x.parquet", "--engine", "spark", "--spark-master", master]
+            + ["-o", str(tmp_path / "p.json")],
+        )
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "kldrift: error: --spark-master must be a Spark master (local[N], spark://HOST:PORT,"
+            f" yarn, k8s://URL) or sc://HOST:PORT, got '{master}'\n"
+        )
+    for master in ("local", "local[*]", "local[4, 2]", "local-cluster[2, 1, 512]", "yarn"):
+        spark.check_master(master)
+    spark.check_master("k8s://https://host:443")
+
+
+def test_a_spark_master_is_shown_without_its_credentials():
+    assert spark.shown_master("sc://me:pw@host:15002/;token=SECRET") == "sc://host:15002"
+    assert spark.shown_master("spark://a:7077,b:7077") == "spark://a:7077,b:7077"
+    assert spark.shown_master("k8s://https://u:p@host:443") == "k8s://https://host:443"
+
+
+def test_a_spark_session_that_does_not_start_is_one_line(tmp_path):
+    # yarn without HADOOP_CONF_DIR: spark-submit refuses it and its JVM exits at once.
+    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_CONF_DIR", "YARN_CONF_DIR")}
+    (tmp_path / "x.csv").write_text("x\n1\n")
+    args = ["profile", "x.csv", "--engine", "spark", "--spark-master", "yarn", "-o", "p.json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "kldrift", *args],
+        cwd=tmp_path,
+        env={**env, "SPARK_LOCAL_IP": LOOPBACK},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    # Above it, spark-submit's own complaint (its JVM writes to the same stderr).
+    assert "HADOOP_CONF_DIR or YARN_CONF_DIR must be set" in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "kldrift: error: yarn: no Spark session: "
+        "Java gateway process exited before sending its port number."
+    )
+    assert "Traceback" not in done.stderr and not (tmp_path / "p.json").exists()
+
+
+def test_spark_connect_without_its_client_packages_is_one_line(connect, tmp_path):
+    (tmp_path / "x.csv").write_text("x\n1\n")
+    # This process has pyspark[connect]; the run sees no grpc, as without the extra. (A file,
+    # not `python -c`: pyspark takes a __main__ without __file__ for its doctests.)
+    (tmp_path / "run.py").write_text(
+        "import sys\nsys.modules['grpc'] = None\nfrom kldrift.cli import run\nrun()\n"
+    )
+    args = ["profile", "x.csv", "--engine", "spark", "--spark-master", f"{connect}/;token=SECRET"]
+    done = subprocess.run(
+        [sys.executable, "run.py", *args, "-o", "p.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "kldrift: error: --spark-master needs Spark Connect's client packages: "
+        f"pip install 'kldrift[spark-connect]', got '{connect}'\n"
+    )
