@@ -638,11 +638,8 @@ def _starting(master: str | None) -> Iterator[None]:
         rule = f"needs Spark Connect's client packages: {CONNECT_INSTALL}"
         raise OptionError("spark_master", where, rule) from exc
     except (PySparkException, Py4JError) as exc:
-        java = getattr(exc, "java_exception", None)
-        text = str(java) if java is not None else str(exc)
-        line = (text.strip().splitlines() or [type(exc).__name__])[0]
-        if line.startswith("[") and "] " in line:
-            line = line.split("] ", 1)[1]
+        java = getattr(exc, "java_exception", None)  # Py4JJavaError: the JVM's own exception
+        line = _first_line(str(java) if java is not None else str(exc), type(exc).__name__)
         raise InputError(f"{where}: no Spark session: {line}") from exc
 
 
@@ -654,11 +651,16 @@ def _reading(source: str) -> Iterator[None]:
     try:
         yield
     except PySparkException as exc:
-        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        line = line.split(" SQLSTATE:")[0].rstrip(".")
-        if line.startswith("[") and "] " in line:
-            line = line.split("] ", 1)[1]
-        raise InputError(f"{source}: {line}") from exc
+        raise InputError(f"{source}: {_first_line(str(exc), type(exc).__name__)}") from exc
+
+
+def _first_line(message: str, fallback: str) -> str:
+    """The first line of a Spark error, without its [ERROR_CLASS], SQLSTATE or final period."""
+    line = (message.strip().splitlines() or [fallback])[0]
+    line = line.split(" SQLSTATE:")[0].rstrip(".")
+    if line.startswith("[") and "] " in line:
+        line = line.split("] ", 1)[1]
+    return line
 
 
 def _collect(df: DataFrame, source: str) -> list[Any]:

@@ -532,7 +532,7 @@ def test_a_spark_session_that_does_not_start_is_one_line(tmp_path):
     assert "HADOOP_CONF_DIR or YARN_CONF_DIR must be set" in done.stderr
     assert done.stderr.splitlines()[-1] == (
         "kldrift: error: yarn: no Spark session: "
-        "Java gateway process exited before sending its port number."
+        "Java gateway process exited before sending its port number"
     )
     assert "Traceback" not in done.stderr and not (tmp_path / "p.json").exists()
 
