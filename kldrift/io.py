@@ -359,6 +359,13 @@ def _fields(text: str, separator: str) -> int:
         return 0
 
 
+def csv_separator(source: str, options: ReadOptions) -> str:
+    """The separator kldrift reads the local CSV or TSV `source` (a file, directory or glob)
+    with: the given one, or the one sniffed from its first file's header."""
+    files = _data_files(source)
+    return _csv_separator(files[0], _format_of(source, files), options)
+
+
 def _csv_separator(path: str, fmt: str, options: ReadOptions) -> str:
     """The given separator, or the one that splits the header into the most fields.
 

@@ -13,6 +13,8 @@ pyspark is imported only inside the functions: install it with `pip install 'kld
 
 from __future__ import annotations
 
+import codecs
+import glob
 import importlib
 import math
 import os
@@ -29,7 +31,15 @@ import polars as pl
 
 from kldrift import profile_file
 from kldrift.errors import ColumnError, InputError, OptionError
-from kldrift.io import FORMATS, ReadOptions, Table, partition_keys
+from kldrift.io import (
+    FORMATS,
+    POLARS_ENCODINGS,
+    ReadOptions,
+    Table,
+    csv_separator,
+    partition_keys,
+    scan_table,
+)
 from kldrift.options import Kind, Options
 from kldrift.plan import plan_columns
 from kldrift.profile import (
@@ -60,12 +70,23 @@ _PARTITION_SHIFT = 33
 _READERS = {"csv": "csv", "tsv": "csv", "parquet": "parquet", "ndjson": "json", "orc": "orc"}
 #: Spark's own master forms (local, local[N], local[N,F], local-cluster[N,C,M], yarn) or a URL.
 _MASTER = re.compile(
-    r"local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|yarn"
+    r"local(\[(\*|[1-9]\d*)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|yarn"
     r"|[a-z][a-z0-9+.-]*://\S+"
 )
 _MASTER_RULE = (
     "must be a Spark master (local[N], spark://HOST:PORT, yarn, k8s://URL) or sc://HOST:PORT"
 )
+#: The encodings Spark reads CSV in, by Python's codec names (kldrift's --encoding): Spark's
+#: names. Spark decodes invalid UTF-8 as U+FFFD, as kldrift's utf8-lossy does.
+_SPARK_CHARSETS = {
+    "utf-8": "UTF-8",
+    "iso8859-1": "ISO-8859-1",
+    "ascii": "US-ASCII",
+    "utf-16": "UTF-16",
+    "utf-16-be": "UTF-16BE",
+    "utf-16-le": "UTF-16LE",
+    "utf-32": "UTF-32",
+}
 #: What Spark Connect's client needs beside pyspark: pyspark's own `connect` extra.
 CONNECT_INSTALL = "pip install 'kldrift[spark-connect]'"
 
@@ -125,13 +146,65 @@ def read(spark: SparkSession, source: str, options: ReadOptions | None = None) -
     with _reading(source):
         if fmt is None:
             return spark.table(source)
-        reader = spark.read.format(fmt)
-        if fmt == "csv":
-            # Like kldrift's own reader: a header line, typed columns, the given separator.
-            sep = options.separator or ("\t" if source.lower().endswith(".tsv") else ",")
-            reader = reader.options(header=True, inferSchema=True, sep=sep)
-            reader = reader.option("encoding", options.encoding.replace("-lossy", ""))
-        return reader.load(source)
+        if fmt != "csv":
+            return spark.read.format(fmt).load(source)
+        return _read_csv(spark, source, options)
+
+
+def _read_csv(spark: SparkSession, source: str, options: ReadOptions) -> DataFrame:
+    """`source` read by Spark as kldrift reads it: a header line, the same encoding, and, for a
+    source on this machine, kldrift's own separator and column types (a column of small
+    integers is Int64 on both, a column of ISO dates a Date, a value that does not parse an
+    error). Elsewhere (HDFS, s3a://), the separator given (else "," or a tab for .tsv) and the
+    types Spark infers, its 32-bit and smaller integers widened to Int64 as polars reads them.
+    """
+    charset = _SPARK_CHARSETS.get(_codec_name(options.encoding))
+    if charset is None:
+        rule = f"is not one Spark reads CSV in ({', '.join(_SPARK_CHARSETS)})"
+        raise OptionError("encoding", options.encoding, rule)
+    reader = spark.read.format("csv").options(header=True, encoding=charset)
+    if os.path.exists(source) or (set("*?[") & set(source) and glob.glob(source, recursive=True)):
+        struct = _spark_schema(scan_table(source, options).schema)
+        if struct is not None:
+            reader = reader.options(sep=csv_separator(source, options), mode="FAILFAST")
+            return reader.schema(struct).load(source)
+    sep = options.separator or ("\t" if source.lower().endswith(".tsv") else ",")
+    df = reader.options(sep=sep, inferSchema=True).load(source)
+    from pyspark.sql import types as T
+
+    small = (T.ByteType, T.ShortType, T.IntegerType)
+    return df.select(
+        [
+            df[f.name].cast("bigint").alias(f.name) if isinstance(f.dataType, small) else df[f.name]
+            for f in df.schema.fields
+        ]
+    )
+
+
+def _codec_name(encoding: str) -> str:
+    return "utf-8" if encoding in POLARS_ENCODINGS else codecs.lookup(encoding).name
+
+
+def _spark_schema(schema: pl.Schema) -> StructType | None:
+    """The Spark types of the columns kldrift reads from a CSV file (None if one has none)."""
+    from pyspark.sql import types as T
+
+    fields = []
+    for name, dtype in schema.items():
+        if isinstance(dtype, pl.Datetime):
+            spark_type: Any = T.TimestampNTZType() if dtype.time_zone is None else None
+        else:
+            spark_type = {
+                pl.Int64: T.LongType(),
+                pl.Float64: T.DoubleType(),
+                pl.String: T.StringType(),
+                pl.Boolean: T.BooleanType(),
+                pl.Date: T.DateType(),
+            }.get(dtype.base_type())
+        if spark_type is None:
+            return None
+        fields.append(T.StructField(name, spark_type))
+    return T.StructType(fields)
 
 
 def profile_data(

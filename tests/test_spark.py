@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,8 @@ from typer.testing import CliRunner
 
 from kldrift import profile_file, spark
 from kldrift.cli import app
-from kldrift.errors import ColumnError, InputError
+from kldrift.errors import ColumnError, InputError, OptionError
+from kldrift.io import ReadOptions
 from kldrift.options import Kind, Options
 from kldrift.profile import Profile
 from kldrift.reference import profile_data
@@ -493,7 +495,7 @@ def test_spark_connect_profiles_equal_kldrift_byte_for_byte(connect, files, tmp_
 
 
 def test_a_spark_master_of_no_known_form_is_refused_before_spark_starts(tmp_path):
-    for master in ("host:7077", "local[x]", "spark:/host:7077"):  # the spark:// mistyped
+    for master in ("host:7077", "local[x]", "local[0]", "spark:/host:7077"):
         result = CliRunner().invoke(
             app,
             ["profile", "x.parquet", "--engine", "spark", "--spark-master", master]
@@ -556,3 +558,65 @@ def test_spark_connect_without_its_client_packages_is_one_line(connect, tmp_path
         "kldrift: error: --spark-master needs Spark Connect's client packages: "
         f"pip install 'kldrift[spark-connect]', got '{connect}'\n"
     )
+
+
+def _csv_text(rows: int, seed: int, separator: str) -> str:
+    """A CSV whose columns kldrift types as Int64, Float64, String, Boolean, Date, Datetime."""
+    rng = np.random.default_rng(seed)
+    frame = pl.DataFrame(
+        {
+            "id": np.arange(rows),
+            "small": rng.integers(0, 9, rows),
+            "x": np.round(rng.normal(0, 1, rows), 4),
+            "city": rng.choice(["Zürich", "Malmö", "Paris", "Köln"], rows),
+            "flag": rng.random(rows) < 0.3,
+            "day": pl.date_range(
+                date(2024, 1, 1), date(2024, 1, 1) + timedelta(rows - 1), eager=True
+            ),
+            "at": pl.datetime_range(
+                datetime(2024, 1, 1),
+                datetime(2024, 1, 1) + timedelta(minutes=rows - 1),
+                "1m",
+                eager=True,
+            ),
+        }
+    ).with_columns(x=pl.when(pl.col("id") % 17 == 0).then(None).otherwise(pl.col("x")))
+    return frame.write_csv(separator=separator)
+
+
+def test_a_local_csv_reads_on_spark_as_kldrift_reads_it(session, tmp_path):
+    # A ";"-separated Latin-1 file: kldrift's separator, encoding and column types on Spark.
+    path = tmp_path / "semi.csv"
+    path.write_bytes(_csv_text(3_000, seed=8, separator=";").encode("latin-1"))
+    read_options = ReadOptions(encoding="latin-1")
+    options = Options(top_k=8)
+    ours = profile_data(str(path), options=options, read_options=read_options)
+    assert dict(ours.schema)["small"] == "Int64" and dict(ours.schema)["day"] == "Date"
+    master = session.sparkContext.master
+    theirs = spark.profile_data(
+        str(path), master=master, options=options, read_options=read_options
+    )
+    assert profile_file.dumps(theirs) == profile_file.dumps(ours)
+    counted = spark.profile_data(
+        str(path), master=master, bins_from=ours, read_options=read_options
+    )
+    assert counted == profile_data(str(path), bins_from=ours, read_options=read_options)
+
+
+def test_a_csv_spark_reads_elsewhere_gets_spark_types_with_integers_widened(session, tmp_path):
+    # A file:// URL is not a path on this machine to kldrift: Spark infers the types. (Not
+    # those of naive datetimes: Spark reads them as instants in the session's time zone.)
+    path = tmp_path / "comma.csv"
+    text = pl.read_csv(_csv_text(2_000, seed=9, separator=",").encode()).drop("at").write_csv()
+    path.write_text(text)
+    ours = profile_data(str(path), options=Options(top_k=8))
+    url = path.as_uri()
+    theirs = spark.profile_data(url, master=session.sparkContext.master, options=Options(top_k=8))
+    assert replace(theirs, source=str(path)) == ours
+
+
+def test_a_csv_in_an_encoding_spark_cannot_read_is_refused(session, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("x\n1\n")
+    with pytest.raises(OptionError, match=r"encoding is not one Spark reads CSV in \(utf-8, "):
+        spark.read(session, str(path), ReadOptions(encoding="cp1252"))
