@@ -144,6 +144,7 @@ def scan_table(
     fmt = _format_of(name, files)
     if fmt in ("csv", "tsv"):
         separator = _csv_separator(files[0], fmt, options)
+        _check_headers(files, separator, options.encoding)
         frame = _scan_csv(name, files, separator, options.encoding)
         schema = _schema(name, frame)
     else:
@@ -334,6 +335,25 @@ def _header_text(path: str, encoding: str) -> str:
                 ) from None
     codec = "utf-8" if encoding in POLARS_ENCODINGS else encoding
     return head.decode(codec, errors="replace").removeprefix("\ufeff")
+
+
+def _check_headers(files: list[str], separator: str, encoding: str) -> None:
+    """Raise InputError naming the first of `files` whose header differs from the first's and
+    how: polars only says that "schema names differ" for the directory or glob as a whole."""
+    first = _header(_header_text(files[0], encoding), separator)
+    for path in files[1:]:
+        names = _header(_header_text(path, encoding), separator)
+        if names == first:
+            continue
+        missing = [n for n in first if n not in names]
+        extra = [n for n in names if n not in first]
+        if missing:
+            how = f"no column {missing[0]!r}, which {files[0]} has"
+        elif extra:
+            how = f"a column {extra[0]!r}, which {files[0]} has not"
+        else:
+            how = f"its columns in another order than {files[0]}"
+        raise InputError(f"{path}: {how}")
 
 
 def _record_ends(head: bytes) -> bool:

@@ -163,3 +163,23 @@ def test_frames_from_the_api_get_csv_date_inference(eager: bool) -> None:
     assert [(c.name, c.kl) for c in from_frames.columns] == [
         (c.name, c.kl) for c in from_files.columns
     ]
+
+
+@pytest.mark.parametrize(
+    ("odd", "problem"),
+    [
+        ("a,b,c,d\n1,2,x,4\n", "a column 'd', which {first} has not"),
+        ("a,c\n1,x\n", "no column 'b', which {first} has"),
+        ("b,a,c\n1,2,x\n", "its columns in another order than {first}"),
+    ],
+)
+def test_a_csv_part_with_another_header_is_named(tmp_path: Path, odd: str, problem: str) -> None:
+    # polars only says "schema lengths differ" or "schema names differ", for the whole directory.
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (parts / name).write_text("a,b,c\n1,2,x\n3,4,y\n")
+    (parts / "c.csv").write_text(odd)
+    code, _, err = run_cli("compare", str(parts), str(parts / "a.csv"))
+    assert code == 2
+    assert err == f"kldrift: error: {parts / 'c.csv'}: {problem.format(first=parts / 'a.csv')}\n"
