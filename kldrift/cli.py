@@ -935,7 +935,7 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
             column = setting.removeprefix("column.").removesuffix(".threshold")
             return f"--column-threshold {column}"
         # An argument (DATA) is named as the help shows it; a setting by its flag.
-        return setting if setting.isupper() else "--" + setting.replace("_", "-")
+        return setting if setting.isupper() else _flag(setting)
 
     table = None
     if isinstance(exc, ColumnError) and exc.column and spec is not None:
@@ -948,6 +948,26 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
     else:
         report.print_error(exc.worded(name))
     raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _flag(setting: str) -> str:
+    """The flag `setting` is declared with (SETTING_OPTIONS, RUN_OPTIONS): its first long name,
+    so `storage_options` (the config key) is `--storage-option` and `config_file` `--config`.
+
+    Any other setting (a command's own option, such as `every`) is spelled from its name.
+    """
+    from typer.models import OptionInfo
+
+    declared = SETTING_OPTIONS.get(setting, RUN_OPTIONS.get(setting))
+    for info in getattr(declared, "__metadata__", ()):
+        if isinstance(info, OptionInfo):
+            # In Annotated, typer.Option's positional arguments are all flags; typer keeps the
+            # first as `default`.
+            names = [info.default, *(info.param_decls or ())]
+            flags = [n for n in names if isinstance(n, str) and n.startswith("--")]
+            if flags:
+                return flags[0].split("/")[0]  # "--streaming/--no-streaming"
+    return "--" + setting.replace("_", "-")
 
 
 def _base(value: str) -> float:
