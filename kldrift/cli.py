@@ -599,7 +599,9 @@ def profile_command(
         str | None,
         typer.Option(metavar="PROFILE", help="Count DATA on this profile's bins, not fitted ones."),
     ] = None,
-    engine: Annotated[Engine, typer.Option(help="Count with polars, or on Spark.")] = Engine.polars,
+    engine: Annotated[
+        Engine | None, typer.Option(help="Count with polars, or on Spark.", show_default="polars")
+    ] = None,
     spark_master: Annotated[
         str | None,
         typer.Option(metavar="URL", help="Spark (or sc:// Connect) URL.", show_default="active"),
@@ -623,12 +625,16 @@ def profile_command(
     try:
         profile_file.check_target(output)
         if merge:
-            if bins_from or any(
-                given.given(n) for n in ("columns", "exclude", "categorical", "pairs")
-            ):
-                raise OptionError(
-                    "merge", True, "takes profiles only, without column or bin options", shown=""
-                )
+            # Merging adds up the profiles' counts as they are, so every option that picks,
+            # bins or reads data would be ignored: refused instead, each named.
+            unused = [n for n in _PROFILE_SETTINGS if given.given(n)]
+            others = {"bins_from": bins_from, "engine": engine, "spark_master": spark_master}
+            unused += [n for n, value in others.items() if value is not None]
+            unused += ["config_file"] if given.config_file is not None else []
+            if unused:
+                rule = "takes profiles only, without column, bin or reading options: drop "
+                rule += ", ".join("{" + n + "}" for n in unused)
+                raise OptionError("merge", True, rule, shown="")
             loaded = []
             with progress(given.quiet) as note:
                 for n, source in enumerate(sources):
@@ -656,7 +662,7 @@ def profile_command(
                 if pairs:
                     raise OptionError("pairs", spec.pairs, "needs {engine} polars", shown="")
                 profile_data = spark.profiler(spark_master)
-            elif spark_master:
+            elif spark_master is not None:
                 raise OptionError("spark_master", spark_master, "needs {engine} spark")
             with progress(given.quiet) as note:
                 note(f"profiling {sources[0]}")
@@ -935,7 +941,7 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
             column = setting.removeprefix("column.").removesuffix(".threshold")
             return f"--column-threshold {column}"
         # An argument (DATA) is named as the help shows it; a setting by its flag.
-        return setting if setting.isupper() else "--" + setting.replace("_", "-")
+        return setting if setting.isupper() else _flag(setting)
 
     table = None
     if isinstance(exc, ColumnError) and exc.column and spec is not None:
@@ -948,6 +954,26 @@ def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:
     else:
         report.print_error(exc.worded(name))
     raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _flag(setting: str) -> str:
+    """The flag `setting` is declared with (SETTING_OPTIONS, RUN_OPTIONS): its first long name,
+    so `storage_options` (the config key) is `--storage-option` and `config_file` `--config`.
+
+    Any other setting (a command's own option, such as `every`) is spelled from its name.
+    """
+    from typer.models import OptionInfo
+
+    declared = SETTING_OPTIONS.get(setting, RUN_OPTIONS.get(setting))
+    for info in getattr(declared, "__metadata__", ()):
+        if isinstance(info, OptionInfo):
+            # In Annotated, typer.Option's positional arguments are all flags; typer keeps the
+            # first as `default`.
+            names = [info.default, *(info.param_decls or ())]
+            flags = [n for n in names if isinstance(n, str) and n.startswith("--")]
+            if flags:
+                return flags[0].split("/")[0]  # "--streaming/--no-streaming"
+    return "--" + setting.replace("_", "-")
 
 
 def _base(value: str) -> float:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from kldrift import jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.errors import ColumnError, InputError, OptionError
+from kldrift.options import Status
 from kldrift.registry import METRICS, Metric
 from kldrift.result import DriftReport
 from kldrift.retry import Backoff, retry
@@ -160,6 +161,8 @@ def read(
 
     The file is opened read-only and read as it is, so a history on a read-only disk or one
     another process is writing to can be read, and an older layout is not upgraded by reading.
+    Each run is checked as it is decoded: a value edited into a form kldrift cannot use raises
+    InputError naming the file, the run and the field (`_Stored`).
     """
     name = _checked(path)
     if not Path(name).exists():
@@ -175,7 +178,8 @@ def read(
         params.append(min(last, _MAX_LIMIT))
         runs = conn.execute(sql, params).fetchall()[::-1]
         if columns:
-            known = {r[0] for r in conn.execute("SELECT DISTINCT column_name FROM column_results")}
+            stored = conn.execute("SELECT DISTINCT column_name FROM column_results")
+            known = {r[0] for r in stored if isinstance(r[0], str)}  # not a client's blob
             for name in columns:
                 if name not in known:
                     raise ColumnError(name, os.fspath(path), setting="columns", known=sorted(known))
@@ -476,52 +480,68 @@ def _insert_run(
 
 
 def _run(conn: sqlite3.Connection, row: sqlite3.Row, columns: Sequence[str]) -> Run:
+    stored = _Stored(row, f"run {row['id']}")
     sql = "SELECT * FROM column_results WHERE run_id = ?"
     params: list[Any] = [row["id"]]
     if columns:
         sql += f" AND column_name IN ({', '.join('?' * len(columns))})"
         params += list(columns)
     results = tuple(
-        ColumnResult(
-            name=r["column_name"],
-            kind=r["kind"],
-            dtype=r["dtype"],
-            status=r["status"],
-            kl=r["kl"],
-            cross_entropy=r["cross_entropy"],
-            entropy=r["entropy"],
-            null_share_reference=r["null_share_reference"],
-            null_share_current=r["null_share_current"],
-            warn=r["warn"],
-            threshold=r["threshold"],
-            # An older layout, read as it is, lacks the scores added since.
-            **{score: r[score] if score in r.keys() else None for score in SCORES},
-        )
-        for r in conn.execute(sql + " ORDER BY column_name", params)
+        _column_result(stored, r) for r in conn.execute(sql + " ORDER BY column_name", params)
     )
+    thresholds = stored.json_object("thresholds")
+    metric = thresholds.get("metric", Metric.kl.value)
+    if metric not in _METRICS:
+        raise stored.malformed("thresholds", f"has metric {_kind(metric)}, not {_or(_METRICS)}")
+    options = stored.json_object("options")
+    base = options.get("base", math.e)
+    if not _is_log_base(base):
+        raise stored.malformed("options", f"has base {_kind(base)}, not a number above 1")
     return Run(
         id=row["id"],
-        time=row["time"],
-        reference=row["reference"],
-        current=row["current"],
-        window_start=row["window_start"],
-        window_end=row["window_end"],
-        status=row["status"],
-        drifted=bool(row["drifted"]),
-        summary=row["summary"],
-        reference_rows=row["reference_rows"],
-        current_rows=row["current_rows"],
-        options=json.loads(row["options"]),
+        time=stored.text("time"),
+        reference=stored.text("reference"),
+        current=stored.text("current"),
+        window_start=stored.optional_text("window_start"),
+        window_end=stored.optional_text("window_end"),
+        status=stored.status(),
+        drifted=bool(stored.integer("drifted")),
+        summary=stored.text("summary"),
+        reference_rows=stored.integer("reference_rows"),
+        current_rows=stored.integer("current_rows"),
+        options=options,
         columns=results,
-        # Read as None from a database not (yet) upgraded to version 4.
-        current_files=tuple(json.loads(_get(row, "current_files") or "[]")),
-        config_file=_get(row, "config_file"),
-        metric=json.loads(row["thresholds"]).get("metric", "kl"),
-        pairs=_pairs(conn, row["id"], columns),
+        # NULL in runs recorded before version 4, and absent from a database not upgraded.
+        current_files=stored.texts("current_files", null=True),
+        config_file=stored.optional_text("config_file"),
+        metric=metric,
+        pairs=_pairs(conn, stored, columns),
     )
 
 
-def _pairs(conn: sqlite3.Connection, run_id: int, columns: Sequence[str]) -> tuple[PairResult, ...]:
+def _column_result(run: _Stored, row: sqlite3.Row) -> ColumnResult:
+    name = _Stored(row, f"{run.where}: column_results").text("column_name")
+    stored = _Stored(row, f"{run.where}: column {name!r}")
+    return ColumnResult(
+        name=name,
+        kind=stored.text("kind"),
+        dtype=stored.text("dtype"),
+        status=stored.status(),
+        kl=stored.number("kl"),
+        cross_entropy=stored.number("cross_entropy"),
+        entropy=stored.number("entropy"),
+        null_share_reference=stored.number("null_share_reference"),
+        null_share_current=stored.number("null_share_current"),
+        warn=stored.number("warn"),
+        threshold=stored.number("threshold"),
+        # An older layout, read as it is, lacks the scores added since: None.
+        **{score: stored.optional_number(score) for score in SCORES},
+    )
+
+
+def _pairs(
+    conn: sqlite3.Connection, run: _Stored, columns: Sequence[str]
+) -> tuple[PairResult, ...]:
     """The run's pair results (those with a column among `columns`, if given), most drifted
     first; none from an older layout, read as it is."""
     present = conn.execute(
@@ -530,27 +550,152 @@ def _pairs(conn: sqlite3.Connection, run_id: int, columns: Sequence[str]) -> tup
     if present is None:
         return ()
     rows = conn.execute(
-        "SELECT * FROM pair_results WHERE run_id = ? ORDER BY relationship DESC, x, y", [run_id]
+        "SELECT * FROM pair_results WHERE run_id = ? ORDER BY relationship DESC, x, y",
+        [run.row["id"]],
     )
-    return tuple(
-        PairResult(
-            x=r["x"],
-            y=r["y"],
-            status=r["status"],
-            relationship=r["relationship"],
-            kl=r["kl"],
-            p_adjusted=r["p_adjusted"],
-            warn=r["warn"],
-            threshold=r["threshold"],
-            cells=tuple(json.loads(r["cells"])),
+    pairs = []
+    for r in rows:
+        table = _Stored(r, f"{run.where}: pair_results")
+        x, y = table.text("x"), table.text("y")
+        if columns and x not in columns and y not in columns:
+            continue
+        stored = _Stored(r, f"{run.where}: pair {f'{x} × {y}'!r}")
+        pairs.append(
+            PairResult(
+                x=x,
+                y=y,
+                status=stored.status(),
+                relationship=stored.number("relationship"),
+                kl=stored.number("kl"),
+                p_adjusted=stored.number("p_adjusted"),
+                warn=stored.number("warn"),
+                threshold=stored.number("threshold"),
+                cells=stored.texts("cells"),
+            )
         )
-        for r in rows
-        if not columns or r["x"] in columns or r["y"] in columns
-    )
+    return tuple(pairs)
 
 
-def _get(row: sqlite3.Row, name: str) -> Any:
-    return row[name] if name in row.keys() else None
+_METRICS = tuple(m.value for m in Metric)
+_STATUSES = tuple(s.value for s in Status)
+
+
+class _Stored:
+    """One stored row of a run, each value checked as it is taken.
+
+    SQLite keeps whatever a client writes: text in a REAL column it cannot convert, a blob
+    anywhere, JSON that is not JSON. A malformed value is an InputError naming `where` (e.g.
+    "run 3: column 'age'") and the field; `_errors` puts the file's name before it.
+    """
+
+    def __init__(self, row: sqlite3.Row, where: str):
+        self.row, self.where = row, where
+
+    def malformed(self, field: str, problem: str) -> InputError:
+        return InputError(f"{self.where}: {field} {problem}")
+
+    def _value(self, field: str) -> Any:
+        # None from an older layout, read as it is, that lacks the column.
+        return self.row[field] if field in self.row.keys() else None
+
+    def text(self, field: str) -> str:
+        value = self._value(field)
+        if isinstance(value, str):
+            return value
+        raise self.malformed(field, f"is {_kind(value)}, not text")
+
+    def optional_text(self, field: str) -> str | None:
+        return None if self._value(field) is None else self.text(field)
+
+    def integer(self, field: str) -> int:
+        value = self._value(field)
+        if isinstance(value, int):
+            return value
+        raise self.malformed(field, f"is {_kind(value)}, not an integer")
+
+    def number(self, field: str) -> float:
+        value = self._value(field)
+        if _is_number(value):
+            return float(value)
+        raise self.malformed(field, f"is {_kind(value)}, not a number")
+
+    def optional_number(self, field: str) -> float | None:
+        return None if self._value(field) is None else self.number(field)
+
+    def status(self) -> str:
+        value = self._value("status")
+        if value in _STATUSES:
+            return str(value)
+        raise self.malformed("status", f"is {_kind(value)}, not {_or(_STATUSES)}")
+
+    def json_object(self, field: str) -> dict[str, Any]:
+        value = self._json(field)
+        if isinstance(value, dict):
+            return value
+        raise self.malformed(field, "is not a JSON object")
+
+    def texts(self, field: str, *, null: bool = False) -> tuple[str, ...]:
+        """A JSON list of text; with `null`, a NULL (an older run's) is an empty one."""
+        if null and self._value(field) is None:
+            return ()
+        value = self._json(field)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise self.malformed(field, "is not a JSON list of text")
+
+    def _json(self, field: str) -> Any:
+        text = self._value(field)
+        if not isinstance(text, str):
+            raise self.malformed(field, f"is {_kind(text)}, not JSON text")
+        try:
+            # Strict JSON, as kldrift writes it: no NaN or Infinity, which no report could hold.
+            return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
+            raise self.malformed(field, "is not valid JSON") from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: no report could hold it
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_log_base(value: object) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value)) and value > 1
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _kind(value: object) -> str:
+    """A stored value as messages show it: short text or a number as it is, else what it is."""
+    if isinstance(value, bool):  # from JSON
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        shown = repr(value)
+        if len(shown) <= 40:
+            return shown
+        return "a long text" if isinstance(value, str) else "a long number"
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return "a blob"
+    return "a JSON list" if isinstance(value, list) else "a JSON object"
+
+
+def _or(choices: Sequence[str]) -> str:
+    return ", ".join(choices[:-1]) + " or " + choices[-1]
 
 
 def _checked(path: str | os.PathLike[str], *, writing: bool = False) -> str:

@@ -688,3 +688,21 @@ def test_the_reviewers_special_inputs_end_in_one_line_or_a_verdict(tmp_path):
     )
     assert windowed.exit_code in (0, 1), windowed.stderr
     assert "Traceback" not in windowed.stderr + extreme.stderr
+
+
+@pytest.mark.parametrize("flag", ["--storage-option", "--storage-options"])
+def test_a_malformed_storage_option_is_named_by_its_declared_flag(flag):
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, flag, "x"])
+    assert result.exit_code == 2
+    assert result.stderr == "kldrift: error: --storage-option must be KEY=VALUE, got 'x'\n"
+
+
+def test_messages_name_every_setting_by_a_flag_the_command_takes():
+    import typer.main
+
+    from kldrift.cli import RUN_OPTIONS, SETTING_OPTIONS, _flag
+
+    params = typer.main.get_command(app).commands["compare"].params
+    flags = {p.name: p.opts for p in params}
+    for setting in [*SETTING_OPTIONS, *RUN_OPTIONS]:
+        assert _flag(setting) == flags[setting][0], setting

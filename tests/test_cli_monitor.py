@@ -74,6 +74,49 @@ def test_merging_profiles_on_different_bins_is_refused(tmp_path, ref_profile):
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("options", "dropped"),
+    [
+        (["--bins", "5"], "--bins"),
+        (["--top-k", "3"], "--top-k"),
+        (["--separator", ";"], "--separator"),
+        (["--encoding", "latin-1"], "--encoding"),
+        (["--storage-option", "a=b"], "--storage-option"),
+        (["--engine", "spark"], "--engine"),
+        (["--engine", "polars"], "--engine"),
+        (["--spark-master", "local[1]"], "--spark-master"),
+        (["--categorical", "s"], "--categorical"),
+        (["--pairs", "x,s"], "--pairs"),
+        (["--config", "kldrift.toml"], "--config"),
+        (["--columns", "x", "--bins", "4", "--bins-from", "P"], "--columns, --bins, --bins-from"),
+    ],
+)
+def test_merge_refuses_every_option_it_would_ignore(tmp_path, write_table, options, dropped):
+    part = write_table("part.csv", x=[1.0, 2.0, 3.0, 4.0], s=["a", "b", "a", "b"])
+    profile = str(tmp_path / "part.kldrift.json")
+    assert runner.invoke(app, ["profile", str(part), "-o", profile]).exit_code == 0
+    options = [profile if o == "P" else o for o in options]
+    merged = tmp_path / "merged.kldrift.json"
+    merge = ["profile", "--merge", profile, profile, "-o", str(merged)]
+    result = runner.invoke(app, [*merge, *options])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kldrift: error: --merge takes profiles only, without column, bin or reading options:"
+        f" drop {dropped}\n"
+    )
+    assert not merged.exists()
+    assert runner.invoke(app, merge).exit_code == 0  # the same merge without them
+
+
+def test_an_empty_spark_master_without_the_spark_engine_is_refused_too(tmp_path, write_table):
+    data = write_table("data.csv", x=[1.0, 2.0])
+    result = runner.invoke(
+        app, ["profile", str(data), "--spark-master", "", "-o", str(tmp_path / "p.json")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "kldrift: error: --spark-master needs --engine spark, got ''\n"
+
+
 def test_monitor_records_runs_and_history_shows_them(tmp_path, ref_profile):
     db = str(tmp_path / "drift.db")
     first = runner.invoke(app, ["monitor", CUR_CSV, "-r", ref_profile, "--history", db])

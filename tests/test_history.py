@@ -30,12 +30,12 @@ from kldrift.registry import Metric
 from kldrift.result import Window
 
 
-def _report(shift: float = 0.0):
+def _report(shift: float = 0.0, **changes):
     reference = pl.DataFrame({"x": [float(i % 50) for i in range(500)], "c": ["a", "b"] * 250})
     current = pl.DataFrame(
         {"x": [float(i % 50) + shift for i in range(300)], "c": ["a", "b", "b"] * 100}
     )
-    return drift.compare(reference, current)
+    return drift.compare(reference, current, **changes)
 
 
 def test_runs_round_trip_with_their_column_results(tmp_path):
@@ -455,3 +455,68 @@ def test_history_output_to_a_uri_is_refused_not_written_locally(tmp_path, monkey
     assert result.exit_code == 2
     assert "s3://bucket/h.json: reports are written to local files" in result.stderr
     assert not (tmp_path / "s3:").exists()
+
+
+_METRICS = "kl, js_divergence, js_distance, psi or hellinger"
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        ("UPDATE runs SET options = '{bad'", "run 1: options is not valid JSON"),
+        ("UPDATE runs SET options = '{\"bins\": NaN}'", "run 1: options is not valid JSON"),
+        (
+            "UPDATE runs SET options = '{\"base\": 0}'",
+            "run 1: options has base 0, not a number above 1",
+        ),
+        ("UPDATE runs SET thresholds = '[]'", "run 1: thresholds is not a JSON object"),
+        (
+            "UPDATE runs SET thresholds = '{\"metric\": \"nope\"}'",
+            f"run 1: thresholds has metric 'nope', not {_METRICS}",
+        ),
+        ("UPDATE runs SET current_files = 'not json'", "run 1: current_files is not valid JSON"),
+        (
+            "UPDATE runs SET current_files = '[1]'",
+            "run 1: current_files is not a JSON list of text",
+        ),
+        ("UPDATE runs SET drifted = 'yes'", "run 1: drifted is 'yes', not an integer"),
+        (
+            "UPDATE column_results SET kl = 'abc' WHERE column_name = 'x'",
+            "run 1: column 'x': kl is 'abc', not a number",
+        ),
+        (
+            "UPDATE column_results SET psi = x'00' WHERE column_name = 'x'",
+            "run 1: column 'x': psi is a blob, not a number",
+        ),
+        ("UPDATE pair_results SET cells = 'x'", "run 1: pair 'x × c': cells is not valid JSON"),
+        ("UPDATE pair_results SET x = x'01'", "run 1: pair_results: x is a blob, not text"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "html"])
+def test_a_value_edited_by_an_sqlite_client_is_a_one_line_error(tmp_path, edit, problem, fmt):
+    db = tmp_path / "drift.db"
+    history.record(db, [_report(5.0, pairs=[("x", "c")])])
+    conn = sqlite3.connect(db)
+    conn.execute(edit)
+    conn.commit()
+    conn.close()
+    result = CliRunner().invoke(app, ["history", str(db), "-f", fmt])
+    assert result.exit_code == 2
+    assert result.stderr == f"kldrift: error: {db}: {problem}\n"
+    assert result.stdout == ""
+
+
+def test_a_negative_score_edited_in_is_drawn_as_the_lowest_bar(tmp_path):
+    from kldrift.report.history import trend
+    from kldrift.report.table import BARS
+
+    assert trend([-50.0, 0.1], 0.1) == BARS[1] + BARS[-1]
+    db = tmp_path / "drift.db"
+    history.record(db, [_report(), _report()])
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE column_results SET kl = -50 WHERE run_id = 1")
+    conn.commit()
+    conn.close()
+    result = CliRunner().invoke(app, ["history", str(db)])
+    assert result.exit_code == 0, result.stderr
+    assert "-50" in result.stdout

@@ -406,11 +406,11 @@ def test_invalid_utf8_on_s3_is_reported_as_locally(aws_env: Store) -> None:
 def test_storage_option_errors(aws_env: Store) -> None:
     uri = f"s3://{BUCKET}/ref.parquet"
     message = _error("compare", uri, uri, "--storage-option", "oops")
-    assert message == "kldrift: error: --storage-options must be KEY=VALUE, got 'oops'"
+    assert message == "kldrift: error: --storage-option must be KEY=VALUE, got 'oops'"
     message = _error("compare", uri, uri, "--storage-option", "=s3cr3t")
-    assert message == "kldrift: error: --storage-options must be KEY=VALUE"
+    assert message == "kldrift: error: --storage-option must be KEY=VALUE"
     message = _error("compare", uri, uri, "--storage-option", "max_retries=many")
-    expected = "--storage-options value of max_retries must be a number, got 'many'"
+    expected = "--storage-option value of max_retries must be a number, got 'many'"
     assert message == f"kldrift: error: {expected}"
 
 

@@ -83,7 +83,8 @@ def document(runs: Sequence[Run]) -> dict[str, Any]:
 def trend(values: Sequence[float | None], floor: float = 0.0) -> str:
     """A sparkline of `values`, a full block for the largest finite value or `floor` if higher.
 
-    A missing value leaves a gap; an infinite one is a full block.
+    A missing value leaves a gap; an infinite one is a full block, a negative one (which no
+    divergence is, but a history edited by hand may hold) the lowest.
     """
     finite = [v for v in values if v is not None and math.isfinite(v)]
     peak = max([*finite, floor])
@@ -95,7 +96,7 @@ def trend(values: Sequence[float | None], floor: float = 0.0) -> str:
         elif math.isinf(v) or (peak > 0 and v >= peak):
             line += BARS[top]
         else:
-            line += BARS[1 + round(v / peak * (top - 1))] if peak > 0 else BARS[1]
+            line += BARS[max(1, 1 + round(v / peak * (top - 1)))] if peak > 0 else BARS[1]
     return line
 
 
