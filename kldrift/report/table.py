@@ -20,6 +20,7 @@ from kldrift.report.layout import Field
 from kldrift.report.text import METRIC_LABELS as METRIC_LABELS
 from kldrift.report.text import decision_text as decision_text
 from kldrift.report.text import p_value as p_value
+from kldrift.report.text import printable
 from kldrift.report.text import score as score
 from kldrift.result import ColumnDrift, DriftReport
 
@@ -151,7 +152,7 @@ def _columns_tables(
     extra = [m for m in dict.fromkeys(show) if m is not metric]
     cols = report.columns
     fields = [
-        Field("column", [c.name for c in cols], 0, shorten=True),
+        Field("column", [printable(c.name) for c in cols], 0, shorten=True),
         Field("kind", [c.kind.value for c in cols], PRIORITY["kind"]),
         Field("KL", [score(c.kl) for c in cols], PRIORITY["KL"], "right"),
         Field(METRIC_LABELS[metric], [score(c.score(metric)) for c in cols], PRIORITY["effect"],
@@ -203,7 +204,7 @@ def _schema_tables(report: DriftReport, width: int) -> RenderableType:
     changes = report.schema
     described = [Text(c.description, style="bold red" if c.breaking else "yellow") for c in changes]
     fields = [
-        Field("column", [c.column for c in changes], 0, shorten=True),
+        Field("column", [printable(c.column) for c in changes], 0, shorten=True),
         Field("change", described, 0, wrap=True),
     ]
     return layout.tables(fields, width, title="schema changes")
