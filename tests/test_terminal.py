@@ -3,9 +3,12 @@
 import datetime as dt
 import io
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from functools import partial
 
 import polars as pl
@@ -190,6 +193,65 @@ def test_width_comes_from_columns_else_100_and_never_from_colour(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     assert table.console(io.StringIO()).width == 80
     assert table.console(io.StringIO(), Color.always).width == 80
+    monkeypatch.setenv("TERM", "dumb")  # rich's own size for it is 80 columns
+    monkeypatch.setenv("COLUMNS", "120")
+    assert table.console(io.StringIO(), Color.always).width == 120
+    monkeypatch.delenv("COLUMNS")
+    assert table.console(io.StringIO(), Color.always).width == 100
+
+
+def _widest(text):
+    return max(len(line) for line in ANSI.sub("", text).splitlines())
+
+
+@pytest.mark.parametrize("columns", [None, "140"])
+@pytest.mark.parametrize(
+    ("forced", "flags"),
+    [({"FORCE_COLOR": "1"}, []), ({}, ["--color", "always"])],
+    ids=["FORCE_COLOR", "--color always"],
+)
+def test_term_dumb_with_forced_colour_keeps_the_width_rule(columns, forced, flags):
+    # rich sizes a dumb terminal at 80 columns, and forced colour makes the pipe one.
+    args = ["compare", REF_CSV, CUR_CSV]
+    base = {"COLUMNS": columns, "LINES": None, "NO_COLOR": None, "FORCE_COLOR": None}
+    plain = runner.invoke(app, [*args, "--color", "never"], env={**base, "TERM": "xterm"})
+    colored = runner.invoke(app, [*args, *flags], env={**base, **forced, "TERM": "dumb"})
+    assert plain.exit_code == colored.exit_code == 1
+    assert ANSI.search(colored.stdout)
+    assert ANSI.sub("", colored.stdout) == plain.stdout
+    assert _widest(colored.stdout) == _widest(plain.stdout) == int(columns or 100)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("color", ["auto", "always"])
+def test_a_dumb_terminal_gets_tables_as_wide_as_it_is(color):
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
+    command = [sys.executable, "-m", "kldrift", "compare", REF_CSV, CUR_CSV, "--color", color]
+    env["TERM"] = "dumb"
+    with subprocess.Popen(command, stdout=follower, stderr=subprocess.DEVNULL, env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 1 << 16)
+            except OSError:  # the terminal is gone once the process ends
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.close(leader)
+    assert process.returncode == 1
+    shown = b"".join(chunks).decode().replace("\r\n", "\n")
+    args = ["compare", REF_CSV, CUR_CSV, "--color", "never"]
+    plain = runner.invoke(app, args, env={"COLUMNS": "140"})
+    assert ANSI.sub("", shown) == plain.stdout
+    assert _widest(shown) == 140
 
 
 @pytest.mark.parametrize(
