@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -226,11 +226,14 @@ class PairDrift:
         """The pair as reports and the gate name it: "income × age"."""
         return " × ".join(self.columns)
 
-    def describe(self, cell: CellShift) -> str:
-        """One line for people, e.g. "income > 61000 × age <= 31: 4% → 19%"."""
-        x, y = self.columns
+    def describe(self, cell: CellShift, shown: Callable[[str], str] = str) -> str:
+        """One line for people, e.g. "income > 61000 × age <= 31: 4% → 19%".
+
+        `shown` gives the text of each name and bin label (reports escape what does not print).
+        """
+        x, y = map(shown, self.columns)
         before, after = percent(cell.reference_share), percent(cell.current_share)
-        return f"{x} {cell.x} × {y} {cell.y}: {before} → {after}"
+        return f"{x} {shown(cell.x)} × {y} {shown(cell.y)}: {before} → {after}"
 
 
 def percent(share: float) -> str:

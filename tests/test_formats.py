@@ -303,6 +303,31 @@ def test_markdown_escapes_table_breaking_names():
     assert len(re.findall(r"(?<!\\)\|", row)) == 12
 
 
+def test_markdown_and_the_step_summary_show_control_characters_in_names_escaped(
+    tmp_path, monkeypatch
+):
+    red, newline, title = "\x1b[31mred", "name\nnl", "\x1b]0;PWNED\x07"
+    reference = pl.DataFrame({red: [1.0, 2.0] * 10, newline: ["x", "y"] * 10, title: [1] * 20})
+    current = pl.DataFrame({red: [1.0] * 20, newline: ["x", "y"] * 10, title: [1] * 20})
+    report = kldrift.compare(reference, current, thresholds=kldrift.Thresholds(columns={red: 1}))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert append_step_summary(report)
+    out = io.StringIO()
+    render(report, Format.markdown, out)
+    assert summary.read_text() == out.getvalue()
+    text = out.getvalue()
+    assert not re.search("[\x00-\x09\x0b-\x1f]", text)
+    lines = text.splitlines()
+    assert (
+        "| ❌ | `'\\x1b[31mred'` | numeric | 1.1877 | 1.1377 | 0.0500 | 1.6e-04 | 1.8809 "
+        "| 0.6931 | 0.0% → 0.0% | 1 |"
+    ) in lines
+    assert any(line.startswith("| ✅ | `'name\\nnl'` | categorical |") for line in lines)
+    assert any(line.startswith("| ✅ | `'\\x1b]0;PWNED\\x07'` |") for line in lines)
+    assert "Own drift levels: '\\x1b[31mred' 1." in text
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [(0.0, "0.0000"), (0.34646, "0.3465"), (0.00001234, "1.2e-05"), (float("inf"), "∞")],

@@ -1,10 +1,15 @@
 """Terminal output: layouts that fit 60 to 160 columns, colour, the CLI's messages (issue 13)."""
 
+import datetime as dt
 import io
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
+from functools import partial
 
 import polars as pl
 import pytest
@@ -188,6 +193,65 @@ def test_width_comes_from_columns_else_100_and_never_from_colour(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     assert table.console(io.StringIO()).width == 80
     assert table.console(io.StringIO(), Color.always).width == 80
+    monkeypatch.setenv("TERM", "dumb")  # rich's own size for it is 80 columns
+    monkeypatch.setenv("COLUMNS", "120")
+    assert table.console(io.StringIO(), Color.always).width == 120
+    monkeypatch.delenv("COLUMNS")
+    assert table.console(io.StringIO(), Color.always).width == 100
+
+
+def _widest(text):
+    return max(len(line) for line in ANSI.sub("", text).splitlines())
+
+
+@pytest.mark.parametrize("columns", [None, "140"])
+@pytest.mark.parametrize(
+    ("forced", "flags"),
+    [({"FORCE_COLOR": "1"}, []), ({}, ["--color", "always"])],
+    ids=["FORCE_COLOR", "--color always"],
+)
+def test_term_dumb_with_forced_colour_keeps_the_width_rule(columns, forced, flags):
+    # rich sizes a dumb terminal at 80 columns, and forced colour makes the pipe one.
+    args = ["compare", REF_CSV, CUR_CSV]
+    base = {"COLUMNS": columns, "LINES": None, "NO_COLOR": None, "FORCE_COLOR": None}
+    plain = runner.invoke(app, [*args, "--color", "never"], env={**base, "TERM": "xterm"})
+    colored = runner.invoke(app, [*args, *flags], env={**base, **forced, "TERM": "dumb"})
+    assert plain.exit_code == colored.exit_code == 1
+    assert ANSI.search(colored.stdout)
+    assert ANSI.sub("", colored.stdout) == plain.stdout
+    assert _widest(colored.stdout) == _widest(plain.stdout) == int(columns or 100)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("color", ["auto", "always"])
+def test_a_dumb_terminal_gets_tables_as_wide_as_it_is(color):
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
+    command = [sys.executable, "-m", "kldrift", "compare", REF_CSV, CUR_CSV, "--color", color]
+    env["TERM"] = "dumb"
+    with subprocess.Popen(command, stdout=follower, stderr=subprocess.DEVNULL, env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 1 << 16)
+            except OSError:  # the terminal is gone once the process ends
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.close(leader)
+    assert process.returncode == 1
+    shown = b"".join(chunks).decode().replace("\r\n", "\n")
+    args = ["compare", REF_CSV, CUR_CSV, "--color", "never"]
+    plain = runner.invoke(app, args, env={"COLUMNS": "140"})
+    assert ANSI.sub("", shown) == plain.stdout
+    assert _widest(shown) == 140
 
 
 @pytest.mark.parametrize(
@@ -411,3 +475,150 @@ def test_shell_completion_is_typers_own():
     result = runner.invoke(app, ["--show-completion", "bash"])
     assert result.exit_code == 0
     assert "_COMPLETE=complete_bash" in result.stdout
+
+
+# Column names and categories are data: an escape sequence, a bell or a newline in one must
+# show as text, never reach the terminal (a title, a colour, a cleared screen) or split a row.
+
+RED, TITLE, NEWLINE, BELL_VALUE = "\x1b[31mred", "\x1b]0;PWNED\x07", "name\nnl", "p\x1b]0;T\x07q"
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what may not reach the terminal (\n may)
+
+
+def _hostile_frames(rows=400):
+    return (
+        pl.DataFrame(
+            {
+                RED: [float(i % 10) for i in range(rows)],
+                NEWLINE: [float(i % 7) for i in range(rows)],
+                "cat": [BELL_VALUE if i % 2 else "b" for i in range(rows)],
+                "day": [dt.date(2026, 1, 1 + i % 28) for i in range(rows)],
+            }
+        ),
+        pl.DataFrame(
+            {
+                RED: [float(i % 10) + 5 for i in range(rows)],
+                NEWLINE: [float(i % 7) for i in range(rows)],
+                "cat": [BELL_VALUE if i % 5 == 0 else "b" for i in range(rows)],
+                "day": [dt.date(2026, 1 + i % 2, 1 + i % 28) for i in range(rows)],
+            }
+        ),
+    )
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    ref, cur = _hostile_frames()
+    paths = str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet")
+    ref.write_parquet(paths[0])
+    cur.write_parquet(paths[1])
+    return paths
+
+
+def _no_control(text):
+    """`text` without its colours (SGR codes), checked to hold no other control character."""
+    plain = ANSI.sub("", text)
+    assert not CONTROL.search(plain), plain
+    return plain
+
+
+def test_printable_leaves_names_that_print_and_quotes_the_rest():
+    from kldrift.report.text import printable
+
+    assert printable("income") == "income"
+    assert printable("a b|c…é") == "a b|c…é"
+    assert printable(RED) == "'\\x1b[31mred'"
+    assert printable(TITLE) == "'\\x1b]0;PWNED\\x07'"
+    assert printable(NEWLINE) == "'name\\nnl'"
+    assert printable("\u202eevil") == "'\\u202eevil'"  # a right-to-left override
+
+
+def test_a_csv_header_with_an_escape_sequence_shows_escaped(tmp_path):
+    data = tmp_path / "esc.csv"
+    data.write_bytes(b"\x1b]0;PWNED\x07,x\n1,2\n")
+    result = runner.invoke(app, ["compare", str(data), str(data)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ ")]
+    assert rows[0] == (
+        "│ '\\x1b]0;PWNED\\x07' │ 0.0000 │   0.0000 │ 0.0000 │  1.000 │        inf │"
+        "    0.0% -> 0.0% │ ok     │"
+    )
+    assert rows[1].startswith("│ x                  │ 0.0000 │")
+
+
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_the_table_shows_control_characters_in_names_escaped_one_row_each(hostile, color):
+    args = ["compare", *hostile, "--color", color, "--exclude", "day"]
+    result = runner.invoke(app, args, env={"COLUMNS": "100"})
+    assert result.exit_code == 1, result.stderr
+    text = _no_control(result.stdout)
+    rows = [line for line in text.splitlines() if line.startswith("│ ")]
+    # One line per column in each block: the newline did not split a row.
+    names = ["│ '\\x1b[31mred'", "│ cat          ", "│ 'name\\nnl'   "]
+    assert [row.split(" │")[0] for row in rows] == names * 2
+    assert rows[0] == (
+        "│ '\\x1b[31mred' │ 2.1871 │   2.1621 │ 0.0250 │ <1e-16 │      0.073 │"
+        "      0.0% -> 0.0% │ drift  │"
+    )
+    explained = runner.invoke(app, [*args, "--explain"], env={"COLUMNS": "100"})
+    lines = _no_control(explained.stdout).splitlines()
+    header = "'\\x1b[31mred': drift  KL 2.1871 nats, noise 0.0250, KL corr. 2.1621, p adj. <1e-16"
+    assert header in lines
+    assert "│ 'p\\x1b]0;T\\x07q' │     50.0% │   20.0% │       0.1570 │         71% │" in lines
+
+
+def test_explain_shows_the_name_and_categories_escaped(hostile):
+    args = ["explain", *hostile, "--exclude", "day", "--color", "always"]
+    red = runner.invoke(app, [*args, "--column", RED], env={"COLUMNS": "100"})
+    assert red.exit_code == 1, red.stderr
+    lines = _no_control(red.stdout).splitlines()
+    assert lines[0] == (
+        "'\\x1b[31mred': drift  KL 2.1871 nats, noise 0.0250, KL corr. 2.1621, p adj. <1e-16"
+    )
+    assert "│ (other) │      0.0% │   50.0% │       0.4858 │         22% │" in lines
+    assert any(line.strip() == "'\\x1b[31mred': reference vs current" for line in lines)
+    cat = runner.invoke(app, [*args, "--column", "cat"], env={"COLUMNS": "100"})
+    lines = _no_control(cat.stdout).splitlines()
+    assert "│ 'p\\x1b]0;T\\x07q' │     50.0% │   20.0% │       0.1570 │         71% │" in lines
+    overlay = next(line for line in lines if line.startswith("'p\\x1b]0;T\\x07q'  "))
+    assert overlay.endswith("20.0%")
+
+
+def _colored(write, width, monkeypatch):
+    """What `write(out, color)` prints in colour at `width`, checked free of control characters."""
+    return _no_control(_render(write, width, monkeypatch, Color.always))
+
+
+def test_windows_and_history_tables_show_names_escaped(hostile, tmp_path, monkeypatch):
+    windows = compare_windows(*hostile, time_column="day", every="1mo")
+    lines = _colored(partial(windows_report.write_table, windows), 100, monkeypatch).splitlines()
+    assert "┃ window start ┃ rows ┃ status ┃ '\\x1b[31mred' ┃    cat ┃ 'name\\nnl' ┃" in lines
+    assert len([line for line in lines if line.startswith("│ 2026-")]) == 2
+    db = tmp_path / "runs.db"
+    historydb.record(db, [kldrift.compare(*hostile, exclude=["day"])])
+    text = _colored(partial(history_report.write_table, historydb.read(db)), 100, monkeypatch)
+    rows = [line for line in text.splitlines() if line.startswith("│ '")]
+    assert [row.split(" │")[0] for row in rows] == ["│ '\\x1b[31mred'", "│ 'name\\nnl'   "]
+
+
+def test_pairs_show_names_and_bins_escaped(tmp_path, monkeypatch):
+    a, b = "a\x1b[31m", "b\nb"
+    rows = range(400)
+    ref = pl.DataFrame({a: [f"x{i % 2}\x07" for i in rows], b: [f"y{i % 2}" for i in rows]})
+    cur = pl.DataFrame({a: [f"x{i % 2}\x07" for i in rows], b: [f"y{i // 2 % 2}" for i in rows]})
+    report = kldrift.compare(ref, cur, pairs="all")
+    lines = _colored(lambda out, c: table.write(report, out, color=c), 100, monkeypatch)
+    lines = lines.splitlines()
+    assert "│ 'a\\x1b[31m' × 'b\\nb' │       0.6732 │ drift  │ <1e-16 │ 0.0025 │" in lines
+    assert "  'a\\x1b[31m' 'x0\\x07' × 'b\\nb' y0: 50% → 25%" in lines
+
+    def explain_pair(out, color):
+        kldrift.report.render_pair_explanation(report, report.pairs[0], out, color=color)
+
+    text = _colored(explain_pair, 100, monkeypatch)
+    assert text.startswith("'a\\x1b[31m' × 'b\\nb': drift  relationship 0.6732")
+    assert "'b\\nb' bins: 1 y0, 2 y1," in text
+    db = tmp_path / "runs.db"
+    historydb.record(db, [report])
+    text = _colored(partial(history_report.write_table, historydb.read(db)), 200, monkeypatch)
+    assert "│ 'a\\x1b[31m' × 'b\\nb' │" in text

@@ -16,6 +16,7 @@ from kldrift.profile import NEW_LABEL
 from kldrift.report import layout
 from kldrift.report import table as table_report
 from kldrift.report.layout import Field
+from kldrift.report.text import printable
 from kldrift.result import ColumnDrift, DriftReport
 
 #: Bins listed in the contributions table; the overlay shows every bin.
@@ -51,7 +52,7 @@ def print_column(
 def _header(report: DriftReport, column: ColumnDrift) -> Text:
     score = table_report.score
     style = table_report.STATUS_STYLE[column.status]
-    text = Text(f"{column.name}: ", style="bold")
+    text = Text(f"{printable(column.name)}: ", style="bold")
     text.append(column.status.value, style=style)
     text.append(
         f"  KL {score(column.kl)} {report.options.unit}, noise {score(column.noise_floor)}, "
@@ -67,7 +68,8 @@ def _new_categories(column: ColumnDrift) -> Text:
     if predicted is not None:
         text.append(f"; the reference's unseen tail predicts {predicted:.1%}")
     text.append("), largest: ")
-    text.append(", ".join(f"{value} {rows / total:.1%}" for value, rows in column.new_categories))
+    largest = (f"{printable(value)} {rows / total:.1%}" for value, rows in column.new_categories)
+    text.append(", ".join(largest))
     return text
 
 
@@ -87,9 +89,10 @@ def _contributions(
         "—" if math.isinf(column.kl) else f"{b.contribution / column.kl if column.kl else 0.0:.0%}"
         for b in shown
     ]
+    categorical = column.kind is Kind.categorical
     fields = [
         # Numeric bins are intervals: shortening one would cut its numbers.
-        Field("bin", [b.label for b in shown], 0, shorten=column.kind is Kind.categorical),
+        Field("bin", [printable(b.label) for b in shown], 0, shorten=categorical),
         Field("reference", [f"{b.reference_share:.1%}" for b in shown], 1, "right"),
         Field("current", [f"{b.current_share:.1%}" for b in shown], 1, "right"),
         Field("contribution", [table_report.score(b.contribution) for b in shown], 0, "right"),
@@ -104,7 +107,7 @@ def _overlay(column: ColumnDrift, width: int) -> Table:
     The bars take the width the labels leave, between MIN_BAR and BAR_WIDTH characters.
     """
     pairs = [
-        (label, r, c)
+        (printable(label), r, c)
         for label, r, c in zip(
             column.labels, column.reference_counts, column.current_counts, strict=True
         )
@@ -119,7 +122,8 @@ def _overlay(column: ColumnDrift, width: int) -> Table:
         label_width = min(label_width, max(layout.SHORTEST, width // 3))
     # Two bars, each followed by " 100.0%", and the gaps between the three columns.
     bar = max(MIN_BAR, min(BAR_WIDTH, (width - label_width - 2 * 8 - 2) // 2))
-    grid = Table(title=f"{column.name}: reference vs current", box=None, pad_edge=False)
+    title = f"{printable(column.name)}: reference vs current"
+    grid = Table(title=title, box=None, pad_edge=False)
     grid.add_column("bin", justify="right", no_wrap=True, width=label_width)
     grid.add_column("reference", no_wrap=True)
     grid.add_column("current", no_wrap=True)

@@ -21,8 +21,9 @@ from kldrift.options import Color, HistoryFormat, Status
 from kldrift.report import layout, write_atomic
 from kldrift.report.csv import text
 from kldrift.report.layout import Cell, Field
+from kldrift.report.relationships import name as pair_name
 from kldrift.report.table import BARS, STATUS_STYLE, console
-from kldrift.report.text import score
+from kldrift.report.text import printable, score
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
@@ -145,7 +146,7 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
         latest_kl.append(score(latest.kl))
         latest_status.append(Text(latest.status, style=style))
     trends = [
-        Field("column", names, 0, shorten=True),
+        Field("column", [printable(n) for n in names], 0, shorten=True),
         Field("trend", trend_cells, 2),
         Field("min", mins, 4, "right"),
         Field("max", maxes, 3, "right"),
@@ -162,7 +163,7 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
 def _pair_trends(runs: Sequence[Run], width: int) -> RenderableType:
     """One row per column pair scored in these runs: its relationship score over them."""
     names = sorted({p.name for run in runs for p in run.pairs})
-    trend_cells: list[Cell] = []
+    shown_names, trend_cells = [], []
     maxes, latest_scores, moved = [], [], []
     statuses: list[Cell] = []
     for name in names:
@@ -170,13 +171,16 @@ def _pair_trends(runs: Sequence[Run], width: int) -> RenderableType:
         values = [r.relationship if r else None for r in results]
         latest = next(r for r in reversed(results) if r is not None)
         style = STATUS_STYLE[Status(latest.status)]
+        shown_names.append(pair_name((latest.x, latest.y)))
         trend_cells.append(Text(trend(values, latest.threshold), style=style))
         maxes.append(score(max(v for v in values if v is not None)))
         latest_scores.append(score(latest.relationship))
         statuses.append(Text(latest.status, style=style))
-        moved.append("\n".join(latest.cells) if latest.status != Status.ok.value else "")
+        moved.append(
+            "\n".join(map(printable, latest.cells)) if latest.status != Status.ok.value else ""
+        )
     fields = [
-        Field("pair", names, 0, shorten=True),
+        Field("pair", shown_names, 0, shorten=True),
         Field("trend", trend_cells, 2),
         Field("max", maxes, 3, "right"),
         Field("latest", latest_scores, 1, "right"),

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from kldrift.options import Status
 from kldrift.report import relationships
-from kldrift.report.text import METRIC_LABELS, decision_text, p_value
+from kldrift.report.text import METRIC_LABELS, decision_text, p_value, printable
 from kldrift.result import ColumnDrift, DriftReport
 
 EMOJI = {Status.ok: "✅", Status.warn: "⚠️", Status.drift: "❌"}
@@ -42,7 +42,8 @@ def dumps(report: DriftReport) -> str:
     if report.schema:
         lines += ["", "**Schema changes**", "", "| | column | change |", "|---|---|---|"]
         lines += [
-            f"| {'❌' if s.breaking else '⚠️'} | {_code(s.column)} | {_escape(s.description)} |"
+            f"| {'❌' if s.breaking else '⚠️'} | {_code(printable(s.column))} "
+            f"| {_escape(s.description)} |"
             for s in report.schema
         ]
     if calm:
@@ -74,7 +75,7 @@ def _columns_table(report: DriftReport, columns: list[ColumnDrift]) -> list[str]
         "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     rows += [
-        f"| {EMOJI[c.status]} | {_code(c.name)} | {c.kind.value} | {number(c.kl)} "
+        f"| {EMOJI[c.status]} | {_code(printable(c.name))} | {c.kind.value} | {number(c.kl)} "
         f"| {number(c.score(metric))} | {number(c.noise_floor)} | {p_value(c.p_adjusted)} "
         f"| {number(c.cross_entropy)} | {number(c.entropy)} "
         f"| {c.null_share_reference:.1%} → {c.null_share_current:.1%} | {c.threshold:g} |"
@@ -95,7 +96,7 @@ def _relationships(report: DriftReport) -> list[str]:
             "|---|---|--:|--:|--:|---|",
         ]
         lines += [
-            f"| {EMOJI[p.status]} | {_code(p.name)} "
+            f"| {EMOJI[p.status]} | {_code(relationships.name(p.columns))} "
             f"| {number(p.relationship)} | {number(p.noise_floor.relationship)} "
             f"| {p_value(p.p_adjusted)} "
             f"| {'<br>'.join(_escape(c) for c in relationships.cells(p))} |"

@@ -13,7 +13,8 @@ from rich.text import Text
 from kldrift.options import Color
 from kldrift.pairs import explain
 from kldrift.report import table as table_report
-from kldrift.report.relationships import reason
+from kldrift.report.relationships import name, reason
+from kldrift.report.text import printable
 from kldrift.result import DriftReport, PairDrift, percent
 
 
@@ -36,13 +37,14 @@ def print_pair(console: Console, report: DriftReport, pair: PairDrift, top: int 
 
 def _header(report: DriftReport, pair: PairDrift) -> Text:
     score = table_report.score
-    text = Text(f"{pair.name}: ", style="bold")
+    x, y = map(printable, pair.columns)
+    text = Text(f"{name(pair.columns)}: ", style="bold")
     text.append(pair.status.value, style=table_report.STATUS_STYLE[pair.status])
     unit = report.options.unit
     text.append(
         f"  relationship {score(pair.relationship)} {unit} "
         f"(noise {score(pair.noise_floor.relationship)}) = joint KL {score(pair.kl.joint)} - "
-        f"{pair.columns[0]} {score(pair.kl.marginal_x)} - {pair.columns[1]} "
+        f"{x} {score(pair.kl.marginal_x)} - {y} "
         f"{score(pair.kl.marginal_y)} - noise. {reason(report, pair)}"
     )
     return text
@@ -50,21 +52,22 @@ def _header(report: DriftReport, pair: PairDrift) -> Text:
 
 def _joint(pair: PairDrift, side: str, counts: tuple[tuple[int, ...], ...]) -> Table:
     """One side's joint table in % of its rows: X's bins down, Y's bins (numbered) across."""
-    x, y = pair.columns
+    x, y = map(printable, pair.columns)
     total = sum(map(sum, counts)) or 1
     table = Table(title=f"{side}, % of rows", box=box.SIMPLE_HEAD, pad_edge=False, padding=0)
     table.add_column(f"{x} \\ {y}", overflow="fold", max_width=20)
     for number in range(1, len(pair.labels[1]) + 1):
         table.add_column(str(number), justify="right")
     for label, row in zip(pair.labels[0], counts, strict=True):
-        table.add_row(label, *(f"{100 * n / total:.1f}" for n in row))
+        table.add_row(printable(label), *(f"{100 * n / total:.1f}" for n in row))
     return table
 
 
 def _legend(pair: PairDrift) -> Text:
     # Numbered columns keep the two tables narrow enough to stand side by side.
-    bins = ", ".join(f"{i} {label}" for i, label in enumerate(pair.labels[1], start=1))
-    return Text(f"{pair.columns[1]} bins: {bins}")
+    labels = enumerate(pair.labels[1], start=1)
+    bins = ", ".join(f"{i} {printable(label)}" for i, label in labels)
+    return Text(f"{printable(pair.columns[1])} bins: {bins}")
 
 
 def _cells(report: DriftReport, pair: PairDrift, top: int) -> Table:
@@ -78,13 +81,14 @@ def _cells(report: DriftReport, pair: PairDrift, top: int) -> Table:
             f"Top {len(shown)} of {len(cells)} cells."
         )
     )
+    x, y = map(printable, pair.columns)
     table.add_column("cell", overflow="fold")
     table.add_column("reference", justify="right")
     table.add_column("current", justify="right")
     table.add_column("part", justify="right")
     for cell in shown:
         table.add_row(
-            f"{pair.columns[0]} {cell.x} × {pair.columns[1]} {cell.y}",
+            f"{x} {printable(cell.x)} × {y} {printable(cell.y)}",
             percent(cell.reference_share),
             percent(cell.current_share),
             table_report.score(cell.contribution),

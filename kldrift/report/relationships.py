@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from kldrift.options import Status
-from kldrift.report.text import gate_reason
+from kldrift.report.text import gate_reason, printable
 from kldrift.result import DriftReport, PairDrift
 
 #: What the section's numbers are, in one sentence.
@@ -20,9 +20,14 @@ def flagged(report: DriftReport) -> tuple[PairDrift, ...]:
     return tuple(p for p in report.pairs if p.status is not Status.ok)
 
 
+def name(columns: tuple[str, str]) -> str:
+    """A pair of columns as reports for people name it, "income × age" (names `printable`)."""
+    return " × ".join(map(printable, columns))
+
+
 def cells(pair: PairDrift) -> list[str]:
     """The cells carrying the relationship score, one line each: "x > 3 × y <= 1: 4% → 19%"."""
-    return [pair.describe(cell) for cell in pair.cells]
+    return [pair.describe(cell, printable) for cell in pair.cells]
 
 
 def reason(report: DriftReport, pair: PairDrift) -> str:

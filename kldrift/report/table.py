@@ -20,6 +20,7 @@ from kldrift.report.layout import Field
 from kldrift.report.text import METRIC_LABELS as METRIC_LABELS
 from kldrift.report.text import decision_text as decision_text
 from kldrift.report.text import p_value as p_value
+from kldrift.report.text import printable
 from kldrift.report.text import score as score
 from kldrift.result import ColumnDrift, DriftReport
 
@@ -29,6 +30,8 @@ BARS = " ▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 #: Width used when output is not a terminal and COLUMNS is not set.
 PLAIN_WIDTH = 100
+#: Height rich is told when output is not a terminal and LINES is not set (tables ignore it).
+PLAIN_HEIGHT = 25
 #: Priority of each column of the table, 0 kept longest as the width shrinks. The column name is
 #: always shown, whole before the columns from "whole name" on (shortened in the middle to make
 #: room for those before). A new column takes a place in this list; see kldrift.report.layout.
@@ -96,15 +99,23 @@ def sparkline(counts: tuple[int, ...], peak: float) -> str:
 
 def terminal_width(out: TextIO) -> int:
     """The width to lay tables out in: $COLUMNS, else the terminal's, else PLAIN_WIDTH."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
+    return _size(out, "COLUMNS", 0, PLAIN_WIDTH)
+
+
+def _size(out: TextIO, variable: str, index: int, default: int) -> int:
+    """$`variable`, else the terminal's size (`index` 0: columns, 1: lines), else `default`."""
+    given = os.environ.get(variable, "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
     if _is_terminal(out):
         try:
-            return os.get_terminal_size(out.fileno()).columns
+            size = os.get_terminal_size(out.fileno())[index]
         except (OSError, ValueError):
             pass
-    return PLAIN_WIDTH
+        else:
+            if size > 0:  # a pseudo-terminal may say 0
+                return size
+    return default
 
 
 def colored(out: TextIO, color: Color = Color.auto) -> bool:
@@ -121,7 +132,8 @@ def colored(out: TextIO, color: Color = Color.auto) -> bool:
 def console(out: TextIO, color: Color = Color.auto) -> Console:
     """A rich console on `out`, as wide as `terminal_width`, coloured as `colored` says.
 
-    The width does not depend on colour, so a coloured and a plain table have the same layout.
+    The width does not depend on colour or $TERM, so a coloured and a plain table have the same
+    layout.
     Strings are printed as they are: column names, categories and file names are data, and a
     name such as "a[/b]" or ":x:" must not be read as rich markup or an emoji code.
     """
@@ -133,6 +145,9 @@ def console(out: TextIO, color: Color = Color.auto) -> Console:
         force_terminal=on,
         no_color=not on,
         width=terminal_width(out),
+        # Given a width but no height, rich sizes a TERM=dumb terminal (a real one, or any
+        # output once colour forces terminal mode) at 80x25, whatever the width says.
+        height=_size(out, "LINES", 1, PLAIN_HEIGHT),
         highlight=False,
         markup=False,
         emoji=False,
@@ -151,7 +166,7 @@ def _columns_tables(
     extra = [m for m in dict.fromkeys(show) if m is not metric]
     cols = report.columns
     fields = [
-        Field("column", [c.name for c in cols], 0, shorten=True),
+        Field("column", [printable(c.name) for c in cols], 0, shorten=True),
         Field("kind", [c.kind.value for c in cols], PRIORITY["kind"]),
         Field("KL", [score(c.kl) for c in cols], PRIORITY["KL"], "right"),
         Field(METRIC_LABELS[metric], [score(c.score(metric)) for c in cols], PRIORITY["effect"],
@@ -203,7 +218,7 @@ def _schema_tables(report: DriftReport, width: int) -> RenderableType:
     changes = report.schema
     described = [Text(c.description, style="bold red" if c.breaking else "yellow") for c in changes]
     fields = [
-        Field("column", [c.column for c in changes], 0, shorten=True),
+        Field("column", [printable(c.column) for c in changes], 0, shorten=True),
         Field("change", described, 0, wrap=True),
     ]
     return layout.tables(fields, width, title="schema changes")

@@ -15,6 +15,16 @@ from kldrift.result import ColumnDrift, DriftReport
 METRIC_LABELS = {metric: info.label for metric, info in METRICS.items()}
 
 
+def printable(text: str) -> str:
+    """`text` (a column name, a category) as reports for people show it: as it is when every
+    character prints, else as a Python string literal, like the categories of a schema change.
+
+    So an escape sequence, a bell or a newline in the data shows as text ('\\x1b[31mred',
+    'name\\nnl') and never reaches the terminal, sets its title or splits a table row.
+    """
+    return text if text.isprintable() else repr(text)
+
+
 def score(value: float) -> str:
     """A score with four decimals, or "inf"."""
     return "inf" if math.isinf(value) else f"{value:.4f}"
@@ -39,7 +49,7 @@ def _own_levels(report: DriftReport) -> str:
     own = report.thresholds.columns
     if not own:
         return ""
-    levels = ", ".join(f"{name} {level:g}" for name, level in sorted(own.items()))
+    levels = ", ".join(f"{printable(name)} {level:g}" for name, level in sorted(own.items()))
     return f" Own drift levels: {levels}."
 
 

@@ -18,7 +18,7 @@ from kldrift.report import json as json_report
 from kldrift.report import layout, write_atomic
 from kldrift.report.layout import Field
 from kldrift.report.table import STATUS_STYLE, console
-from kldrift.report.text import score
+from kldrift.report.text import printable, score
 from kldrift.result import DriftReport, Window
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
@@ -136,7 +136,7 @@ def write_table(
             Text(score(cell.kl), style=STATUS_STYLE[cell.status]) if cell else Text("-")
             for cell in (columns.get(name) for columns in by_window)
         ]
-        fields.append(Field(name, cells, 2 + rank, "right", short_header=True))
+        fields.append(Field(printable(name), cells, 2 + rank, "right", short_header=True))
     printer.print(
         layout.tables(
             fields,
