@@ -60,11 +60,36 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+
+def _a_path(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+    """Refuse an empty path as soon as it is parsed, naming its option or argument.
+
+    Given as the callback of every path-valued option and argument, so the check is declared
+    with the option: `Path("")` is the working directory, which would be read or written instead.
+    """
+    from kldrift import files
+
+    for path in value if isinstance(value, (list, tuple)) else [value]:
+        if isinstance(path, str):
+            try:
+                files.check_path(param.name or "", path)
+            except KldriftError as exc:
+                _fail(exc)
+    return value
+
+
 Reference = Annotated[
-    str, typer.Argument(metavar="REFERENCE", help="Data file, glob, directory, URI or profile.")
+    str,
+    typer.Argument(
+        metavar="REFERENCE", help="Data file, glob, directory, URI or profile.", callback=_a_path
+    ),
 ]
 Current = Annotated[
-    str, typer.Argument(metavar="CURRENT", help="Data file, glob, directory, URI or profile.")
+    str,
+    typer.Argument(
+        metavar="CURRENT", help="Data file, glob, directory, URI or profile.", callback=_a_path
+    ),
 ]
 TimeColumn = Annotated[
     str | None,
@@ -82,10 +107,14 @@ Output = Annotated[
         "-o",
         metavar="FILE",
         help="Write the report to FILE (atomically); summary to stderr.",
+        callback=_a_path,
     ),
 ]
 Html = Annotated[
-    str | None, typer.Option("--html", metavar="FILE", help="Also write the HTML report to FILE.")
+    str | None,
+    typer.Option(
+        "--html", metavar="FILE", help="Also write the HTML report to FILE.", callback=_a_path
+    ),
 ]
 
 _DEFAULT_THRESHOLDS = Thresholds()
@@ -274,12 +303,13 @@ RUN_OPTIONS: dict[str, Any] = {
         bool, typer.Option("--quiet", "-q", help="No progress, config or summary line on stderr.")
     ],
     "config_file": Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--config",
             metavar="FILE",
             help="Settings file.",
             show_default="kldrift.toml or pyproject.toml, upward",
+            callback=_a_path,
         ),
     ],
     "no_config": Annotated[
@@ -309,7 +339,7 @@ class Given:
     """What a comparing command was given: its settings flags, config file and quietness."""
 
     flags: Mapping[str, Any]
-    config_file: Path | None = None
+    config_file: str | None = None
     quiet: bool = False
     no_config: bool = False
     color: Color = Color.auto
@@ -587,17 +617,26 @@ def explain_column(
 def profile_command(
     sources: Annotated[
         list[str],
-        typer.Argument(help="DATA: a file, glob or directory; with --merge, the profiles."),
+        typer.Argument(
+            help="DATA: a file, glob or directory; with --merge, the profiles.", callback=_a_path
+        ),
     ],
     output: Annotated[
-        str, typer.Option("--output", "-o", metavar="FILE", help="Profile file to write.")
+        str,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Profile file to write.", callback=_a_path
+        ),
     ],
     merge: Annotated[
         bool, typer.Option("--merge", help="Add up the counts of profiles made on the same bins.")
     ] = False,
     bins_from: Annotated[
         str | None,
-        typer.Option(metavar="PROFILE", help="Count DATA on this profile's bins, not fitted ones."),
+        typer.Option(
+            metavar="PROFILE",
+            help="Count DATA on this profile's bins, not fitted ones.",
+            callback=_a_path,
+        ),
     ] = None,
     engine: Annotated[
         Engine | None, typer.Option(help="Count with polars, or on Spark.", show_default="polars")
@@ -699,11 +738,19 @@ def profile_command(
 def monitor(
     current: Current,
     reference: Annotated[
-        str, typer.Option("--reference", "-r", metavar="REF", help="Reference profile or data.")
+        str,
+        typer.Option(
+            "--reference", "-r", metavar="REF", help="Reference profile or data.", callback=_a_path
+        ),
     ],
     history_path: Annotated[
         str,
-        typer.Option("--history", metavar="FILE", help="SQLite history file (created if missing)."),
+        typer.Option(
+            "--history",
+            metavar="FILE",
+            help="SQLite history file (created if missing).",
+            callback=_a_path,
+        ),
     ],
     output: Output = None,
     html_path: Html = None,
@@ -807,7 +854,10 @@ def monitor(
 )
 def history_command(
     database: Annotated[
-        str, typer.Argument(metavar="DATABASE", help="SQLite history file written by monitor.")
+        str,
+        typer.Argument(
+            metavar="DATABASE", help="SQLite history file written by monitor.", callback=_a_path
+        ),
     ],
     columns: Annotated[
         list[str] | None,
@@ -831,7 +881,9 @@ def history_command(
     ] = HistoryFormat.table,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically)."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to FILE (atomically).", callback=_a_path
+        ),
     ] = None,
     color: Annotated[
         Color, typer.Option("--color", help="Colour the terminal output.")
@@ -960,9 +1012,13 @@ def _flag(setting: str) -> str:
     """The flag `setting` is declared with (SETTING_OPTIONS, RUN_OPTIONS): its first long name,
     so `storage_options` (the config key) is `--storage-option` and `config_file` `--config`.
 
-    Any other setting (a command's own option, such as `every`) is spelled from its name.
+    Any other setting is a command's own option or argument, named as the running command
+    declares it (`html_path` is `--html`, `reference` may be `REFERENCE`), else spelled from
+    its name (`every` is `--every`).
     """
     from typer.models import OptionInfo
+
+    from kldrift.clihelp import declared_name
 
     declared = SETTING_OPTIONS.get(setting, RUN_OPTIONS.get(setting))
     for info in getattr(declared, "__metadata__", ()):
@@ -973,7 +1029,7 @@ def _flag(setting: str) -> str:
             flags = [n for n in names if isinstance(n, str) and n.startswith("--")]
             if flags:
                 return flags[0].split("/")[0]  # "--streaming/--no-streaming"
-    return "--" + setting.replace("_", "-")
+    return declared_name(setting) or "--" + setting.replace("_", "-")
 
 
 def _base(value: str) -> float:

@@ -29,6 +29,7 @@ import typer.core
 from typer._click.core import Context
 from typer._click.exceptions import UsageError
 from typer._click.formatting import HelpFormatter
+from typer._click.globals import get_current_context
 
 try:  # typer >= 0.29
     from typer._coercion import RuntimeParam, build_runtime_param
@@ -187,6 +188,20 @@ class Command(typer.core.TyperCommand):
 def _looks_expanded(args: list[str]) -> bool:
     """Whether `args` hold two or more existing paths: what an unquoted glob leaves."""
     return sum(1 for a in args if not a.startswith("-") and os.path.exists(a)) >= 2
+
+
+def declared_name(name: str) -> str | None:
+    """How the running command declares its parameter `name`: an option by its first long
+    flag (`--html`), an argument as its usage line shows it (`REFERENCE`); None if it has none."""
+    ctx = get_current_context(silent=True)
+    for param in ctx.command.params if ctx is not None else ():
+        if param.name != name:
+            continue
+        if param.param_type_name == "argument":
+            return (param.metavar or name).upper()
+        flags = [opt for opt in param.opts if opt.startswith("--")]
+        return flags[0] if flags else None
+    return None
 
 
 def command_options(**kwargs: Any) -> dict[str, Any]:

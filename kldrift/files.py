@@ -17,10 +17,22 @@ import stat
 import tempfile
 from pathlib import Path
 
-from kldrift.errors import OutputError
+from kldrift.errors import OptionError, OutputError
 
 #: Targets written through instead of replaced: a pipe and a terminal-like device keep their role.
 _STREAMS = (stat.S_ISFIFO, stat.S_ISCHR)
+
+
+def check_path(setting: str, path: str | os.PathLike[str]) -> None:
+    """Raise OptionError if `path`, given for `setting`, is empty or only blanks.
+
+    `Path("")` is the working directory, so an empty path would otherwise be read (every data
+    file in it) or written (refused as a directory) in its place.
+    """
+    name = os.fspath(path)
+    if not name.strip():
+        shown = repr(name) if name else ""
+        raise OptionError(setting, name, "must not be an empty path", shown=shown)
 
 
 def check_target(path: str | os.PathLike[str]) -> None:

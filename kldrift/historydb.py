@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kldrift import jsonvalues
+from kldrift import files, jsonvalues
 from kldrift.__version__ import __version__
 from kldrift.errors import ColumnError, InputError, OptionError
 from kldrift.options import Status
@@ -706,7 +706,8 @@ def _checked(path: str | os.PathLike[str], *, writing: bool = False) -> str:
     offers Python no O_NOFOLLOW, so the check is an lstat just before connecting.)
     """
     name = os.fspath(path)
-    if not name.strip() or name == ":memory:" or name.startswith("file:"):
+    files.check_path("history", name)
+    if name == ":memory:" or name.startswith("file:"):
         raise OptionError("history", name, "must be the path of a database file")
     try:
         mode = (os.lstat if writing else os.stat)(name).st_mode

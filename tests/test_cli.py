@@ -209,6 +209,38 @@ def _one_line_error(result, *names):
     return result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["compare", REF_CSV, CUR_CSV, "-o", ""], "--output"),
+        (["compare", REF_CSV, CUR_CSV, "--html", ""], "--html"),
+        (["compare", REF_CSV, CUR_CSV, "--config", ""], "--config"),
+        (["compare", "", CUR_CSV], "REFERENCE"),
+        (["compare", REF_CSV, ""], "CURRENT"),
+        (["explain", REF_CSV, CUR_CSV, "--column", "income", "--config", ""], "--config"),
+        (["profile", REF_CSV, "-o", ""], "--output"),
+        (["profile", REF_CSV, "-o", "p.json", "--bins-from", ""], "--bins-from"),
+        (["profile", "", "-o", "p.json"], "SOURCES"),
+        (["monitor", CUR_CSV, "-r", "", "--history", "h.db"], "--reference"),
+        (["monitor", CUR_CSV, "-r", REF_CSV, "--history", ""], "--history"),
+        (["monitor", CUR_CSV, "-r", REF_CSV, "--history", "h.db", "--html", ""], "--html"),
+        (["history", ""], "DATABASE"),
+        (["history", "h.db", "-o", ""], "--output"),
+    ],
+)
+def test_an_empty_path_is_refused_naming_its_option(tmp_path, monkeypatch, args, flag):
+    # The empty path is the working directory: it must not be read or written in its place.
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert _one_line_error(result) == f"kldrift: error: {flag} must not be an empty path\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_blank_path_is_refused_as_empty():
+    result = runner.invoke(app, ["compare", REF_CSV, CUR_CSV, "-o", " "])
+    assert _one_line_error(result).endswith(": --output must not be an empty path, got ' '\n")
+
+
 def _bytes(name, data):
     def make(d):
         (d / name).write_bytes(data)

@@ -259,11 +259,19 @@ def test_a_run_killed_midway_leaves_no_partial_run(tmp_path):
     assert [len(r.columns) for r in history.read(db)] == [1, 1]
 
 
-@pytest.mark.parametrize("path", ["", " ", ":memory:", "file:drift.db?mode=memory"])
-def test_a_history_that_is_not_a_file_is_refused(path):
-    with pytest.raises(OptionError, match="history must be the path of a database file"):
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("", "must not be an empty path"),
+        (" ", "must not be an empty path"),
+        (":memory:", "must be the path of a database file"),
+        ("file:drift.db?mode=memory", "must be the path of a database file"),
+    ],
+)
+def test_a_history_that_is_not_a_file_is_refused(path, rule):
+    with pytest.raises(OptionError, match=f"^history {rule}"):
         history.record(path, [_report()])
-    with pytest.raises(OptionError, match="history must be the path of a database file"):
+    with pytest.raises(OptionError, match=f"^history {rule}"):
         history.read(path)
 
 
