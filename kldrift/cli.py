@@ -499,7 +499,7 @@ def compare(
     spec = None
     try:
         spec = given.spec()
-        _check_targets(output, html_path)
+        _check_targets(output=output, html=html_path)
         if time_column is not None or every is not None:
             for value, name in [(output, "output"), (show, "show"), (explain, "explain")]:
                 if value:
@@ -790,7 +790,7 @@ def monitor(
         # Everything that can refuse the run is checked before it is compared and recorded: a
         # failed run records nothing (docs/history.md).
         fmt = _windows_format(spec)
-        _check_targets(output, html_path)
+        _check_targets(output=output, html=html_path, history=history_path)
         if webhook is not None:
             alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
         windowed = time_column is not None or every is not None
@@ -898,7 +898,7 @@ def history_command(
     from kldrift.report.progress import progress
 
     try:
-        _check_targets(output)
+        _check_targets(output=output)
         if last < 1:
             raise OptionError("last", last, "must be at least 1")
         try:
@@ -942,13 +942,16 @@ def _windows(
         )
 
 
-def _check_targets(*paths: str | None) -> None:
-    """Refuse now an output file that could not be written, before anything is compared."""
-    from kldrift import report
+def _check_targets(*, history: str | None = None, **reports: str | None) -> None:
+    """Refuse now, before anything is compared, a report file (`reports`, by setting) that could
+    not be written, and two outputs, the `history` database included, that name one file."""
+    from kldrift import files, report
 
-    for path in paths:
+    for path in reports.values():
         if path is not None:
             report.check_target(path)
+    targets = {**reports, "history": history}
+    files.check_distinct({name: path for name, path in targets.items() if path is not None})
 
 
 def _render_windows(

@@ -8,6 +8,7 @@ The tree::
     │   └── ConfigError           a configuration file cannot be read or holds an unknown key
     ├── ColumnError               a column named by a setting does not exist or cannot be compared
     ├── OutputError               a report or history file cannot be written
+    │   └── SameFileError         two settings name one output file
     └── WebhookError              an alert could not be delivered
 
 Errors about a setting name it as the library spells it (`bins`, `max_drifted`); each front end
@@ -124,6 +125,21 @@ class ColumnError(KldriftError):
 
 class OutputError(KldriftError):
     """A report file cannot be written."""
+
+
+class SameFileError(OutputError):
+    """Settings `settings` name one file, each by its own spelling in `paths`: the file written
+    second would replace the first, so neither is written."""
+
+    def __init__(self, settings: tuple[str, str], paths: tuple[str, str]):
+        self.settings, self.paths = settings, paths
+        super().__init__(self.worded(lambda setting: setting))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """E.g. "output and html both name r.txt", the settings spelled by `name`."""
+        (first, second), (a, b) = self.settings, self.paths
+        where = a if a == b else f"one file ({a} and {b})"
+        return f"{name(first)} and {name(second)} both name {where}"
 
 
 class WebhookError(KldriftError):

@@ -15,9 +15,10 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from kldrift.errors import OptionError, OutputError
+from kldrift.errors import OptionError, OutputError, SameFileError
 
 #: Targets written through instead of replaced: a pipe and a terminal-like device keep their role.
 _STREAMS = (stat.S_ISFIFO, stat.S_ISCHR)
@@ -54,6 +55,34 @@ def check_target(path: str | os.PathLike[str]) -> None:
         raise _error(target, exc) from None
     if not is_directory:
         raise OutputError(f"{target}: cannot write: {str(parent)!r} is not a directory")
+
+
+def check_distinct(targets: Mapping[str, str | os.PathLike[str]]) -> None:
+    """Raise SameFileError if two of `targets` (paths by setting) name one file.
+
+    Paths are compared resolved (`./r.txt` and `r.txt`, a link in a directory on the way) and,
+    where the files exist, as files (a hard link). A FIFO or device (`/dev/null`) may take any
+    number of outputs, as a shell redirection would.
+    """
+    seen: list[tuple[str, str, str, os.stat_result | None]] = []
+    for setting, path in targets.items():
+        name = os.fspath(path)
+        try:
+            existing: os.stat_result | None = os.stat(name)
+        except OSError:
+            existing = None
+        if existing is not None and any(test(existing.st_mode) for test in _STREAMS):
+            continue
+        real = os.path.realpath(name)
+        for other, other_name, other_real, other_existing in seen:
+            same_file = (
+                existing is not None
+                and other_existing is not None
+                and os.path.samestat(existing, other_existing)
+            )
+            if real == other_real or same_file:
+                raise SameFileError((other, setting), (other_name, name))
+        seen.append((setting, name, real, existing))
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

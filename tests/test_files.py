@@ -124,6 +124,61 @@ def test_profile_and_history_refuse_their_target_before_the_work(
     assert victim.read_text() == "precious"
 
 
+MONITOR_ARGS = ["monitor", SAMPLE_ARGS[2], "-r", SAMPLE_ARGS[1], "--history", "h.db"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([*SAMPLE_ARGS, "-o", "r.txt", "--html", "r.txt"], "--output and --html both name r.txt"),
+        (
+            [*SAMPLE_ARGS, "-o", "./r.txt", "--html", "r.txt"],
+            "--output and --html both name one file (./r.txt and r.txt)",
+        ),
+        (
+            [*SAMPLE_ARGS, "--html", "alias/r.txt", "-o", "real/r.txt"],
+            "--output and --html both name one file (real/r.txt and alias/r.txt)",
+        ),
+        (
+            [*SAMPLE_ARGS, "-o", "hard.txt", "--html", "r.txt"],
+            "--output and --html both name one file (hard.txt and r.txt)",
+        ),
+        ([*MONITOR_ARGS, "-o", "h.db"], "--output and --history both name h.db"),
+        (
+            [*MONITOR_ARGS, "--html", "./h.db"],
+            "--html and --history both name one file (./h.db and h.db)",
+        ),
+    ],
+)
+def test_two_outputs_naming_one_file_are_refused_before_the_work(
+    tmp_path, monkeypatch, args, message
+):
+    # Written one after the other, the second would silently replace the first.
+    from kldrift import drift
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the outputs were refused only after the work")
+
+    monkeypatch.setattr(drift, "compare", no_work)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to("real")
+    for precious in (tmp_path / "r.txt", tmp_path / "real" / "r.txt"):
+        precious.write_text("precious")
+    os.link(tmp_path / "r.txt", tmp_path / "hard.txt")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == f"kldrift: error: {message}\n"
+    assert (tmp_path / "r.txt").read_text() == "precious"
+    assert (tmp_path / "real" / "r.txt").read_text() == "precious"
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_a_device_may_take_several_outputs():
+    result = runner.invoke(app, [*SAMPLE_ARGS, "-o", os.devnull, "--html", os.devnull])
+    assert result.exit_code == 1, result.stderr
+
+
 def test_a_fifo_is_written_through_and_stays_a_fifo(tmp_path):
     fifo = tmp_path / "out.fifo"
     os.mkfifo(fifo)
