@@ -950,6 +950,10 @@ def _check_targets(*, history: str | None = None, **reports: str | None) -> None
     for path in reports.values():
         if path is not None:
             report.check_target(path)
+    if history is not None:
+        from kldrift import historydb
+
+        historydb.check(history)
     targets = {**reports, "history": history}
     files.check_distinct({name: path for name, path in targets.items() if path is not None})
 

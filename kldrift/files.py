@@ -137,7 +137,7 @@ def _existing(target: Path) -> os.stat_result | None:
     except OSError as exc:
         raise _error(target, exc) from None
     if not stat.S_ISREG(existing.st_mode) and not _is_stream(target, existing):
-        raise OutputError(f"{target}: cannot write: {_kind(existing.st_mode)}, not a regular file")
+        raise OutputError(f"{target}: cannot write: {kind(existing.st_mode)}, not a regular file")
     return existing
 
 
@@ -174,7 +174,7 @@ def _write_through(target: Path, data: bytes, *, append: bool, follow: bool) -> 
         # Checked on what was opened, so a file swapped in since the lstat is never written.
         regular_ok = append and not follow
         if not (stat.S_ISREG(mode) and regular_ok) and not any(test(mode) for test in _STREAMS):
-            raise OutputError(f"{target}: cannot write: {_kind(mode)}, not a regular file")
+            raise OutputError(f"{target}: cannot write: {kind(mode)}, not a regular file")
         os.set_blocking(fd, True)
         _write_all(fd, data)
     except OSError as exc:
@@ -221,7 +221,8 @@ def _umask() -> int:
     return mask
 
 
-def _kind(mode: int) -> str:
+def kind(mode: int) -> str:
+    """What a file of `mode` is, for a message: "a directory", "a socket", ..."""
     for test, name in [
         (stat.S_ISLNK, "a symbolic link"),
         (stat.S_ISDIR, "a directory"),

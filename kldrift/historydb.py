@@ -150,6 +150,29 @@ def record(
     return _transaction(_checked(path, writing=True), write)
 
 
+def check(path: str | os.PathLike[str]) -> None:
+    """Raise now, before any data is read, what `record` would raise about `path` itself.
+
+    Refused: a name that is no file (`_checked`), a link, a directory or a FIFO, a new file in a
+    directory that does not exist, and an existing file that is not a kldrift history we can
+    write (another program's SQLite file, a newer schema, a damaged or non-SQLite file). Nothing
+    is written: an existing file is only opened read-only, and a new one is not created.
+    """
+    name = _checked(path, writing=True)
+    if os.path.lexists(name):  # a regular file: _checked refused anything else
+        _read_only(name, lambda conn: None)
+        return
+    parent = os.path.dirname(name) or "."
+    try:
+        is_directory = stat.S_ISDIR(os.stat(parent).st_mode)
+    except FileNotFoundError:
+        raise InputError(f"{name}: history database: no directory {parent!r}") from None
+    except OSError as exc:
+        raise InputError(f"{name}: history database: {exc.strerror or exc}") from None
+    if not is_directory:
+        raise InputError(f"{name}: history database: {parent!r} is not a directory")
+
+
 def read(
     path: str | os.PathLike[str],
     *,
@@ -718,7 +741,7 @@ def _checked(path: str | os.PathLike[str], *, writing: bool = False) -> str:
     if stat.S_ISLNK(mode):
         raise InputError(f"{name}: history database: a symbolic link, not a regular file")
     if not stat.S_ISREG(mode):
-        raise InputError(f"{name}: history database: not a regular file")
+        raise InputError(f"{name}: history database: {files.kind(mode)}, not a regular file")
     return name
 
 

@@ -250,6 +250,56 @@ def test_monitor_errors_are_exit_2_and_record_nothing(tmp_path, ref_profile):
     assert runner.invoke(app, bad_hook).exit_code == 2
 
 
+def _not_sqlite(d):
+    (d / "notes.db").write_text("not a database\n")
+    return "notes.db", "notes.db: not a kldrift history database (file is not a database)"
+
+
+def _other_program(d):
+    import sqlite3
+
+    conn = sqlite3.connect(d / "app.db")
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    return "app.db", "app.db: not a kldrift history database (another program's SQLite file)"
+
+
+def _directory(d):
+    (d / "runs").mkdir()
+    return "runs/", "runs/: history database: a directory, not a regular file"
+
+
+def _no_directory(d):
+    return "nowhere/drift.db", "nowhere/drift.db: history database: no directory 'nowhere'"
+
+
+def _dangling_link(d):
+    (d / "link.db").symlink_to(d / "elsewhere.db")
+    return "link.db", "link.db: history database: a symbolic link, not a regular file"
+
+
+@pytest.mark.parametrize(
+    "make", [_not_sqlite, _other_program, _directory, _no_directory, _dangling_link]
+)
+def test_an_unusable_history_is_refused_before_the_data_is_read(
+    tmp_path, monkeypatch, ref_profile, make
+):
+    from kldrift import drift
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the history was refused only after the comparison")
+
+    monkeypatch.setattr(drift, "compare", no_work)
+    monkeypatch.chdir(tmp_path)
+    history, message = make(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = runner.invoke(app, ["monitor", CUR_CSV, "-r", ref_profile, "--history", history])
+    assert result.exit_code == 2
+    assert result.stderr == f"kldrift: error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
