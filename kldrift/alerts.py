@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kldrift import jsonvalues
+from kldrift import jsonvalues, remote
 from kldrift.__version__ import __version__
 from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
@@ -39,6 +39,8 @@ MAX_RETRIES = 10
 DEFAULT_BACKOFF = 1.0
 #: Redirects followed within one attempt (307 and 308 only: they keep the POST and its body).
 MAX_REDIRECTS = 5
+#: The highest TCP port; port 0 cannot be connected to.
+MAX_PORT = 65535
 
 
 def check(url: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES) -> None:
@@ -51,18 +53,23 @@ def check(url: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_
 
 
 def check_url(url: str) -> None:
-    """Raise OptionError unless `url` is an http(s) URL with a host and nothing unprintable."""
+    """Raise OptionError unless `url` is an http(s) URL with a host, a port from 1 to 65535 if
+    any, and nothing unprintable."""
+    shown = redact(url)
     try:
         parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
         valid = valid and not any(ch.isspace() or not ch.isprintable() for ch in url)
     except ValueError:  # urlsplit refuses some malformed URLs outright, e.g. "http://[x"
         valid = False
     if not valid:
-        raise OptionError(
-            "webhook", redact(url), "must be an http:// or https:// URL", shown=repr(redact(url))
-        )
+        raise OptionError("webhook", shown, "must be an http:// or https:// URL", shown=repr(shown))
+    port = remote.written_port(parts)
+    if port and not (port.isascii() and port.isdigit()):
+        raise OptionError("webhook", shown, "must have a port that is a number", shown=repr(shown))
+    if port and not 1 <= int(port) <= MAX_PORT:
+        rule = f"must have a port from 1 to {MAX_PORT}"
+        raise OptionError("webhook", shown, rule, shown=repr(shown))
     if parts.username is not None and os.environ.get(TOKEN_ENV):
         raise OptionError(
             "webhook",
@@ -73,20 +80,9 @@ def check_url(url: str) -> None:
 
 
 def redact(url: str) -> str:
-    """`url` without user, password, query string or fragment, safe to show."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        host += f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        pass  # a port out of range is left out: the host is enough to recognise the URL
-    shown = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-    return "".join(ch if ch.isprintable() else "?" for ch in shown)
+    """`url` as `remote.redact` shows a URI (no credentials, query string or fragment; a bad
+    port as written), with anything unprintable as "?": safe to show."""
+    return "".join(ch if ch.isprintable() else "?" for ch in remote.redact(url))
 
 
 def payload(

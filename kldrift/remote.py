@@ -11,7 +11,7 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import polars as pl
 
@@ -91,23 +91,40 @@ def redact(uri: str) -> str:
     """`uri` without credentials: no user:password@, no query string (SAS tokens, signatures).
 
     A URI too malformed to split into its parts shows only its scheme, since where its
-    credentials end cannot be told."""
+    credentials end cannot be told; a port that is no number or out of range is shown as
+    written (`written_port`), so a message can say what is wrong with it."""
     if not is_remote(uri):
         return uri
     try:
         parts = urlsplit(uri)
-        port = parts.port
     except ValueError:
         return f"{uri.split('://', 1)[0]}://<malformed URI>"
+    port = written_port(parts)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal keeps its brackets, or its port could not be told
     if parts.scheme.lower() in _CONTAINER_AT_ACCOUNT and parts.password is None and parts.username:
         host = f"{parts.username}@{host}"  # abfss://container@account...: a name, not a secret
-    if port is not None:
+    if port:
         host = f"{host}:{port}"
     query = "…" if parts.query else ""
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def written_port(parts: SplitResult) -> str:
+    """The port of `parts` as written, "" if none: also one urllib refuses ("99999", "abc").
+
+    Taken from after the last "@" of the network location, so it never holds credentials."""
+    try:
+        port = parts.port
+    except ValueError:
+        pass
+    else:
+        return "" if port is None else str(port)
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("["):  # an IPv6 literal: the port follows its closing bracket
+        return host.partition("]")[2].removeprefix(":")
+    return host.partition(":")[2]
 
 
 def parse_storage_options(items: Iterable[str]) -> tuple[tuple[str, str], ...]:

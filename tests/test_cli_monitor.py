@@ -308,7 +308,22 @@ def test_an_unusable_history_is_refused_before_the_data_is_read(
         (["--webhook", "http://127.0.0.1:9", "--webhook-timeout", "inf"], "--webhook-timeout"),
         (["--webhook", "http://127.0.0.1:9", "--webhook-timeout", "nan"], "--webhook-timeout"),
         (["--webhook", "http://127.0.0.1:9", "--webhook-retries", "-1"], "--webhook-retries"),
-        (["--webhook", "http://u:s3cr3t@127.0.0.1:99999/x"], "'http://127.0.0.1/x'"),
+        (
+            ["--webhook", "http://u:s3cr3t@127.0.0.1:99999/x"],
+            "--webhook must have a port from 1 to 65535, got 'http://127.0.0.1:99999/x'",
+        ),
+        (
+            ["--webhook", "http://127.0.0.1:99999/"],
+            "--webhook must have a port from 1 to 65535, got 'http://127.0.0.1:99999/'",
+        ),
+        (
+            ["--webhook", "http://[::1]:0/x?token=s3cr3t"],
+            "--webhook must have a port from 1 to 65535, got 'http://[::1]:0/x?…'",
+        ),
+        (
+            ["--webhook", "http://u:s3cr3t@127.0.0.1:abc/"],
+            "--webhook must have a port that is a number, got 'http://127.0.0.1:abc/'",
+        ),
         (["--webhook", "http://u:s3cr3t@127.0.0.1:9/a b"], "must be an http:// or https://"),
     ],
 )
