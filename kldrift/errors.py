@@ -5,7 +5,8 @@ The tree::
     KldriftError                  anything kldrift reports to a user in one line (exit code 2)
     ├── InputError                a data file is missing, unreadable, empty or cannot be parsed
     ├── OptionError               a setting's value breaks a rule (setting, value, rule)
-    │   └── ConfigError           a configuration file cannot be read or holds an unknown key
+    │   ├── ConfigError           a configuration file cannot be read or holds an unknown key
+    │   └── ResolutionError       a window length finer than its time column can tell apart
     ├── ColumnError               a column named by a setting does not exist or cannot be compared
     ├── OutputError               a report or history file cannot be written
     │   └── SameFileError         two settings name one output file
@@ -83,6 +84,24 @@ class ConfigError(OptionError):
 
     def worded(self, name: Callable[[str], str]) -> str:
         return str(self)
+
+
+class ResolutionError(OptionError):
+    """Setting `setting` asks for windows `value` long, finer than `resolution` ("a day"): what
+    `column`, a `kind` column ("date"), can tell apart; `hint` says what it takes instead."""
+
+    def __init__(
+        self, setting: str, value: str, *, column: str, kind: str, resolution: str, hint: str
+    ):
+        self.column, self.kind, self.resolution, self.hint = column, kind, resolution, hint
+        super().__init__(setting, value, f"is finer than {resolution}", shown="")
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """E.g. "every 6h is finer than a day, the resolution of 'day' (a date column); ..."."""
+        return (
+            f"{name(self.setting)} {self.value} is finer than {self.resolution}, the resolution"
+            f" of {self.column!r} (a {self.kind} column); {self.hint}"
+        )
 
 
 class ColumnError(KldriftError):

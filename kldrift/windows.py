@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from kldrift import drift, profile, profile_file
-from kldrift.errors import ColumnError, InputError, OptionError
+from kldrift.errors import ColumnError, InputError, OptionError, ResolutionError
 from kldrift.io import polars_message, scan_table
 from kldrift.plan import SHOWN_CATEGORIES, reference_name
 from kldrift.reference import DataSource, ReferenceSource, open_reference
@@ -54,6 +54,8 @@ def compare_windows(
         problem = f"{time_column!r} is {dtype} in {cur.name}; expected a date or datetime"
         raise ColumnError(time_column, cur.name, setting="time_column", problem=problem)
     _check_every(every)
+    if isinstance(dtype, pl.Date):
+        _check_whole_days(every, time_column)
     if time_column not in spec.exclude:
         spec = replace(spec, exclude=(*spec.exclude, time_column))
     # The read policy and new categories of drift.compare, window by window.
@@ -107,6 +109,30 @@ def _beyond_int64(starts: pl.Series, every: str) -> bool:
     last = float(starts.to_physical().max()) * _UNIT_US[unit]  # type: ignore[arg-type]
     # polars adds to dates in microseconds.
     return last + span >= 2.0**63 * _UNIT_US["us" if unit == "d" else unit]
+
+
+#: Nanoseconds in each unit of a polars duration string shorter than a day.
+_SUB_DAY_NS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_DAY_NS = 86_400 * 10**9
+
+
+def _check_whole_days(every: str, time_column: str) -> None:
+    """Refuse an `every` that is not whole days for a date column, which polars would cut into
+    daily windows anyway (6h), into windows that end where they start, or not at all (1d6h)."""
+    spans = re.findall(r"(\d+)(ns|us|ms|mo|s|m|h|d|w|q|y)", every)
+    sub_day = sum(int(n) * _SUB_DAY_NS[unit] for n, unit in spans if unit in _SUB_DAY_NS)
+    if sub_day % _DAY_NS:
+        raise ResolutionError(
+            "every",
+            every,
+            column=time_column,
+            kind="date",
+            resolution="a day",
+            hint="give whole days, such as 1d, 7d, 1w or 1mo",
+        )
+    if sub_day and any(int(n) for n, unit in spans if unit not in _SUB_DAY_NS):
+        rule = "mixes hours (or less) with days or more, which polars cannot cut a date column on"
+        raise OptionError("every", every, rule + "; give whole days, such as 2d")
 
 
 def _check_every(every: str) -> None:

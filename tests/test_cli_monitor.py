@@ -190,6 +190,32 @@ def test_compare_per_window_gives_a_row_per_window(tmp_path):
     assert half.exit_code == 2 and "--time-column and --every go together" in half.stderr
 
 
+@pytest.mark.parametrize("every", ["6h", "36h", "90m", "1d12h"])
+@pytest.mark.parametrize("command", ["compare", "monitor"])
+def test_an_every_finer_than_a_date_column_is_refused(tmp_path, command, every):
+    # polars would cut a date column into days anyway (6h) or into windows ending where they
+    # start; a datetime column takes any --every.
+    ref, cur = _timed(tmp_path)
+    db = tmp_path / "w.db"
+    data = [ref, cur] if command == "compare" else [cur, "-r", ref, "--history", str(db)]
+    result = runner.invoke(app, [command, *data, "--time-column", "day", "--every", every])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"kldrift: error: --every {every} is finer than a day, the resolution of 'day' (a date"
+        " column); give whole days, such as 1d, 7d, 1w or 1mo\n"
+    )
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("every", ["1d", "24h", "2d", "1w", "1mo"])
+def test_whole_days_cut_a_date_column(tmp_path, every):
+    ref, cur = _timed(tmp_path)
+    args = ["compare", ref, cur, "--time-column", "day", "--every", every, "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1), result.stderr
+    assert all(w["start"] < w["end"] for w in json.loads(result.stdout)["windows"])
+
+
 def test_monitor_per_window_records_a_run_per_window(tmp_path):
     ref, cur = _timed(tmp_path)
     db = str(tmp_path / "w.db")

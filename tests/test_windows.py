@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from kldrift import drift, windows
-from kldrift.errors import ColumnError, InputError, OptionError
+from kldrift.errors import ColumnError, InputError, OptionError, ResolutionError
 
 
 def _frames():
@@ -118,6 +118,25 @@ def test_windows_reaching_the_end_of_year_9999_and_beyond_are_labelled():
     assert [(w.window.start, w.window.end) for w in result] == [("9999-12-31", "+10000-01-01")]
     result = windows.compare_windows(current, later, time_column="d", every="1d")
     assert [(w.window.start, w.window.end) for w in result] == [("+10183-09-21", "+10183-09-22")]
+
+
+def test_a_date_column_takes_whole_days_only():
+    reference = pl.DataFrame({"x": [1.0, 2.0] * 10})
+    days = [dt.date(2026, 3, 1) + dt.timedelta(days=i % 4) for i in range(20)]
+    current = pl.DataFrame({"day": days, "x": [1.0, 2.0] * 10})
+    with pytest.raises(ResolutionError) as caught:
+        windows.compare_windows(reference, current, time_column="day", every="6h")
+    assert (caught.value.setting, caught.value.value, caught.value.column) == ("every", "6h", "day")
+    assert str(caught.value).startswith("every 6h is finer than a day, the resolution of 'day'")
+    with pytest.raises(OptionError, match="mixes hours"):
+        windows.compare_windows(reference, current, time_column="day", every="1d24h")
+    hours, days = (
+        [r.window for r in windows.compare_windows(reference, current, time_column="day", every=e)]
+        for e in ("48h", "2d")
+    )
+    assert hours == days
+    stamps = current.with_columns(pl.col("day").cast(pl.Datetime))
+    assert len(windows.compare_windows(reference, stamps, time_column="day", every="6h")) == 4
 
 
 @pytest.mark.parametrize("start", [dt.date(2026, 3, 1), dt.datetime(2026, 3, 1)])
