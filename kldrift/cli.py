@@ -579,6 +579,8 @@ def explain_column(
         wanted = parse_pairs([pair]) if pair is not None else ()
         if wanted == ALL_PAIRS:
             raise OptionError("pair", pair, "names one pair of columns, A,B")
+        for name in wanted[0] if wanted else (cast(str, column),):
+            spec.check_compared(name, setting="pair" if wanted else "column")
         if wanted:
             spec = replace(spec, pairs=with_pair(spec.pairs, wanted[0]))
         with progress(given.quiet) as note:

@@ -8,6 +8,7 @@ The tree::
     │   ├── ConfigError           a configuration file cannot be read or holds an unknown key
     │   └── ResolutionError       a window length finer than its time column can tell apart
     ├── ColumnError               a column named by a setting does not exist or cannot be compared
+    │   └── LeftOutError          a column named by a setting is left out by columns or exclude
     ├── OutputError               a report or history file cannot be written
     │   └── SameFileError         two settings name one output file
     └── WebhookError              an alert could not be delivered
@@ -140,6 +141,20 @@ class ColumnError(KldriftError):
             if self.close:
                 text += f"; did you mean {' or '.join(repr(c) for c in self.close)}?"
         return f"{name(self.setting)}: {text}" if self.setting else text
+
+
+class LeftOutError(ColumnError):
+    """Column `column`, named by setting `setting`, is left out of the comparison by setting
+    `by`: "exclude" names it, or "columns" does not."""
+
+    def __init__(self, column: str, *, setting: str, by: str):
+        self.by = by
+        super().__init__(column, "", setting=setting)
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """E.g. "column: 'income' is left out by exclude", the settings spelled by `name`."""
+        how = "is left out by" if self.by == "exclude" else "is not in"
+        return f"{name(self.setting or '')}: {self.column!r} {how} {name(self.by)}"
 
 
 class OutputError(KldriftError):

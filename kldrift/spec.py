@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
-from kldrift.errors import ConfigError, OptionError
+from kldrift.errors import ConfigError, LeftOutError, OptionError
 from kldrift.io import ReadOptions
 from kldrift.options import (
     DEFAULT_PAIR_WARN,
@@ -133,6 +133,14 @@ class Spec:
         """Where `setting` came from: a config file, the `given_by` of `resolve` (the CLI's
         "command line"), or None (a default, or given through the Python API)."""
         return self.sources.get(setting)
+
+    def check_compared(self, column: str, *, setting: str) -> None:
+        """Raise LeftOutError if `exclude`, or `columns` without it, leave out `column`, which
+        `setting` asks about: known before any data is read."""
+        if column in self.exclude:
+            raise LeftOutError(column, setting=setting, by="exclude")
+        if self.columns is not None and column not in self.columns:
+            raise LeftOutError(column, setting=setting, by="columns")
 
 
 #: What a separator may be spelled as, since a tab is awkward to type in a shell.

@@ -586,12 +586,34 @@ def test_explain_command_shows_the_bins_and_exits_with_the_columns_status():
     [
         (["--column", "nope"], "--column: no column 'nope'"),
         (["--column", "score", "--alpha", "2"], "--alpha must be a number between 0 and 1"),
+        (
+            ["--column", "income", "--exclude", "income"],
+            "--column: 'income' is left out by --exclude",
+        ),
+        (["--column", "income", "-c", "score,plan"], "--column: 'income' is not in --columns"),
+        (["--pair", "income,score", "--exclude", "income"], "--pair: 'income' is left out by"),
     ],
 )
 def test_explain_errors_are_one_line_with_exit_2(args, message):
     result = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, *args])
     assert result.exit_code == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_explain_names_a_column_left_out_before_reading_the_data(tmp_path, monkeypatch):
+    # The column exists: "no column 'income'" would send the user looking for a typo.
+    from kldrift import drift
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the column was refused only after the comparison")
+
+    monkeypatch.setattr(drift, "compare", no_work)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kldrift.toml").write_text('exclude = ["income"]\n')
+    result = runner.invoke(app, ["explain", REF_CSV, CUR_CSV, "--column", "income"])
+    assert _one_line_error(result) == (
+        "kldrift: error: --column: 'income' is left out by kldrift.toml: exclude\n"
+    )
 
 
 def test_unknown_show_metric_is_an_option_error():

@@ -252,6 +252,8 @@ def test_explain_pair_of_an_unchanged_pair_exits_0(flipped):
         (["--column", "age", "--pair", "income,age"], "--column or --pair: give exactly one"),
         (["--pair", "all"], "--pair names one pair of columns, A,B"),
         (["--pair", "income,nope"], "'nope' is not a compared column"),
+        (["--pair", "income,age", "--exclude", "age"], "--pair: 'age' is left out by --exclude"),
+        (["--pair", "income,age", "-c", "city,age"], "--pair: 'income' is not in --columns"),
     ],
 )
 def test_explain_needs_one_column_or_one_pair(flipped, flags, message):
