@@ -61,7 +61,6 @@ app = typer.Typer(
 )
 
 
-
 def _a_path(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
     """Refuse an empty path as soon as it is parsed, naming its option or argument.
 
@@ -125,6 +124,7 @@ _FLAGS = "command line"
 def _examples(*lines: str) -> str:
     # "\b" keeps click from re-wrapping the lines into one paragraph.
     return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
 
 #: The command-line face of each setting in kldrift.spec.SETTINGS, declared once: every
 #: comparing command takes all of them (`_comparing`). None means "not given", so the config
@@ -499,7 +499,9 @@ def compare(
     spec = None
     try:
         spec = given.spec()
-        _check_targets(output=output, html=html_path)
+        _check_targets(
+            output=output, html=html_path, reads=_read_by(reference=reference, current=current)
+        )
         if time_column is not None or every is not None:
             for value, name in [(output, "output"), (show, "show"), (explain, "explain")]:
                 if value:
@@ -620,7 +622,9 @@ def profile_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="DATA: a file, glob or directory; with --merge, the profiles.", callback=_a_path
+            metavar="DATA",
+            help="A data file, glob or directory; with --merge, the profiles.",
+            callback=_a_path,
         ),
     ],
     output: Annotated[
@@ -665,6 +669,7 @@ def profile_command(
     spec = None
     try:
         profile_file.check_target(output)
+        _check_targets(reads=_read_by(sources=sources, bins_from=bins_from), output=output)
         if merge:
             # Merging adds up the profiles' counts as they are, so every option that picks,
             # bins or reads data would be ignored: refused instead, each named.
@@ -792,7 +797,12 @@ def monitor(
         # Everything that can refuse the run is checked before it is compared and recorded: a
         # failed run records nothing (docs/history.md).
         fmt = _windows_format(spec)
-        _check_targets(output=output, html=html_path, history=history_path)
+        _check_targets(
+            output=output,
+            html=html_path,
+            history=history_path,
+            reads=_read_by(reference=reference, current=current),
+        )
         if webhook is not None:
             alerts.check(webhook, timeout=webhook_timeout, retries=webhook_retries)
         windowed = time_column is not None or every is not None
@@ -900,7 +910,7 @@ def history_command(
     from kldrift.report.progress import progress
 
     try:
-        _check_targets(output=output)
+        _check_targets(output=output, reads={"database": [database]})
         if last < 1:
             raise OptionError("last", last, "must be at least 1")
         try:
@@ -944,9 +954,15 @@ def _windows(
         )
 
 
-def _check_targets(*, history: str | None = None, **reports: str | None) -> None:
+def _check_targets(
+    *,
+    history: str | None = None,
+    reads: Mapping[str, Sequence[str]] | None = None,
+    **reports: str | None,
+) -> None:
     """Refuse now, before anything is compared, a report file (`reports`, by setting) that could
-    not be written, and two outputs, the `history` database included, that name one file."""
+    not be written, two outputs, the `history` database included, that name one file, and an
+    output that names a file the run reads (`reads`: the local files, by input setting)."""
     from kldrift import files, report
 
     for path in reports.values():
@@ -957,7 +973,18 @@ def _check_targets(*, history: str | None = None, **reports: str | None) -> None
 
         historydb.check(history)
     targets = {**reports, "history": history}
-    files.check_distinct({name: path for name, path in targets.items() if path is not None})
+    files.check_distinct({name: path for name, path in targets.items() if path is not None}, reads)
+
+
+def _read_by(**sources: str | Sequence[str] | None) -> dict[str, list[str]]:
+    """The local files each input setting's sources (files, globs, directories) read."""
+    from kldrift import io
+
+    read: dict[str, list[str]] = {}
+    for setting, given in sources.items():
+        for source in [given] if isinstance(given, str) else given or ():
+            read.setdefault(setting, []).extend(io.local_files(source))
+    return read
 
 
 def _render_windows(

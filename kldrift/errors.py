@@ -10,7 +10,7 @@ The tree::
     ├── ColumnError               a column named by a setting does not exist or cannot be compared
     │   └── LeftOutError          a column named by a setting is left out by columns or exclude
     ├── OutputError               a report or history file cannot be written
-    │   └── SameFileError         two settings name one output file
+    │   └── SameFileError         two settings name one output file, or an output an input
     └── WebhookError              an alert could not be delivered
 
 Errors about a setting name it as the library spells it (`bins`, `max_drifted`); each front end
@@ -163,15 +163,20 @@ class OutputError(KldriftError):
 
 class SameFileError(OutputError):
     """Settings `settings` name one file, each by its own spelling in `paths`: the file written
-    second would replace the first, so neither is written."""
+    second would replace the first, or, where the second setting is `read` (an input), the
+    output would replace a file the run reads; so nothing is written."""
 
-    def __init__(self, settings: tuple[str, str], paths: tuple[str, str]):
-        self.settings, self.paths = settings, paths
+    def __init__(self, settings: tuple[str, str], paths: tuple[str, str], *, read: bool = False):
+        self.settings, self.paths, self.read = settings, paths, read
         super().__init__(self.worded(lambda setting: setting))
 
     def worded(self, name: Callable[[str], str]) -> str:
-        """E.g. "output and html both name r.txt", the settings spelled by `name`."""
+        """E.g. "output and html both name r.txt", or "output would replace cur.csv, which
+        CURRENT reads", the settings spelled by `name`."""
         (first, second), (a, b) = self.settings, self.paths
+        if self.read:
+            which = b if a == b else f"{b} (as {a})"
+            return f"{name(first)} would replace {which}, which {name(second)} reads"
         where = a if a == b else f"one file ({a} and {b})"
         return f"{name(first)} and {name(second)} both name {where}"
 

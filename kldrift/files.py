@@ -15,7 +15,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kldrift.errors import OptionError, OutputError, SameFileError
@@ -57,8 +57,12 @@ def check_target(path: str | os.PathLike[str]) -> None:
         raise OutputError(f"{target}: cannot write: {str(parent)!r} is not a directory")
 
 
-def check_distinct(targets: Mapping[str, str | os.PathLike[str]]) -> None:
-    """Raise SameFileError if two of `targets` (paths by setting) name one file.
+def check_distinct(
+    targets: Mapping[str, str | os.PathLike[str]],
+    reads: Mapping[str, Sequence[str | os.PathLike[str]]] | None = None,
+) -> None:
+    """Raise SameFileError if two of `targets` (paths by setting) name one file, or one of them
+    names a file the run reads (`reads`: the local files each input setting reads).
 
     Paths are compared resolved (`./r.txt` and `r.txt`, a link in a directory on the way) and,
     where the files exist, as files (a hard link). A FIFO or device (`/dev/null`) may take any
@@ -66,23 +70,41 @@ def check_distinct(targets: Mapping[str, str | os.PathLike[str]]) -> None:
     """
     seen: list[tuple[str, str, str, os.stat_result | None]] = []
     for setting, path in targets.items():
-        name = os.fspath(path)
-        try:
-            existing: os.stat_result | None = os.stat(name)
-        except OSError:
-            existing = None
+        name, real, existing = _identity(path)
         if existing is not None and any(test(existing.st_mode) for test in _STREAMS):
             continue
-        real = os.path.realpath(name)
         for other, other_name, other_real, other_existing in seen:
-            same_file = (
-                existing is not None
-                and other_existing is not None
-                and os.path.samestat(existing, other_existing)
-            )
-            if real == other_real or same_file:
+            if _same(real, existing, other_real, other_existing):
                 raise SameFileError((other, setting), (other_name, name))
         seen.append((setting, name, real, existing))
+    for setting, paths in (reads or {}).items():
+        for path in paths:
+            read_name, read_real, read_existing = _identity(path)
+            for target, name, real, existing in seen:
+                if _same(real, existing, read_real, read_existing):
+                    raise SameFileError((target, setting), (name, read_name), read=True)
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[str, str, os.stat_result | None]:
+    """`path` as given, resolved, and its stat if the file exists."""
+    name = os.fspath(path)
+    try:
+        existing: os.stat_result | None = os.stat(name)
+    except OSError:
+        existing = None
+    return name, os.path.realpath(name), existing
+
+
+def _same(
+    real: str, existing: os.stat_result | None, other: str, other_existing: os.stat_result | None
+) -> bool:
+    if real == other:
+        return True
+    return (
+        existing is not None
+        and other_existing is not None
+        and os.path.samestat(existing, other_existing)
+    )
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -222,6 +222,17 @@ def polars_message(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def local_files(source: str) -> list[str]:
+    """The local files `source` (a file, glob or directory) names, as `scan_table` would read
+    them; none for a URI, or where it names nothing (which reading it reports)."""
+    if remote.is_remote(source):
+        return []
+    try:
+        return _data_files(source)
+    except (InputError, OSError):
+        return []
+
+
 def _data_files(name: str) -> list[str]:
     # A file whose name holds "[" or "?" is read as itself, not as a pattern that misses it.
     if _GLOB_CHARS & set(name) and not os.path.exists(name):

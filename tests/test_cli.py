@@ -220,7 +220,7 @@ def _one_line_error(result, *names):
         (["explain", REF_CSV, CUR_CSV, "--column", "income", "--config", ""], "--config"),
         (["profile", REF_CSV, "-o", ""], "--output"),
         (["profile", REF_CSV, "-o", "p.json", "--bins-from", ""], "--bins-from"),
-        (["profile", "", "-o", "p.json"], "SOURCES"),
+        (["profile", "", "-o", "p.json"], "DATA"),
         (["monitor", CUR_CSV, "-r", "", "--history", "h.db"], "--reference"),
         (["monitor", CUR_CSV, "-r", REF_CSV, "--history", ""], "--history"),
         (["monitor", CUR_CSV, "-r", REF_CSV, "--history", "h.db", "--html", ""], "--html"),

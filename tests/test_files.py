@@ -174,6 +174,102 @@ def test_two_outputs_naming_one_file_are_refused_before_the_work(
     assert not (tmp_path / "h.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["compare", "ref.csv", "cur.csv", "-o", "cur.csv"],
+            "--output would replace cur.csv, which CURRENT reads",
+        ),
+        (
+            ["compare", "ref.csv", "cur.csv", "--html", "./ref.csv"],
+            "--html would replace ref.csv (as ./ref.csv), which REFERENCE reads",
+        ),
+        (
+            ["compare", "ref.csv", "parts/*.csv", "-o", "parts/b.csv"],
+            "--output would replace parts/b.csv, which CURRENT reads",
+        ),
+        (
+            ["compare", "ref.csv", "parts", "-o", "link/a.csv"],
+            "--output would replace parts/a.csv (as link/a.csv), which CURRENT reads",
+        ),
+        (
+            ["compare", "ref.csv", "cur.csv", "-o", "hard.csv"],
+            "--output would replace cur.csv (as hard.csv), which CURRENT reads",
+        ),
+        (
+            ["profile", "ref.csv", "-o", "ref.csv"],
+            "--output would replace ref.csv, which DATA reads",
+        ),
+        (
+            ["profile", "cur.csv", "--bins-from", "ref.json", "-o", "ref.json"],
+            "--output would replace ref.json, which --bins-from reads",
+        ),
+        (
+            ["profile", "--merge", "ref.json", "cur.json", "-o", "cur.json"],
+            "--output would replace cur.json, which DATA reads",
+        ),
+        (
+            ["monitor", "cur.csv", "-r", "ref.json", "--history", "h.db", "--html", "ref.json"],
+            "--html would replace ref.json, which --reference reads",
+        ),
+        (["history", "h.db", "-o", "h.db"], "--output would replace h.db, which DATABASE reads"),
+    ],
+)
+def test_an_output_naming_a_file_the_run_reads_is_refused_before_the_work(
+    tmp_path, monkeypatch, args, message
+):
+    # Written after the run, the report would replace the data (or history) it was made from.
+    from kldrift import drift, historydb, profile
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "link").symlink_to("parts")
+    inputs = {"ref.csv": "reference.csv", "cur.csv": "current.csv"}
+    inputs |= {"parts/a.csv": "current.csv", "parts/b.csv": "current.csv"}
+    for name, sample in inputs.items():
+        (tmp_path / name).write_bytes((SAMPLE / sample).read_bytes())
+    os.link(tmp_path / "cur.csv", tmp_path / "hard.csv")
+    made = ["profile", "ref.csv", "-o", "ref.json", "-q"]
+    assert runner.invoke(app, made).exit_code == 0
+    made = ["profile", "cur.csv", "--bins-from", "ref.json", "-o", "cur.json", "-q"]
+    assert runner.invoke(app, made).exit_code == 0
+    monitor = ["monitor", "cur.csv", "-r", "ref.json", "--history", "h.db", "-q"]
+    assert runner.invoke(app, monitor).exit_code == 1
+
+    def contents():
+        # SQLite's -wal and -shm sidecars, which a read-only look at a WAL database may leave
+        # (as `kldrift history` does), are not data.
+        found = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()]
+        return {p: p.read_bytes() for p in found if not p.name.endswith(("-wal", "-shm"))}
+
+    before = contents()
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the output was refused only after the work")
+
+    monkeypatch.setattr(drift, "compare", no_work)
+    monkeypatch.setattr(profile, "merge", no_work)
+    monkeypatch.setattr(historydb, "read", no_work)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == f"kldrift: error: {message}\n"
+    assert contents() == before
+
+
+def test_outputs_beside_the_inputs_are_written(tmp_path, monkeypatch):
+    # A glob or directory of inputs refuses only the files it reads, not their neighbours.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "a.csv").write_bytes((SAMPLE / "current.csv").read_bytes())
+    ref = str(SAMPLE / "reference.csv")
+    args = ["compare", ref, "parts", "-o", "parts/report.txt", "--html", "parts/r.html", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.stderr
+    assert "income" in (tmp_path / "parts" / "report.txt").read_text()
+    assert (tmp_path / "parts" / "r.html").read_text().startswith("<!DOCTYPE html>")
+
+
 def test_a_device_may_take_several_outputs():
     result = runner.invoke(app, [*SAMPLE_ARGS, "-o", os.devnull, "--html", os.devnull])
     assert result.exit_code == 1, result.stderr

@@ -407,7 +407,7 @@ def test_help_has_clean_usage_defaults_placeholders_and_examples():
     assert "compare [OPTIONS] REFERENCE CURRENT\n" in compare
     assert "[default: table]" in compare and "--output FILE" in compare
     profile = runner.invoke(app, ["profile", "--help"], terminal_width=100).stdout
-    assert "profile [OPTIONS] SOURCES...\n" in profile
+    assert "profile [OPTIONS] DATA...\n" in profile
     top = runner.invoke(app, ["-h"], terminal_width=80).stdout
     assert "--install-completion" in top and "--show-completion" in top
     summaries = top.split("Commands:")[1].strip().splitlines()
