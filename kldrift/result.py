@@ -342,7 +342,8 @@ class DriftReport:
     @property
     def summary(self) -> str:
         """One line for people, e.g. "3 of 26 columns drifted"."""
-        text = f"{len(self.drifted_columns)} of {len(self.columns)} columns drifted"
+        total = len(self.columns)
+        text = f"{len(self.drifted_columns)} of {total} column{'s' if total != 1 else ''} drifted"
         if self.warned_columns:
             text += f", {len(self.warned_columns)} warned"
         breaking = len(self.breaking_schema_changes)

@@ -45,6 +45,15 @@ def test_flags_only_the_shifted_column(pair):
     assert [c.name for c in report.columns][0] == "shifted"  # most drifted first
 
 
+def test_the_summary_counts_one_column_and_one_window_in_the_singular(pair):
+    from kldrift.report.windows import summary
+
+    one = kldrift.compare(*pair, columns=["shifted"])
+    assert one.summary == "1 of 1 column drifted"
+    assert summary([one]) == "1 of 1 window drifted"
+    assert summary([one, one]) == "2 of 2 windows drifted"
+
+
 def test_a_dataset_against_itself_scores_exactly_zero(pair):
     report = kldrift.compare(pair[0], pair[0])
     assert [c.kl for c in report.columns] == [0.0, 0.0, 0.0]

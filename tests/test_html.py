@@ -239,7 +239,7 @@ def test_cli_history_page_and_monitor_html(tmp_path, write_table):
         args = ["monitor", str(cur), "-r", str(ref), "--history", str(db), "--html", str(latest)]
         result = runner.invoke(app, args)
         assert result.exit_code == code, result.stderr
-    assert "1 of 1 columns drifted" in latest.read_text(encoding="utf-8")
+    assert "1 of 1 column drifted" in latest.read_text(encoding="utf-8")
     out = tmp_path / "history.html"
     result = runner.invoke(app, ["history", str(db), "-f", "html", "-o", str(out)])
     assert result.exit_code == 0, result.stderr

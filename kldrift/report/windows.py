@@ -52,7 +52,7 @@ def write_file(windows: Sequence[DriftReport], fmt: Format, path: str | os.PathL
 def summary(windows: Sequence[DriftReport]) -> str:
     """One line for people, e.g. "2 of 7 windows drifted"."""
     count = sum(w.drifted for w in windows)
-    return f"{count} of {len(windows)} windows drifted"
+    return f"{count} of {len(windows)} window{'s' if len(windows) != 1 else ''} drifted"
 
 
 def document(windows: Sequence[DriftReport]) -> dict[str, Any]:
