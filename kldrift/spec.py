@@ -211,7 +211,7 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
     gate_sources = tuple(
         (n, s) for n, s in sources.items() if n in SETTINGS and SETTINGS[n][0] == "gate"
     )
-    return Spec(
+    spec = Spec(
         columns=tuple(top["columns"]) if top.get("columns") else None,
         exclude=tuple(top.get("exclude") or ()),
         pairs=top.get("pairs"),
@@ -226,6 +226,10 @@ def _build(chosen: Mapping[str, Any], sources: Mapping[str, str]) -> Spec:
         given=frozenset(chosen),
         sources=dict(sources),
     )
+    if isinstance(spec.pairs, tuple):  # a pair of a left-out column is known before any data
+        for name in dict.fromkeys(name for pair in spec.pairs for name in pair):
+            spec.check_compared(name, setting="pairs")
+    return spec
 
 
 def _pair_levels(given: Mapping[str, float]) -> PairLevels:
