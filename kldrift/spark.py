@@ -19,6 +19,7 @@ import importlib
 import math
 import os
 import re
+import socket
 import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -87,6 +88,11 @@ _SPARK_CHARSETS = {
     "utf-16-le": "UTF-16LE",
     "utf-32": "UTF-32",
 }
+#: Spark Connect's port where the URL names none, and the seconds to wait for its TCP handshake.
+CONNECT_PORT = 15002
+CONNECT_TIMEOUT = 10.0
+#: Environment variables (also upper case) through which gRPC reaches a server by a proxy.
+_PROXY_VARIABLES = ("grpc_proxy", "https_proxy", "http_proxy")
 #: What Spark Connect's client needs beside pyspark: pyspark's own `connect` extra.
 CONNECT_INSTALL = "pip install 'kldrift[spark-connect]'"
 
@@ -106,6 +112,7 @@ def session(master: str | None = None) -> SparkSession:
         return active
     builder: Any = SparkSession.builder.appName("kldrift")
     if master is not None and master.startswith("sc://"):
+        check_connect_server(master)
         builder = builder.remote(master)
     else:
         if master is not None:
@@ -128,6 +135,32 @@ def check_master(master: str | None) -> None:
     custom cluster manager's `scheme://...` passes; a bare `host:7077` does not."""
     if master is not None and not _MASTER.fullmatch(master):
         raise OptionError("spark_master", shown_master(master), _MASTER_RULE)
+
+
+def check_connect_server(master: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise InputError if nothing takes a TCP connection at Spark Connect URL `master`.
+
+    pyspark's Connect client retries an unavailable server for about ten minutes, in silence,
+    which is right for a server that is starting (a cluster waking up answers, then says it is
+    unavailable) but not for a port nobody listens on or a host that does not resolve: those
+    are said at once. Behind a proxy (grpc_proxy, https_proxy, http_proxy) the server is not
+    reached directly, so it is left to the client.
+    """
+    if any(os.environ.get(v) for n in _PROXY_VARIABLES for v in (n, n.upper())):
+        return
+    try:
+        parts = urllib.parse.urlsplit(master.split("/;", 1)[0])
+        host, port = parts.hostname, parts.port or CONNECT_PORT
+    except ValueError:
+        raise OptionError("spark_master", shown_master(master), _MASTER_RULE) from None
+    if not host:
+        raise OptionError("spark_master", shown_master(master), _MASTER_RULE)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        where = shown_master(master)
+        raise InputError(f"{where}: no Spark session: cannot connect: {why}") from None
 
 
 def shown_master(master: str) -> str:

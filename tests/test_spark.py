@@ -539,6 +539,54 @@ def test_a_spark_session_that_does_not_start_is_one_line(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "p.json").exists()
 
 
+def test_a_spark_connect_server_nobody_listens_on_is_one_line_at_once(tmp_path):
+    # pyspark's client would retry it for ten minutes; nothing there is starting up.
+    with socket.socket() as unused:
+        unused.bind((LOOPBACK, 0))
+        port = unused.getsockname()[1]
+    (tmp_path / "x.csv").write_text("x\n1\n")
+    master = f"sc://me:pw@{LOOPBACK}:{port}/;token=SECRET"
+    args = ["profile", "x.csv", "--engine", "spark", "--spark-master", master, "-o", "p.json"]
+    proxies = ("grpc_proxy", "https_proxy", "http_proxy")
+    env = {k: v for k, v in os.environ.items() if k.lower() not in proxies}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "kldrift", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert time.monotonic() - started < 60
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"kldrift: error: sc://{LOOPBACK}:{port}: no Spark session: cannot connect: "
+        "Connection refused\n"
+    )
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_a_spark_connect_server_is_probed_unless_a_proxy_reaches_it(monkeypatch):
+    tried = []
+
+    def refuse(address, timeout):
+        tried.append((address, timeout))
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for name in ("grpc_proxy", "https_proxy", "http_proxy"):
+        for variable in (name, name.upper()):
+            monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(
+        InputError, match=r"^sc://host: no Spark session: cannot connect: timed out$"
+    ):
+        spark.check_connect_server("sc://host/;token=x")
+    assert tried == [(("host", 15002), 10.0)]
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    spark.check_connect_server("sc://host:443")
+    assert len(tried) == 1
+
+
 def test_spark_connect_without_its_client_packages_is_one_line(connect, tmp_path):
     (tmp_path / "x.csv").write_text("x\n1\n")
     # This process has pyspark[connect]; the run sees no grpc, as without the extra. (A file,
