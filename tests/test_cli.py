@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -760,3 +761,23 @@ def test_messages_name_every_setting_by_a_flag_the_command_takes():
     flags = {p.name: p.opts for p in params}
     for setting in [*SETTING_OPTIONS, *RUN_OPTIONS]:
         assert _flag(setting) == flags[setting][0], setting
+
+
+def test_names_with_a_comma_or_edge_spaces_are_named_in_the_config_file(tmp_path, monkeypatch):
+    # A flag's list is split at commas and trimmed; the file's list takes names as written.
+    rng = np.random.default_rng(3)
+    for name, loc in (("r.csv", 0.0), ("c.csv", 1.0)):
+        frame = {
+            "a,b": rng.normal(loc, size=500),
+            " c": rng.normal(size=500),
+            "d": rng.normal(size=500),
+        }
+        pl.DataFrame(frame).write_csv(tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kldrift.toml").write_text('columns = ["a,b", " c"]\n')
+    result = runner.invoke(app, ["compare", "r.csv", "c.csv", "-f", "json", "-q"])
+    assert result.exit_code == 1, result.stderr
+    status = {c["name"]: c["status"] for c in json.loads(result.stdout)["columns"]}
+    assert status == {"a,b": "drift", " c": "ok"}
+    split = runner.invoke(app, ["compare", "r.csv", "c.csv", "-c", "a,b", "--no-config"])
+    assert _one_line_error(split) == "kldrift: error: --columns: no column 'a' in r.csv or c.csv\n"
