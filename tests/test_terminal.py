@@ -25,7 +25,7 @@ from kldrift.report import layout, table
 from kldrift.report import windows as windows_report
 from kldrift.report.text import p_value, score
 from kldrift.windows import compare_windows
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
 
 runner = CliRunner()
 REF_CSV, CUR_CSV = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
@@ -166,6 +166,38 @@ def test_history_fits(history_db, width, monkeypatch):
     lines = _check_fits(_same_layout(write, width, monkeypatch), width)
     for name in ("income", "latency_ms", "country"):
         assert [line for line in lines if f"│ {name} " in line and " drift " in line]
+
+
+TERMINAL_GOLDEN = ROOT / "tests" / "golden" / "terminal.txt"
+
+
+def _explain(report, column, out, color):
+    explain_report.write(report, column, out, color=color)
+
+
+def test_tables_at_80_columns_and_wider_match_their_golden_file(report, monkeypatch):
+    # Narrower layouts may change as the layout rules do; a standard terminal's should not.
+    monkeypatch.chdir(ROOT)  # the window titles name the files as typed from the root
+    data = "sample_data/reference.csv", "sample_data/current.csv"
+    windows = compare_windows(*data, time_column="signup_date", every="1mo")
+    weekly = compare_windows(*data, time_column="signup_date", every="1w")
+    writes = {
+        "compare": lambda out, c: table.write(report, out, color=c),
+        **{
+            f"explain {column.name}": partial(_explain, report, column)
+            for column in report.drifted_columns[:2]
+        },
+        "windows 1mo": partial(windows_report.write_table, windows),
+        "windows 1w": partial(windows_report.write_table, weekly),
+    }
+    actual = "".join(
+        f"== {name} at {width} columns\n{_render(write, width, monkeypatch)}"
+        for name, write in writes.items()
+        for width in (80, 100, 120, 160)
+    )
+    if os.environ.get("KLDRIFT_REGEN_GOLDEN") == "1":
+        TERMINAL_GOLDEN.write_text(actual, encoding="utf-8")
+    assert actual == TERMINAL_GOLDEN.read_text(encoding="utf-8"), "see tests/golden/README.md"
 
 
 def test_history_records_and_shows_the_files_a_glob_matched(history_db, tmp_path):
