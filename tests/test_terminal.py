@@ -1,4 +1,4 @@
-"""Terminal output: layouts that fit 60 to 160 columns, colour, the CLI's messages (issue 13)."""
+"""Terminal output: layouts that fit 30 to 160 columns, colour, the CLI's messages (issue 13)."""
 
 import datetime as dt
 import io
@@ -25,11 +25,13 @@ from kldrift.report import layout, table
 from kldrift.report import windows as windows_report
 from kldrift.report.text import p_value, score
 from kldrift.windows import compare_windows
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
 
 runner = CliRunner()
 REF_CSV, CUR_CSV = str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")
 WIDTHS = (60, 80, 100, 160)
+#: Every width from the narrowest to a standard terminal, where a header once broke in two.
+DENSE = (*range(30, 81), 90, 96, 100, 117, 120, 160)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LONG = "customer_lifetime_value_in_euros_after_refunds_2026"
 
@@ -142,6 +144,10 @@ def test_windows_fit_with_whole_dates_and_numbers(windows, width, monkeypatch):
 
 @pytest.fixture
 def history_db(tmp_path):
+    return _record_runs(tmp_path)
+
+
+def _record_runs(tmp_path):
     parts = tmp_path / "parts"
     parts.mkdir()
     frame = pl.read_csv(CUR_CSV)
@@ -166,6 +172,196 @@ def test_history_fits(history_db, width, monkeypatch):
     lines = _check_fits(_same_layout(write, width, monkeypatch), width)
     for name in ("income", "latency_ms", "country"):
         assert [line for line in lines if f"│ {name} " in line and " drift " in line]
+
+
+# A header is never wrapped (issue 13 at 30 columns, "KL" over "corr."): the names shrink for
+# it, or its column moves to the next block. Checked at every width, for every kind of table.
+
+
+def _tables(lines):
+    """Each boxed table in `lines`: its header cells and its body lines.
+
+    Fails if a header took more than one line, i.e. a header cell wrapped.
+    """
+    found, header, body = [], None, None
+    for line in lines:
+        if line.startswith("┏"):
+            header = []
+        elif line.startswith("┡"):
+            assert len(header) == 1, "a header wrapped:\n" + "\n".join(header)
+            body = []
+        elif line.startswith("└"):
+            found.append(([c.strip() for c in header[0].strip("┃").split("┃")], body))
+            header = body = None
+        elif body is not None:
+            body.append(line)
+        elif header is not None:
+            header.append(line)
+    assert found
+    return found
+
+
+def _cells(line):
+    return [cell.strip() for cell in line.strip("│").split("│")]
+
+
+def _names(cell, name):
+    """Whether the key `cell` shows `name`, whole or shortened in the middle."""
+    if cell == name:
+        return True
+    head, _, tail = cell.partition("…")
+    return bool(_) and name.startswith(head) and name.endswith(tail)
+
+
+def _whole_headers(text, width, labels):
+    """The tables of `text`, checked to fit `width` with every header cell one of `labels`
+    (or, for a name, shortened in the middle) on a single line."""
+    tables = _tables(_check_fits(text, width))
+    for header, _ in tables:
+        for cell in header:
+            assert cell in labels or any(_names(cell, label) for label in labels), (cell, width)
+    return tables
+
+
+def _labels(write, monkeypatch):
+    """Every header `write` prints, from a width where all fit in one block."""
+    tables = _tables(_render(write, 400, monkeypatch).splitlines())
+    return {cell for header, _ in tables for cell in header}
+
+
+def _rows_of(tables, key):
+    """(header, body) of the tables whose first header cell is `key`."""
+    return [(header, body) for header, body in tables if header[0] == key]
+
+
+@pytest.mark.parametrize("width", DENSE)
+def test_no_header_wraps_and_each_drifted_column_keeps_one_line(report, width, monkeypatch):
+    def write(out, color):
+        table.write(report, out, color=color)
+
+    labels = _labels(write, monkeypatch)
+    assert {"KL corr.", "null % ref -> cur", "drift at", "reference -> current"} <= labels
+    tables = _whole_headers(_render(write, width, monkeypatch), width, labels)
+    columns = [(h, b) for h, b in _rows_of(tables, "column") if "change" not in h]
+    shown = {cell for header, _ in columns for cell in header}
+    assert {"status", "KL corr."} <= shown  # the status and the effect are never dropped
+    for header, body in columns:
+        assert len(body) == len(report.columns), "a row took more than one line"
+        for column in report.drifted_columns:
+            (row,) = [r for r in map(_cells, body) if _names(r[0], column.name)]
+            if "status" in header:
+                assert row[header.index("status")] == "drift"
+            if "KL corr." in header:
+                assert row[header.index("KL corr.")] == score(column.kl_corrected)
+
+
+@pytest.mark.parametrize("width", DENSE)
+def test_no_explain_header_wraps(report, width, monkeypatch):
+    for column in report.drifted_columns:
+
+        def write(out, color, column=column):
+            explain_report.write(report, column, out, color=color)
+
+        labels = _labels(write, monkeypatch)
+        tables = _whole_headers(_render(write, width, monkeypatch), width, labels)
+        shown = kldrift.drift.explain(column, report.options)[:10]
+        for header, body in _rows_of(tables, "bin"):
+            assert len(body) == len(shown)
+            if "contribution" in header:
+                at = header.index("contribution")
+                assert [_cells(r)[at] for r in body] == [score(b.contribution) for b in shown]
+
+
+@pytest.fixture(scope="module")
+def weekly():
+    return compare_windows(REF_CSV, CUR_CSV, time_column="signup_date", every="1w")
+
+
+@pytest.mark.parametrize("width", DENSE)
+def test_no_window_header_wraps(windows, weekly, width, monkeypatch):
+    for runs in (windows, weekly):
+
+        def write(out, color, runs=runs):
+            windows_report.write_table(runs, out, color)
+
+        labels = _labels(write, monkeypatch)
+        tables = _whole_headers(_render(write, width, monkeypatch), width, labels)
+        for header, body in _rows_of(tables, "window start"):
+            assert [_cells(r)[0] for r in body] == [str(w.window.start) for w in runs]
+            if "status" in header:
+                drifted = [_cells(r)[header.index("status")] == "drift" for r in body]
+                assert drifted == [w.drifted for w in runs]
+
+
+@pytest.fixture(scope="module")
+def history_runs(tmp_path_factory):
+    return historydb.read(_record_runs(tmp_path_factory.mktemp("history")))
+
+
+@pytest.mark.parametrize("width", DENSE)
+def test_no_history_header_wraps(history_runs, width, monkeypatch):
+    def write(out, color):
+        history_report.write_table(history_runs, out, color)
+
+    labels = _labels(write, monkeypatch)
+    tables = _whole_headers(_render(write, width, monkeypatch), width, labels)
+    names = sorted({c.name for c in history_runs[-1].columns})
+    for header, body in _rows_of(tables, "column"):
+        assert len(body) == len(names), "a row took more than one line"
+        if "latest status" in header:
+            at = header.index("latest status")
+            drifted = [row[0] for row in map(_cells, body) if row[at] == "drift"]
+            assert len(drifted) == 3
+            for name in ("income", "latency_ms", "country"):
+                assert [cell for cell in drifted if _names(cell, name)], (name, width)
+
+
+def test_a_header_takes_width_from_the_names_before_it_moves_on():
+    fields = [
+        layout.Field("name", ["x" * 20], 0, shorten=True),
+        layout.Field("a", ["1.0"], 0, "right"),
+        layout.Field("a b c", ["1"], 1, "right"),  # a header wider than its cells
+    ]
+    # Borders take 3 per column and 1. The name grows whole (20) before "a b c" is placed, then
+    # gives back the 2 its header lacks, rather than the header break over two lines.
+    blocks, dropped = layout.plan(fields, 4 + 20 + 3 * 2 + 3 + 3)
+    assert blocks[0].widths == (18, 3, 5) and not dropped
+    # A name at its shortest (8) has nothing to give: the field moves to the next block.
+    blocks, dropped = layout.plan(fields, 4 + 8 + 3 * 2 + 3 + 3, whole_key=1)
+    assert [[f.header for f in b.fields] for b in blocks] == [["name", "a"], ["name", "a b c"]]
+    assert [b.widths for b in blocks] == [(14, 3), (12, 5)] and not dropped
+
+
+TERMINAL_GOLDEN = ROOT / "tests" / "golden" / "terminal.txt"
+
+
+def _explain(report, column, out, color):
+    explain_report.write(report, column, out, color=color)
+
+
+def test_tables_at_80_columns_and_wider_match_their_golden_file(report, monkeypatch):
+    # Narrower layouts may change as the layout rules do; a standard terminal's should not.
+    monkeypatch.chdir(ROOT)  # the window titles name the files as typed from the root
+    data = "sample_data/reference.csv", "sample_data/current.csv"
+    windows = compare_windows(*data, time_column="signup_date", every="1mo")
+    weekly = compare_windows(*data, time_column="signup_date", every="1w")
+    writes = {
+        "compare": lambda out, c: table.write(report, out, color=c),
+        **{
+            f"explain {column.name}": partial(_explain, report, column)
+            for column in report.drifted_columns[:2]
+        },
+        "windows 1mo": partial(windows_report.write_table, windows),
+        "windows 1w": partial(windows_report.write_table, weekly),
+    }
+    actual = "".join(
+        f"== {name} at {width} columns\n{_render(write, width, monkeypatch)}"
+        for name, write in writes.items()
+        for width in (80, 100, 120, 160)
+    )
+    if os.environ.get("KLDRIFT_REGEN_GOLDEN") == "1":
+        TERMINAL_GOLDEN.write_text(actual, encoding="utf-8")
+    assert actual == TERMINAL_GOLDEN.read_text(encoding="utf-8"), "see tests/golden/README.md"
 
 
 def test_history_records_and_shows_the_files_a_glob_matched(history_db, tmp_path):
@@ -539,11 +735,12 @@ def test_a_csv_header_with_an_escape_sequence_shows_escaped(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("│ ")]
+    # The name gives up two characters to keep the header "null % ref -> cur" whole.
     assert rows[0] == (
-        "│ '\\x1b]0;PWNED\\x07' │ 0.0000 │   0.0000 │ 0.0000 │  1.000 │        inf │"
-        "    0.0% -> 0.0% │ ok     │"
+        "│ '\\x1b]0;…ED\\x07' │ 0.0000 │   0.0000 │ 0.0000 │  1.000 │        inf │"
+        "      0.0% -> 0.0% │ ok     │"
     )
-    assert rows[1].startswith("│ x                  │ 0.0000 │")
+    assert rows[1].startswith("│ x                │ 0.0000 │")
 
 
 @pytest.mark.parametrize("color", ["never", "always"])

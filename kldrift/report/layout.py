@@ -4,10 +4,12 @@ Every terminal table (compare, explain, windows, history) is declared as a list 
 each with a priority (0 is kept longest). `tables` measures every cell, keeps the key field
 (the row's name) and places the fields in priority order; from the first that does not fit the
 console's width, the rest move to a second block (the key repeated), and what fits in neither
-is dropped and named in a note. A cell is never wrapped or cut, except the key and fields marked
-`shorten`, which lose characters in the middle ("customer_…_id"), and prose marked `wrap`,
-which breaks between words. Colour plays no part: the layout depends on the text and the
-width alone.
+is dropped and named in a note. A header is never wrapped: a field that would fit with its
+header broken between words takes the room for the whole header from the width the key grew in
+that block (names shortened further), and if that is not enough it moves on like any other. A
+cell is never wrapped or cut, except the key and fields marked `shorten`, which lose characters
+in the middle ("customer_…_id"), and prose marked `wrap`, which breaks between words. Colour
+plays no part: the layout depends on the text and the width alone.
 """
 
 from __future__ import annotations
@@ -79,14 +81,20 @@ def _natural(field: Field) -> int:
     return max([cell_len(field.header), *(cell_len(_plain(c)) for c in field.cells)])
 
 
-def _least(field: Field) -> int:
-    """The narrowest the field may be: its header breaks between words, cells stay whole."""
-    words = max((cell_len(w) for w in field.header.split()), default=0)
+def _least(field: Field, whole_header: bool = True) -> int:
+    """The narrowest the field may be: its header on one line, cells whole unless they shrink.
+
+    Not `whole_header`: as narrow as it would be with its header broken between words, which
+    `plan` only uses to tell a field kept out by its header alone.
+    """
+    header = cell_len(field.header)
+    if not whole_header:
+        header = max((cell_len(w) for w in field.header.split()), default=0)
     if field.short_header:
-        words = min(cell_len(field.header), SHORTEST)
+        header = min(cell_len(field.header), SHORTEST)
     if field.shorten or field.wrap:
-        return min(_natural(field), max(SHORTEST, words))
-    return max([words, *(cell_len(_plain(c)) for c in field.cells)])
+        return min(_natural(field), max(SHORTEST, header))
+    return max([header, *(cell_len(_plain(c)) for c in field.cells)])
 
 
 def _frame(count: int) -> int:
@@ -107,12 +115,13 @@ def plan(
 ) -> tuple[list[Block], list[Field]]:
     """The blocks `fields` fit in at `width` and the fields dropped.
 
-    Fields are placed in priority order at their least width, each followed by its growth to
-    its natural width (a whole header, a whole name, unwrapped prose) before the fields of the
-    next priority; a block ends at the first field that does not fit, and a growth that does not
-    fit is left out. The first field is the key, first in every block; its growth (up to
-    KEY_WIDTH) comes after the fields of priority `whole_key`. Room left over is shared out by
-    `_widths`.
+    Fields are placed in priority order at their least width (the whole header included), each
+    followed by its growth to its natural width (a whole name, unwrapped prose) before the
+    fields of the next priority; a block ends at the first field that does not fit, and a growth
+    that does not fit is left out. The first field is the key, first in every block; its growth
+    (up to KEY_WIDTH) comes after the fields of priority `whole_key`, but a later field that
+    would fit with its header broken between words takes back from it what its whole header
+    needs. Room left over is shared out by `_widths`.
     """
     key = fields[0]
     order = sorted(
@@ -127,8 +136,14 @@ def plan(
         for i in pending:
             if i > 0:
                 need = _least(fields[i]) + 3
-                if used + need > width:
-                    break
+                short = used + need - width
+                if short > 0:
+                    # The names give up what they grew in this block so that a header stays
+                    # whole rather than move out a field that fits with it broken in words.
+                    if short > grown[0] or used + _least(fields[i], False) + 3 > width:
+                        break
+                    grown[0] -= short
+                    used -= short
                 chosen.append(i)
                 grown[i] = 0
             else:  # a growth, of the key (0) or of field -i once it is placed
@@ -193,7 +208,7 @@ def tables(
         )
         for field, w in zip(block.fields, block.widths, strict=True):
             table.add_column(
-                # A header may break between words when its cells are narrower.
+                # `plan` leaves room for the whole header; fold rather than cut it if it did not.
                 Text(
                     shorten(field.header, w) if field.short_header else field.header,
                     no_wrap=False,
