@@ -819,3 +819,31 @@ def test_pairs_show_names_and_bins_escaped(tmp_path, monkeypatch):
     historydb.record(db, [report])
     text = _colored(partial(history_report.write_table, historydb.read(db)), 200, monkeypatch)
     assert "│ 'a\\x1b[31m' × 'b\\nb' │" in text
+
+
+def test_file_names_show_escaped_in_titles_history_and_markdown(hostile, tmp_path, monkeypatch):
+    # A glob can match a file whose name holds an escape sequence: a path is data too.
+    from kldrift.report.text import printable
+
+    def _words(text):  # a title wraps at the table's width, within words too
+        return "".join(text.split())
+
+    ref, cur = hostile
+    odd = tmp_path / f"{TITLE}.parquet"
+    os.rename(cur, odd)
+    shown = printable(str(odd))
+    assert shown == repr(str(odd))
+    monkeypatch.setenv("COLUMNS", "400")
+    args = ["compare", ref, str(odd), "--exclude", "day", "--color", "always"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 1, table.stderr
+    assert _words(f"kldrift: {ref} -> {shown}") in _words(_no_control(table.stdout))
+    markdown = runner.invoke(app, [*args, "-f", "markdown"])
+    assert f"`{shown}`" in _no_control(markdown.stdout)
+    windows = compare_windows(ref, str(odd), time_column="day", every="1mo")
+    text = _colored(partial(windows_report.write_table, windows), 400, monkeypatch)
+    assert _words(f"kldrift: {ref} -> {shown}, per window") in _words(text)
+    db = tmp_path / "runs.db"
+    historydb.record(db, [kldrift.compare(ref, str(odd), exclude=["day"])])
+    text = _colored(partial(history_report.write_table, historydb.read(db)), 400, monkeypatch)
+    assert shown in text

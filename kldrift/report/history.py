@@ -115,7 +115,7 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
     fields = [
         Field("id", [str(run.id) for run in runs], 0),
         Field("time (UTC)", [run.time[:19].replace("T", " ") for run in runs], 1),
-        Field("current", [run.current for run in runs], 3, shorten=True),
+        Field("current", [printable(run.current) for run in runs], 3, shorten=True),
         Field("window", [_window(run) for run in runs], 4),
         Field("status", statuses, 0),
         Field("summary", [run.summary for run in runs], 2, wrap=True),

@@ -24,8 +24,8 @@ def dumps(report: DriftReport) -> str:
     lines = [
         f"### {icon} kldrift: {_escape(report.summary)}",
         "",
-        f"{_code(report.reference)} ({report.reference_rows:,} rows) → "
-        f"{_code(report.current)} ({report.current_rows:,} rows). "
+        f"{_code(printable(report.reference))} ({report.reference_rows:,} rows) → "
+        f"{_code(printable(report.current))} ({report.current_rows:,} rows). "
         f"KL = D(reference ‖ current) in {report.options.unit}; noise = the KL sampling alone "
         f"gives at these sizes; p adj. = G-test p-value adjusted across columns. "
         f"{decision_text(report)}",

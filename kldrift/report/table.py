@@ -203,7 +203,7 @@ def _columns_tables(
     return layout.tables(
         fields,
         width,
-        title=f"kldrift: {report.reference} -> {report.current}",
+        title=f"kldrift: {printable(report.reference)} -> {printable(report.current)}",
         caption=(
             f"KL = D(reference || current), in {unit}; KL corr. = KL - noise, the KL sampling "
             f"alone gives at these sizes. p adj.: G-test; detectable: the smallest KL it "

@@ -137,11 +137,12 @@ def write_table(
             for cell in (columns.get(name) for columns in by_window)
         ]
         fields.append(Field(printable(name), cells, 2 + rank, "right", short_header=True))
+    sides = f"{printable(first.reference)} -> {printable(first.current)}"
     printer.print(
         layout.tables(
             fields,
             printer.width,
-            title=f"kldrift: {first.reference} -> {first.current}, per window",
+            title=f"kldrift: {sides}, per window",
             caption=f"KL = D(reference || window), in {first.options.unit}",
         )
     )
