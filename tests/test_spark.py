@@ -1,4 +1,4 @@
-"""kldrift.spark on a real Spark: a standalone master and two workers on loopback, and local[2].
+"""kldrift.spark on a real Spark: a standalone master and two workers on loopback.
 
 Every test compares Spark's profile with kldrift's own on the same rows, byte for byte.
 """
@@ -123,14 +123,17 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 proc.wait()
 
 
-@pytest.fixture(scope="session", params=["local[2]", "standalone"])
-def session(request: pytest.FixtureRequest) -> Iterator[object]:
-    """One SparkSession per master, shared by the tests (pytest runs them grouped by master)."""
+@pytest.fixture(scope="session")
+def session(standalone: str) -> Iterator[object]:
+    """A SparkSession on the standalone cluster, shared by the tests.
+
+    Only the cluster: its executors are other JVMs, so rows are split, shipped and merged as on
+    a real one, where a local master runs the same code in one JVM (the CLI's own local Spark
+    is tested on its own, by test_cli_fits_on_its_own_spark_like_kldrift).
+    """
     from pyspark.sql import SparkSession
 
-    master = (
-        request.param if request.param != "standalone" else request.getfixturevalue("standalone")
-    )
+    master = standalone
     os.environ["SPARK_LOCAL_IP"] = LOOPBACK
     builder = (
         SparkSession.builder.master(master)
