@@ -58,3 +58,14 @@ def write_table(tmp_path: Path) -> Callable[..., Path]:
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests run inside GitHub Actions must not append reports to the real step summary."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def forbid(monkeypatch: pytest.MonkeyPatch, *functions: str) -> None:
+    """Make each of `functions` ("kldrift.drift.compare") fail the test if it is called: for
+    the tests of what is refused before the work starts."""
+    for path in functions:
+
+        def no_work(*args: object, _path: str = path, **kwargs: object) -> None:
+            raise AssertionError(f"{_path} ran: the run was refused only after the work")
+
+        monkeypatch.setattr(path, no_work)

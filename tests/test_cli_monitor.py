@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from kldrift.cli import app
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, forbid
 from .test_alerts import _closed_port, _Server
 
 runner = CliRunner()
@@ -311,12 +311,7 @@ def _dangling_link(d):
 def test_an_unusable_history_is_refused_before_the_data_is_read(
     tmp_path, monkeypatch, ref_profile, make
 ):
-    from kldrift import drift
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("the history was refused only after the comparison")
-
-    monkeypatch.setattr(drift, "compare", no_work)
+    forbid(monkeypatch, "kldrift.drift.compare")
     monkeypatch.chdir(tmp_path)
     history, message = make(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())

@@ -15,7 +15,7 @@ from kldrift import files, profile_file
 from kldrift.cli import app
 from kldrift.errors import OutputError
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, forbid
 
 runner = CliRunner()
 SAMPLE_ARGS = ["compare", str(SAMPLE / "reference.csv"), str(SAMPLE / "current.csv")]
@@ -105,13 +105,7 @@ def test_cli_output_onto_a_link_is_a_one_line_error(tmp_path):
 def test_profile_and_history_refuse_their_target_before_the_work(
     tmp_path, monkeypatch, command, target, message
 ):
-    from kldrift import historydb, reference
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("the target was refused only after the work")
-
-    monkeypatch.setattr(reference, "profile_data", no_work)
-    monkeypatch.setattr(historydb, "read", no_work)
+    forbid(monkeypatch, "kldrift.reference.profile_data", "kldrift.historydb.read")
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     (tmp_path / "link.json").symlink_to(victim)
@@ -154,12 +148,7 @@ def test_two_outputs_naming_one_file_are_refused_before_the_work(
     tmp_path, monkeypatch, args, message
 ):
     # Written one after the other, the second would silently replace the first.
-    from kldrift import drift
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("the outputs were refused only after the work")
-
-    monkeypatch.setattr(drift, "compare", no_work)
+    forbid(monkeypatch, "kldrift.drift.compare")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to("real")
@@ -220,8 +209,6 @@ def test_an_output_naming_a_file_the_run_reads_is_refused_before_the_work(
     tmp_path, monkeypatch, args, message
 ):
     # Written after the run, the report would replace the data (or history) it was made from.
-    from kldrift import drift, historydb, profile
-
     monkeypatch.chdir(tmp_path)
     (tmp_path / "parts").mkdir()
     (tmp_path / "link").symlink_to("parts")
@@ -245,12 +232,7 @@ def test_an_output_naming_a_file_the_run_reads_is_refused_before_the_work(
 
     before = contents()
 
-    def no_work(*args, **kwargs):
-        raise AssertionError("the output was refused only after the work")
-
-    monkeypatch.setattr(drift, "compare", no_work)
-    monkeypatch.setattr(profile, "merge", no_work)
-    monkeypatch.setattr(historydb, "read", no_work)
+    forbid(monkeypatch, "kldrift.drift.compare", "kldrift.profile.merge", "kldrift.historydb.read")
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert result.stderr == f"kldrift: error: {message}\n"
