@@ -662,14 +662,14 @@ def profile_command(
     the same profile (which count its pair tables too) can be added up with --merge.
     Exit code 0: written; 2: bad input or options.
     """
-    from kldrift import profile, profile_file
+    from kldrift import files, profile, profile_file
     from kldrift import reference as reference_side
     from kldrift.report.progress import progress
 
     spec = None
     try:
         profile_file.check_target(output)
-        _check_targets(reads=_read_by(sources=sources, bins_from=bins_from), output=output)
+        files.check_distinct({"output": output}, _read_by(sources=sources, bins_from=bins_from))
         if merge:
             # Merging adds up the profiles' counts as they are, so every option that picks,
             # bins or reads data would be ignored: refused instead, each named.
