@@ -19,6 +19,11 @@ from kldrift.registry import METRICS, Metric
 BREAKING_CHANGES = frozenset({"missing_in_current", "kind_changed"})
 
 
+def plural(count: int, noun: str) -> str:
+    """`noun` as it follows the number `count` in English: "1 column", "0 columns"."""
+    return noun if count == 1 else f"{noun}s"
+
+
 @dataclass(frozen=True)
 class ColumnDrift:
     """Scores and verdict for one column, with the two histograms they came from.
@@ -343,12 +348,12 @@ class DriftReport:
     def summary(self) -> str:
         """One line for people, e.g. "3 of 26 columns drifted"."""
         total = len(self.columns)
-        text = f"{len(self.drifted_columns)} of {total} column{'s' if total != 1 else ''} drifted"
+        text = f"{len(self.drifted_columns)} of {total} {plural(total, 'column')} drifted"
         if self.warned_columns:
             text += f", {len(self.warned_columns)} warned"
         breaking = len(self.breaking_schema_changes)
         if breaking:
-            text += f"; {breaking} schema change{'s' if breaking > 1 else ''} missing or retyped"
+            text += f"; {breaking} {plural(breaking, 'schema change')} missing or retyped"
         return f"{text}; {self.pairs_summary}" if self.pairs else text
 
     @property

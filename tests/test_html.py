@@ -228,6 +228,15 @@ def test_cli_windows_give_one_page_with_a_grid(tmp_path, write_table):
     assert grid.count("<tr>") == 4  # the header and three windows
     assert grid.count(DRIFT) == 2 and grid.count(OK) == 4  # window 3 and its x; the rest
     assert embedded(page, "kldrift-windows")["summary"]["windows"] == 3  # type: ignore[index]
+    cards = page[page.index('<nav class="cards"') : page.index("</nav>")]
+    labels = [re.sub(r"<[^>]+>", "", card) for card in cards.split("</a>")[:-1]]
+    icon = {s: html.ICON[s] for s in Status}
+    assert labels == [
+        f"1{icon[Status.drift]} window drifted",
+        f"0{icon[Status.warn]} windows warned",
+        f"2{icon[Status.ok]} windows ok",
+    ]
+    assert "(150 rows in 3 windows)" in page
 
 
 def test_cli_history_page_and_monitor_html(tmp_path, write_table):

@@ -24,6 +24,7 @@ from kldrift.report.layout import Cell, Field
 from kldrift.report.relationships import name as pair_name
 from kldrift.report.table import BARS, STATUS_STYLE, console
 from kldrift.report.text import printable, score
+from kldrift.result import plural
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
@@ -121,7 +122,7 @@ def write_table(runs: Sequence[Run], out: TextIO, color: Color = Color.auto) -> 
         Field("summary", [run.summary for run in runs], 2, wrap=True),
         Field("files", [_files(run) for run in runs], 5, "right"),
     ]
-    title = f"last {len(runs)} run{'s' if len(runs) > 1 else ''}"
+    title = f"last {len(runs)} {plural(len(runs), 'run')}"
     printer.print(layout.tables(fields, printer.width, title=title))
     for run in runs:
         # A glob or directory: which files this run read, so cron runs can be told apart.
@@ -196,7 +197,7 @@ def _files(run: Run) -> str:
     n = len(run.current_files)
     if not n:
         return ""
-    return f"{n} file{'s' if n > 1 else ''}, {run.current_rows} rows"
+    return f"{n} {plural(n, 'file')}, {run.current_rows} rows"
 
 
 def _window(run: Run) -> str:

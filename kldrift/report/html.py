@@ -26,7 +26,7 @@ from kldrift.registry import METRICS, Metric
 from kldrift.report import json as json_report
 from kldrift.report import relationships
 from kldrift.report.text import METRIC_LABELS, column_reason, decision_text, p_value, score
-from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window
+from kldrift.result import ColumnDrift, DriftReport, SchemaChange, Window, plural
 
 if TYPE_CHECKING:
     from kldrift.historydb import ColumnResult, Run
@@ -190,7 +190,7 @@ def dumps(report: DriftReport) -> str:
         (len(report.warned_columns), "warned", "#warn", Status.warn),
         (len(report.columns) - len(report.drifted_columns) - len(report.warned_columns),
          "ok", "#ok", Status.ok),
-        (len(changes), "schema changes", "#schema", None),
+        (len(changes), plural(len(changes), "schema change"), "#schema", None),
         (len(skipped), "skipped", "#skipped", None),
     ]  # fmt: skip
     gate = "passed" if verdict.passed else "failed"
@@ -265,15 +265,15 @@ def dumps_windows(windows: Sequence[DriftReport]) -> str:
         f"<dt>Reference</dt><dd><code>{_e(first.reference)}</code> "
         f"({first.reference_rows:,} rows)</dd>",
         f"<dt>Current</dt><dd><code>{_e(first.current)}</code> "
-        f"({sum(w.current_rows for w in windows):,} rows in {len(windows)} windows)</dd>",
+        f"({sum(w.current_rows for w in windows):,} rows in {len(windows)} "
+        f"{plural(len(windows), 'window')})</dd>",
         "</dl>",
         f"<p>{_e(decision_text(first))} Each window is compared with the whole reference.</p>",
     ]
-    by_status = [sum(w.status is s for w in windows) for s in Status]
+    by_status = {s: sum(w.status is s for w in windows) for s in Status}
     counts = [
-        (by_status[2], "windows drifted", "#windows", Status.drift),
-        (by_status[1], "windows warned", "#windows", Status.warn),
-        (by_status[0], "windows ok", "#windows", Status.ok),
+        (by_status[s], f"{plural(by_status[s], 'window')} {label}", "#windows", s)
+        for s, label in ((Status.drift, "drifted"), (Status.warn, "warned"), (Status.ok, "ok"))
     ]
     head = "".join(f'<th scope="col">{_e(n)}</th>' for n in names)
     rows = []

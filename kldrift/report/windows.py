@@ -19,7 +19,7 @@ from kldrift.report import layout, write_atomic
 from kldrift.report.layout import Field
 from kldrift.report.table import STATUS_STYLE, console
 from kldrift.report.text import printable, score
-from kldrift.result import DriftReport, Window
+from kldrift.result import DriftReport, Window, plural
 
 #: Bumped when a field changes meaning or disappears; adding fields does not bump it.
 FORMAT_VERSION = 1
@@ -52,7 +52,7 @@ def write_file(windows: Sequence[DriftReport], fmt: Format, path: str | os.PathL
 def summary(windows: Sequence[DriftReport]) -> str:
     """One line for people, e.g. "2 of 7 windows drifted"."""
     count = sum(w.drifted for w in windows)
-    return f"{count} of {len(windows)} window{'s' if len(windows) != 1 else ''} drifted"
+    return f"{count} of {len(windows)} {plural(len(windows), 'window')} drifted"
 
 
 def document(windows: Sequence[DriftReport]) -> dict[str, Any]:
