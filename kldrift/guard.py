@@ -69,7 +69,9 @@ def run(app: Callable[..., object], prog_name: str = "kldrift") -> NoReturn:
     except Exception as exc:  # the last resort: whatever escaped the commands' own handling
         if os.environ.get(DEBUG_ENV) == "1":
             traceback.print_exc()
-        detail = " ".join(str(exc).split()) or "no details"
+        from kldrift.report import one_line
+
+        detail = one_line(str(exc)) or "no details"
         _say(f"kldrift: error: unexpected {type(exc).__name__}: {detail}")
         code = EXIT_ERROR
     finally:

@@ -847,3 +847,22 @@ def test_file_names_show_escaped_in_titles_history_and_markdown(hostile, tmp_pat
     historydb.record(db, [kldrift.compare(ref, str(odd), exclude=["day"])])
     text = _colored(partial(history_report.write_table, historydb.read(db)), 400, monkeypatch)
     assert shown in text
+
+
+def test_file_names_show_escaped_in_errors_and_messages(tmp_path, monkeypatch):
+    # An error or a note names a file as it is; its name may hold an escape sequence.
+    folder = tmp_path / TITLE
+    folder.mkdir()
+    (folder / "kldrift.toml").write_text("bins = 5\n")
+    ref, cur = _hostile_frames()
+    ref.write_parquet(folder / "r.parquet")
+    cur.write_parquet(folder / "c.parquet")
+    monkeypatch.chdir(tmp_path)
+    missing = runner.invoke(app, ["compare", f"{RED}.csv", "c.csv"])
+    assert missing.exit_code == 2
+    assert missing.stderr == "kldrift: error: \\x1b[31mred.csv: no files match this pattern\n"
+    args = ["compare", f"{TITLE}/r.parquet", f"{TITLE}/c.parquet", "-o", "out.txt"]
+    noted = runner.invoke(app, [*args, "--config", f"{TITLE}/kldrift.toml"])
+    assert noted.exit_code == 1, noted.stderr
+    assert noted.stderr.splitlines()[0] == "kldrift: using kldrift.toml from \\x1b]0;PWNED\\x07"
+    assert not CONTROL.search(noted.stderr)

@@ -147,9 +147,22 @@ def summary_line(report: DriftReport) -> str:
 
 def print_message(message: str) -> None:
     """One line on stderr, for people: the report itself goes to stdout or a file."""
-    sys.stderr.write(f"kldrift: {' '.join(message.split())}\n")
+    sys.stderr.write(f"kldrift: {one_line(message)}\n")
 
 
 def print_error(message: str) -> None:
     """One line on stderr, whatever the message holds."""
-    sys.stderr.write(f"kldrift: error: {' '.join(message.split())}\n")
+    sys.stderr.write(f"kldrift: error: {one_line(message)}\n")
+
+
+def one_line(message: str) -> str:
+    """`message` as one line that is safe to print: runs of white space (the lines of a
+    polars error) become one space, and any other character that does not print is escaped.
+
+    A message names files as they are, and a file or directory name may hold an escape
+    sequence (`\\x1b]0;title\\x07`), which must not reach the terminal.
+    """
+    text = " ".join(message.split())
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
