@@ -42,7 +42,7 @@ def check_target(path: str | os.PathLike[str]) -> None:
     Refused: an existing target that is neither a regular file nor a stream, and a new or
     regular target whose directory does not exist or is not a directory.
     """
-    target = Path(path)
+    target = _target(path)
     existing = _existing(target)
     if existing is not None and _is_stream(target, existing):
         return
@@ -109,7 +109,7 @@ def _same(
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Replace `path` with `text` (UTF-8) atomically, or write it through to a FIFO or device."""
-    target = Path(path)
+    target = _target(path)
     data = text.encode("utf-8")
     existing = _existing(target)
     if existing is not None and not stat.S_ISREG(existing.st_mode):
@@ -141,12 +141,25 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def append_text(path: str | os.PathLike[str], text: str) -> None:
     """Append `text` (UTF-8) to `path`, creating it with the umask's mode; never through a link."""
-    target = Path(path)
+    target = _target(path)
     try:
         follow = _is_stream(target, os.lstat(target))
     except OSError:
         follow = False
     _write_through(target, text.encode("utf-8"), append=True, follow=follow)
+
+
+def _target(path: str | os.PathLike[str]) -> Path:
+    """`path` as a file to write; OutputError if its name can only be a directory's.
+
+    `Path` drops a final "/" or "/." ("out.txt/" is "out.txt"), so without this check
+    `-o reports/` would create, or replace, a file named `reports`.
+    """
+    name = os.fspath(path)
+    for ending in (os.sep, os.sep + "."):
+        if name.endswith(ending):
+            raise OutputError(f"{name}: cannot write: a name ending in {ending!r} is a directory's")
+    return Path(path)
 
 
 def _existing(target: Path) -> os.stat_result | None:

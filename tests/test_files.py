@@ -362,3 +362,26 @@ def test_check_target_refuses_what_write_text_would(tmp_path):
     files.check_target(tmp_path / "plain")
     files.check_target("/dev/null")
     assert not (tmp_path / "victim").exists()
+
+
+@pytest.mark.parametrize("tail", ["/", "/."])
+@pytest.mark.parametrize("option", ["-o", "--html"])
+def test_an_output_named_like_a_directory_is_refused_not_written_as_a_file(
+    tmp_path, monkeypatch, option, tail
+):
+    # Path("out.txt/") is Path("out.txt"): the report would have gone to a file "out.txt".
+    forbid(monkeypatch, "kldrift.drift.compare")
+    (tmp_path / "old.txt").write_text("precious")
+    for name in ("new.txt", "old.txt"):
+        target = f"{tmp_path / name}{tail}"
+        result = runner.invoke(app, [*SAMPLE_ARGS, option, target])
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"kldrift: error: {target}: cannot write: a name ending in {tail!r} is a directory's\n"
+        )
+    assert not (tmp_path / "new.txt").exists()
+    assert (tmp_path / "old.txt").read_text() == "precious"
+    for write in (files.write_text, files.append_text):
+        with pytest.raises(OutputError, match="is a directory's"):
+            write(f"{tmp_path / 'new.md'}/", "x")
+    assert not (tmp_path / "new.md").exists()
