@@ -69,7 +69,8 @@ def load(path: str | os.PathLike[str] | None = None, *, start: Path | None = Non
         if found is None:
             return ConfigFile()
         target, source = found, _display(found)
-    document = _read(target, source)
+    # Read by the name as given: Path drops a final "/", and "kldrift.toml/" names no file.
+    document = _read(target if path is None else path, source)
     if target.name == PYPROJECT:
         tool = document.get("tool", {})
         table = tool.get("kldrift") if isinstance(tool, dict) else None
@@ -251,7 +252,7 @@ def _column_tables(value: object, source: str, label: str) -> dict[str, ColumnSe
     return columns
 
 
-def _read(path: Path, source: str) -> dict[str, Any]:
+def _read(path: str | os.PathLike[str], source: str) -> dict[str, Any]:
     try:
         document: dict[str, Any] = tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode())
         return document

@@ -252,6 +252,8 @@ def _data_files(name: str) -> list[str]:
         return files
     if not path.exists():
         raise InputError(f"{name}: no such file")
+    if name.endswith((os.sep, os.sep + ".")):  # Path drops it: "ref.csv/" exists as "ref.csv"
+        raise InputError(f"{name}: not a directory")
     return [name]
 
 

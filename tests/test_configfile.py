@@ -342,6 +342,13 @@ def test_bad_config_path_exits_2(project, args, message):
     assert result.stderr.count("\n") == 1
 
 
+def test_a_config_path_named_like_a_directory_is_not_read_as_the_file(project):
+    (project / "kldrift.toml").write_text("bins = 5\n")
+    result = _compare("--config", "kldrift.toml/")
+    assert result.exit_code == 2
+    assert result.stderr == "kldrift: error: kldrift.toml/: cannot read: Not a directory\n"
+
+
 def test_config_errors_are_config_errors(tmp_path):
     path = tmp_path / "kldrift.toml"
     path.write_text("nope = 1\n")

@@ -105,6 +105,10 @@ def test_csv_types_come_from_the_first_10000_rows_dates_included(tmp_path):
             "cut.csv.gz: cannot read: Compressed file ended",
         ),
         (lambda d: _write(d / "fake.csv.gz", b"plain text"), "fake.csv.gz: cannot read"),
+        # Path("data.csv/") is Path("data.csv"), but the name says a directory.
+        (lambda d: f"{_write(d / 'data.csv', b'x')}/", "data.csv/: not a directory$"),
+        (lambda d: f"{_write(d / 'data.csv', b'x')}/.", "data.csv/.: not a directory$"),
+        (lambda d: f"{_write(d / 'p.json', b'{}')}/", "p.json/: not a directory$"),
     ],
 )
 def test_unreadable_inputs_raise_one_line_input_errors(tmp_path, make, message):
