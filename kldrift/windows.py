@@ -53,9 +53,7 @@ def compare_windows(
     if not isinstance(dtype, (pl.Date, pl.Datetime)):
         problem = f"{time_column!r} is {dtype} in {cur.name}; expected a date or datetime"
         raise ColumnError(time_column, cur.name, setting="time_column", problem=problem)
-    _check_every(every)
-    if isinstance(dtype, pl.Date):
-        _check_whole_days(every, time_column)
+    _check_every(every, time_column, dtype)
     if time_column not in spec.exclude:
         spec = replace(spec, exclude=(*spec.exclude, time_column))
     # The read policy and new categories of drift.compare, window by window.
@@ -116,31 +114,48 @@ _SUB_DAY_NS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "
 _DAY_NS = 86_400 * 10**9
 
 
-def _check_whole_days(every: str, time_column: str) -> None:
-    """Refuse an `every` that is not whole days for a date column, which polars would cut into
-    daily windows anyway (6h), into windows that end where they start, or not at all (1d6h)."""
+#: What each time unit a column may hold is called in a message, and a duration it takes.
+_RESOLUTIONS = {
+    "ns": ("a nanosecond", "any duration"),
+    "us": ("a microsecond", "whole microseconds, such as 1us, 1ms or 1s"),
+    "ms": ("a millisecond", "whole milliseconds, such as 1ms or 1s"),
+    "d": ("a day", "whole days, such as 1d, 7d, 1w or 1mo"),
+}
+
+
+def _check_resolution(every: str, time_column: str, dtype: pl.DataType) -> None:
+    """Refuse an `every` that is not a whole number of the time column's units, which polars
+    would cut on whole units anyway: a date column into daily windows (6h), into windows that
+    end where they start, or not at all (1d6h); a millisecond column on 1ms for 1500us."""
     spans = re.findall(r"(\d+)(ns|us|ms|mo|s|m|h|d|w|q|y)", every)
     sub_day = sum(int(n) * _SUB_DAY_NS[unit] for n, unit in spans if unit in _SUB_DAY_NS)
-    if sub_day % _DAY_NS:
+    unit = dtype.time_unit or "us" if isinstance(dtype, pl.Datetime) else "d"
+    step = _DAY_NS if unit == "d" else _SUB_DAY_NS[unit]
+    if sub_day % step:
+        resolution, whole = _RESOLUTIONS[unit]
         raise ResolutionError(
             "every",
             every,
             column=time_column,
-            kind="date",
-            resolution="a day",
-            hint="give whole days, such as 1d, 7d, 1w or 1mo",
+            kind="date" if unit == "d" else f"datetime[{unit}]",
+            resolution=resolution,
+            hint=f"give {whole}",
         )
-    if sub_day and any(int(n) for n, unit in spans if unit not in _SUB_DAY_NS):
+    if unit == "d" and sub_day and any(int(n) for n, unit in spans if unit not in _SUB_DAY_NS):
         rule = "mixes hours (or less) with days or more, which polars cannot cut a date column on"
         raise OptionError("every", every, rule + "; give whole days, such as 2d")
 
 
-def _check_every(every: str) -> None:
-    start = pl.lit(dt.datetime(2000, 1, 1))
+def _check_every(every: str, time_column: str, dtype: pl.DataType) -> None:
+    # In the column's unit, so that 1ns is a duration for a nanosecond column, and 300y for
+    # a microsecond one.
+    unit = dtype.time_unit or "us" if isinstance(dtype, pl.Datetime) else "us"
+    start = pl.lit(dt.datetime(2000, 1, 1)).cast(pl.Datetime(unit))
     try:
         later = pl.select(start.dt.offset_by(every) > start.dt.truncate(every)).item()
     except (pl.exceptions.PolarsError, ValueError) as exc:
         rule = f"must be a polars duration such as 1d, 6h, 1w or 1mo ({polars_message(exc)})"
         raise OptionError("every", every, rule) from None
+    _check_resolution(every, time_column, dtype)
     if not later:
         raise OptionError("every", every, "must be a positive duration such as 1d or 6h")

@@ -207,6 +207,19 @@ def test_an_every_finer_than_a_date_column_is_refused(tmp_path, command, every):
     assert not db.exists()
 
 
+def test_an_every_finer_than_a_millisecond_column_is_refused(tmp_path):
+    ref, cur = _timed(tmp_path)
+    frame = pl.read_parquet(cur).with_columns(pl.col("day").cast(pl.Datetime("ms")))
+    frame.write_parquet(cur)
+    args = ["compare", ref, cur, "--time-column", "day", "--every", "1500us"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kldrift: error: --every 1500us is finer than a millisecond, the resolution of 'day' (a"
+        " datetime[ms] column); give whole milliseconds, such as 1ms or 1s\n"
+    )
+
+
 @pytest.mark.parametrize("every", ["1d", "24h", "2d", "1w", "1mo"])
 def test_whole_days_cut_a_date_column(tmp_path, every):
     ref, cur = _timed(tmp_path)

@@ -139,6 +139,41 @@ def test_a_date_column_takes_whole_days_only():
     assert len(windows.compare_windows(reference, stamps, time_column="day", every="6h")) == 4
 
 
+@pytest.mark.parametrize(
+    ("unit", "every", "resolution"),
+    [
+        ("ms", "1500us", "a millisecond"),
+        ("ms", "1us", "a millisecond"),
+        ("us", "999ns", "a microsecond"),
+    ],
+)
+def test_a_datetime_column_takes_whole_units_of_its_own_only(unit, every, resolution):
+    # polars cuts on whole units: 1500us windows of a millisecond column were 1ms long.
+    stamps = [dt.datetime(2026, 3, 1) + dt.timedelta(milliseconds=i) for i in range(20)]
+    current = pl.DataFrame({"t": pl.Series(stamps).cast(pl.Datetime(unit)), "x": [1.0, 2.0] * 10})
+    with pytest.raises(ResolutionError) as caught:
+        windows.compare_windows(current, current, time_column="t", every=every)
+    assert str(caught.value) == (
+        f"every {every} is finer than {resolution}, the resolution of 't' (a datetime[{unit}]"
+        f" column); give whole {resolution.split()[1]}s, such as "
+        + ("1us, 1ms or 1s" if unit == "us" else "1ms or 1s")
+    )
+    result = windows.compare_windows(current, current, time_column="t", every="2ms")
+    assert [(r.window.start, r.window.end) for r in result][:1] == [
+        ("2026-03-01T00:00:00", "2026-03-01T00:00:00.002000")
+    ]
+
+
+def test_a_nanosecond_column_takes_nanoseconds_and_a_microsecond_one_centuries():
+    stamps = [dt.datetime(2026, 3, 1) + dt.timedelta(microseconds=i) for i in range(20)]
+    ns = pl.DataFrame({"t": pl.Series(stamps).cast(pl.Datetime("ns")), "x": [1.0, 2.0] * 10})
+    assert len(windows.compare_windows(ns, ns, time_column="t", every="1ns")) == 20
+    us = pl.DataFrame({"t": stamps, "x": [1.0, 2.0] * 10})
+    assert len(windows.compare_windows(us, us, time_column="t", every="300y")) == 1
+    with pytest.raises(OptionError, match="must be a positive duration"):
+        windows.compare_windows(ns, ns, time_column="t", every="0ns")
+
+
 @pytest.mark.parametrize("start", [dt.date(2026, 3, 1), dt.datetime(2026, 3, 1)])
 def test_an_every_whose_windows_end_past_int64_is_an_option_error(start):
     # polars adds in Int64 and wraps round to a date before the start.
