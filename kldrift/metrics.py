@@ -43,7 +43,8 @@ def entropy(counts: ArrayLike, smoothing: float = 0.0, base: float = math.e) -> 
     """Shannon entropy H(P) of one histogram, in units of log `base`."""
     p = _probabilities(_counts(counts), smoothing)
     nonzero = p > 0
-    return float(-(p[nonzero] * np.log(p[nonzero])).sum() / math.log(base))
+    # 0.0 - s, not -s: a one-bin histogram has entropy 0.0, not -0.0 ("-0.0000" in a table).
+    return float(0.0 - (p[nonzero] * np.log(p[nonzero])).sum() / math.log(base))
 
 
 def kl_divergence(
@@ -62,7 +63,7 @@ def cross_entropy(
     support = p > 0
     if (q[support] == 0).any():
         return math.inf
-    return float(-(p[support] * np.log(q[support])).sum() / math.log(base))
+    return float(0.0 - (p[support] * np.log(q[support])).sum() / math.log(base))
 
 
 def divergences(

@@ -30,6 +30,14 @@ def test_entropy_known_answer_in_bits():
     assert metrics.entropy([7, 0, 0]) == 0.0
 
 
+@pytest.mark.parametrize(("counts", "smoothing"), [([7], 0.0), ([7], 0.5), ([7, 0], 0.0)])
+def test_a_one_bin_histogram_has_entropy_plus_zero_not_minus_zero(counts, smoothing):
+    # A constant column: -0.0 showed as "-0.0000" in the table and -0.0 in JSON.
+    entropy = metrics.entropy(counts, smoothing)
+    for value in (entropy, metrics.cross_entropy(counts, counts, smoothing)):
+        assert value == 0.0 and math.copysign(1.0, value) == 1.0
+
+
 @pytest.mark.parametrize(("ref", "cur"), PAIRS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("base", [math.e, 2.0, 10.0])
