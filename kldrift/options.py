@@ -330,6 +330,13 @@ class Gate:
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
+        # As Thresholds does: the Python API is typed loosely in practice, and the gate compares
+        # fail_on by identity, so a string left as it is would fall through to the default rule.
+        try:
+            object.__setattr__(self, "fail_on", FailOn(self.fail_on))
+        except ValueError:
+            choices = ", ".join(e.value for e in FailOn)
+            raise OptionError("fail_on", self.fail_on, f"must be one of {choices}") from None
         if self.max_drifted is not None and self.max_drifted < 0:
             raise OptionError("max_drifted", self.max_drifted, "must be 0 or more")
         share = self.max_drifted_share

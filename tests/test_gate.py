@@ -127,6 +127,23 @@ def test_report_carries_its_gate_and_the_reason_names_the_limit():
     )
 
 
+def test_fail_on_given_as_its_string_value_decides_as_the_enum():
+    # The Python API takes the enums' string values, as Thresholds does: Gate(fail_on="never")
+    # once left the string in place and gave the default verdict (failed) under "never".
+    reference = pl.DataFrame({"a": _split(0.5), "b": _split(0.5)})
+    current = pl.DataFrame({"a": _split(0.8), "b": _split(0.67)})
+    report = kldrift.compare(reference, current, options=kldrift.Options(smoothing=0))
+    for value in FailOn:
+        by_string, by_enum = apply_gate(report, Gate(fail_on=value.value)), apply_gate(
+            report, Gate(fail_on=value)
+        )
+        assert by_string == by_enum
+    assert Gate(fail_on="never").fail_on is FailOn.never
+    assert apply_gate(report, Gate(fail_on="never")).passed
+    with pytest.raises(OptionError, match="^fail_on must be one of drift, warn, never"):
+        Gate(fail_on="sometimes")
+
+
 @pytest.mark.parametrize(
     ("gate", "message"),
     [

@@ -1,4 +1,5 @@
-"""The README's code blocks marked `runnable` run and print what their comments say."""
+"""The README's code blocks marked `runnable` run and print what their comments say; its
+captures, and the fields the docs' JSON examples name, match what kldrift writes."""
 
 import re
 import subprocess
@@ -49,3 +50,71 @@ def test_the_80_column_capture_is_the_current_output(monkeypatch):
     result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
     assert result.exit_code == 1
     assert [line.rstrip() for line in result.stdout.splitlines()] == block.splitlines()
+
+
+def test_the_pairs_capture_is_the_current_output(monkeypatch):
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    monkeypatch.chdir(ROOT)
+    block = README.split("after the columns' table, at `COLUMNS=80`:\n\n```\n")[1].split("```\n")[0]
+    args = ["compare", "sample_data/reference.csv", "sample_data/current.csv", "--pairs", "all"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    printed = [line.rstrip() for line in result.stdout.splitlines()]
+    expected = block.splitlines()
+    assert printed[-len(expected) :] == expected  # the pairs' table ends the output
+
+
+def _documented_keys(doc: str) -> set[str]:
+    block = (ROOT / "docs" / doc).read_text(encoding="utf-8").split("```jsonc\n")[1]
+    return set(re.findall(r'"(\w+)"\s*:', block.split("```")[0]))
+
+
+def _keys(value, data_keyed=()) -> set[str]:
+    # Every key of every object; objects keyed by column name (data_keyed) give their values'.
+    if isinstance(value, list):
+        return set().union(*(_keys(v, data_keyed) for v in value))
+    if not isinstance(value, dict):
+        return set()
+    found = set()
+    for key, item in value.items():
+        if key in data_keyed and isinstance(item, dict):
+            found |= set().union(*(_keys(v) for v in item.values()))
+        else:
+            found |= {key} | _keys(item, data_keyed)
+    return found
+
+
+def test_json_format_documents_every_field_the_sample_report_has(monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    monkeypatch.chdir(ROOT)
+    args = ["compare", "sample_data/reference.csv", "sample_data/current.csv", "-f", "json"]
+    result = CliRunner().invoke(app, [*args, "--pairs", "all"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["relationships"]["pairs"] and report["schema"]["categories"]
+    found = _keys(report, data_keyed=("categories", "columns"))
+    assert found - _documented_keys("json-format.md") == set()
+
+
+def test_profile_format_documents_every_field_a_profile_has(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from kldrift.cli import app
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "ref.kldrift.json"
+    args = ["profile", "sample_data/reference.csv", "-o", str(out), "--pairs", "income,plan"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    profile = json.loads(out.read_text(encoding="utf-8"))
+    assert profile["pairs"] and any(c["range"] for c in profile["columns"])
+    assert _keys(profile) - _documented_keys("profile-format.md") == set()
