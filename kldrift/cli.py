@@ -925,6 +925,9 @@ def history_command(
         if output is not None:
             history_report.write_file(runs, fmt, output)
     except KldriftError as exc:
+        if isinstance(exc, OptionError) and exc.setting == "history":
+            # The history module names its path as monitor's --history; here it is DATABASE.
+            exc.setting = "DATABASE"
         _fail(exc)
     if output is None:
         history_report.render(runs, fmt, color=color)

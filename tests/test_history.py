@@ -465,6 +465,16 @@ def test_history_output_to_a_uri_is_refused_not_written_locally(tmp_path, monkey
     assert not (tmp_path / "s3:").exists()
 
 
+
+@pytest.mark.parametrize("path", [":memory:", "file:drift.db?mode=memory"])
+def test_history_names_its_database_argument_when_refusing_it(path):
+    # `kldrift history` has no --history option: its DATABASE argument is what was wrong.
+    result = CliRunner().invoke(app, ["history", path])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kldrift: error: DATABASE must be the path of a database file")
+    assert "--history" not in result.stderr
+
+
 _METRICS = "kl, js_divergence, js_distance, psi or hellinger"
 
 

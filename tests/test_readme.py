@@ -118,3 +118,17 @@ def test_profile_format_documents_every_field_a_profile_has(tmp_path, monkeypatc
     profile = json.loads(out.read_text(encoding="utf-8"))
     assert profile["pairs"] and any(c["range"] for c in profile["columns"])
     assert _keys(profile) - _documented_keys("profile-format.md") == set()
+
+
+def test_the_compare_options_table_lists_every_option_of_compare_help():
+    import typer
+
+    from kldrift.cli import app
+
+    command = typer.main.get_command(app).commands["compare"]
+    flags = {o for p in command.params for o in [*p.opts, *p.secondary_opts] if o[:2] == "--"}
+    section = README.split("## `kldrift compare REFERENCE CURRENT`")[1]
+    table = section.split("| option | default | meaning |")[1].split("\n\n")[0]
+    rows = [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| `")]
+    documented = set(re.findall(r"--[a-z][\w-]*", " ".join(rows)))
+    assert documented == flags - {"--help"}
