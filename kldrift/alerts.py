@@ -25,7 +25,7 @@ from kldrift import jsonvalues, remote
 from kldrift.__version__ import __version__
 from kldrift.errors import OptionError, WebhookError
 from kldrift.jsonvalues import json_value
-from kldrift.result import DriftReport
+from kldrift.result import DriftReport, plural
 from kldrift.retry import Backoff, retry
 
 #: Environment variable holding a token sent as "Authorization: Bearer <token>".
@@ -172,11 +172,9 @@ def post(
             sleep=sleep,
         )
     except _Failure as exc:
-        plural = "s" if attempts > 1 else ""
-        message = f"webhook {redact(url)}: {exc} ({attempts} attempt{plural})"
-        password = urllib.parse.urlsplit(url).password
-        secrets = (token, password, target.auth)
-        raise WebhookError(_scrub(message, url, redact(url), *secrets)) from None
+        problem = _scrub(str(exc), url, token, target.auth)
+        message = f"webhook {redact(url)}: {problem} ({attempts} {plural(attempts, 'attempt')})"
+        raise WebhookError(message) from None
 
 
 class _Failure(Exception):
@@ -326,9 +324,18 @@ def _shut(conn: http.client.HTTPConnection) -> None:
             pass
 
 
-def _scrub(message: str, url: str, shown: str, *secrets: str | None) -> str:
-    # Belt and braces: library messages should not echo the URL or token, but never trust that.
-    for secret in (url if url != shown else None, *secrets):
+def _scrub(problem: str, url: str, *secrets: str | None) -> str:
+    """`problem` (what an attempt met) without the URL's credentials or the token.
+
+    Belt and braces: the messages of the libraries under it should not echo the URL or token,
+    but that is never trusted. A short password is scrubbed only with its user name ("u:pw"),
+    which is how a URL would show it: alone, one or two letters would also be cut out of the
+    words around it ("Connection refu***ed").
+    """
+    parts = urllib.parse.urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else None
+    password = parts.password if parts.password and len(parts.password) >= 4 else None
+    for secret in (url if url != redact(url) else None, userinfo, password, *secrets):
         if secret:
-            message = message.replace(secret, "***")
-    return message
+            problem = problem.replace(secret, "***")
+    return problem

@@ -175,6 +175,24 @@ def test_basic_auth_from_the_url_reaches_the_server_and_its_password_is_never_sh
     assert str(caught.value).startswith(f"webhook {server.url}: HTTP 500")
 
 
+@pytest.mark.parametrize("password", ["t", "pt"])
+def test_a_short_password_is_not_cut_out_of_the_words_of_the_message(server, password):
+    server.status = 500
+    url = server.url.replace("http://", f"http://alice:{password}@")
+    with pytest.raises(alerts.WebhookError) as caught:
+        alerts.post(url, {"a": 1}, retries=0)
+    assert str(caught.value) == f"webhook {server.url}: HTTP 500 Internal Server Error (1 attempt)"
+
+
+def test_the_credentials_are_scrubbed_from_what_an_attempt_met():
+    url = "https://alice:s3cret@hooks.example/x?sig=abc"
+    problem = f"cannot use {url}, alice:s3cret@hooks.example, s3cret and tok"
+    assert alerts._scrub(problem, url, "tok") == "cannot use ***, ***@hooks.example, *** and ***"
+    assert alerts._scrub("refused by alice:pw@host", "https://alice:pw@host/x") == (
+        "refused by ***@host"
+    )
+
+
 def test_credentials_in_the_url_and_a_token_at_once_are_refused(monkeypatch):
     monkeypatch.setenv(alerts.TOKEN_ENV, "tok")
     with pytest.raises(OptionError, match="give one") as caught:
