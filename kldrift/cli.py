@@ -32,6 +32,7 @@ from kldrift.options import (
     DEFAULT_SMOOTHING,
     DEFAULT_TOP_K,
     MAX_BINS,
+    WINDOW_FORMATS,
     Adjustment,
     Color,
     Decision,
@@ -42,6 +43,7 @@ from kldrift.options import (
     HistoryFormat,
     Status,
     Thresholds,
+    spelled,
 )
 from kldrift.registry import Metric
 
@@ -284,7 +286,7 @@ SETTING_OPTIONS: dict[str, Any] = {
         typer.Option(
             "--format",
             "-f",
-            help="table, json, markdown, junit, csv or html (windows, monitor: table, json, html).",
+            help=f"{spelled(list(Format))} (windows, monitor: {spelled(WINDOW_FORMATS)}).",
             show_default="table",
         ),
     ],
@@ -1006,13 +1008,12 @@ def _windows_format(spec: Spec) -> Format:
     Another format from the config file (shared with `kldrift compare`) falls back to the table
     rather than break every run; given as a flag, it is an error.
     """
-    if spec.format in (Format.table, Format.json, Format.html):
+    if spec.format in WINDOW_FORMATS:
         return spec.format
     if spec.format is None or spec.source("format") != _FLAGS:
         return Format.table
-    raise OptionError(
-        "format", spec.format.value, "must be table, json or html for time windows and monitor"
-    )
+    rule = f"must be {spelled(WINDOW_FORMATS)} for time windows and monitor"
+    raise OptionError("format", spec.format.value, rule)
 
 
 def _fail(exc: KldriftError, spec: Spec | None = None) -> NoReturn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -53,6 +53,16 @@ class Format(str, Enum):
     junit = "junit"
     csv = "csv"
     html = "html"
+
+
+#: The formats of a report over time windows, and of monitor's.
+WINDOW_FORMATS = (Format.table, Format.json, Format.html)
+
+
+def spelled(formats: Sequence[Format]) -> str:
+    """`formats` as a person reads them: "table, json or html"."""
+    names = [f.value for f in formats]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 class Color(str, Enum):

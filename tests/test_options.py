@@ -102,3 +102,11 @@ def test_thresholds_decide_uses_the_per_column_level():
     thresholds = Thresholds(columns={"x": 0.5})
     assert thresholds.decide("x", 0.3, 0.0) is Status.warn  # warn = 0.05 * 0.5 / 0.1 = 0.25
     assert thresholds.decide("y", 0.3, 0.0) is Status.drift
+
+
+def test_formats_are_spelled_as_a_person_reads_them_in_help_and_errors():
+    from kldrift.options import WINDOW_FORMATS, Format, spelled
+
+    assert spelled(WINDOW_FORMATS) == "table, json or html"
+    assert spelled([Format.csv]) == "csv"
+    assert spelled(list(Format)) == "table, json, markdown, junit, csv or html"
