@@ -683,9 +683,9 @@ def profile_command(
                 raise OptionError("merge", True, rule, shown="")
             loaded = []
             with progress(given.quiet) as note:
-                for n, source in enumerate(sources):
+                for n, part in enumerate(profile_file.load_parts(sources)):
                     note("reading profiles", n, len(sources))
-                    loaded.append(profile_file.load(source))
+                    loaded.append(part)
                 note("adding up", len(sources), len(sources))
                 result = profile.merge(loaded)
         else:
