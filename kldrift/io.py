@@ -509,7 +509,25 @@ def _date_candidates(head: pl.DataFrame) -> dict[str, pl.DataType]:
     if rows == 0:
         return {}
     sample = pl.DataFrame([v.extend_constant(None, rows - len(v)) for v in firsts])
-    dated = pl.read_csv(sample.write_csv().encode(), try_parse_dates=True, infer_schema_length=rows)
+    try:
+        return _temporal_columns(sample)
+    except pl.exceptions.PolarsError:
+        # polars fixes a column's date pattern on its first value and fails on a later value
+        # in another pattern (01/02/2024, then 2024-01-01): that column is text, the rest may
+        # still be dates.
+        found: dict[str, pl.DataType] = {}
+        for column in sample.columns:
+            try:
+                found |= _temporal_columns(sample.select(column))
+            except pl.exceptions.PolarsError:
+                continue
+        return found
+
+
+def _temporal_columns(sample: pl.DataFrame) -> dict[str, pl.DataType]:
+    """The columns of `sample` (text) that polars' CSV date inference reads as temporal."""
+    text = sample.write_csv().encode()
+    dated = pl.read_csv(text, try_parse_dates=True, infer_schema_length=sample.height)
     return {column: dtype for column, dtype in dated.schema.items() if dtype.is_temporal()}
 
 
