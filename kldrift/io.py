@@ -97,6 +97,15 @@ class ReadOptions:
             if codec.name == "utf-8":
                 # Any spelling of UTF-8 gets polars' own lazy reader.
                 object.__setattr__(self, "encoding", "utf8")
+        for key, value in self.storage_options:
+            # The object-store client puts them in URLs and HTTP headers, and panics on a
+            # control character there. The value is never shown: it may be a secret.
+            if not key.isprintable():
+                rule = "keys must hold no control character"
+                raise OptionError("storage_options", key, rule, shown=repr(key))
+            if not value.isprintable():
+                rule = f"value of {key} must hold no control character (a line end, an escape)"
+                raise OptionError("storage_options", key, rule, shown="")
 
 
 #: One-byte separators a CSV cannot use: they end a line or quote a field.

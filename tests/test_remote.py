@@ -414,6 +414,23 @@ def test_storage_option_errors(aws_env: Store) -> None:
     assert message == f"kldrift: error: {expected}"
 
 
+@pytest.mark.parametrize("option", ["aws_region=eu\x1b[31m", "aws_session_token=s3cr3t\n"])
+def test_a_storage_option_with_a_control_character_is_refused_before_polars_panics(
+    aws_env: Store, tmp_path: Path, option: str
+) -> None:
+    # The object-store client panicked on the header: a Rust backtrace, and exit code 1.
+    uri = f"s3://{BUCKET}/ref.parquet"
+    key = option.partition("=")[0]
+    expected = f"value of {key} must hold no control character (a line end, an escape)"
+    message = _error("compare", uri, uri, "--storage-option", option)
+    assert message == f"kldrift: error: --storage-option {expected}"
+    config = tmp_path / "kldrift.toml"
+    config.write_text(f"[storage_options]\n{key} = {json.dumps(option.partition('=')[2])}\n")
+    message = _error("compare", uri, uri, "--config", str(config))
+    assert message == f"kldrift: error: {config}: storage_options: {expected}"
+    assert "s3cr3t" not in message
+
+
 @pytest.mark.parametrize(
     ("uri", "shown", "reason"),
     [
