@@ -642,7 +642,12 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
         if options.encoding not in POLARS_ENCODINGS:
             rule = f"must be utf8 or utf8-lossy to read {name} (others are for local files)"
             raise OptionError("encoding", options.encoding, rule)
-        text = remote.header_lines(uri, storage, REMOTE_HEADER_LINES)
+        try:
+            text = remote.header_lines(
+                uri, storage, REMOTE_HEADER_LINES, encoding=options.encoding
+            )
+        except pl.exceptions.PolarsError as exc:  # invalid UTF-8
+            raise read_error(name, exc) from None
         separator = _sniffed_separator(name, text.removeprefix("\ufeff"), fmt, options)
         scan = partial(
             pl.scan_csv,
