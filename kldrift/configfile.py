@@ -254,7 +254,9 @@ def _column_tables(value: object, source: str, label: str) -> dict[str, ColumnSe
 
 def _read(path: str | os.PathLike[str], source: str) -> dict[str, Any]:
     try:
-        document: dict[str, Any] = tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode())
+        # utf-8-sig: a byte-order mark (Notepad writes one) is ignored, as in a CSV file.
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig")
+        document: dict[str, Any] = tomllib.loads(text)
         return document
     except FileNotFoundError:
         raise ConfigError(source, "no such file") from None

@@ -349,6 +349,16 @@ def test_a_config_path_named_like_a_directory_is_not_read_as_the_file(project):
     assert result.stderr == "kldrift: error: kldrift.toml/: cannot read: Not a directory\n"
 
 
+@pytest.mark.parametrize("name", ["kldrift.toml", "pyproject.toml"])
+def test_a_config_file_with_a_byte_order_mark_is_read(project, name):
+    # Was "invalid TOML: Invalid statement (at line 1, column 1)"; a CSV's mark is ignored too.
+    table = "[tool.kldrift]\n" if name == "pyproject.toml" else ""
+    (project / name).write_bytes(b"\xef\xbb\xbf" + f'{table}bins = 5\nformat = "json"\n'.encode())
+    result = _compare()
+    assert result.exit_code == 1, result.stderr
+    assert _json(result)["options"]["bins"] == 5
+
+
 def test_config_errors_are_config_errors(tmp_path):
     path = tmp_path / "kldrift.toml"
     path.write_text("nope = 1\n")
