@@ -289,8 +289,20 @@ def _display(path: Path) -> str:
 
 
 def toml_key(name: str) -> str:
-    # A column name that is not a bare TOML key is quoted, as it would be written in the file.
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+    # A column name that is not a bare TOML key is quoted, as it would be written in the file:
+    # a basic string, with its escapes (\" \\ \n \u001b).
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return name
+    return '"' + "".join(_TOML_ESCAPES.get(ch) or _toml_char(ch) for ch in name) + '"'
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _toml_char(ch: str) -> str:
+    if ch.isprintable():
+        return ch
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
 
 
 def _shown(value: object) -> str:

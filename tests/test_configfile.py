@@ -286,6 +286,9 @@ def test_base_accepts_e_by_name(tmp_path):
         ("categorical = ['nope']\n", "kldrift.toml: categorical: no column 'nope'"),
         ("[column.incme]\nthreshold = 0.2\n", "kldrift.toml: column.incme: no column 'incme'"),
         ('[column."in come"]\nkind = "categorical"\n', 'kldrift.toml: column."in come": no'),
+        # Quoted as written: it was column."in come" (the line end made a space) and "a"b".
+        ('[column."in\\ncome"]\nkind = "categorical"\n', 'kldrift.toml: column."in\\ncome": no'),
+        ('[column."a\\"b"]\nkind = "categorical"\n', 'kldrift.toml: column."a\\"b": no'),
     ],
 )
 def test_bad_config_is_one_line_naming_file_and_key_with_exit_2(project, text, message):
