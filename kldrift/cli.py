@@ -580,9 +580,8 @@ def explain_column(
         if (column is None) == (pair is None):
             raise OptionError("column", column, "or {pair}: give exactly one", shown="")
         spec = given.spec()
-        wanted = parse_pairs([pair]) if pair is not None else ()
-        if wanted == ALL_PAIRS:
-            raise OptionError("pair", pair, "names one pair of columns, A,B")
+        wanted = parse_pairs([pair], setting="pair") if pair is not None else ()
+        assert wanted != ALL_PAIRS  # parse_pairs refuses it for one pair
         for name in wanted[0] if wanted else (cast(str, column),):
             spec.check_compared(name, setting="pair" if wanted else "column")
         if wanted:
@@ -685,9 +684,9 @@ def profile_command(
                 raise OptionError("merge", True, rule, shown="")
             loaded = []
             with progress(given.quiet) as note:
-                for n, source in enumerate(sources):
+                for n, part in enumerate(profile_file.load_parts(sources)):
                     note("reading profiles", n, len(sources))
-                    loaded.append(profile_file.load(source))
+                    loaded.append(part)
                 note("adding up", len(sources), len(sources))
                 result = profile.merge(loaded)
         else:

@@ -254,7 +254,9 @@ def _column_tables(value: object, source: str, label: str) -> dict[str, ColumnSe
 
 def _read(path: str | os.PathLike[str], source: str) -> dict[str, Any]:
     try:
-        document: dict[str, Any] = tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode())
+        # utf-8-sig: a byte-order mark (Notepad writes one) is ignored, as in a CSV file.
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig")
+        document: dict[str, Any] = tomllib.loads(text)
         return document
     except FileNotFoundError:
         raise ConfigError(source, "no such file") from None
@@ -287,8 +289,20 @@ def _display(path: Path) -> str:
 
 
 def toml_key(name: str) -> str:
-    # A column name that is not a bare TOML key is quoted, as it would be written in the file.
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+    # A column name that is not a bare TOML key is quoted, as it would be written in the file:
+    # a basic string, with its escapes (\" \\ \n \u001b).
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return name
+    return '"' + "".join(_TOML_ESCAPES.get(ch) or _toml_char(ch) for ch in name) + '"'
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _toml_char(ch: str) -> str:
+    if ch.isprintable():
+        return ch
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
 
 
 def _shown(value: object) -> str:

@@ -85,6 +85,19 @@ def check_distinct(
                     raise SameFileError((target, setting), (name, read_name), read=True)
 
 
+def repeated(paths: Sequence[str | os.PathLike[str]]) -> tuple[str, str] | None:
+    """The first two of `paths` (as given) that name one file, resolved or as files (a hard
+    link); None if they are all different."""
+    seen: list[tuple[str, str, os.stat_result | None]] = []
+    for path in paths:
+        name, real, existing = _identity(path)
+        for other_name, other_real, other_existing in seen:
+            if _same(real, existing, other_real, other_existing):
+                return other_name, name
+        seen.append((name, real, existing))
+    return None
+
+
 def _identity(path: str | os.PathLike[str]) -> tuple[str, str, os.stat_result | None]:
     """`path` as given, resolved, and its stat if the file exists."""
     name = os.fspath(path)

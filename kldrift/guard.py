@@ -66,7 +66,12 @@ def run(app: Callable[..., object], prog_name: str = "kldrift") -> NoReturn:
         code = 0
     except SystemExit as exc:
         code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    except Exception as exc:  # the last resort: whatever escaped the commands' own handling
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the last resort: whatever escaped the commands' own handling
+        # BaseException, not Exception: a panic in polars' native code reaches Python as
+        # pyo3's PanicException, which derives from BaseException so that `except Exception`
+        # lets it through; it would end the run with a traceback and exit code 1 (drift).
         if os.environ.get(DEBUG_ENV) == "1":
             traceback.print_exc()
         from kldrift.report import one_line

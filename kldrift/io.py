@@ -97,6 +97,15 @@ class ReadOptions:
             if codec.name == "utf-8":
                 # Any spelling of UTF-8 gets polars' own lazy reader.
                 object.__setattr__(self, "encoding", "utf8")
+        for key, value in self.storage_options:
+            # The object-store client puts them in URLs and HTTP headers, and panics on a
+            # control character there. The value is never shown: it may be a secret.
+            if not key.isprintable():
+                rule = "keys must hold no control character"
+                raise OptionError("storage_options", key, rule, shown=repr(key))
+            if not value.isprintable():
+                rule = f"value of {key} must hold no control character (a line end, an escape)"
+                raise OptionError("storage_options", key, rule, shown="")
 
 
 #: One-byte separators a CSV cannot use: they end a line or quote a field.
@@ -509,7 +518,25 @@ def _date_candidates(head: pl.DataFrame) -> dict[str, pl.DataType]:
     if rows == 0:
         return {}
     sample = pl.DataFrame([v.extend_constant(None, rows - len(v)) for v in firsts])
-    dated = pl.read_csv(sample.write_csv().encode(), try_parse_dates=True, infer_schema_length=rows)
+    try:
+        return _temporal_columns(sample)
+    except pl.exceptions.PolarsError:
+        # polars fixes a column's date pattern on its first value and fails on a later value
+        # in another pattern (01/02/2024, then 2024-01-01): that column is text, the rest may
+        # still be dates.
+        found: dict[str, pl.DataType] = {}
+        for column in sample.columns:
+            try:
+                found |= _temporal_columns(sample.select(column))
+            except pl.exceptions.PolarsError:
+                continue
+        return found
+
+
+def _temporal_columns(sample: pl.DataFrame) -> dict[str, pl.DataType]:
+    """The columns of `sample` (text) that polars' CSV date inference reads as temporal."""
+    text = sample.write_csv().encode()
+    dated = pl.read_csv(text, try_parse_dates=True, infer_schema_length=sample.height)
     return {column: dtype for column, dtype in dated.schema.items() if dtype.is_temporal()}
 
 
@@ -615,7 +642,12 @@ def _opened_uri(uri: str, options: ReadOptions) -> Table:
         if options.encoding not in POLARS_ENCODINGS:
             rule = f"must be utf8 or utf8-lossy to read {name} (others are for local files)"
             raise OptionError("encoding", options.encoding, rule)
-        text = remote.header_lines(uri, storage, REMOTE_HEADER_LINES)
+        try:
+            text = remote.header_lines(
+                uri, storage, REMOTE_HEADER_LINES, encoding=options.encoding
+            )
+        except pl.exceptions.PolarsError as exc:  # invalid UTF-8
+            raise read_error(name, exc) from None
         separator = _sniffed_separator(name, text.removeprefix("\ufeff"), fmt, options)
         scan = partial(
             pl.scan_csv,

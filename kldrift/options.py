@@ -373,9 +373,15 @@ class PairLevels:
             raise OptionError("pair_warn", self.warn, "must not be above {pair_threshold}")
 
 
-def parse_pairs(items: list[str]) -> PairsSetting:
-    """Parse repeated `A,B` strings into pairs, or "all" (`ALL_PAIRS`) given alone."""
+def parse_pairs(items: list[str], *, setting: str = "pairs") -> PairsSetting:
+    """Parse repeated `A,B` strings into pairs, or "all" (`ALL_PAIRS`) given alone.
+
+    `setting` names the setting they were given for in errors: "pair" (explain's one pair)
+    takes no "all".
+    """
     if ALL_PAIRS in items:
+        if setting != "pairs":
+            raise OptionError(setting, ALL_PAIRS, "names one pair of columns, A,B")
         if len(items) > 1:
             raise OptionError("pairs", ALL_PAIRS, "stands alone: give all or named pairs")
         return ALL_PAIRS
@@ -383,7 +389,10 @@ def parse_pairs(items: list[str]) -> PairsSetting:
     for item in items:
         names = [part.strip() for part in item.split(",")]
         if len(names) != 2 or not all(names):
-            raise OptionError("pairs", item, "expects two column names, A,B (or all)")
+            hint = " (or all)" if setting == "pairs" else ""
+            raise OptionError(setting, item, f"expects two column names, A,B{hint}")
+        if setting != "pairs" and names[0] == names[1]:
+            raise OptionError(setting, item, "expects two different columns")
         parsed.append((names[0], names[1]))
     return tuple(parsed)
 

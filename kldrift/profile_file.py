@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeGuard, cast
 
 from kldrift import files, jsonvalues, remote
@@ -42,6 +43,17 @@ def is_profile_source(source: object) -> TypeGuard[str | os.PathLike[str]]:
     if not isinstance(source, (str, os.PathLike)):
         return False
     return os.fspath(source).lower().endswith(".json")
+
+
+def load_parts(sources: Sequence[str | os.PathLike[str]]) -> Iterator[Profile]:
+    """Each profile of `sources` to merge, loaded in turn; InputError, before any is read, if
+    two name one file, whose counts would be added twice."""
+    if pair := files.repeated(sources):
+        first, again = pair
+        what = "given twice" if first == again else f"the same file as {first}"
+        raise InputError(f"{again}: {what}; merging would add its counts twice")
+    for source in sources:
+        yield load(source)
 
 
 def dumps(profile: Profile) -> str:

@@ -203,13 +203,16 @@ def read_text(uri: str, options: Mapping[str, object]) -> str:
     return header_lines(uri, options, None)
 
 
-def header_lines(uri: str, options: Mapping[str, object], lines: int | None) -> str:
+def header_lines(
+    uri: str, options: Mapping[str, object], lines: int | None, *, encoding: str = "utf8-lossy"
+) -> str:
     """The first `lines` lines (None: all) of a remote text file (the first file of a glob).
 
     polars fetches the object in byte ranges and drops the ranges it prefetched once it has the
     lines: of an 80 MB CSV on a local HTTPS server it asked for the first 256 KiB, plus
-    prefetches it cancelled. Lines are read unquoted, split on a byte text does not hold, and
-    decoded leniently: invalid UTF-8 is reported, as for local files, by the scan that follows.
+    prefetches it cancelled. Lines are read unquoted and split on a byte text does not hold.
+    With `encoding` "utf8", invalid UTF-8 in them raises polars' error, for the caller to word
+    as for a local file: the scan that follows never checks the header line itself.
     """
     frame = pl.scan_csv(
         uri,
@@ -218,7 +221,7 @@ def header_lines(uri: str, options: Mapping[str, object], lines: int | None) -> 
         quote_char=None,
         n_rows=lines,
         infer_schema=False,
-        encoding="utf8-lossy",
+        encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
         storage_options=dict(options),
         truncate_ragged_lines=True,
     )
@@ -226,6 +229,8 @@ def header_lines(uri: str, options: Mapping[str, object], lines: int | None) -> 
         with region_lookup():
             head = frame.collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
+        if encoding != "utf8-lossy" and "invalid utf-8" in str(exc).lower():
+            raise
         known = read_error(uri, exc)
         raise known or InputError(f"{redact(uri)}: cannot read: {scrub(str(exc))}") from None
     if head.width == 0:

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -93,11 +94,12 @@ def test_merging_profiles_on_different_bins_is_refused(tmp_path, ref_profile):
 )
 def test_merge_refuses_every_option_it_would_ignore(tmp_path, write_table, options, dropped):
     part = write_table("part.csv", x=[1.0, 2.0, 3.0, 4.0], s=["a", "b", "a", "b"])
-    profile = str(tmp_path / "part.kldrift.json")
+    profile, again = str(tmp_path / "part.kldrift.json"), str(tmp_path / "again.kldrift.json")
     assert runner.invoke(app, ["profile", str(part), "-o", profile]).exit_code == 0
+    Path(again).write_text(Path(profile).read_text())
     options = [profile if o == "P" else o for o in options]
     merged = tmp_path / "merged.kldrift.json"
-    merge = ["profile", "--merge", profile, profile, "-o", str(merged)]
+    merge = ["profile", "--merge", profile, again, "-o", str(merged)]
     result = runner.invoke(app, [*merge, *options])
     assert result.exit_code == 2
     assert result.stderr == (
@@ -106,6 +108,23 @@ def test_merge_refuses_every_option_it_would_ignore(tmp_path, write_table, optio
     )
     assert not merged.exists()
     assert runner.invoke(app, merge).exit_code == 0  # the same merge without them
+
+
+def test_merging_one_profile_file_twice_is_refused(tmp_path, ref_profile, monkeypatch):
+    # Its counts would be added twice: a part given again, or through a link.
+    forbid(monkeypatch, "kldrift.profile.merge")
+    monkeypatch.chdir(Path(ref_profile).parent)
+    name = Path(ref_profile).name
+    os.symlink(name, "link.json")
+    merged = str(tmp_path / "merged.kldrift.json")
+    same = f"the same file as {name}"
+    for again, what in [(name, "given twice"), (f"./{name}", same), ("link.json", same)]:
+        result = runner.invoke(app, ["profile", "--merge", name, again, "-o", merged])
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"kldrift: error: {again}: {what}; merging would add its counts twice\n"
+        )
+    assert not Path(merged).exists()
 
 
 def test_an_empty_spark_master_without_the_spark_engine_is_refused_too(tmp_path, write_table):

@@ -286,6 +286,9 @@ def test_base_accepts_e_by_name(tmp_path):
         ("categorical = ['nope']\n", "kldrift.toml: categorical: no column 'nope'"),
         ("[column.incme]\nthreshold = 0.2\n", "kldrift.toml: column.incme: no column 'incme'"),
         ('[column."in come"]\nkind = "categorical"\n', 'kldrift.toml: column."in come": no'),
+        # Quoted as written: it was column."in come" (the line end made a space) and "a"b".
+        ('[column."in\\ncome"]\nkind = "categorical"\n', 'kldrift.toml: column."in\\ncome": no'),
+        ('[column."a\\"b"]\nkind = "categorical"\n', 'kldrift.toml: column."a\\"b": no'),
     ],
 )
 def test_bad_config_is_one_line_naming_file_and_key_with_exit_2(project, text, message):
@@ -347,6 +350,16 @@ def test_a_config_path_named_like_a_directory_is_not_read_as_the_file(project):
     result = _compare("--config", "kldrift.toml/")
     assert result.exit_code == 2
     assert result.stderr == "kldrift: error: kldrift.toml/: cannot read: Not a directory\n"
+
+
+@pytest.mark.parametrize("name", ["kldrift.toml", "pyproject.toml"])
+def test_a_config_file_with_a_byte_order_mark_is_read(project, name):
+    # Was "invalid TOML: Invalid statement (at line 1, column 1)"; a CSV's mark is ignored too.
+    table = "[tool.kldrift]\n" if name == "pyproject.toml" else ""
+    (project / name).write_bytes(b"\xef\xbb\xbf" + f'{table}bins = 5\nformat = "json"\n'.encode())
+    result = _compare()
+    assert result.exit_code == 1, result.stderr
+    assert _json(result)["options"]["bins"] == 5
 
 
 def test_config_errors_are_config_errors(tmp_path):

@@ -37,6 +37,24 @@ def test_an_unexpected_exception_is_one_line_and_exit_2_never_1(capsys, monkeypa
     assert err == "kldrift: error: unexpected RuntimeError: boom second line\n"
 
 
+def test_a_panic_in_polars_native_code_is_one_line_and_exit_2_never_1(capsys, monkeypatch):
+    # pyo3's PanicException derives from BaseException, past `except Exception`.
+    import polars as pl
+
+    def panic():
+        raise pl.exceptions.PanicException("called `Result::unwrap()` on an `Err` value")
+
+    assert not issubclass(pl.exceptions.PanicException, Exception)
+    monkeypatch.delenv(guard.DEBUG_ENV, raising=False)
+    monkeypatch.setattr(sys, "argv", ["kldrift"])
+    with pytest.raises(SystemExit) as caught:
+        guard.run(_app(panic))
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == (
+        "kldrift: error: unexpected PanicException: called `Result::unwrap()` on an `Err` value\n"
+    )
+
+
 def test_kldrift_debug_adds_the_traceback(capsys, monkeypatch):
     monkeypatch.setenv(guard.DEBUG_ENV, "1")
     monkeypatch.setattr(sys, "argv", ["kldrift"])

@@ -311,6 +311,18 @@ def test_a_date_column_that_starts_empty_is_still_a_date_column(tmp_path, encodi
     ]
 
 
+def test_a_column_of_dates_in_two_patterns_is_text_and_the_other_dates_stay_dates(tmp_path):
+    # polars' date inference took 01/02/2024 for the pattern and failed on 2024-01-01: the
+    # file was refused ("cannot parse '2024-01-01' as date"), though no date column is needed.
+    path = tmp_path / "d.csv"
+    patterns = ("01/02/2024", "2024-01-01")
+    lines = ["mixed,day"] + [f"{m},2024-01-{1 + i % 28:02d}" for i in range(50) for m in patterns]
+    path.write_text("\n".join(lines) + "\n")
+    table = scan_table(path)
+    assert dict(table.schema) == {"mixed": pl.String, "day": pl.Date}
+    assert table.frame.collect()["mixed"].head(2).to_list() == ["01/02/2024", "2024-01-01"]
+
+
 def test_a_value_with_a_comma_is_quoted_whole_in_a_parse_error(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("day\n" + "2024-01-01\n" * 10_005 + '"soon, later"\n')

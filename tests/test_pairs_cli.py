@@ -267,6 +267,22 @@ def test_explain_needs_one_column_or_one_pair(flipped, flags, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("pair", "rule"),
+    [
+        ("age,age", "expects two different columns, got 'age,age'"),
+        ("age", "expects two column names, A,B, got 'age'"),
+        ("age,income,city", "expects two column names, A,B, got 'age,income,city'"),
+    ],
+)
+def test_a_bad_pair_to_explain_is_named_by_pair_not_pairs(flipped, pair, rule):
+    # Was "--pairs: 'age,age' is not two different columns" and "... A,B (or all)": a flag
+    # the user did not give, and a choice --pair does not have.
+    result = runner.invoke(app, ["explain", *flipped, "--pair", pair, "-q"])
+    assert result.exit_code == 2
+    assert result.stderr == f"kldrift: error: --pair {rule}\n"
+
+
 def _v3_history(path):
     conn = sqlite3.connect(path, isolation_level=None)
     for step in (1, 2, 3):

@@ -102,6 +102,10 @@ def _write_local(root: Path) -> None:
             frame.write_csv().encode().replace(b"DE", b"D\xc9")
         )
         (root / f"{name}.csv.gz").write_bytes(gzip.compress(frame.write_csv().encode()))
+        # Latin-1 in the header line only, which polars' scan does not check.
+        (root / f"{name}-latin1-header.csv").write_bytes(
+            frame.write_csv().encode().replace(b"country", b"pa\xefs", 1)
+        )
         (root / "csv-parts").mkdir(exist_ok=True)
         frame.write_csv(root / "csv-parts" / f"{name}.csv")
         parts = root / f"{name}-parts"
@@ -401,6 +405,15 @@ def test_invalid_utf8_on_s3_is_reported_as_locally(aws_env: Store) -> None:
     )
     lossy = compare_json(uri, uri, "--encoding", "utf8-lossy")
     assert lossy["summary"]["columns_compared"] == 4  # type: ignore[index]
+    # Was read with the name decoded leniently ('pa\ufffds'): not what a local file gives.
+    header = f"s3://{BUCKET}/ref-latin1-header.csv"
+    message = _error("compare", header, header)
+    local = _error("compare", str(aws_env.local / "ref-latin1-header.csv"), header)
+    assert message == (
+        f"kldrift: error: {header}: not valid UTF-8 text; choose an --encoding (e.g. latin-1,"
+        " cp1252 or utf8-lossy)"
+    )
+    assert local.startswith(f"kldrift: error: {aws_env.local / 'ref-latin1-header.csv'}: not val")
 
 
 def test_storage_option_errors(aws_env: Store) -> None:
@@ -412,6 +425,23 @@ def test_storage_option_errors(aws_env: Store) -> None:
     message = _error("compare", uri, uri, "--storage-option", "max_retries=many")
     expected = "--storage-option value of max_retries must be a number, got 'many'"
     assert message == f"kldrift: error: {expected}"
+
+
+@pytest.mark.parametrize("option", ["aws_region=eu\x1b[31m", "aws_session_token=s3cr3t\n"])
+def test_a_storage_option_with_a_control_character_is_refused_before_polars_panics(
+    aws_env: Store, tmp_path: Path, option: str
+) -> None:
+    # The object-store client panicked on the header: a Rust backtrace, and exit code 1.
+    uri = f"s3://{BUCKET}/ref.parquet"
+    key = option.partition("=")[0]
+    expected = f"value of {key} must hold no control character (a line end, an escape)"
+    message = _error("compare", uri, uri, "--storage-option", option)
+    assert message == f"kldrift: error: --storage-option {expected}"
+    config = tmp_path / "kldrift.toml"
+    config.write_text(f"[storage_options]\n{key} = {json.dumps(option.partition('=')[2])}\n")
+    message = _error("compare", uri, uri, "--config", str(config))
+    assert message == f"kldrift: error: {config}: storage_options: {expected}"
+    assert "s3cr3t" not in message
 
 
 @pytest.mark.parametrize(

@@ -726,6 +726,16 @@ def test_printable_leaves_names_that_print_and_quotes_the_rest():
     assert printable(TITLE) == "'\\x1b]0;PWNED\\x07'"
     assert printable(NEWLINE) == "'name\\nnl'"
     assert printable("\u202eevil") == "'\\u202eevil'"  # a right-to-left override
+    assert printable("") == "''"
+
+
+def test_a_column_with_an_empty_name_shows_as_quotes_not_a_blank_row(tmp_path):
+    # A CSV header "x," names its second column "".
+    (tmp_path / "r.csv").write_text("x,\n1,2\n3,4\n5,6\n")
+    result = runner.invoke(app, ["compare", *[str(tmp_path / "r.csv")] * 2], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ ")]
+    assert [row.split(" │")[0] for row in rows] == ["│ ''    ", "│ x     "] * 2
 
 
 def test_a_csv_header_with_an_escape_sequence_shows_escaped(tmp_path):

@@ -20,9 +20,10 @@ def printable(text: str) -> str:
     character prints, else as a Python string literal, like the categories of a schema change.
 
     So an escape sequence, a bell or a newline in the data shows as text ('\\x1b[31mred',
-    'name\\nnl') and never reaches the terminal, sets its title or splits a table row.
+    'name\\nnl') and never reaches the terminal, sets its title or splits a table row; and an
+    empty name (a CSV header "a,") shows as '', not as a blank cell.
     """
-    return text if text.isprintable() else repr(text)
+    return text if text.isprintable() and text else repr(text)
 
 
 def score(value: float) -> str:
