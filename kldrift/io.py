@@ -427,6 +427,11 @@ def _sniffed_separator(path: str, text: str, fmt: str, options: ReadOptions) -> 
             separator = max(SNIFFED_SEPARATORS, key=lambda sep: _fields(text, sep))
         names = _header(text, separator)
     except csv.Error as exc:  # a column name longer than csv.field_size_limit(), 128 KiB
+        cr = text.find("\r")
+        if cr >= 0 and text[cr + 1 : cr + 2] != "\n":
+            # Python's csv then asks for "universal-newline mode"; polars would read one line.
+            problem = "its lines end in a carriage return alone; kldrift reads \\n or \\r\\n"
+            raise InputError(f"{path}: {problem} line ends") from None
         raise InputError(f"{path}: cannot read the header line: {exc}") from None
     seen: set[str] = set()
     for column in names:

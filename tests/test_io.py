@@ -218,6 +218,18 @@ def test_bad_read_options_are_option_errors(options, message):
         ReadOptions(**options)
 
 
+def test_a_csv_whose_lines_end_in_a_carriage_return_alone_is_named_so(tmp_path):
+    cr = _write(tmp_path / "cr.csv", b"a,b\r1,2\r3,4\r")
+    with pytest.raises(InputError) as caught:
+        scan_table(cr)
+    assert str(caught.value) == (
+        f"{cr}: its lines end in a carriage return alone; kldrift reads \\n or \\r\\n line ends"
+    )
+    # A carriage return inside a quoted name is a name, as are CRLF line ends.
+    quoted = _write(tmp_path / "q.csv", b'"a\rb",c\r\n1,2\r\n')
+    assert list(scan_table(quoted).schema) == ["a\rb", "c"]
+
+
 def test_any_spelling_of_utf8_uses_the_lazy_reader():
     assert ReadOptions(encoding="UTF-8").encoding == "utf8"
 
