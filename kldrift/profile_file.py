@@ -146,7 +146,7 @@ def loads(text: str, name: str = "<profile>") -> Profile:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f'{name}: not a kldrift profile (no "format": "{FORMAT}")')
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # true == 1 in Python
         raise InputError(
             f"{name}: profile format_version {version!r}; this kldrift reads {FORMAT_VERSION}"
         )

@@ -145,6 +145,8 @@ def test_bins_from_refuses_data_without_a_binned_column():
         ("{", "invalid JSON"),
         ('{"format": "kldrift-report"}', "not a kldrift profile"),
         ('{"format": "kldrift-profile", "format_version": 9}', "format_version 9"),
+        ('{"format": "kldrift-profile", "format_version": true}', "format_version True"),
+        ('{"format": "kldrift-profile", "format_version": 1.0}', "format_version 1.0"),
         ('{"format": "kldrift-profile", "format_version": 1}', "missing field"),
         ('{"format": "kldrift-profile", "rows": 1' + "0" * 5000 + "}", "a number too long"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
