@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -123,13 +123,19 @@ _RESOLUTIONS = {
 }
 
 
-def _check_resolution(every: str, time_column: str, dtype: pl.DataType) -> None:
-    """Refuse an `every` that is not a whole number of the time column's units, which polars
+def _time_unit(dtype: pl.DataType) -> Literal["ns", "us", "ms", "d"]:
+    """The unit a date ("d") or datetime ("ns", "us", "ms") column counts time in."""
+    if isinstance(dtype, pl.Datetime):
+        return dtype.time_unit or "us"
+    return "d"
+
+
+def _check_resolution(every: str, time_column: str, unit: str) -> None:
+    """Refuse an `every` that is not a whole number of the time column's `unit`, which polars
     would cut on whole units anyway: a date column into daily windows (6h), into windows that
     end where they start, or not at all (1d6h); a millisecond column on 1ms for 1500us."""
     spans = re.findall(r"(\d+)(ns|us|ms|mo|s|m|h|d|w|q|y)", every)
-    sub_day = sum(int(n) * _SUB_DAY_NS[unit] for n, unit in spans if unit in _SUB_DAY_NS)
-    unit = dtype.time_unit or "us" if isinstance(dtype, pl.Datetime) else "d"
+    sub_day = sum(int(n) * _SUB_DAY_NS[u] for n, u in spans if u in _SUB_DAY_NS)
     step = _DAY_NS if unit == "d" else _SUB_DAY_NS[unit]
     if sub_day % step:
         resolution, whole = _RESOLUTIONS[unit]
@@ -141,21 +147,21 @@ def _check_resolution(every: str, time_column: str, dtype: pl.DataType) -> None:
             resolution=resolution,
             hint=f"give {whole}",
         )
-    if unit == "d" and sub_day and any(int(n) for n, unit in spans if unit not in _SUB_DAY_NS):
+    if unit == "d" and sub_day and any(int(n) for n, u in spans if u not in _SUB_DAY_NS):
         rule = "mixes hours (or less) with days or more, which polars cannot cut a date column on"
         raise OptionError("every", every, rule + "; give whole days, such as 2d")
 
 
 def _check_every(every: str, time_column: str, dtype: pl.DataType) -> None:
-    # In the column's unit, so that 1ns is a duration for a nanosecond column, and 300y for
-    # a microsecond one.
-    unit = dtype.time_unit or "us" if isinstance(dtype, pl.Datetime) else "us"
-    start = pl.lit(dt.datetime(2000, 1, 1)).cast(pl.Datetime(unit))
+    # In the column's unit (a date's in microseconds), so that 1ns is a duration for a
+    # nanosecond column, and 300y for a microsecond one.
+    unit = _time_unit(dtype)
+    start = pl.lit(dt.datetime(2000, 1, 1)).cast(pl.Datetime("us" if unit == "d" else unit))
     try:
         later = pl.select(start.dt.offset_by(every) > start.dt.truncate(every)).item()
     except (pl.exceptions.PolarsError, ValueError) as exc:
         rule = f"must be a polars duration such as 1d, 6h, 1w or 1mo ({polars_message(exc)})"
         raise OptionError("every", every, rule) from None
-    _check_resolution(every, time_column, dtype)
+    _check_resolution(every, time_column, unit)
     if not later:
         raise OptionError("every", every, "must be a positive duration such as 1d or 6h")
