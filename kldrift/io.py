@@ -779,25 +779,26 @@ def _gzip_message(exc: BaseException) -> str:
 STREAMING_MEMORY_SHARE = 0.5
 
 
-#: Below this share of RAM, reference and current are read at once, so the reads overlap; above
-#: it, one after the other, which halves peak memory when memory starts to matter.
-TOGETHER_MEMORY_SHARE = 0.125
+#: Below this share of RAM, a Parquet or Arrow current is read into memory after the reference's
+#: profile (into the memory its data freed) and counted there; above it, counted from the file,
+#: which never holds it whole.
+IN_MEMORY_SHARE = 0.125
 
 
 def read_policy(files: Sequence[Table], streaming: bool | None) -> tuple[bool, bool]:
-    """(streaming, together): how to read these files, `streaming` None choosing by their size.
+    """(streaming, in_memory): how to read these files, `streaming` None choosing by their size.
 
-    Only files are read together: a frame has no size estimate, and a LazyFrame current is
+    Only files are `in_memory`: a frame has no size estimate, and a LazyFrame current is
     counted straight from its query.
     """
     share = memory_share(*files)
     if streaming is None:
         # A wide Parquet table is read a batch of columns at a time instead (see batches()).
         streaming = share > STREAMING_MEMORY_SHARE and not all(batched(t) for t in files)
-    together = (
-        not streaming and share < TOGETHER_MEMORY_SHARE and all(t.memory is not None for t in files)
+    in_memory = (
+        not streaming and share < IN_MEMORY_SHARE and all(t.memory is not None for t in files)
     )
-    return streaming, together
+    return streaming, in_memory
 
 
 #: Estimated decoded bytes of the columns one batch reads from a table (see batches()).

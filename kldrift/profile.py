@@ -325,37 +325,23 @@ def on_polars_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return list(workers.map(work, items))
 
 
-def load(tables: Sequence[Table], columns: Sequence[str]) -> list[Table]:
-    """`tables` with these columns read into memory, so later queries do not read the files.
+def load(table: Table, columns: Sequence[str]) -> Table:
+    """`table` with these columns read into memory, so later queries do not read the files.
 
-    polars reads them side by side in one collect_all: at 1M Parquet rows a side, both take
-    0.23 s instead of 0.42 s one after the other in a warm process (less of a gain in a fresh
-    one, where faulting in new memory costs as much as decoding). polars decodes one Parquet
-    query's columns on one thread, so a table read alone (a wide table's batch) is read as one
-    query per thread, each a share of the columns: 500 of a 5,000-column table's columns take
-    0.35 s instead of 0.63 s on 2 threads, for the same CPU. A text file is not split: each
-    query would parse all of it.
+    polars decodes one Parquet query's columns on one thread, so the table is read as one query
+    per thread, each a share of the columns: 500 of a 5,000-column table's columns take 0.35 s
+    instead of 0.63 s on 2 threads, for the same CPU. A text file is not split: each query would
+    parse all of it.
     """
-    shares = max(1, pl.thread_pool_size() // len(tables)) if tables else 1
-    parts = [
-        [list(columns[i::shares]) for i in range(shares)]
-        if t.shared_scans and not t.loaded and len(columns) >= 2 * shares
-        else [list(columns)]
-        for t in tables
-    ]
-    queries = [t.frame.select(p) for t, split in zip(tables, parts, strict=True) for p in split]
+    shares = pl.thread_pool_size()
+    split = shares > 1 and table.shared_scans and not table.loaded and len(columns) >= 2 * shares
+    parts = [list(columns[i::shares]) for i in range(shares)] if split else [list(columns)]
     try:
-        frames = iter(pl.collect_all(queries))
+        frames = pl.collect_all([table.frame.select(part) for part in parts])
     except (pl.exceptions.PolarsError, OSError) as exc:
-        if len(tables) == 1:
-            raise read_error(tables[0].name, exc) from exc
-        # Read them one at a time, so that the error names its file.
-        return [load([t], columns)[0] for t in tables]
-    read = []
-    for t, split in zip(tables, parts, strict=True):
-        frame = pl.concat([next(frames) for _ in split], how="horizontal")
-        read.append(_loaded(t, frame.select(columns) if len(split) > 1 else frame))
-    return read
+        raise read_error(table.name, exc) from exc
+    frame = pl.concat(frames, how="horizontal").select(columns) if split else frames[0]
+    return _loaded(table, frame)
 
 
 def _sampled(table: Table, columns: list[str], step: int) -> Table:
@@ -498,13 +484,13 @@ def count_naming_new(
         # the 5,000-column table: 0.37-0.52 s of wall time and 0.61-0.85 s of CPU, against
         # 0.75-1.04 s and 0.94-0.97 s). One batch is in memory at a time, as when profiled.
         counted = [
-            count_naming_new(load([table], part)[0], {n: binnings[n] for n in part}, limit)
+            count_naming_new(load(table, part), {n: binnings[n] for n in part}, limit)
             for part in parts
         ]
         histograms = {n: h for _, part, _ in counted for n, h in part.items()}
         return counted[0][0], histograms, {n: v for *_, new in counted for n, v in new.items()}
     if binnings and not streaming and not table.shared_scans:
-        table = load([table], list(binnings))[0]  # parse a text file once, not once per query
+        table = load(table, list(binnings))  # parse a text file once, not once per query
     numbers = {n: b for n, b in binnings.items() if b.method != "categories"}
     categories = [n for n, b in binnings.items() if b.method == "categories"]
     exprs = [pl.len().alias("rows"), *_number_exprs(table, numbers)]
@@ -638,7 +624,7 @@ def build(
     rows = None
     if kinds and not streaming:
         if not table.loaded:
-            table = load([table], list(kinds))[0]
+            table = load(table, list(kinds))
         rows = int(collect(table, [pl.len()], streaming).item())
     binnings, ranks = fit(table, kinds, options, rows, streaming)
     # The fit's category counts already are the reference histograms of categorical columns.

@@ -218,18 +218,19 @@ def test_a_lazyframe_current_is_counted_from_its_query_not_loaded(monkeypatch):
     frame = pl.DataFrame({"x": [float(v) for v in range(100)]}).lazy()
     loads, real_load = [], profile.load
 
-    def load(tables, columns):
-        loads.append([table.name for table in tables])
-        return real_load(tables, columns)
+    def load(table, columns):
+        loads.append(table.name)
+        return real_load(table, columns)
 
     monkeypatch.setattr(profile, "load", load)
     kldrift.compare(frame, frame)
-    assert loads == [["<LazyFrame>"]]  # the reference, to fit and count it
+    assert loads == ["<LazyFrame>"]  # the reference, to fit and count it
 
 
 @pytest.mark.parametrize("share", [0.01, 0.3, 0.6])
 def test_reading_mode_follows_the_memory_share(monkeypatch, tmp_path, share):
-    """Small data: both sides read at once; medium: one after the other; large: streaming."""
+    """Small data: both sides read into memory, one after the other; medium: the reference, the
+    current counted from its file; large: streaming."""
     from kldrift import io
 
     reference = pl.DataFrame({"x": [float(v) for v in range(100)], "s": ["a", "b"] * 50})
@@ -243,13 +244,40 @@ def test_reading_mode_follows_the_memory_share(monkeypatch, tmp_path, share):
         engines.append(kwargs.get("engine"))
         return real_collect_all(queries, **kwargs)
 
-    monkeypatch.setattr(profile, "load", lambda t, c: loads.append(len(t)) or real_load(t, c))
+    monkeypatch.setattr(profile, "load", lambda t, c: loads.append(t.name) or real_load(t, c))
     monkeypatch.setattr(pl, "collect_all", collect_all)
     report = kldrift.compare(tmp_path / "ref.parquet", tmp_path / "cur.parquet")
     assert [c.kl for c in report.columns] == [0.0, 0.0]
-    expected = {0.01: ([2], "auto"), 0.3: ([1], "auto"), 0.6: ([], "streaming")}[share]
+    ref, cur = str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")
+    expected = {0.01: ([ref, cur], "auto"), 0.3: ([ref], "auto"), 0.6: ([], "streaming")}[share]
     assert loads == expected[0]
     assert set(engines) - {None} == {expected[1]}
+
+
+@pytest.mark.parametrize("pairs", [None, "all"])
+def test_the_reference_data_is_freed_before_the_current_is_read(monkeypatch, tmp_path, pairs):
+    # Read after the reference's profile, the current reuses the reference's memory (fewer page
+    # faults, a lower peak); only pairs, counted on the reference's data too, keep it.
+    import weakref
+
+    frame = pl.DataFrame({"x": [float(v) for v in range(100)], "s": ["a", "b"] * 50})
+    frame.write_parquet(tmp_path / "ref.parquet")
+    frame.write_parquet(tmp_path / "cur.parquet")
+    held, real_load = [], profile.load
+
+    def load(table, columns):
+        alive = [name for name, read in held if read() is not None]
+        loaded = real_load(table, columns)
+        held.append((table.name, weakref.ref(loaded)))
+        reads.append((Path(table.name).name, alive))
+        return loaded
+
+    reads: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(profile, "load", load)
+    report = kldrift.compare(tmp_path / "ref.parquet", tmp_path / "cur.parquet", pairs=pairs)
+    assert [c.kl for c in report.columns] == [0.0, 0.0]
+    kept = [str(tmp_path / "ref.parquet")] if pairs else []
+    assert reads == [("ref.parquet", []), ("cur.parquet", kept)]
 
 
 def _changes(report):
@@ -688,29 +716,28 @@ def test_most_drifted_first_means_by_the_metric_that_decides(metric):
     assert keys == sorted(keys)
 
 
-@pytest.mark.parametrize("together", [True, False])
+@pytest.mark.parametrize("small", [True, False])
 @pytest.mark.parametrize("stored", [True, False])
-def test_a_csv_current_is_parsed_once(tmp_path, monkeypatch, stored, together):
+def test_a_csv_current_is_parsed_once(tmp_path, monkeypatch, stored, small):
     # The current's ranges (event times, IDs) and its counts come from one parse of the file,
-    # whether or not the files are small enough to be read at once; read apart, the current
-    # after the reference's profile, so the two are never in memory together.
+    # whether or not the files are small enough to be held in memory; read after the
+    # reference's profile, so the two are never in memory together.
     from kldrift import io
 
     reference = "sample_data/reference.csv"
     if stored:
         reference = tmp_path / "reference.kldrift.json"
         kldrift.save_profile(kldrift.profile_data("sample_data/reference.csv"), reference)
-    if not together:
-        monkeypatch.setattr(io, "TOGETHER_MEMORY_SHARE", 0.0)
+    if not small:
+        monkeypatch.setattr(io, "IN_MEMORY_SHARE", 0.0)
     seen = []
     for name in ("load", "value_ranges", "count_naming_new"):
         original = getattr(profile, name)
 
-        def spy(tables, *args, _name=name, _original=original, **kwargs):
-            for table in tables if isinstance(tables, list) else [tables]:
-                if table.name == "sample_data/current.csv":
-                    seen.append((_name, table.loaded))
-            return _original(tables, *args, **kwargs)
+        def spy(table, *args, _name=name, _original=original, **kwargs):
+            if table.name == "sample_data/current.csv":
+                seen.append((_name, table.loaded))
+            return _original(table, *args, **kwargs)
 
         monkeypatch.setattr(profile, name, spy)
     report = kldrift.compare(reference, "sample_data/current.csv")

@@ -414,7 +414,7 @@ def test_a_wide_parquet_table_is_profiled_a_batch_of_columns_at_a_time(tmp_path,
     monkeypatch.setattr(
         profile,
         "load",
-        lambda tables, columns: read.append(list(columns)) or original(tables, columns),
+        lambda table, columns: read.append(list(columns)) or original(table, columns),
     )
     batched = profile.build(ref, kinds, Options())
     rows, counts = profile.count(cur, binnings)

@@ -47,9 +47,9 @@ def test_a_csv_current_is_counted_by_window_from_its_file_not_read_into_memory_f
     loaded = []
     original = profile.load
 
-    def spy(tables, columns):
-        loaded.extend(t.name for t in tables)
-        return original(tables, columns)
+    def spy(table, columns):
+        loaded.append(table.name)
+        return original(table, columns)
 
     monkeypatch.setattr(profile, "load", spy)
     path = tmp_path / "current.csv"
