@@ -264,6 +264,7 @@ def test_the_reference_data_is_freed_before_the_current_is_read(monkeypatch, tmp
     frame.write_parquet(tmp_path / "ref.parquet")
     frame.write_parquet(tmp_path / "cur.parquet")
     held, real_load = [], profile.load
+    reads: list[tuple[str, list[str]]] = []  # (file read, files whose read data is still alive)
 
     def load(table, columns):
         alive = [name for name, read in held if read() is not None]
@@ -272,7 +273,6 @@ def test_the_reference_data_is_freed_before_the_current_is_read(monkeypatch, tmp
         reads.append((Path(table.name).name, alive))
         return loaded
 
-    reads: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(profile, "load", load)
     report = kldrift.compare(tmp_path / "ref.parquet", tmp_path / "cur.parquet", pairs=pairs)
     assert [c.kl for c in report.columns] == [0.0, 0.0]
