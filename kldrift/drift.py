@@ -18,7 +18,16 @@ import numpy as np
 from kldrift import metrics, pairs, profile, sequence, significance
 from kldrift.errors import ColumnError, InputError
 from kldrift.io import Table, read_policy
-from kldrift.options import Adjustment, Gate, Kind, Options, Status, Thresholds
+from kldrift.options import (
+    ALL_PAIRS,
+    Adjustment,
+    Gate,
+    Kind,
+    Options,
+    PairsSetting,
+    Status,
+    Thresholds,
+)
 from kldrift.plan import (
     SHOWN_CATEGORIES,
     check_compared,
@@ -133,14 +142,15 @@ class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
     fitted with, the schema changes found on the way, and the current data to count (read into
     memory already when the plan read both sides at once, or a text current: see `prepare`).
-    `source` is what the reference profile came from (the data, in memory as read, or the
-    profile given)."""
+    `source` is what the reference's pair tables are counted from: the reference as given (data
+    or profile), or the bin numbers of its data where that was read into memory for the pairs
+    (`pairs.bin_numbers`)."""
 
     reference: profile.Profile
     options: Options
     schema: list[SchemaChange]
     current: Table | profile.Profile
-    source: Table | profile.Profile
+    source: Table | profile.Profile | pairs.BinNumbers
 
 
 def profile_counts(
@@ -178,8 +188,8 @@ def prepare(
     sides are never in memory at once: a text current always (its ranges and its counts then
     come from one parse of the file), any other when both are `in_memory` (small: see
     `io.read_policy`) and the reference is data; not if the caller counts something other than
-    `Plan.current` (`counts_current=False`). With `in_memory` and pairs, the reference's data
-    is kept, as the pairs are counted on it too.
+    `Plan.current` (`counts_current=False`). With `in_memory` and pairs, the reference's bin
+    numbers are kept for its pair tables (`Plan.source`), not its data.
     """
     fitted = fitted_options(ref, spec.options, spec.given)
     kinds, schema = plan_columns(ref, cur, spec.columns, spec.exclude, fitted.categorical)
@@ -194,13 +204,23 @@ def prepare(
         types = ", ".join(f"{c.column} ({c.reference_dtype})" for c in unsupported[:5])
         problem = f"{reference_name(ref)}: no column of a type kldrift can bin: {types}"
         raise ColumnError(None, reference_name(ref), problem=problem)
-    if in_memory and spec.pairs is not None and kinds and isinstance(ref, Table):
-        note(f"reading {ref.name}")
-        ref = profile.load(ref, list(kinds))
-    note(f"profiling {reference_name(ref)}")
     # A profile built from data holds the ranges of its date, datetime and integer columns:
     # the event times and IDs are found on it, and then left out.
-    built = reference_profile(ref, kinds, fitted, streaming=streaming)
+    source: Table | profile.Profile | pairs.BinNumbers = ref
+    if in_memory and spec.pairs is not None and kinds and isinstance(ref, Table):
+        # The pairs are counted on the reference's data too: read once, it is profiled and
+        # numbered on its bins, and only the numbers (1 or 2 bytes a value) are kept, so that
+        # the current is still read into the memory the data frees.
+        note(f"reading {ref.name}")
+        data = profile.load(ref, list(kinds))
+        note(f"profiling {ref.name}")
+        built = reference_profile(data, kinds, fitted)
+        binnings = {name: column.binning for name, column in built.columns.items()}
+        source = pairs.bin_numbers(data, binnings, _paired(built, cur, fitted, spec.pairs))
+        del data
+    else:
+        note(f"profiling {reference_name(ref)}")
+        built = reference_profile(ref, kinds, fitted, streaming=streaming)
     if (
         isinstance(cur, Table)
         and not cur.loaded
@@ -224,7 +244,19 @@ def prepare(
     built = dataclasses.replace(built, columns={n: built.columns[n] for n in kinds})
     ref_profile, skipped = skip_high_cardinality(built, cur, fitted)
     check_compared(ref, cur, ref_profile.columns, [*schema, *skipped])
-    return Plan(ref_profile, fitted, [*schema, *skipped], cur, ref)
+    return Plan(ref_profile, fitted, [*schema, *skipped], cur, source)
+
+
+def _paired(
+    built: profile.Profile, cur: Table | profile.Profile, fitted: Options, wanted: PairsSetting
+) -> list[str]:
+    """The columns of `built` that the `wanted` pairs may take in, before the event times and
+    IDs are found: every column high cardinality leaves, or those the pairs name."""
+    kept = skip_high_cardinality(built, cur, fitted)[0].columns
+    if wanted == ALL_PAIRS:
+        return list(kept)
+    named = {name for pair in wanted for name in pair}
+    return [name for name in kept if name in named]
 
 
 def assemble(

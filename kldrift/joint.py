@@ -67,7 +67,10 @@ def joint_divergences(
     reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
 ) -> JointDivergences:
     """Joint, both marginal and both conditional KLs of one pair of tables, in log `base`."""
-    p, q = _pair(reference, current, smoothing)
+    return _divergences(*_pair(reference, current, smoothing), base)
+
+
+def _divergences(p: FloatArray, q: FloatArray, base: float) -> JointDivergences:
     joint = kl_divergence(p.ravel(), q.ravel())
     marginal_x = kl_divergence(p.sum(axis=1), q.sum(axis=1))
     marginal_y = kl_divergence(p.sum(axis=0), q.sum(axis=0))
@@ -83,7 +86,10 @@ def interaction_contributions(
     less tied together in the cell than the reference, negative where it is more: unlike a KL,
     the score itself can be negative, so no split into parts >= 0 sums to it, and the cells are
     ranked by the size of their part."""
-    p, q = _pair(reference, current, smoothing)
+    return _contributions(*_pair(reference, current, smoothing), base)
+
+
+def _contributions(p: FloatArray, q: FloatArray, base: float) -> FloatArray:
     terms = np.zeros_like(p)
     support = p > 0
     with np.errstate(divide="ignore", invalid="ignore"):  # empty lines: 0 / 0, never used
@@ -103,7 +109,10 @@ def interaction_g_test(reference: ArrayLike, current: ArrayLike) -> GTest:
     cells empty in both datasets. The p-value is the chi-square's (asymptotic: the coarsening in
     kldrift.pairs keeps about 5 expected rows per cell).
     """
-    ref, cur = _tables(reference, current)
+    return _g_test(*_tables(reference, current))
+
+
+def _g_test(ref: FloatArray, cur: FloatArray) -> GTest:
     if not (np.all(ref == np.floor(ref)) and np.all(cur == np.floor(cur))):
         raise ValueError("the G-test needs whole-number counts")
     rows = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
@@ -140,7 +149,10 @@ def noise_floors(
     (k - 1) h and (l - 1) h for the marginals, and (K - k) h and (K - l) h for the conditionals:
     the chain rule splits the joint table's K - 1 degrees of freedom the same way.
     """
-    ref, cur = _tables(reference, current)
+    return _floors(*_tables(reference, current), base)
+
+
+def _floors(ref: FloatArray, cur: FloatArray, base: float) -> JointDivergences:
     n_ref, n_cur = float(ref.sum()), float(cur.sum())
     if not (n_ref > 0 and n_cur > 0):
         raise ValueError("noise floors need counts on both sides")
@@ -150,6 +162,31 @@ def noise_floors(
     half = (1 / n_ref + 1 / n_cur) / 2 / math.log(base)
     dofs = [cells - 1, rows - 1, columns - 1, cells - rows, cells - columns]
     return JointDivergences(*(d * half for d in dofs))
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Everything kldrift.pairs scores one pair of tables by (see the functions of each field)."""
+
+    kl: JointDivergences  # joint_divergences
+    noise_floor: JointDivergences  # noise_floors
+    test: GTest  # interaction_g_test
+    contributions: FloatArray  # interaction_contributions
+
+
+def scores(
+    reference: ArrayLike, current: ArrayLike, smoothing: float = 0.0, base: float = math.e
+) -> PairScores:
+    """The divergences, noise floors, G-test and cell contributions of one pair of tables, which
+    are checked and normalised once for all four (300 pairs: ~10% of their CPU)."""
+    ref, cur = _tables(reference, current)
+    p, q = _normalised(ref, cur, smoothing)
+    return PairScores(
+        _divergences(p, q, base),
+        _floors(ref, cur, base),
+        _g_test(ref, cur),
+        _contributions(p, q, base),
+    )
 
 
 def corrected(plug_in: JointDivergences, floors: JointDivergences) -> JointDivergences:
@@ -191,9 +228,15 @@ def _tables(reference: ArrayLike, current: ArrayLike) -> tuple[FloatArray, Float
 def _pair(
     reference: ArrayLike, current: ArrayLike, smoothing: float
 ) -> tuple[FloatArray, FloatArray]:
+    return _normalised(*_tables(reference, current), smoothing)
+
+
+def _normalised(
+    ref: FloatArray, cur: FloatArray, smoothing: float
+) -> tuple[FloatArray, FloatArray]:
+    """P and Q: both tables, smoothed on the cells occupied on either side, as shares."""
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise ValueError(f"smoothing must be finite and >= 0, got {smoothing}")
-    ref, cur = _tables(reference, current)
     occupied = (ref > 0) | (cur > 0)
     out = []
     for counts in (ref, cur):

@@ -191,6 +191,20 @@ def test_interaction_g_detects_a_changed_association():
     assert test.dof == 1 and test.p_value < 1e-10
 
 
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("smoothing", [0.0, 0.5])
+def test_scores_are_the_four_functions_on_one_check(seed, smoothing):
+    ref, cur = _random_tables(seed, (3, 6))
+    ref[0, 0], cur[0, 0], cur[2, 1] = 0, 0, 0  # empty on both sides; empty in current only
+    got = joint.scores(ref, cur, smoothing, base=2.0)
+    assert got.kl == joint.joint_divergences(ref, cur, smoothing, base=2.0)
+    assert got.noise_floor == joint.noise_floors(ref, cur, base=2.0)
+    assert got.test == joint.interaction_g_test(ref, cur)
+    expected = joint.interaction_contributions(ref, cur, smoothing, base=2.0)
+    assert np.array_equal(got.contributions, expected)
+    assert math.isinf(got.kl.joint) == (smoothing == 0.0)
+
+
 def test_bad_input_is_a_value_error():
     with pytest.raises(ValueError, match="shape"):
         joint.joint_divergences([[1, 2]], [[1, 2, 3]])

@@ -149,6 +149,35 @@ def test_pairs_are_the_same_streamed_from_files_as_numbered_in_memory(tmp_path):
     assert reports[0].pairs == reports[1].pairs
 
 
+@pytest.mark.parametrize("wanted", ["all", (("x", "c"),)])
+def test_pairs_are_the_same_however_the_reference_is_read(tmp_path, monkeypatch, wanted):
+    # Small files: the reference is read into memory, profiled and numbered before the event
+    # times, IDs and high-cardinality columns are known, and only its bin numbers are kept;
+    # larger ones are counted from the files, or streamed. The same pairs either way, and none
+    # of a column left out.
+    from kldrift import io
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for side, start in (("ref", 0), ("cur", 3000)):
+        frame = _mixed(rng, 3000).with_columns(
+            pl.int_range(start, start + 3000).alias("id"),
+            pl.Series("user", [f"u{start + i}" for i in range(3000)]),
+        )
+        paths.append(tmp_path / f"{side}.parquet")
+        frame.write_parquet(paths[-1])
+    in_memory = kldrift.compare(*paths, pairs=wanted)
+    monkeypatch.setattr(io, "IN_MEMORY_SHARE", 0.0)
+    from_files = kldrift.compare(*paths, pairs=wanted)
+    streamed = kldrift.compare(*paths, pairs=wanted, streaming=True)
+    left_out = {s.column: s.change for s in in_memory.schema if s.column in ("id", "user")}
+    assert left_out == {"id": "increasing_id", "user": "high_cardinality"}
+    paired = {name for p in in_memory.pairs for name in p.columns}
+    assert paired == ({"x", "n", "c", "flag", "on", "day"} if wanted == "all" else {"x", "c"})
+    assert len(in_memory.pairs) == (15 if wanted == "all" else 1)
+    assert in_memory.pairs == from_files.pairs == streamed.pairs
+
+
 @pytest.mark.parametrize(
     ("rest", "expected"),
     [(("w",), [0, 1, 2, 3, 4]), (("v", "w"), [0, 2, 2, 3, 4])],
