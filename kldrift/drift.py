@@ -141,7 +141,7 @@ def reading(
 class Plan:
     """What is compared: the reference's profile of the planned columns, the options it was
     fitted with, the schema changes found on the way, and the current data to count (read into
-    memory already when the plan read both sides at once, or a text current: see `prepare`).
+    memory already where the plan read it after the reference's profile: see `prepare`).
     `source` is what the reference's pair tables are counted from: the reference as given (data
     or profile), or the bin numbers of its data where that was read into memory for the pairs
     (`pairs.bin_numbers`)."""
