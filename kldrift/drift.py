@@ -78,7 +78,7 @@ def compare(
     cur = open_reference(current, spec.read_options)
     streaming, in_memory = reading(ref, cur, spec)
     plan = prepare(ref, cur, spec, streaming, note, in_memory)
-    binnings = {name: p.binning for name, p in plan.reference.columns.items()}
+    binnings = plan.reference.binnings
     if isinstance(plan.current, profile.Profile):
         cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
         new: dict[str, tuple[tuple[str, int], ...]] = {}  # a profile does not name them
@@ -215,8 +215,8 @@ def prepare(
         data = profile.load(ref, list(kinds))
         note(f"profiling {ref.name}")
         built = reference_profile(data, kinds, fitted)
-        binnings = {name: column.binning for name, column in built.columns.items()}
-        source = pairs.bin_numbers(data, binnings, _paired(built, cur, fitted, spec.pairs))
+        numbered = _paired(built, cur, fitted, spec.pairs)
+        source = pairs.bin_numbers(data, built.binnings, numbered)
         del data
     else:
         note(f"profiling {reference_name(ref)}")

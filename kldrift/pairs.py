@@ -68,7 +68,7 @@ def relationships(
     bins, or is a profile counted on them that stores the tables too.
     """
     chosen = resolve_pairs(None if wanted == ALL_PAIRS else wanted, list(built.columns))
-    binnings = {name: c.binning for name, c in built.columns.items()}
+    binnings = built.binnings
     if isinstance(reference, profile.Profile):
         ref_tables = stored_tables(reference, chosen)
     elif isinstance(reference, Table):
@@ -509,7 +509,7 @@ def with_pair_tables(
     """`built` (a profile of `table`) with the tables of `pairs` (None: all pairs) stored in it,
     so that it can stand in for `table` as the reference of a comparison with pairs."""
     wanted = resolve_pairs(pairs, list(built.columns))
-    binnings = {name: c.binning for name, c in built.columns.items()}
+    binnings = built.binnings
     tables = count_pairs(table, binnings, wanted)
     stored = {pair: tuple(tuple(int(v) for v in row) for row in t) for pair, t in tables.items()}
     return replace(built, pairs={**built.pairs, **stored})

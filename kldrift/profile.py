@@ -148,6 +148,11 @@ class Profile:
     #: Joint tables of named column pairs (X, Y) on the columns' bins, rows X (kldrift.pairs).
     pairs: Mapping[tuple[str, str], tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
+    @property
+    def binnings(self) -> dict[str, Binning]:
+        """Each column's bins, by name."""
+        return {name: column.binning for name, column in self.columns.items()}
+
 
 def null_share(counts: tuple[int, ...]) -> float:
     """Share of counted rows in the last, "(null)", bin (0 when nothing was counted)."""
@@ -709,7 +714,7 @@ def recount(table: Table, reference: Profile) -> Profile:
                 f"but the profile bins it as {column.binning.kind.value}"
             )
             raise ColumnError(name, table.name, problem=problem)
-    binnings = {name: column.binning for name, column in reference.columns.items()}
+    binnings = reference.binnings
     rows, histograms = count(table, binnings)
     if rows == 0:
         raise InputError(f"{table.name}: no rows to profile")

@@ -311,7 +311,7 @@ def profile(
     if bins_from is not None:
         reference = bins_from if isinstance(bins_from, Profile) else profile_file.load(bins_from)
         _check_bins(source, schema, reference)
-        binnings = {name: column.binning for name, column in reference.columns.items()}
+        binnings = reference.binnings
         options = reference.options
         kept = tuple(name for name, _ in reference.schema if name in schema)
         singletons: dict[str, int] = {}

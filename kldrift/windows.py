@@ -60,7 +60,7 @@ def compare_windows(
     streaming, _ = drift.reading(ref, cur, spec)
     # Counted by windows from its own scan, which holds the time column the plan leaves out.
     plan = drift.prepare(ref, cur, spec, streaming, progress, counts_current=False)
-    binnings = {name: p.binning for name, p in plan.reference.columns.items()}
+    binnings = plan.reference.binnings
     # Grouped on whole units, so that no window start becomes a Python date (years 1 to 9999).
     key = pl.col(time_column).dt.truncate(every).to_physical()
     progress(f"counting {cur.name} by {every} windows")
