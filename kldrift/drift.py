@@ -79,18 +79,25 @@ def compare(
     streaming, in_memory = reading(ref, cur, spec)
     plan = prepare(ref, cur, spec, streaming, note, in_memory)
     binnings = plan.reference.binnings
+    chosen = None if spec.pairs is None else pairs.chosen_pairs(spec.pairs, list(binnings))
+    cur_tables: profile.Profile | Mapping[pairs.Pair, pairs.PairTable] = {}
     if isinstance(plan.current, profile.Profile):
         cur_rows, cur_counts = profile_counts(plan.current, binnings, reference_name(ref))
         new: dict[str, tuple[tuple[str, int], ...]] = {}  # a profile does not name them
+        cur_tables = plan.current
+    elif chosen is None:
+        note(f"counting {plan.current.name}")
+        cur_rows, cur_counts, new = profile.count_naming_new(
+            plan.current, binnings, SHOWN_CATEGORIES, streaming=streaming
+        )
     else:
         data = plan.current
-        if spec.pairs is not None and not streaming and not data.loaded:
-            # Counted twice (columns, then pairs): read once.
+        if not streaming and not data.loaded:
+            # Numbered on the bins, then counted for any column in no pair: read once.
             data = profile.load(data, list(binnings))
-            plan = dataclasses.replace(plan, current=data)
         note(f"counting {data.name}")
-        cur_rows, cur_counts, new = profile.count_naming_new(
-            data, binnings, SHOWN_CATEGORIES, streaming=streaming
+        cur_rows, cur_counts, new, cur_tables = pairs.count_naming_new(
+            data, binnings, chosen, SHOWN_CATEGORIES, streaming=streaming
         )
     report = assemble(
         reference_name(ref),
@@ -104,14 +111,14 @@ def compare(
         spec.gate,
         new_categories=new,
     )
-    if spec.pairs is not None:
+    if chosen is not None:
         note("scoring pairs")
         scored = pairs.relationships(
             plan.source,
-            plan.current,
+            cur_tables,
             plan.reference,
             cur_rows,
-            spec.pairs,
+            chosen,
             plan.options,
             spec.thresholds,
             spec.pair_levels,
@@ -121,9 +128,7 @@ def compare(
     return recorded(report, cur, spec)
 
 
-def recorded(
-    report: DriftReport, current: Table | profile.Profile, spec: Spec
-) -> DriftReport:
+def recorded(report: DriftReport, current: Table | profile.Profile, spec: Spec) -> DriftReport:
     """`report` with the files CURRENT matched (a profile: its file) and the config file."""
     config = os.path.abspath(spec.config_file) if spec.config_file else None
     files = current.files if isinstance(current, Table) else (current.source,)

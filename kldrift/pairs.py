@@ -50,24 +50,25 @@ TOP_CELLS = 3
 
 def relationships(
     reference: Table | profile.Profile | BinNumbers,
-    current: Table | profile.Profile,
+    current: profile.Profile | Mapping[Pair, PairTable],
     built: profile.Profile,
     current_rows: int,
-    wanted: PairsSetting,
+    chosen: Sequence[Pair],
     options: Options,
     thresholds: Thresholds,
     levels: PairLevels,
     *,
     streaming: bool = False,
 ) -> tuple[PairDrift, ...]:
-    """Relationship drift of the `wanted` pairs of `built`'s columns, most drifted first.
+    """Relationship drift of the `chosen` pairs of `built`'s columns (`chosen_pairs`), most
+    drifted first.
 
-    `built` is the reference profile the columns were scored on (reference data profiled, or a
-    profile given as the reference, which must store the table of every pair wanted; or the
-    reference data's `bin_numbers`, taken while it was in memory); `current` is counted on its
-    bins, or is a profile counted on them that stores the tables too.
+    `built` is the reference profile the columns were scored on; `reference` is the data it was
+    profiled from, the `bin_numbers` of that data taken while it was in memory, or a profile
+    given as the reference, which must store the table of every pair chosen. `current` holds
+    the current's tables, counted on `built`'s bins (`count_naming_new`), or is a profile
+    counted on them that stores the tables too.
     """
-    chosen = resolve_pairs(None if wanted == ALL_PAIRS else wanted, list(built.columns))
     binnings = built.binnings
     if isinstance(reference, profile.Profile):
         ref_tables = stored_tables(reference, chosen)
@@ -78,7 +79,7 @@ def relationships(
     if isinstance(current, profile.Profile):
         cur_tables = stored_tables(current, chosen)
     else:
-        cur_tables = count_pairs(current, binnings, chosen, streaming=streaming)
+        cur_tables = {pair: current[pair] for pair in chosen}
     return score_pairs(
         ref_tables,
         cur_tables,
@@ -89,6 +90,12 @@ def relationships(
         thresholds,
         levels,
     )
+
+
+def chosen_pairs(wanted: PairsSetting, columns: Sequence[str]) -> list[Pair]:
+    """The pairs of `columns` that `wanted` (`ALL_PAIRS` or pairs of names) asks for, checked
+    (`resolve_pairs`)."""
+    return resolve_pairs(None if wanted == ALL_PAIRS else wanted, columns)
 
 
 def all_pairs(columns: Sequence[str]) -> list[Pair]:
@@ -131,6 +138,41 @@ def count_pairs(
     `bin_numbers`, `tabulate`d."""
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
     return tabulate(bin_numbers(table, binnings, names, streaming=streaming), binnings, pairs)
+
+
+def count_naming_new(
+    table: Table,
+    binnings: Mapping[str, profile.Binning],
+    chosen: Sequence[Pair],
+    limit: int,
+    *,
+    streaming: bool = False,
+) -> tuple[
+    int, dict[str, profile.Counts], dict[str, tuple[tuple[str, int], ...]], dict[Pair, PairTable]
+]:
+    """`profile.count_naming_new` of `table`, and the tables of the `chosen` pairs.
+
+    A paired column's histogram is a margin of each of its tables, so only the columns in no
+    pair are counted again, and the categorical ones with rows in "(new)", whose `limit` largest
+    new categories are named by their group-by (1M rows, 325 pairs: ~0.1 s of wall time saved).
+    """
+    tables = count_pairs(table, binnings, chosen, streaming=streaming)
+    margins: dict[str, profile.Counts] = {}
+    for (x, y), cells in tables.items():
+        margins.setdefault(x, cells.sum(axis=1))
+        margins.setdefault(y, cells.sum(axis=0))
+    new_bin = {n: len(b.values) + 1 for n, b in binnings.items() if b.method == "categories"}
+    recount = {
+        name: binning
+        for name, binning in binnings.items()
+        if name not in margins or (limit and name in new_bin and margins[name][new_bin[name]])
+    }
+    if recount or not tables:
+        rows, histograms, new = profile.count_naming_new(table, recount, limit, streaming=streaming)
+    else:
+        rows, histograms, new = int(next(iter(tables.values())).sum()), {}, {}
+    counts = {n: histograms[n] if n in histograms else margins[n] for n in binnings}
+    return rows, counts, new, tables
 
 
 def bin_numbers(

@@ -178,6 +178,41 @@ def test_pairs_are_the_same_however_the_reference_is_read(tmp_path, monkeypatch,
     assert in_memory.pairs == from_files.pairs == streamed.pairs
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["in memory", "streamed"])
+def test_paired_columns_are_scored_on_their_tables_margins_as_a_plain_compare(
+    tmp_path, monkeypatch, streaming
+):
+    # With pairs, only the columns in no pair, and those with new categories to name, are
+    # counted apart; every column's histogram, score and new categories are the plain compare's.
+    rng = np.random.default_rng(11)
+    paths = []
+    for side, n in (("ref", 3000), ("cur", 2000)):
+        frame = _mixed(rng, n)
+        if side == "cur":
+            frame = frame.with_columns(
+                c=pl.when(pl.int_range(pl.len()) < 40).then(pl.lit("zz")).otherwise("c"),
+            )
+        paths.append(tmp_path / f"{side}.parquet")
+        frame.write_parquet(paths[-1])
+    plain = kldrift.compare(*paths, streaming=streaming)
+    assert dict(plain.column("c").new_categories) == {"zz": 40}
+    recounted = []
+    count_naming_new = profile.count_naming_new
+
+    def spy(table, binnings, *args, **kwargs):
+        recounted.append(sorted(binnings))
+        return count_naming_new(table, binnings, *args, **kwargs)
+
+    monkeypatch.setattr(profile, "count_naming_new", spy)
+    for wanted, again in [("all", ["c", "on"]), ((("x", "n"),), ["c", "day", "flag", "on"])]:
+        recounted.clear()
+        paired = kldrift.compare(*paths, pairs=wanted, streaming=streaming)
+        # The last count is the current's ("on" has a new category too: false).
+        assert recounted[-1] == again, wanted
+        assert paired.columns == plain.columns, wanted
+        assert paired.pairs
+
+
 @pytest.mark.parametrize(
     ("rest", "expected"),
     [(("w",), [0, 1, 2, 3, 4]), (("v", "w"), [0, 2, 2, 3, 4])],
