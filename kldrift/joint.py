@@ -113,30 +113,61 @@ def interaction_g_test(reference: ArrayLike, current: ArrayLike) -> GTest:
 
 
 def _g_test(ref: FloatArray, cur: FloatArray) -> GTest:
-    if not (np.all(ref == np.floor(ref)) and np.all(cur == np.floor(cur))):
-        raise ValueError("the G-test needs whole-number counts")
-    rows = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
-    columns = (ref.sum(axis=0) > 0) & (cur.sum(axis=0) > 0)
-    observed = np.stack([ref, cur])[:, rows][:, :, columns]
-    k, m = observed.shape[1:]
-    dof = (k - 1) * (m - 1) - int(np.count_nonzero(observed.sum(axis=0) == 0))
-    if k < 2 or m < 2 or dof < 1:
-        return GTest(0.0, 0, 1.0, "degenerate: no association both datasets can show", 1.0)
+    return _g_tests([(ref, cur)])[0]
+
+
+def _g_tests(tables: Sequence[tuple[FloatArray, FloatArray]]) -> list[GTest]:
+    """`interaction_g_test` of each pair of checked tables. The 2 x k x l tables of the same
+    shape (once the lines occupied on one side are dropped) are fitted together (`_fit`), so
+    each step of the fit is one numpy call for all of them, not one for each (300 pairs of the
+    1M-row bench pair: 84 to 36 ms)."""
+    tests: dict[int, GTest] = {}
+    shapes: dict[tuple[int, ...], list[tuple[int, FloatArray, int]]] = {}
+    for i, (ref, cur) in enumerate(tables):
+        if not (np.all(ref == np.floor(ref)) and np.all(cur == np.floor(cur))):
+            raise ValueError("the G-test needs whole-number counts")
+        rows = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
+        columns = (ref.sum(axis=0) > 0) & (cur.sum(axis=0) > 0)
+        observed = np.stack([ref, cur])[:, rows][:, :, columns]
+        k, m = observed.shape[1:]
+        dof = (k - 1) * (m - 1) - int(np.count_nonzero(observed.sum(axis=0) == 0))
+        if k < 2 or m < 2 or dof < 1:
+            tests[i] = GTest(0.0, 0, 1.0, "degenerate: no association both datasets can show", 1.0)
+        else:
+            shapes.setdefault(observed.shape, []).append((i, observed, dof))
+    label = "asymptotic chi-square, no three-way interaction (IPF)"
+    for group in shapes.values():
+        fits = _fit(np.stack([observed for _, observed, _ in group]))
+        for (i, observed, dof), fitted in zip(group, fits, strict=True):
+            filled = observed > 0
+            ratio = observed[filled] / fitted[filled]
+            statistic = max(2 * float(np.sum(observed[filled] * np.log(ratio))), 0.0)
+            tests[i] = GTest(statistic, dof, chi2_sf(statistic, dof), label, 1.0)
+    return [tests[i] for i in range(len(tables))]
+
+
+def _fit(observed: FloatArray) -> FloatArray:
+    """The counts of the model [DX][DY][XY] for a stack of 2 x k x l tables, by iterative
+    proportional fitting: the [DX], [DY] and [XY] margins are fitted in turn, and each table
+    stops once no fitted count of it moved by more than the tolerance in a round, as if it
+    were fitted alone."""
     fitted = np.ones_like(observed)
-    # The [DX], [DY] and [XY] margins, fitted in turn.
-    targets = [(axis, observed.sum(axis=axis, keepdims=True)) for axis in (2, 1, 0)]
+    done = np.empty_like(observed)
+    left = np.arange(len(observed))
+    targets = [(axis, observed.sum(axis=axis, keepdims=True)) for axis in (3, 2, 1)]
     for _ in range(_IPF_ROUNDS):
         before = fitted.copy()
         for axis, target in targets:
             now = fitted.sum(axis=axis, keepdims=True)
             fitted *= np.divide(target, now, out=np.zeros_like(now), where=now > 0)
-        if np.max(np.abs(fitted - before)) < _IPF_TOLERANCE:
-            break
-    filled = observed > 0
-    statistic = 2 * float(np.sum(observed[filled] * np.log(observed[filled] / fitted[filled])))
-    statistic = max(statistic, 0.0)
-    label = "asymptotic chi-square, no three-way interaction (IPF)"
-    return GTest(statistic, dof, chi2_sf(statistic, dof), label, 1.0)
+        still = np.abs(fitted - before).max(axis=(1, 2, 3)) >= _IPF_TOLERANCE
+        done[left[~still]] = fitted[~still]
+        if not still.any():
+            return done
+        left, fitted = left[still], fitted[still]
+        targets = [(axis, target[still]) for axis, target in targets]
+    done[left] = fitted
+    return done
 
 
 def noise_floors(
@@ -179,14 +210,24 @@ def scores(
 ) -> PairScores:
     """The divergences, noise floors, G-test and cell contributions of one pair of tables, which
     are checked and normalised once for all four (300 pairs: ~10% of their CPU)."""
-    ref, cur = _tables(reference, current)
-    p, q = _normalised(ref, cur, smoothing)
-    return PairScores(
-        _divergences(p, q, base),
-        _floors(ref, cur, base),
-        _g_test(ref, cur),
-        _contributions(p, q, base),
-    )
+    return scores_of([(reference, current)], smoothing, base)[0]
+
+
+def scores_of(
+    tables: Sequence[tuple[ArrayLike, ArrayLike]], smoothing: float = 0.0, base: float = math.e
+) -> list[PairScores]:
+    """`scores` of each (reference, current) pair of tables, their G-tests fitted together."""
+    checked = [_tables(reference, current) for reference, current in tables]
+    tests = _g_tests(checked)
+    scored = []
+    for (ref, cur), test in zip(checked, tests, strict=True):
+        p, q = _normalised(ref, cur, smoothing)
+        scored.append(
+            PairScores(
+                _divergences(p, q, base), _floors(ref, cur, base), test, _contributions(p, q, base)
+            )
+        )
+    return scored
 
 
 def corrected(plug_in: JointDivergences, floors: JointDivergences) -> JointDivergences:

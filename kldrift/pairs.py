@@ -414,15 +414,14 @@ def merge_sparse(
 
 def score_pair(
     columns: Pair,
-    reference: ArrayLike,
-    current: ArrayLike,
+    ref: NDArray[np.float64],
+    cur: NDArray[np.float64],
     labels: tuple[tuple[str, ...], tuple[str, ...]],
-    options: Options,
+    scored: joint.PairScores,
     levels: PairLevels,
 ) -> PairDrift:
-    """Score one pair's (coarsened) tables; the status uses its own p-value until `adjust`."""
-    ref, cur = np.asarray(reference, dtype=np.float64), np.asarray(current, dtype=np.float64)
-    scored = joint.scores(ref, cur, options.smoothing, options.base)
+    """One pair's record from its (coarsened) tables and their `joint.scores`; the status uses
+    its own p-value until `score_pairs` adjusts it."""
     plug_in, floors, test = scored.kl, scored.noise_floor, scored.test
     cells = _cells(ref, cur, scored.contributions, labels, TOP_CELLS)
     return PairDrift(
@@ -521,14 +520,19 @@ def score_pairs(
             coarsened[key] = merge_sparse(binning, mapping, names, margins, limit)
         return coarsened[key]
 
-    scored = []
+    coarse, labels = [], []
     for (x, y), ref in reference.items():
         cur = current[(x, y)]
         gx, lx = coarsening(x, (ref.sum(axis=1), cur.sum(axis=1)))
         gy, ly = coarsening(y, (ref.sum(axis=0), cur.sum(axis=0)))
-        coarse_ref = joint.coarsen(ref, gx, gy)
-        coarse_cur = joint.coarsen(cur, gx, gy)
-        scored.append(score_pair((x, y), coarse_ref, coarse_cur, (lx, ly), options, levels))
+        coarse.append((joint.coarsen(ref, gx, gy), joint.coarsen(cur, gx, gy)))
+        labels.append((lx, ly))
+    # Scored together: the G-tests of tables of the same shape are fitted at once.
+    every = joint.scores_of(coarse, options.smoothing, options.base)
+    scored = [
+        score_pair(pair, ref, cur, names, scores, levels)
+        for pair, (ref, cur), names, scores in zip(reference, coarse, labels, every, strict=True)
+    ]
     if not scored:
         return ()
     method: Literal["bh", "bonferroni"] = (

@@ -205,6 +205,24 @@ def test_scores_are_the_four_functions_on_one_check(seed, smoothing):
     assert math.isinf(got.kl.joint) == (smoothing == 0.0)
 
 
+def test_pairs_scored_together_score_as_each_alone():
+    # Tables of one shape are fitted together, each stopped when it alone would stop: one of
+    # independent rows (fitted in a round), tables of the same shape that take more rounds,
+    # others, one whose one-sided row is dropped, and a degenerate one.
+    tables = [_random_tables(seed, shape) for seed, shape in enumerate([(3, 4)] * 4 + [(2, 5)])]
+    tables.append((np.outer([1, 2, 3], [4, 5, 6, 7]), np.outer([3, 2, 1], [1, 1, 2, 2])))
+    tables.append((np.array([[5, 1], [2, 7], [4, 0]]), np.array([[1, 4], [3, 3], [0, 0]])))
+    tables.append((np.array([[5, 0], [0, 0]]), np.array([[5, 0], [0, 0]])))
+    together = joint.scores_of(tables, 0.5, base=2.0)
+    alone = [joint.scores(ref, cur, 0.5, base=2.0) for ref, cur in tables]
+    assert [s.test for s in together] == [s.test for s in alone]
+    assert [s.kl for s in together] == [s.kl for s in alone]
+    assert together[4].test.statistic > 0 and together[-1].test.dof == 0
+    assert together[5].test.statistic == pytest.approx(0.0, abs=1e-9)  # no interaction
+    pairs = zip(together, alone, strict=True)
+    assert all(np.array_equal(a.contributions, b.contributions) for a, b in pairs)
+
+
 def test_bad_input_is_a_value_error():
     with pytest.raises(ValueError, match="shape"):
         joint.joint_divergences([[1, 2]], [[1, 2, 3]])
