@@ -76,10 +76,7 @@ def relationships(
         ref_tables = count_pairs(reference, binnings, chosen, streaming=streaming)
     else:
         ref_tables = tabulate(reference, binnings, chosen)
-    if isinstance(current, profile.Profile):
-        cur_tables = stored_tables(current, chosen)
-    else:
-        cur_tables = {pair: current[pair] for pair in chosen}
+    cur_tables = stored_tables(current, chosen) if isinstance(current, profile.Profile) else current
     return score_pairs(
         ref_tables,
         cur_tables,
