@@ -8,6 +8,7 @@ commands, so `kldrift --help` starts without polars.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import functools
 import gc
@@ -1101,4 +1102,10 @@ def run() -> None:
     # caches the data just flushed: 20-35 ms each, ~40 ms of CPU a 1M-row run. Collections
     # once every 100,000 allocations instead of 700 still free the garbage of a long run.
     gc.set_threshold(*GC_THRESHOLDS)
+    # At exit, once every other exit handler has run (this one is registered first), the
+    # objects left are frozen: the interpreter's last collections then skip them and do not
+    # free the modules' reference cycles one by one, which the process's end frees at once
+    # (1M rows: ~50 ms of CPU; a stored profile against one 1M Parquet file, 0.70 to 0.65 s).
+    # Unlike leaving by os._exit, the exit handlers run and every file is flushed and closed.
+    atexit.register(gc.freeze)
     guard.run(app)

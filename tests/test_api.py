@@ -2,9 +2,12 @@
 
 import ast
 import importlib
+import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 import kldrift
 
@@ -59,6 +62,26 @@ def test_the_command_line_collects_garbage_less_often_and_the_library_leaves_it_
     before, _, _, after = proc.stdout.split()
     assert before == "700,10,10"
     assert tuple(map(int, after.split(","))) == GC_THRESHOLDS == (100_000, 20, 10)
+
+
+@pytest.mark.parametrize("command_line", [True, False], ids=["command line", "library"])
+def test_the_command_line_leaves_its_objects_to_the_process_exit(tmp_path, command_line):
+    # The command line freezes what is left once its exit handlers have run, so that the
+    # interpreter's last collections do not walk it; a program importing kldrift is left alone.
+    # A report written by the run is whole either way.
+    out = tmp_path / "report.json"
+    args = ["kldrift", "compare", str(ROOT / "sample_data" / "reference.csv")]
+    args += [str(ROOT / "sample_data" / "current.csv"), "-f", "json", "-o", str(out)]
+    code = (
+        "import atexit, gc, os, sys, kldrift, kldrift.cli\n"
+        "atexit.register(lambda: os.write(1, str(gc.get_freeze_count() > 0).encode()))\n"
+        f"sys.argv = {args!r}\n" + ("kldrift.cli.run()" if command_line else "sys.exit(0)")
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout == str(command_line)
+    assert proc.returncode == (1 if command_line else 0), proc.stderr
+    if command_line:
+        assert json.loads(out.read_text())["summary"]["columns_drifted"] == 3
 
 
 def test_compare_accepts_paths_and_returns_a_polars_table():
