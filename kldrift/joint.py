@@ -109,11 +109,7 @@ def interaction_g_test(reference: ArrayLike, current: ArrayLike) -> GTest:
     cells empty in both datasets. The p-value is the chi-square's (asymptotic: the coarsening in
     kldrift.pairs keeps about 5 expected rows per cell).
     """
-    return _g_test(*_tables(reference, current))
-
-
-def _g_test(ref: FloatArray, cur: FloatArray) -> GTest:
-    return _g_tests([(ref, cur)])[0]
+    return _g_tests([_tables(reference, current)])[0]
 
 
 def _g_tests(tables: Sequence[tuple[FloatArray, FloatArray]]) -> list[GTest]:
